@@ -1,0 +1,258 @@
+"""Talking to openFDA: one requests session, request pacing, retries and paging.
+
+Everything here follows openFDA's documented behaviour (see docs/openfda-notes.md):
+
+* search pages of at most 1000 records; the next page comes from the ``Link: <...>;
+  rel="next"`` header, which carries a ``search_after`` cursor when the first request has no
+  ``skip``, so result sets larger than the 26,000 that ``skip`` can reach come back whole.
+  A server that sends no Link header is paged with ``skip`` (up to 25,000);
+* 404 ``NOT_FOUND`` is "no matches", not an error;
+* 429, 5xx, timeouts, dropped connections and bodies that are not JSON are retried with
+  exponential backoff, honouring ``Retry-After``, a bounded number of times;
+* requests are spaced evenly to stay within 240 per minute, retries included;
+* the API key travels as the HTTP Basic user name (documented by openFDA), so it never
+  appears in a URL, a log line, an error message or a recorded cassette's URI.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import requests
+
+from ingest.errors import KratomAEError
+
+DEFAULT_BASE_URL = "https://api.fda.gov"
+MAX_LIMIT = 1000
+MAX_SKIP = 25000
+REQUESTS_PER_MINUTE = 240
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class OpenFDAError(KratomAEError):
+    """openFDA could not be reached or refused the request; the message says which."""
+
+
+@dataclass
+class Page:
+    """One page of search results, with what openFDA said about the whole result set."""
+
+    endpoint: str
+    search: str
+    number: int  # 1 for the first page
+    last_updated: str | None
+    total: int
+    results: list[dict] = field(default_factory=list)
+
+
+class Pacer:
+    """Spaces calls at least ``interval`` seconds apart: 240/min without bursts is 0.25 s."""
+
+    def __init__(self, interval: float = 60.0 / REQUESTS_PER_MINUTE, clock=time.monotonic, sleep=time.sleep):
+        self.interval, self.clock, self.sleep = interval, clock, sleep
+        self._last: float | None = None
+
+    def wait(self) -> None:
+        if self._last is not None:
+            remaining = self.interval - (self.clock() - self._last)
+            if remaining > 0:
+                self.sleep(remaining)
+        self._last = self.clock()
+
+
+def public_url(base_url: str) -> str:
+    """The base URL without user info, query or fragment: safe to print and store."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def error_body(response: requests.Response) -> tuple[str | None, str | None]:
+    """(code, message) from openFDA's {"error": {"code", "message"}} envelope, if it is one."""
+    try:
+        error = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        return None, None
+    if not isinstance(error, dict):
+        return None, None
+    return error.get("code"), error.get("message")
+
+
+def next_params(response: requests.Response) -> dict | None:
+    """Query parameters of the Link rel="next" URL (rel matched case-insensitively).
+
+    openFDA's own next link carries ``skip=0`` beside ``search_after``; skip is dropped then,
+    since the two are documented as not working together. Only the query is kept: the next
+    page is asked of our own base URL, so mirrors and proxies keep working.
+    """
+    for link in response.links.values():
+        if str(link.get("rel", "")).lower() == "next" and link.get("url"):
+            params = dict(parse_qsl(urlsplit(link["url"]).query, keep_blank_values=True))
+            params.pop("api_key", None)
+            if "search_after" in params:
+                params.pop("skip", None)
+            return params
+    return None
+
+
+class OpenFDAClient:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        page_size: int = MAX_LIMIT,
+        max_retries: int = 5,
+        backoff: float = 1.0,
+        max_wait: float = 120.0,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        pacer: Pacer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[str, float], None] | None = None,
+        session: requests.Session | None = None,
+    ):
+        if not 1 <= page_size <= MAX_LIMIT:
+            raise KratomAEError(f"The page size must be between 1 and {MAX_LIMIT}, not {page_size}.")
+        base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).hostname:
+            raise KratomAEError(f"The base URL must start with http:// or https:// and name a host, not {base_url!r}.")
+        self.base_url = base_url
+        self.page_size = page_size
+        self.max_retries, self.backoff, self.max_wait, self.timeout = max_retries, backoff, max_wait, timeout
+        self.pacer = pacer or Pacer()
+        self.sleep = sleep
+        self.on_retry = on_retry
+        self.requests_sent = 0
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = "kratom-ae (+https://open.fda.gov research client)"
+        if api_key:
+            # Basic auth with the key as user name and an empty password (openFDA docs).
+            self.session.auth = (api_key, "")
+
+    # -- one request ---------------------------------------------------------------------
+    def get(self, endpoint: str, params: dict) -> tuple[dict | None, requests.Response | None]:
+        """GET one openFDA page with retries. Returns (body, response), or (None, None) for
+        openFDA's 404 "No matches found!"."""
+        url = f"{self.base_url}/{endpoint}.json"
+        attempts = self.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            self.pacer.wait()
+            self.requests_sent += 1
+            retry_after = None
+            try:
+                response = self.session.get(url, params=params, timeout=self.timeout)
+            except requests.exceptions.ConnectionError as exc:
+                if _is_name_resolution_error(exc):
+                    raise OpenFDAError(
+                        f"Cannot reach openFDA at {public_url(self.base_url)}: the host name could not be resolved (is this machine offline?)."
+                    ) from None
+                problem = f"Cannot reach openFDA at {public_url(self.base_url)}: the connection failed"
+            except requests.exceptions.Timeout:
+                problem = f"Cannot reach openFDA at {public_url(self.base_url)}: the request timed out"
+            except requests.exceptions.RequestException as exc:
+                raise OpenFDAError(f"Cannot reach openFDA at {public_url(self.base_url)}: {type(exc).__name__}.") from None
+            else:
+                status = response.status_code
+                if status == 200:
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        problem = f"openFDA at {public_url(self.base_url)} sent a page that is not valid JSON"
+                    else:
+                        if isinstance(body, dict):
+                            return body, response
+                        problem = f"openFDA at {public_url(self.base_url)} sent JSON that is not an openFDA response"
+                elif status == 404 and error_body(response)[0] == "NOT_FOUND":
+                    return None, None
+                elif status in RETRY_STATUSES:
+                    code, _ = error_body(response)
+                    problem = f"openFDA at {public_url(self.base_url)} answered HTTP {status}" + (f" {code}" if code else "")
+                    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                else:
+                    raise OpenFDAError(self._refusal(endpoint, response)) from None
+            if attempt == attempts:
+                raise OpenFDAError(f"{problem}, and still did after {attempts} attempts; the fetch was abandoned.")
+            delay = self.backoff * 2 ** (attempt - 1) if retry_after is None else retry_after
+            if delay > self.max_wait:
+                raise OpenFDAError(f"{problem} and asked us to wait {delay:.0f} s, longer than the {self.max_wait:.0f} s we wait; try again later.")
+            if self.on_retry:
+                self.on_retry(problem, delay)
+            self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _refusal(self, endpoint: str, response: requests.Response) -> str:
+        code, message = error_body(response)
+        status = response.status_code
+        if code in ("API_KEY_INVALID", "API_KEY_MISSING", "API_KEY_DISABLED", "API_KEY_UNAUTHORIZED") or status in (401, 403):
+            what = {"API_KEY_MISSING": "requires an API key"}.get(code, "rejected the API key")
+            return f"openFDA {what} (HTTP {status}{' ' + code if code else ''}); check --api-key or OPENFDA_API_KEY."
+        if code == "BAD_REQUEST":
+            return f"openFDA rejected the request to {endpoint} (HTTP {status}): {message or 'no reason given'}."
+        if status == 404:
+            return f"{public_url(self.base_url)} has no openFDA endpoint {endpoint} (HTTP 404); check --base-url."
+        return f"openFDA at {public_url(self.base_url)} answered HTTP {status} for {endpoint}{': ' + message if message else ''}."
+
+    # -- a whole result set --------------------------------------------------------------
+    def search(self, endpoint: str, search: str) -> Iterator[Page]:
+        """Every page of a search, in order. Raises OpenFDAError if the result set cannot be
+        had whole (openFDA updated mid-fetch, pages stopping short of meta.results.total)."""
+        params: dict = {"search": search, "limit": self.page_size}
+        received, number, last_updated = 0, 0, None
+        while True:
+            body, response = self.get(endpoint, params)
+            number += 1
+            if body is None:
+                if number == 1:
+                    yield Page(endpoint, search, number, None, 0, [])
+                    return
+                raise OpenFDAError(f"openFDA stopped answering {endpoint} after {received} records (404 on page {number}); the fetch was abandoned.")
+            meta = body.get("meta") or {}
+            results = body.get("results")
+            total = (meta.get("results") or {}).get("total")
+            if not isinstance(results, list) or not isinstance(total, int):
+                raise OpenFDAError(f"The server at {public_url(self.base_url)} did not send an openFDA search response (no results list or meta.results.total).")
+            if number == 1:
+                last_updated = meta.get("last_updated")
+            elif meta.get("last_updated") != last_updated:
+                raise OpenFDAError(
+                    f"openFDA updated {endpoint} during the fetch (last_updated {last_updated} became {meta.get('last_updated')}); run the fetch again."
+                )
+            received += len(results)
+            yield Page(endpoint, search, number, last_updated, total, results)
+            if received >= total:
+                return
+            if not results:
+                raise OpenFDAError(f"openFDA sent an empty page after {received} of {total} records for {endpoint}; the fetch was abandoned.")
+            following = next_params(response)
+            if following is None:
+                if received > MAX_SKIP:
+                    raise OpenFDAError(
+                        f"The server sent no Link header to page past {received} of {total} records, and skip stops at {MAX_SKIP}; the fetch was abandoned."
+                    )
+                following = {"search": search, "limit": self.page_size, "skip": received}
+            params = following
+
+
+def _is_name_resolution_error(exc: BaseException) -> bool:
+    text = repr(exc)
+    return "NameResolutionError" in text or "Name or service not known" in text or "nodename nor servname" in text or "Temporary failure in name resolution" in text

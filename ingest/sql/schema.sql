@@ -1,0 +1,85 @@
+-- kratom-ae database schema: one schema for FAERS (openFDA drug/event) and CAERS (food/event).
+-- Each fetch replaces one source's rows whole, in one transaction (see ingest/sql/publish.sql).
+-- The unit of every table is named in its comment; README.md "The database" says the same.
+
+-- One row per report: FAERS keeps only the latest safetyreportversion of each safetyreportid.
+CREATE TABLE IF NOT EXISTS reports (
+    source                      VARCHAR NOT NULL,   -- 'faers' or 'caers'
+    report_id                   VARCHAR NOT NULL,   -- FAERS safetyreportid, CAERS report_number
+    report_version              INTEGER,            -- FAERS safetyreportversion; NULL for CAERS
+    received_date               DATE,               -- FAERS receivedate, CAERS date_created
+    event_date                  DATE,               -- CAERS date_started; NULL for FAERS (not in openFDA)
+    is_serious                  BOOLEAN,            -- FAERS serious=1; CAERS: any serious outcome; NULL if not reported
+    serious_death               BOOLEAN NOT NULL,
+    serious_life_threatening    BOOLEAN NOT NULL,
+    serious_hospitalization     BOOLEAN NOT NULL,
+    serious_disabling           BOOLEAN NOT NULL,
+    serious_congenital_anomaly  BOOLEAN NOT NULL,
+    serious_other               BOOLEAN NOT NULL,
+    outcomes                    VARCHAR[],          -- CAERS outcomes as reported; NULL for FAERS
+    age_years                   DOUBLE,             -- converted from the reported unit; NULL if missing or outside 0-120
+    age_reported                VARCHAR,            -- age as reported
+    age_unit_reported           VARCHAR,            -- unit as reported (FAERS code 800-805 named)
+    age_group                   VARCHAR,            -- FAERS patientagegroup (neonate ... elderly); NULL for CAERS
+    sex                         VARCHAR,            -- 'female', 'male', 'unknown' (reported as unknown), NULL (not reported)
+    weight_kg                   DOUBLE,
+    occur_country               VARCHAR,            -- FAERS occurcountry (ISO 2-letter)
+    reporter_country            VARCHAR,            -- FAERS primarysource.reportercountry (as reported)
+    reporter_qualification      VARCHAR,            -- FAERS primarysource.qualification, named
+    is_kratom_report            BOOLEAN NOT NULL,   -- at least one product is kratom (see products.is_kratom)
+    PRIMARY KEY (source, report_id)
+);
+
+-- One row per product listed on a report, in the report's order.
+CREATE TABLE IF NOT EXISTS products (
+    source                   VARCHAR NOT NULL,
+    report_id                VARCHAR NOT NULL,
+    product_seq              INTEGER NOT NULL,      -- 1-based position in the report
+    product_name             VARCHAR,               -- FAERS medicinalproduct, CAERS name_brand, as reported
+    product_name_normalized  VARCHAR,               -- upper case, punctuation removed, spaces collapsed
+    active_substance         VARCHAR,               -- FAERS activesubstancename
+    role                     VARCHAR,               -- 'suspect', 'concomitant', 'interacting', NULL (not reported)
+    indication               VARCHAR,               -- FAERS drugindication (MedDRA PT)
+    route                    VARCHAR,               -- FAERS route, named
+    industry_name            VARCHAR,               -- CAERS industry_name
+    is_kratom                BOOLEAN NOT NULL,      -- decided locally by the search terms
+    matched_term             VARCHAR,               -- the term that matched
+    matched_field            VARCHAR,               -- the field it matched in
+    PRIMARY KEY (source, report_id, product_seq)
+);
+
+-- One row per reaction listed on a report (MedDRA preferred term as reported).
+CREATE TABLE IF NOT EXISTS reactions (
+    source            VARCHAR NOT NULL,
+    report_id         VARCHAR NOT NULL,
+    reaction_seq      INTEGER NOT NULL,
+    reaction_pt       VARCHAR,                      -- upper case, British spelling, as openFDA gives it
+    reaction_outcome  VARCHAR,                      -- FAERS reactionoutcome, named; NULL for CAERS
+    PRIMARY KEY (source, report_id, reaction_seq)
+);
+
+-- One row per report: the openFDA record as received.
+CREATE TABLE IF NOT EXISTS raw_reports (
+    source          VARCHAR NOT NULL,
+    report_id       VARCHAR NOT NULL,
+    report_version  INTEGER,
+    record          JSON NOT NULL,
+    PRIMARY KEY (source, report_id)
+);
+
+-- One row per openFDA query of the fetch that produced each source's current rows.
+CREATE TABLE IF NOT EXISTS fetch_runs (
+    source            VARCHAR NOT NULL,
+    endpoint          VARCHAR NOT NULL,             -- 'drug/event' or 'food/event'
+    term              VARCHAR NOT NULL,             -- the search term
+    search            VARCHAR NOT NULL,             -- the openFDA search= value sent
+    base_url          VARCHAR NOT NULL,             -- without any credentials
+    last_updated      VARCHAR,                      -- openFDA meta.last_updated (NULL when no matches)
+    total_reported    BIGINT NOT NULL,              -- openFDA meta.results.total
+    records_received  BIGINT NOT NULL,
+    pages             INTEGER NOT NULL,
+    started_at        TIMESTAMP NOT NULL,           -- UTC
+    finished_at       TIMESTAMP NOT NULL,           -- UTC
+    status            VARCHAR NOT NULL,             -- 'complete': failed fetches leave no trace
+    tool_version      VARCHAR NOT NULL
+);

@@ -1,0 +1,26 @@
+-- status: what the database holds, one row per source.
+-- reports: reports held (latest version each); kratom_reports: of those, reports with at
+-- least one product matched as kratom. fetched_at: when the fetch that produced them ended
+-- (UTC). queries: the openFDA search terms used.
+WITH held AS (
+    SELECT source, count(*) AS reports, count(*) FILTER (WHERE is_kratom_report) AS kratom_reports,
+           min(received_date) AS first_received, max(received_date) AS last_received
+    FROM reports
+    GROUP BY source
+), runs AS (
+    SELECT source, any_value(endpoint) AS endpoint, max(finished_at) AS fetched_at,
+           string_agg(DISTINCT last_updated, ', ' ORDER BY last_updated) AS openfda_last_updated,
+           count(*) AS queries, sum(records_received) AS records_received,
+           any_value(base_url) AS base_url,
+           string_agg(term, ' | ' ORDER BY term) AS terms
+    FROM fetch_runs
+    GROUP BY source
+)
+SELECT runs.source, runs.endpoint,
+       coalesce(held.reports, 0) AS reports,
+       coalesce(held.kratom_reports, 0) AS kratom_reports,
+       held.first_received, held.last_received,
+       runs.fetched_at, runs.openfda_last_updated, runs.base_url,
+       runs.queries, runs.records_received, runs.terms
+FROM runs LEFT JOIN held USING (source)
+ORDER BY runs.source;
