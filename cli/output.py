@@ -50,4 +50,6 @@ def print_status(frame: pd.DataFrame, db) -> None:
 def fmt(value) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "-"
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M:%S" if getattr(value, "hour", 0) or getattr(value, "minute", 0) else "%Y-%m-%d")
     return str(value)

@@ -49,11 +49,16 @@ class Page:
     results: list[dict] = field(default_factory=list)
 
 
+def wait(seconds: float) -> None:
+    """The one place this module sleeps (tests replace it to run without waiting)."""
+    time.sleep(seconds)
+
+
 class Pacer:
     """Spaces calls at least ``interval`` seconds apart: 240/min without bursts is 0.25 s."""
 
-    def __init__(self, interval: float = 60.0 / REQUESTS_PER_MINUTE, clock=time.monotonic, sleep=time.sleep):
-        self.interval, self.clock, self.sleep = interval, clock, sleep
+    def __init__(self, interval: float = 60.0 / REQUESTS_PER_MINUTE, clock=time.monotonic, sleep: Callable[[float], None] | None = None):
+        self.interval, self.clock, self.sleep = interval, clock, sleep or wait
         self._last: float | None = None
 
     def wait(self) -> None:
@@ -127,7 +132,7 @@ class OpenFDAClient:
         max_wait: float = 120.0,
         timeout: tuple[float, float] = (10.0, 120.0),
         pacer: Pacer | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         on_retry: Callable[[str, float], None] | None = None,
         session: requests.Session | None = None,
     ):
@@ -140,7 +145,7 @@ class OpenFDAClient:
         self.page_size = page_size
         self.max_retries, self.backoff, self.max_wait, self.timeout = max_retries, backoff, max_wait, timeout
         self.pacer = pacer or Pacer()
-        self.sleep = sleep
+        self.sleep = sleep or wait
         self.on_retry = on_retry
         self.requests_sent = 0
         self.session = session or requests.Session()

@@ -10,7 +10,7 @@ WITH held AS (
 ), runs AS (
     SELECT source, any_value(endpoint) AS endpoint, max(finished_at) AS fetched_at,
            string_agg(DISTINCT last_updated, ', ' ORDER BY last_updated) AS openfda_last_updated,
-           count(*) AS queries, sum(records_received) AS records_received,
+           count(*) AS queries, sum(records_received)::BIGINT AS records_received,
            any_value(base_url) AS base_url,
            string_agg(term, ' | ' ORDER BY term) AS terms
     FROM fetch_runs

@@ -1,0 +1,96 @@
+"""A local HTTP server that answers like openFDA (see synthetic.respond), for tests, for
+recording the synthetic cassettes and for benchmarks. Binds to 127.0.0.1 only.
+
+Faults can be queued to test the client's error handling: each request takes the next one.
+    ("status", 429, body_bytes, {"Retry-After": "1"})   send this response instead
+    ("drop",)                                            close the connection, no response
+    ("sleep", 2.0)                                       wait, then answer normally
+    ("badjson",)                                         200 with a cut-off JSON body
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+import synthetic
+
+
+class FakeOpenFDA:
+    def __init__(self, faers: list[dict] | None = None, caers: list[dict] | None = None, *, gateway_links: bool = False):
+        self.data = {"/drug/event.json": faers or [], "/food/event.json": caers or []}
+        self.gateway_links = gateway_links
+        self.faults: list[tuple] = []
+        self.cache: dict = {}
+        self.requests: list[dict] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_GET(self):
+                parts = urlsplit(self.path)
+                params = dict(parse_qsl(parts.query, keep_blank_values=True))
+                fake.requests.append({"path": parts.path, "params": params, "headers": dict(self.headers), "raw_query": parts.query, "time": time.monotonic()})
+                fault = fake.faults.pop(0) if fake.faults else None
+                if fault and fault[0] == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if fault and fault[0] == "sleep":
+                    time.sleep(fault[1])
+                if fault and fault[0] == "status":
+                    return self._send(fault[1], {"Content-Type": "application/json", **fault[3]}, fault[2])
+                if parts.path not in fake.data:
+                    return self._send(404, {"Content-Type": "text/html"}, b"<html>Not Found</html>")
+                link_base = "https://api.fda.gov" if fake.gateway_links else fake.url
+                status, headers, body = synthetic.respond(fake.data[parts.path], parts.path, params, link_base, cache=fake.cache)
+                if fault and fault[0] == "badjson":
+                    status, body = 200, body[: len(body) // 2]
+                self._send(status, headers, body)
+
+            def _send(self, status, headers, body):
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+
+def real_error(name: str, status: int, headers: dict | None = None) -> tuple:
+    """A fault that answers with one of the real archived openFDA error bodies, verbatim."""
+    return ("status", status, synthetic.real_body(name), headers or {})
+
+
+if __name__ == "__main__":  # serve the synthetic fixture dataset by hand: python tests/fake_openfda.py
+    faers, caers = synthetic.fixture_dataset()
+    with FakeOpenFDA(faers, caers) as server:
+        print(f"fake openFDA at {server.url} (SYNTHETIC data); Ctrl-C to stop", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass

@@ -1,0 +1,141 @@
+"""FAERS and CAERS records -> rows, on real archived records (verbatim) and tiny made-up ones."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from ingest import caers, faers
+from ingest.shape import age_in_years, parse_date
+from ingest.terms import KratomMatcher, load_terms
+from synthetic import REAL
+
+MATCHER = KratomMatcher(load_terms())
+
+
+def faers_with(**patient_and_record) -> dict:
+    patient = {k: v for k, v in patient_and_record.items() if k.startswith("patient")}
+    record = {k: v for k, v in patient_and_record.items() if not k.startswith("patient")}
+    return {"safetyreportid": "1", **record, "patient": {**patient, "drug": [{"medicinalproduct": "KRATOM"}]}}
+
+
+@pytest.mark.parametrize(
+    "age,unit,years",
+    [
+        ("2", "800", 20.0),  # decades
+        ("26", "801", 26.0),  # years
+        ("18", "802", 1.5),  # months
+        ("26", "803", 0.498),  # weeks: 26*7/365.25 = 0.49829
+        ("100", "804", 0.274),  # days: 100/365.25 = 0.27379
+        ("36", "805", 0.004),  # hours: 36/8766 = 0.00411
+        ("45.5", "801", 45.5),
+        ("1999", "801", None),  # implausible, kept only as reported
+        ("-3", "801", None),
+        ("abc", "801", None),
+        ("30", "899", None),  # unknown unit
+        ("30", None, None),
+        (None, "801", None),
+    ],
+)
+def test_faers_age_units_to_years(age, unit, years):
+    record = faers_with(patientonsetage=age, patientonsetageunit=unit)
+    assert faers.report_rows(record, MATCHER)["report"]["age_years"] == years
+
+
+@pytest.mark.parametrize("code,sex", [("0", "unknown"), ("1", "male"), ("2", "female"), (None, None), ("9", None)])
+def test_faers_sex_codes(code, sex):
+    assert faers.report_rows(faers_with(patientsex=code), MATCHER)["report"]["sex"] == sex
+
+
+def test_faers_seriousness_codes():
+    row = faers.report_rows(faers_with(serious="1", seriousnesshospitalization="1", seriousnessother="1"), MATCHER)["report"]
+    assert row["is_serious"] is True
+    assert (row["serious_death"], row["serious_hospitalization"], row["serious_other"], row["serious_life_threatening"]) == (False, True, True, False)
+    assert faers.report_rows(faers_with(serious="2"), MATCHER)["report"]["is_serious"] is False
+    assert faers.report_rows(faers_with(), MATCHER)["report"]["is_serious"] is None
+
+
+def test_real_faers_record_verbatim():
+    record = json.loads((REAL / "drug-event_limit1_qodex-2023.json").read_text())["results"][0]
+    rows = faers.report_rows(record, MATCHER)
+    report = rows["report"]
+    assert report["report_id"] == "5801206-7"
+    assert report["report_version"] is None  # this old record has no safetyreportversion
+    assert report["received_date"] == dt.date(2008, 7, 7)
+    assert (report["age_years"], report["age_unit_reported"], report["sex"]) == (26.0, "year", "male")
+    assert (report["is_serious"], report["serious_death"]) == (True, True)
+    assert report["reporter_qualification"] == "other health professional"
+    assert report["reporter_country"] == "CANADA"
+    assert report["is_kratom_report"] is False
+    assert [(p["product_name"], p["role"], p["route"], p["indication"]) for p in rows["products"]] == [("DURAGESIC-100", "suspect", "Intravenous drip", "DRUG ABUSE")]
+    assert [r["reaction_pt"] for r in rows["reactions"]] == ["DRUG ADMINISTRATION ERROR", "OVERDOSE"]
+    assert json.loads(rows["raw"]["record"]) == record
+
+
+def test_real_caers_record_verbatim():
+    record = json.loads((REAL / "food-event_limit1_apievangelist.json").read_text())["results"][0]
+    rows = caers.report_rows(record, MATCHER)
+    report = rows["report"]
+    assert (report["report_id"], report["received_date"], report["event_date"]) == ("108592", dt.date(2008, 12, 17), dt.date(2008, 12, 3))
+    assert (report["age_years"], report["sex"]) == (73.0, "female")
+    # "Other Serious or Important Medical Event" is served although the docs list other wording.
+    assert (report["is_serious"], report["serious_other"], report["serious_death"]) == (True, True, False)
+    assert report["outcomes"] == ["Other Serious or Important Medical Event", "Other Serious Outcome"]
+    assert rows["products"][0]["role"] == "suspect"
+    assert [r["reaction_pt"] for r in rows["reactions"]] == ["ABDOMINAL DISTENSION", "FAECES DISCOLOURED", "HAEMATOCHEZIA"]
+
+
+@pytest.mark.parametrize(
+    "outcomes,serious,flags",
+    [
+        (["DEATH"], True, {"serious_death"}),
+        (["HOSPITALIZATION", "LIFE THREATENING"], True, {"serious_hospitalization", "serious_life_threatening"}),
+        (["VISITED AN ER"], False, set()),
+        (["NON-SERIOUS INJURIES/ ILLNESS"], False, set()),
+        (["SERIOUS INJURIES/ ILLNESS"], True, {"serious_other"}),
+        (["REQ. INTERVENTION TO PRVNT PERM. IMPRMNT."], True, {"serious_other"}),
+        (["DISABILITY"], True, {"serious_disabling"}),
+        (["CONGENITAL ANOMALY"], True, {"serious_congenital_anomaly"}),
+        (["NONE"], None, set()),
+        ([], None, set()),
+    ],
+)
+def test_caers_outcomes_to_seriousness(outcomes, serious, flags):
+    result = caers.seriousness(outcomes)
+    assert result.pop("is_serious") is serious
+    assert {name for name, value in result.items() if value} == flags
+
+
+@pytest.mark.parametrize(
+    "age,unit,years",
+    [("73.00", "year(s)", 73.0), ("73", "Year(s)", 73.0), ("6", "Month(s)", 0.5), ("3", "Decade(s)", 30.0), ("14", "Day(s)", 0.038), ("40", "Not Available", None), ("40", None, None)],
+)
+def test_caers_age_units(age, unit, years):
+    assert age_in_years(age, caers.age_unit_years(unit)) == years
+
+
+@pytest.mark.parametrize("gender,sex", [("Female", "female"), ("Male", "male"), ("Not Available", "unknown"), (None, None)])
+def test_caers_gender(gender, sex):
+    assert caers.sex(gender) == sex
+
+
+@pytest.mark.parametrize("value,date", [("20080707", dt.date(2008, 7, 7)), ("200807", None), ("20081340", None), (None, None), ("", None)])
+def test_dates(value, date):
+    assert parse_date(value) == date
+
+
+def test_kratom_role_and_match_are_per_product():
+    record = {
+        "safetyreportid": "9",
+        "patient": {
+            "drug": [
+                {"medicinalproduct": "MIRTAZAPINE", "drugcharacterization": "1"},
+                {"medicinalproduct": "O.P.M.S. KRATOM", "drugcharacterization": "2"},
+            ]
+        },
+    }
+    products = faers.report_rows(record, MATCHER)["products"]
+    assert [(p["is_kratom"], p["role"], p["matched_term"], p["product_name_normalized"]) for p in products] == [
+        (False, "suspect", None, "MIRTAZAPINE"),
+        (True, "concomitant", "KRATOM", "OPMS KRATOM"),
+    ]
