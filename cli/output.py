@@ -11,39 +11,31 @@ def print_status(frame: pd.DataFrame, db) -> None:
 
     console = Console()
     if frame.empty:
-        console.print(f"The database {db} holds no fetched data yet; run `kratom-ae fetch`.", markup=False)
+        console.print(f"The database {db} holds no fetched data yet; run `kratom-ae fetch`.", markup=False, soft_wrap=True)
         return
-    table = Table(title=f"kratom-ae database {db}", title_justify="left")
-    for column, label in [
-        ("source", "source"),
-        ("reports", "reports held"),
-        ("kratom_reports", "kratom reports"),
-        ("first_received", "first received"),
-        ("last_received", "last received"),
-        ("fetched_at", "fetched (UTC)"),
-        ("openfda_last_updated", "openFDA last_updated"),
-        ("queries", "queries"),
-    ]:
-        table.add_column(label, justify="right" if column in ("reports", "kratom_reports", "queries") else "left")
+    console.print(f"kratom-ae database {db}", markup=False, highlight=False)
     for row in frame.itertuples(index=False):
-        table.add_row(
-            f"{row.source} ({row.endpoint})",
-            f"{row.reports:,}",
-            f"{row.kratom_reports:,}",
-            fmt(row.first_received),
-            fmt(row.last_received),
-            fmt(row.fetched_at)[:19],
-            fmt(row.openfda_last_updated),
-            str(row.queries),
-        )
-    console.print(table)
-    for row in frame.itertuples(index=False):
-        console.print(f"{row.source}: {row.base_url}/{row.endpoint}.json, terms: {row.terms}", markup=False, highlight=False)
+        table = Table(show_header=False, title=f"{row.source} (openFDA {row.endpoint})", title_justify="left")
+        table.add_column("what")
+        table.add_column("value")
+        for label, value in [
+            ("reports held", f"{row.reports:,}"),
+            ("kratom reports", f"{row.kratom_reports:,}"),
+            ("received dates", f"{fmt(row.first_received)} to {fmt(row.last_received)}"),
+            ("fetched (UTC)", fmt(row.fetched_at)[:19]),
+            ("openFDA last_updated", fmt(row.openfda_last_updated)),
+            ("records received", f"{row.records_received:,} from {row.queries} queries"),
+            ("server", f"{row.base_url}/{row.endpoint}.json"),
+            ("search terms", row.terms),
+        ]:
+            table.add_row(label, value)
+        console.print(table)
     console.print(
         "A report is counted once (latest version); a kratom report has at least one product matched as kratom. "
         "Reports do not show that kratom caused the reaction.",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 

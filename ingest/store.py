@@ -100,5 +100,13 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict]) -> No
     con.commit()
 
 
+def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """False for a DuckDB file that kratom-ae never fetched into."""
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'fetch_runs'").fetchone()[0] == 1
+
+
 def status(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per fetched source (see ingest/sql/status.sql); empty if nothing was fetched."""
+    if not has_schema(con):
+        return pd.DataFrame()
     return con.execute(sql("status")).df()

@@ -1,0 +1,34 @@
+# kratom-ae: every target sets up its own .venv first (nothing is installed globally).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+READY  := $(VENV)/.installed
+
+.PHONY: run test demo cassettes cassettes-live clean
+
+# The main job: fetch every kratom report from openFDA, then show what the database holds.
+run: $(READY)
+	$(BIN)/kratom-ae fetch
+	$(BIN)/kratom-ae status
+
+# The whole test suite, offline (recorded cassettes and a local fake server only).
+test: $(READY)
+	$(BIN)/python -m pytest
+
+# The main job offline: the same fetch replayed from the recorded SYNTHETIC cassette.
+demo: $(READY)
+	$(BIN)/python tests/demo.py --db demo.duckdb
+
+# Re-make the synthetic cassettes; record real ones against api.fda.gov (needs the network).
+cassettes: $(READY)
+	$(BIN)/python tests/record_cassettes.py
+cassettes-live: $(READY)
+	$(BIN)/python tests/record_cassettes.py --live
+
+$(READY): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(READY)
+
+clean:
+	rm -rf $(VENV) *.egg-info demo.duckdb

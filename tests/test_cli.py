@@ -1,0 +1,182 @@
+"""The command line end to end: fetch and status on cassettes, and every user error as one
+sentence on stderr with a non-zero exit."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from vcr_setup import CASSETTES
+
+runner = CliRunner()
+KRATOM_ONLY = str(Path(__file__).parent / "fixtures" / "terms_kratom.csv")
+SECRET = "SECRET-KEY-123-DO-NOT-STORE"
+
+
+@pytest.fixture(autouse=True)
+def no_pacing(monkeypatch):
+    monkeypatch.setattr("ingest.openfda.Pacer.wait", lambda self: None)
+
+
+def run(*args, env=None):
+    return runner.invoke(app, [str(a) for a in args], env=env)
+
+
+def one_sentence_error(result, code=1) -> str:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ") and lines[0].endswith((".", "?).")), lines[0]
+    return lines[0]
+
+
+def test_fetch_then_status(db, replay):
+    with replay("synthetic_fetch_all"):
+        result = run("fetch", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "faers: 2,363 records received in 13 queries; 2,159 reports held, 2,159 of them kratom reports." in result.stderr
+    assert "caers: 140 records received in 13 queries; 140 reports held, 140 of them kratom reports." in result.stderr
+    status = run("status", "--db", db)
+    assert status.exit_code == 0, status.output
+    cells = [[c.strip() for c in line.split("│")[1:3]] for line in status.stdout.splitlines() if line.count("│") == 3]
+    assert cells[:6] == [
+        ["reports held", "140"], ["kratom reports", "140"], ["received dates", "2013-08-22 to 2025-12-25"],
+        ["fetched (UTC)", cells[3][1]], ["openFDA last_updated", "2026-11-18"], ["records received", "140 from 13 queries"],
+    ]
+    assert ["reports held", "2,159"] in cells and ["received dates", "2012-02-06 to 2025-12-27"] in cells
+    assert ["server", "https://api.fda.gov/drug/event.json"] in cells
+
+
+def test_db_from_environment(tmp_path, replay):
+    path = tmp_path / "env.duckdb"
+    with replay("synthetic_429_then_ok"):
+        result = run("fetch", "--source", "faers", "--terms", KRATOM_ONLY, env={"KRATOM_AE_DB": str(path)})
+    assert result.exit_code == 0, result.output
+    assert "openFDA at https://api.fda.gov answered HTTP 429 OVER_RATE_LIMIT; retrying in 1.0 s." in result.stderr
+    assert path.exists()
+
+
+def test_api_key_is_never_printed_stored_or_recorded(db, replay):
+    with replay("synthetic_fetch_all"):
+        result = run("fetch", "--db", db, "--api-key", SECRET)
+    assert result.exit_code == 0, result.output
+    status = run("status", "--db", db)
+    assert SECRET not in result.output + status.output
+    con = duckdb.connect(str(db), read_only=True)
+    tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+    for table in tables:
+        assert SECRET not in str(con.execute(f"SELECT * FROM {table}").fetchall())
+    con.close()
+    assert SECRET.encode() not in db.read_bytes()
+    for cassette in CASSETTES.rglob("*.json"):
+        text = cassette.read_text(encoding="utf-8")
+        assert "api_key=" not in text and "RECORDING-KEY" not in text
+        assert not re.search(r'"authorization"', text, re.IGNORECASE), cassette
+
+
+def test_api_key_from_environment_is_not_shown_in_help():
+    result = run("fetch", "--help", env={"OPENFDA_API_KEY": SECRET})
+    assert result.exit_code == 0
+    assert SECRET not in result.output
+
+
+def test_rejected_key(db, replay):
+    with replay("synthetic_403_key_rejected"):
+        result = run("fetch", "--db", db, "--source", "faers", "--terms", KRATOM_ONLY, "--api-key", "WRONG")
+    assert one_sentence_error(result) == "Error: openFDA rejected the API key (HTTP 403 API_KEY_INVALID); check --api-key or OPENFDA_API_KEY."
+
+
+def test_retries_exhausted(db, replay, monkeypatch):
+    with replay("synthetic_429_exhausted"):
+        result = run("fetch", "--db", db, "--source", "faers", "--terms", KRATOM_ONLY, "--quiet")
+    assert result.stderr.strip() == "Error: openFDA at https://api.fda.gov answered HTTP 429 OVER_RATE_LIMIT, and still did after 6 attempts; the fetch was abandoned."
+    assert result.exit_code == 1
+    assert not db.exists()
+
+
+def test_unreachable_server(db):
+    result = run("fetch", "--db", db, "--base-url", "http://127.0.0.1:9", "--quiet")
+    assert one_sentence_error(result) == "Error: Cannot reach openFDA at http://127.0.0.1:9: the connection failed, and still did after 6 attempts; the fetch was abandoned."
+
+
+def test_offline_default_host(db, monkeypatch):
+    import requests
+
+    def offline(*args, **kwargs):
+        raise requests.exceptions.ConnectionError("HTTPSConnectionPool: NameResolutionError: Failed to resolve 'api.fda.gov'")
+
+    monkeypatch.setattr("requests.Session.get", offline)
+    result = run("fetch", "--db", db)
+    assert one_sentence_error(result) == "Error: Cannot reach openFDA at https://api.fda.gov: the host name could not be resolved (is this machine offline?)."
+
+
+def test_bad_source_option(db):
+    result = run("fetch", "--db", db, "--source", "vaers")
+    assert result.exit_code == 2
+    assert "Invalid value for '--source'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_base_url(db):
+    result = run("fetch", "--db", db, "--base-url", "api.fda.gov")
+    assert one_sentence_error(result) == "Error: The base URL must start with http:// or https:// and name a host, not 'api.fda.gov'."
+
+
+def test_bad_terms_file(db, tmp_path):
+    result = run("fetch", "--db", db, "--terms", tmp_path / "missing.csv")
+    assert "Cannot read the terms file" in one_sentence_error(result)
+
+
+def test_missing_folder_for_database(tmp_path):
+    result = run("fetch", "--db", tmp_path / "no" / "such" / "x.duckdb")
+    assert "the folder" in one_sentence_error(result)
+
+
+def test_status_without_database(tmp_path):
+    result = run("status", "--db", tmp_path / "none.duckdb")
+    assert one_sentence_error(result) == f"Error: There is no database at {tmp_path / 'none.duckdb'}; run `kratom-ae fetch` first or pass --db."
+
+
+def test_status_of_empty_database(db):
+    duckdb.connect(str(db)).close()
+    result = run("status", "--db", db)
+    assert result.exit_code == 0
+    assert "holds no fetched data yet" in result.stdout
+
+
+def test_not_a_database(tmp_path):
+    path = tmp_path / "notes.duckdb"
+    path.write_text("these are my notes, not a database\n")
+    result = run("status", "--db", path)
+    assert one_sentence_error(result).startswith(f"Error: Cannot open the database {path}:")
+
+
+def test_locked_database(db, replay):
+    with replay("synthetic_429_then_ok"):
+        assert run("fetch", "--db", db, "--source", "faers", "--terms", KRATOM_ONLY).exit_code == 0
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,sys,time; c=duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = run("fetch", "--db", db)
+        assert one_sentence_error(result) == f"Error: The database {db} is in use by another program (process {holder.pid}); close it and try again."
+        result = run("status", "--db", db)
+        assert "is in use by another program" in one_sentence_error(result)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_every_command_has_help_and_an_example():
+    for command in ["fetch", "status"]:
+        result = run(command, "--help")
+        assert result.exit_code == 0
+        assert "Example: kratom-ae " + command in result.output
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    for command in ["fetch", "status"]:
+        assert f"kratom-ae {command}" in readme

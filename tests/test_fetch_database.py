@@ -1,0 +1,187 @@
+"""The whole fetch into DuckDB, replayed from cassettes: counts, versions, atomicity, idempotence."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import synthetic
+from fake_openfda import FakeOpenFDA
+from ingest import caers, faers, store
+from ingest.fetch import SOURCES, fetch_source
+from ingest.openfda import OpenFDAClient, OpenFDAError, Pacer
+from ingest.terms import load_terms, search_query
+
+KRATOM_ONLY = Path(__file__).parent / "fixtures" / "terms_kratom.csv"
+DATA_TABLES = ["reports", "products", "reactions", "raw_reports"]
+
+
+def expected(source: str) -> dict:
+    """What the database must hold, worked out from the synthetic dataset in plain Python,
+    without the shaping code or SQL: the union of every term's hits, latest version each."""
+    faers_records, caers_records = synthetic.fixture_dataset()
+    records, fields, id_field = {"faers": (faers_records, faers.SEARCH_FIELDS, "safetyreportid"), "caers": (caers_records, caers.SEARCH_FIELDS, "report_number")}[source]
+    hits = [r for term in load_terms() for r in synthetic.search_hits(records, search_query(term, fields))]
+    latest: dict = {}
+    for record in hits:
+        current = latest.get(record[id_field])
+        if current is None or int(record.get("safetyreportversion", 0)) > int(current.get("safetyreportversion", 0)):
+            latest[record[id_field]] = record
+    kept = list(latest.values())
+    if source == "faers":
+        products = sum(len(r["patient"]["drug"]) for r in kept)
+        reactions = sum(len(r["patient"]["reaction"]) for r in kept)
+    else:
+        products = sum(len(r["products"]) for r in kept)
+        reactions = sum(len(r["reactions"]) for r in kept)
+    return {"received": len(hits), "reports": len(kept), "products": products, "reactions": reactions}
+
+
+def fetch(db, replay, cassette="synthetic_fetch_all", sources=("faers", "caers"), terms=None, on_page=None, api_key=None):
+    client = OpenFDAClient(api_key=api_key, pacer=Pacer(0))
+    with replay(cassette), store.writing(db) as con:
+        for name in sources:
+            fetch_source(con, client, SOURCES[name], load_terms(terms), on_page=on_page)
+
+
+def dump(db) -> dict:
+    con = store.connect(db, read_only=True)
+    try:
+        tables = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in DATA_TABLES}
+        tables["fetch_runs"] = con.execute("SELECT * EXCLUDE (started_at, finished_at) FROM fetch_runs ORDER BY ALL").fetchall()
+        return tables
+    finally:
+        con.close()
+
+
+def scalar(db, query):
+    con = store.connect(db, read_only=True)
+    try:
+        return con.execute(query).fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("source", ["faers", "caers"])
+def test_fetch_holds_every_report_once(db, replay, source):
+    fetch(db, replay)
+    want = expected(source)
+    got = {t: scalar(db, f"SELECT count(*) FROM {t} WHERE source = '{source}'") for t in DATA_TABLES}
+    assert got == {"reports": want["reports"], "products": want["products"], "reactions": want["reactions"], "raw_reports": want["reports"]}
+    assert scalar(db, f"SELECT sum(records_received) FROM fetch_runs WHERE source = '{source}'") == want["received"]
+    assert scalar(db, f"SELECT count(*) FROM fetch_runs WHERE source = '{source}'") == len(load_terms())
+
+
+def test_fixture_counts_are_what_the_generator_made(db, replay):
+    # The same numbers, written out, so that a change to the generator is noticed.
+    fetch(db, replay)
+    assert scalar(db, "SELECT count(*) FROM reports WHERE source='faers'") == 2159
+    assert scalar(db, "SELECT count(*) FROM reports WHERE source='caers'") == 140
+    assert scalar(db, "SELECT count(*) FROM reports WHERE NOT is_kratom_report") == 0
+    assert scalar(db, "SELECT sum(records_received) FROM fetch_runs") == 2363 + 140
+
+
+def test_latest_version_wins(db, replay):
+    fetch(db, replay)
+    assert scalar(db, "SELECT list(report_version) FROM reports WHERE report_id = '12000001'") == [2]
+    assert scalar(db, "SELECT list(product_name) FILTER (WHERE is_kratom) FROM products WHERE report_id = '12000001'") == ["KRATOM"]
+    assert scalar(db, "SELECT record->>'safetyreportversion' FROM raw_reports WHERE report_id = '12000001'") == "2"
+
+
+def test_report_found_by_several_terms_is_stored_once(db, replay):
+    fetch(db, replay, sources=("faers",))
+    both = scalar(db, "SELECT count(*) FROM products WHERE product_name = 'KRATOM (MITRAGYNA SPECIOSA)'")
+    assert both > 0
+    assert scalar(db, "SELECT count(DISTINCT report_id) FROM products WHERE product_name = 'KRATOM (MITRAGYNA SPECIOSA)'") == both
+    assert scalar(db, "SELECT matched_term FROM products WHERE product_name = 'KRATOM (MITRAGYNA SPECIOSA)' LIMIT 1") == "KRATOM"
+
+
+def test_kratom_only_in_active_substance(db, replay):
+    fetch(db, replay, sources=("faers",))
+    row = scalar(db, "SELECT [product_name, matched_term, matched_field] FROM products WHERE report_id = '11100001' AND is_kratom")
+    assert row == ["HERBAL SUPPLEMENT", "MITRAGYN", "activesubstancename"]
+
+
+def test_fetch_runs_record_provenance(db, replay):
+    fetch(db, replay)
+    run = scalar(db, "SELECT [endpoint, term, base_url, last_updated, total_reported::VARCHAR, pages::VARCHAR, status] FROM fetch_runs WHERE source='faers' AND term='KRATOM'")
+    assert run == ["drug/event", "KRATOM", "https://api.fda.gov", synthetic.LAST_UPDATED, "1864", "2", "complete"]
+    assert scalar(db, "SELECT count(*) FROM fetch_runs WHERE total_reported = 0 AND last_updated IS NULL") == 2 * len(load_terms()) - 6 - 2
+
+
+def test_second_fetch_leaves_identical_contents(db, replay):
+    fetch(db, replay)
+    first = dump(db)
+    fetch(db, replay)
+    assert dump(db) == first
+
+
+def test_interrupted_fetch_leaves_the_database_as_it_was(db, replay):
+    fetch(db, replay, cassette="synthetic_429_then_ok", sources=("faers",), terms=KRATOM_ONLY)
+    before = dump(db)
+    assert len(before["reports"]) == 5
+
+    def interrupt(source, term, page, received):
+        if page.number == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fetch(db, replay, on_page=interrupt)
+    assert dump(db) == before
+
+
+def test_failed_fetch_leaves_the_database_as_it_was(db, replay):
+    fetch(db, replay)
+    before = dump(db)
+    with pytest.raises(OpenFDAError, match="still did after 6 attempts"):
+        fetch(db, replay, cassette="synthetic_429_exhausted", sources=("faers",), terms=KRATOM_ONLY)
+    assert dump(db) == before
+
+
+def test_failed_first_fetch_leaves_no_file(db, replay):
+    with pytest.raises(OpenFDAError):
+        fetch(db, replay, cassette="synthetic_429_exhausted", sources=("faers",), terms=KRATOM_ONLY)
+    assert not db.exists()
+
+
+def test_openfda_update_during_fetch_is_refused(db):
+    # Two queries of one source that see different openFDA releases would mix two snapshots.
+    faers_records, _ = synthetic.fixture_dataset(faers_count=20, caers_count=0)
+    with FakeOpenFDA(faers_records) as server:
+        client = OpenFDAClient(server.url, pacer=Pacer(0))
+        with store.writing(db) as con:
+            original = synthetic.LAST_UPDATED
+
+            def bump(source, term, page, received):
+                synthetic.LAST_UPDATED = "2026-11-25"
+
+            try:
+                with pytest.raises(Exception, match="openFDA updated drug/event during the fetch"):
+                    fetch_source(con, client, SOURCES["faers"], load_terms(), on_page=bump)
+            finally:
+                synthetic.LAST_UPDATED = original
+
+
+def test_killed_fetch_leaves_the_database_as_it_was(db, replay):
+    """SIGKILL in the middle of a fetch (no chance to roll back): DuckDB never committed it."""
+    fetch(db, replay, cassette="synthetic_429_then_ok", sources=("faers",), terms=KRATOM_ONLY)
+    before = dump(db)
+    faers_records, caers_records = synthetic.fixture_dataset()
+    with FakeOpenFDA(faers_records, caers_records) as server:
+        server.faults = [("sleep", 0.0)] * 3 + [("sleep", 30.0)]  # the 4th request hangs
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+        child = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "fetch", "--db", str(db), "--base-url", server.url, "--quiet"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while len(server.requests) < 4 and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+        assert len(server.requests) >= 4, child.communicate()
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert dump(db) == before
