@@ -114,6 +114,215 @@ def status(db: DbOption = DEFAULT_DB) -> None:
             con.close()
 
 
+class RoleChoice(str, enum.Enum):
+    suspect = "suspect"
+    any = "any"
+
+
+class FormatChoice(str, enum.Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class ByChoice(str, enum.Enum):
+    pt = "pt"
+    soc = "soc"
+
+
+SourceFilter = Annotated[Optional[SourceChoice], typer.Option("--source", help="Only faers, only caers, or all (default).", show_default=False)]
+SinceFilter = Annotated[Optional[str], typer.Option("--since", help="Only reports received on or after this date (YYYY-MM-DD).")]
+UntilFilter = Annotated[Optional[str], typer.Option("--until", help="Only reports received on or before this date (YYYY-MM-DD).")]
+RoleFilter = Annotated[
+    Optional[RoleChoice], typer.Option("--role", help="suspect: kratom was a suspect (or interacting) product; any (default): kratom in any role.", show_default=False)
+]
+SeriousFilter = Annotated[bool, typer.Option("--serious", help="Only serious reports.")]
+TopFilter = Annotated[Optional[int], typer.Option("--top", min=1, help="Only the N most reported rows.")]
+QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", help="A folder of your own .sql tables, used beside the bundled ones.")]
+
+
+def parse_date(option: str, value: str | None):
+    import datetime as dt
+
+    from ingest.errors import KratomAEError
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value) if len(value) == 10 else dt.date.fromisoformat("bad")
+    except ValueError:
+        raise KratomAEError(f"{option} must be a date written YYYY-MM-DD, such as 2019-01-31, not {value!r}.") from None
+
+
+def make_filters(source, since, until, role, serious, top):
+    from ingest.errors import KratomAEError
+    from queries.library import Filters
+
+    given = {name for name, value in [("source", source), ("since", since), ("until", until), ("role", role), ("serious", serious or None), ("top", top)] if value is not None}
+    filters = Filters(
+        source=source.value if source else "all",
+        since=parse_date("--since", since),
+        until=parse_date("--until", until),
+        role=role.value if role else "any",
+        serious=serious,
+        top=top,
+        given=given,
+    )
+    if filters.since and filters.until and filters.since > filters.until:
+        raise KratomAEError(f"--since ({filters.since}) is after --until ({filters.until}); no report can be in between.")
+    return filters
+
+
+@app.command()
+def query(
+    name: Annotated[Optional[str], typer.Argument(help="The table: summary, reactions, skin, trend, demographics, outcomes, drugs, or one of yours. Leave out to list them.")] = None,
+    db: DbOption = DEFAULT_DB,
+    source: SourceFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
+    role: RoleFilter = None,
+    serious: SeriousFilter = False,
+    top: TopFilter = None,
+    by: Annotated[ByChoice, typer.Option("--by", help="reactions only: per preferred term (pt) or per MedDRA primary SOC (soc; needs `meddra load`).")] = ByChoice.pt,
+    output_format: Annotated[FormatChoice, typer.Option("--format", help="table (for people), csv or json, on stdout.")] = FormatChoice.table,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
+    queries_dir: QueriesDir = None,
+) -> None:
+    """Show one summary table of the kratom reports, or list the tables.
+
+    Example: kratom-ae query reactions --source faers --role suspect --top 20 --csv reactions.csv
+    """
+    with user_errors():
+        from cli.output import print_query_list, print_table
+        from ingest import store
+        from ingest.errors import KratomAEError
+        from queries import export, library
+
+        if name is None:
+            print_query_list(library.discover(queries_dir))
+            return
+        if by is ByChoice.soc:
+            if name != "reactions":
+                raise KratomAEError("Only the reactions table takes --by soc.")
+            name = "reactions_by_soc"
+        table = library.find(name, queries_dir)
+        filters = make_filters(source, since, until, role, serious, top)
+        library.check_filters(table, filters)
+        con = store.connect(db, read_only=True)
+        try:
+            library.prepare_scope(con, filters)
+            frame = library.run(con, table, filters)
+            if csv_file:
+                export.write_text(csv_file, export.csv_text(frame))
+                export.write_text(Path(f"{csv_file}.provenance.json"), export.provenance_text(con, db, filters, {table.name: table}))
+        finally:
+            con.close()
+        if output_format is FormatChoice.csv:
+            typer.echo(export.csv_text(frame), nl=False)
+        elif output_format is FormatChoice.json:
+            typer.echo(export.json_text(frame))
+        else:
+            print_table(frame, table, filters)
+        if csv_file:
+            typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
+
+
+@app.command()
+def export(
+    folder: Annotated[Path, typer.Argument(help="Folder to write the CSV files and provenance.json into (created if missing).")],
+    db: DbOption = DEFAULT_DB,
+    source: SourceFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
+    role: RoleFilter = None,
+    serious: SeriousFilter = False,
+    top: TopFilter = None,
+    queries_dir: QueriesDir = None,
+) -> None:
+    """Write every table as CSV, with a provenance file (tool version, fetch times, openFDA
+    last_updated and queries, filters, counting rules). Each filter applies to the tables that
+    take it (provenance.json says which).
+
+    Example: kratom-ae export results/ --since 2015-01-01 --role suspect
+    """
+    with user_errors():
+        from ingest import store
+        from queries import library
+        from queries.export import export_tables
+
+        filters = make_filters(source, since, until, role, serious, top)
+        con = store.connect(db, read_only=True)
+        try:
+            library.prepare_scope(con, filters)
+            written = export_tables(con, db, folder, filters, library.discover(queries_dir))
+        finally:
+            con.close()
+        for path in written:
+            typer.echo(str(path))
+
+
+meddra_app = typer.Typer(no_args_is_help=True, help="Use your own licensed MedDRA release.")
+app.add_typer(meddra_app, name="meddra")
+
+
+@meddra_app.command("load")
+def meddra_load(
+    folder: Annotated[Path, typer.Argument(help="The MedDRA ASCII release folder (holding MedAscii/ or the .asc files).")],
+    db: DbOption = DEFAULT_DB,
+    encoding: Annotated[str, typer.Option(help="latin-1 for English releases, utf-8 for others.")] = "latin-1",
+) -> None:
+    """Load mdhier.asc, pt.asc, llt.asc and soc.asc of your MedDRA release into the database, so
+    that `query reactions --by soc` groups terms by primary SOC and `query skin` uses the whole
+    skin SOC. MedDRA is licensed: kratom-ae never ships it.
+
+    Example: kratom-ae meddra load ~/meddra/MedDRA_27_1_English
+    """
+    with user_errors():
+        from ingest import meddra, store
+
+        con = store.connect(db)
+        try:
+            info = meddra.load(con, folder, encoding)
+        finally:
+            con.close()
+        version = f"MedDRA {info['version']}" if info["version"] else "MedDRA (version not found)"
+        typer.echo(f"Loaded {version}: {info['socs']} SOCs, {info['pts']:,} preferred terms, {info['llts']:,} lowest level terms into {db}.", err=True)
+
+
+@app.command("sql")
+def sql_command(
+    statement: Annotated[str, typer.Argument(help="One SQL query (DuckDB dialect).")],
+    db: DbOption = DEFAULT_DB,
+    output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the result to this CSV file.")] = None,
+) -> None:
+    """Run a read-only ad hoc query. The tables are reports, products, reactions, raw_reports,
+    fetch_runs (and meddra_* once loaded); the views scope_reports and scope_reactions hold the
+    kratom reports with no filter.
+
+    Example: kratom-ae sql "SELECT sex, count(*) AS reports FROM scope_reports GROUP BY sex"
+    """
+    with user_errors():
+        from cli.output import print_frame
+        from ingest import store
+        from queries import export
+        from queries.library import read_only_query
+
+        con = store.connect(db, read_only=True)
+        try:
+            frame = read_only_query(con, statement)
+        finally:
+            con.close()
+        if csv_file:
+            export.write_text(csv_file, export.csv_text(frame))
+        if output_format is FormatChoice.csv:
+            typer.echo(export.csv_text(frame), nl=False)
+        elif output_format is FormatChoice.json:
+            typer.echo(export.json_text(frame))
+        else:
+            print_frame(frame)
+
+
 def main() -> None:
     app(prog_name="kratom-ae")
 

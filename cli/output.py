@@ -45,3 +45,54 @@ def fmt(value) -> str:
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d %H:%M:%S" if getattr(value, "hour", 0) or getattr(value, "minute", 0) else "%Y-%m-%d")
     return str(value)
+
+
+def print_query_list(queries: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="kratom-ae tables (kratom-ae query NAME)", title_justify="left")
+    table.add_column("name")
+    table.add_column("what it shows")
+    table.add_column("filters")
+    for name, query in queries.items():
+        table.add_row(name, query.description, ", ".join(query.parameters))
+    Console().print(table)
+
+
+def print_table(frame: pd.DataFrame, query, filters) -> None:
+    from rich.console import Console
+
+    console = Console()
+    console.print(f"{query.name}: {query.description}", markup=False, highlight=False, soft_wrap=True)
+    print_frame(frame, console)
+    given = {k: v for k, v in filters.describe().items() if v not in (None, False)}
+    console.print(f"Counts: {query.counts}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in given.items())}", markup=False, highlight=False, soft_wrap=True)
+
+
+def print_frame(frame: pd.DataFrame, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    if frame.empty:
+        console.print("(no rows)", markup=False)
+        return
+    table = Table()
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(cell(value) for value in row))
+    console.print(table)
+
+
+def cell(value) -> str:
+    if value is None or (not isinstance(value, (str, list)) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}" if abs(value) >= 10000 else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

@@ -1,0 +1,66 @@
+"""Loading a user's own licensed MedDRA ASCII release into the database.
+
+MedDRA cannot be shipped (docs/meddra-notes.md); a subscriber can load theirs, and the
+tables then group reactions by primary System Organ Class.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from ingest.errors import KratomAEError
+from ingest.store import sql
+
+FILES = {"soc_file": "soc.asc", "pt_file": "pt.asc", "llt_file": "llt.asc", "hier_file": "mdhier.asc"}
+
+
+def find_files(folder: Path) -> dict[str, Path]:
+    """The four .asc files, in the folder itself or its MedAscii/ subfolder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise KratomAEError(f"The MedDRA folder {folder} does not exist.")
+    for candidate in (folder, folder / "MedAscii"):
+        paths = {key: candidate / name for key, name in FILES.items()}
+        if all(p.is_file() for p in paths.values()):
+            for path in paths.values():
+                try:
+                    path.open("rb").close()
+                except OSError as exc:
+                    raise KratomAEError(f"Cannot read {path}: {exc.strerror}.") from None
+            return paths
+    missing = [name for name in FILES.values() if not (folder / name).is_file() and not (folder / "MedAscii" / name).is_file()]
+    raise KratomAEError(f"The MedDRA folder {folder} lacks {', '.join(missing)} (looked in it and in its MedAscii subfolder).")
+
+
+def release_version(folder: Path) -> str | None:
+    """The version in meddra_release.asc ('27.1$English$' -> '27.1'), if the file is there."""
+    for path in (folder / "meddra_release.asc", folder / "MedAscii" / "meddra_release.asc"):
+        if path.is_file():
+            first = path.read_text(encoding="latin-1").strip().split("$")
+            return first[0] or None
+    return None
+
+
+def load(con: duckdb.DuckDBPyConnection, folder: Path, encoding: str = "latin-1") -> dict:
+    """Replace the meddra_* tables with the release in `folder`; returns meddra_info's row."""
+    paths = find_files(folder)
+    values = {key: str(path) for key, path in paths.items()}
+    values.update(encoding=encoding, folder=str(Path(folder).resolve()), version=release_version(Path(folder)))
+    con.begin()
+    try:
+        for name, value in values.items():
+            con.execute(f"SET VARIABLE {name} = $value", {"value": value})
+        con.execute(sql("meddra_load"))
+        info = con.execute("SELECT * FROM meddra_info").df().iloc[0].to_dict()
+        if info["pts"] == 0 or info["socs"] == 0:
+            raise KratomAEError(f"The MedDRA files in {folder} hold no terms; are they a MedDRA ASCII release?")
+        con.commit()
+    except duckdb.Error as exc:
+        con.rollback()
+        raise KratomAEError(f"Cannot read the MedDRA release in {folder}: {str(exc).strip().splitlines()[0]}") from None
+    except BaseException:
+        con.rollback()
+        raise
+    return info

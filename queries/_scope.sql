@@ -1,0 +1,39 @@
+-- _scope: the reports and reactions every table counts, after the filters. Not a table
+-- itself (names starting with "_" are not listed); run before every query.
+--
+-- Counting rules (the same in README.md "Counting rules"):
+--   * the unit is the report: one row of `reports`, the latest version of a FAERS report;
+--   * a report is in scope when it is a kratom report (at least one product matched as
+--     kratom) and passes the filters; with role = 'suspect', at least one kratom product must
+--     be suspect or interacting (E2B drugcharacterization 1 or 3);
+--   * a report naming a term twice counts once for that term;
+--   * percentages use the reports in scope as denominator unless a table says otherwise;
+--   * reports with no received date are left out when --since or --until is given.
+--
+-- Session variables (set by queries/library.py): source ('faers', 'caers' or 'all'),
+-- since and until (DATE or NULL), role ('suspect' or 'any'), serious (BOOLEAN),
+-- top (INTEGER or NULL).
+
+CREATE OR REPLACE TEMP VIEW scope_reports AS
+SELECT r.*
+FROM reports AS r
+WHERE (getvariable('source') = 'all' OR r.source = getvariable('source'))
+  AND (getvariable('since') IS NULL OR r.received_date >= getvariable('since'))
+  AND (getvariable('until') IS NULL OR r.received_date <= getvariable('until'))
+  AND (NOT getvariable('serious') OR r.is_serious IS TRUE)
+  AND EXISTS (
+      SELECT 1 FROM products AS p
+      WHERE p.source = r.source AND p.report_id = r.report_id AND p.is_kratom
+        AND (getvariable('role') = 'any' OR p.role IN ('suspect', 'interacting'))
+  );
+
+-- One row per report and MedDRA term in scope.
+CREATE OR REPLACE TEMP VIEW scope_reactions AS
+SELECT DISTINCT x.source, x.report_id, x.reaction_pt
+FROM reactions AS x
+JOIN scope_reports AS r USING (source, report_id)
+WHERE x.reaction_pt IS NOT NULL;
+
+-- The number of reports in scope: the denominator of every percentage.
+CREATE OR REPLACE TEMP VIEW scope_total AS
+SELECT count(*) AS reports FROM scope_reports;

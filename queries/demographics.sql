@@ -1,0 +1,31 @@
+-- name: demographics
+-- description: Who the patients and reporters are: sex, age group, reporter qualification and country of the kratom reports.
+-- row: one category of one characteristic
+-- counts: reports (latest version) in scope; pct_of_kratom_reports = reports / kratom reports in scope (each characteristic adds up to 100). Age groups are bands of age_years; reporter qualification and country exist in FAERS only, so CAERS reports count as "not reported" there.
+-- columns: characteristic, category, reports, pct_of_kratom_reports
+-- parameters: source, since, until, role, serious
+WITH described AS (
+    SELECT 1 AS o, 'sex' AS characteristic, coalesce(sex, 'not reported') AS category FROM scope_reports
+    UNION ALL
+    SELECT 2, 'age group', CASE
+               WHEN age_years IS NULL THEN 'unknown'
+               WHEN age_years < 18 THEN 'under 18'
+               WHEN age_years < 25 THEN '18-24'
+               WHEN age_years < 35 THEN '25-34'
+               WHEN age_years < 45 THEN '35-44'
+               WHEN age_years < 55 THEN '45-54'
+               WHEN age_years < 65 THEN '55-64'
+               ELSE '65 and over'
+           END FROM scope_reports
+    UNION ALL
+    SELECT 3, 'reporter qualification', coalesce(reporter_qualification, 'not reported') FROM scope_reports
+    UNION ALL
+    SELECT 4, 'country', coalesce(occur_country, 'not reported') FROM scope_reports
+)
+SELECT characteristic, category, count(*) AS reports,
+       round(100.0 * count(*) / (SELECT reports FROM scope_total), 1) AS pct_of_kratom_reports
+FROM described
+GROUP BY o, characteristic, category
+ORDER BY o,
+         CASE WHEN characteristic = 'age group' THEN list_position(['under 18', '18-24', '25-34', '35-44', '45-54', '55-64', '65 and over', 'unknown'], category) END,
+         category IN ('not reported', 'unknown'), reports DESC, category;

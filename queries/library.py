@@ -1,0 +1,163 @@
+"""The library of summary tables: .sql files discovered in queries/ (and a user's own
+folder), each opening with a `-- key: value` header, run over the filtered scope of kratom
+reports that queries/_scope.sql defines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ingest.errors import KratomAEError
+
+BUNDLED = Path(str(resources.files("queries")))
+FILTERS = ("source", "since", "until", "role", "serious", "top")
+SKIN_TERMS = BUNDLED / "skin_terms.csv"
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    path: Path
+    description: str
+    row: str
+    counts: str
+    columns: str
+    parameters: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+@dataclass
+class Filters:
+    """What a researcher narrowed the tables to; None/defaults mean no narrowing."""
+
+    source: str = "all"
+    since: dt.date | None = None
+    until: dt.date | None = None
+    role: str = "any"
+    serious: bool = False
+    top: int | None = None
+    given: set[str] = field(default_factory=set)  # the filters the user actually set
+
+    def describe(self) -> dict:
+        return {
+            "source": self.source,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "role": self.role,
+            "serious_only": self.serious,
+            "top": self.top,
+        }
+
+
+def parse_header(path: Path) -> dict:
+    header = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("--"):
+            break
+        match = re.match(r"--\s*([a-z_]+):\s*(.*)", line)
+        if match:
+            header[match.group(1)] = match.group(2).strip()
+    return header
+
+
+def discover(extra_dir: Path | None = None) -> dict[str, Query]:
+    """Every table: the bundled .sql files, then the user's (which may replace one by name)."""
+    folders = [BUNDLED] + ([Path(extra_dir)] if extra_dir else [])
+    if extra_dir and not Path(extra_dir).is_dir():
+        raise KratomAEError(f"The queries folder {extra_dir} does not exist.")
+    found = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.sql")):
+            if path.name.startswith("_"):
+                continue
+            header = parse_header(path)
+            name = header.get("name") or path.stem
+            parameters = tuple(p.strip() for p in header.get("parameters", "").split(",") if p.strip())
+            unknown = set(parameters) - set(FILTERS)
+            if unknown:
+                raise KratomAEError(f"{path} names unknown parameters: {', '.join(sorted(unknown))} (known: {', '.join(FILTERS)}).")
+            found[name] = Query(
+                name=name,
+                path=path,
+                description=header.get("description", "(no description in the file's header)"),
+                row=header.get("row", ""),
+                counts=header.get("counts", ""),
+                columns=header.get("columns", ""),
+                parameters=parameters,
+                requires=tuple(r.strip() for r in header.get("requires", "").split(",") if r.strip()),
+            )
+    return found
+
+
+def find(name: str, extra_dir: Path | None = None) -> Query:
+    queries = discover(extra_dir)
+    if name not in queries:
+        raise KratomAEError(f"There is no table called {name!r}; the tables are: {', '.join(queries)}.")
+    return queries[name]
+
+
+def internal_sql(name: str) -> str:
+    return (BUNDLED / f"_{name}.sql").read_text(encoding="utf-8")
+
+
+def has_meddra(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meddra_terms'").fetchone()[0] == 1
+
+
+def prepare_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
+    """Set the filter variables and create the scope views every table reads."""
+    has_reports = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'reports'").fetchone()[0] == 1
+    if not has_reports or con.execute("SELECT count(*) FROM reports").fetchone()[0] == 0:
+        raise KratomAEError("The database holds no reports yet; run `kratom-ae fetch` first.")
+    for name in FILTERS:
+        con.execute(f"SET VARIABLE {name} = $value", {"value": getattr(filters, name)})
+    con.execute("SET VARIABLE skin_terms_file = $value", {"value": str(SKIN_TERMS)})
+    con.execute(internal_sql("scope"))
+    con.execute(internal_sql("skin_meddra" if has_meddra(con) else "skin_curated"))
+
+
+def check_filters(query: Query, filters: Filters) -> None:
+    unused = sorted(filters.given - set(query.parameters))
+    if unused:
+        options = ", ".join(f"--{name}" for name in unused)
+        raise KratomAEError(f"The {query.name} table does not take {options}; it takes {', '.join('--' + p for p in query.parameters) or 'no filters'}.")
+
+
+def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check: bool = True) -> pd.DataFrame:
+    """Run one table over the scope (prepare_scope must have run on this connection)."""
+    if check:
+        check_filters(query, filters)
+    if "meddra" in query.requires and not has_meddra(con):
+        raise KratomAEError(f"The {query.name} table needs MedDRA; load your licensed release with `kratom-ae meddra load DIR` first.")
+    try:
+        return con.execute(query.sql).df()
+    except duckdb.Error as exc:
+        raise KratomAEError(f"The {query.name} query ({query.path}) failed: {str(exc).strip().splitlines()[0]}") from None
+
+
+def read_only_query(con: duckdb.DuckDBPyConnection, statement: str) -> pd.DataFrame:
+    """Run a researcher's own query on a read-only connection, with the scope views at hand
+    and no access to files (so COPY ... TO cannot write one either)."""
+    try:
+        prepare_scope(con, Filters())
+    except KratomAEError:
+        pass  # an empty database: the tables are still there to query
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    try:
+        result = con.execute(statement)
+    except duckdb.Error as exc:
+        raise KratomAEError(f"The query failed: {str(exc).strip().splitlines()[0]}") from None
+    if result.description is None:
+        return pd.DataFrame()
+    return result.df()

@@ -1,0 +1,27 @@
+-- name: reactions_by_soc
+-- description: Reactions grouped by MedDRA primary System Organ Class (needs `kratom-ae meddra load`); terms not found in the loaded MedDRA are listed in their own row, not dropped.
+-- row: one primary SOC, plus one row for terms not found in the loaded MedDRA
+-- counts: reports (latest version) in scope naming at least one term of the SOC, once per report; pct_of_kratom_reports = reports / kratom reports in scope
+-- columns: soc_name, reports, pct_of_kratom_reports, serious_reports, fatal_reports, terms (count), term_list
+-- parameters: source, since, until, role, serious, top
+-- requires: meddra
+WITH mapped AS (
+    SELECT x.source, x.report_id, x.reaction_pt, coalesce(m.soc_name, '(not found in loaded MedDRA)') AS soc_name
+    FROM scope_reactions AS x
+    LEFT JOIN meddra_terms AS m ON m.term = replace(x.reaction_pt, '^', '''')
+),
+counted AS (
+    SELECT soc_name,
+           count(DISTINCT (m.source, m.report_id)) AS reports,
+           count(DISTINCT (m.source, m.report_id)) FILTER (WHERE r.is_serious) AS serious_reports,
+           count(DISTINCT (m.source, m.report_id)) FILTER (WHERE r.serious_death) AS fatal_reports,
+           count(DISTINCT m.reaction_pt) AS terms,
+           string_agg(DISTINCT m.reaction_pt, '; ' ORDER BY m.reaction_pt) AS term_list
+    FROM mapped AS m JOIN scope_reports AS r USING (source, report_id)
+    GROUP BY soc_name
+)
+SELECT soc_name, reports, round(100.0 * reports / (SELECT reports FROM scope_total), 1) AS pct_of_kratom_reports,
+       serious_reports, fatal_reports, terms, term_list
+FROM counted
+ORDER BY soc_name = '(not found in loaded MedDRA)', reports DESC, soc_name
+LIMIT coalesce(getvariable('top'), 1000000000);

@@ -1,0 +1,38 @@
+-- name: skin
+-- description: Skin and subcutaneous tissue disorders reported with kratom, pigmentation terms marked; the first row counts reports with any skin term, the second any pigmentation term.
+-- row: one skin term, after two rows for "any skin term" and "any pigmentation term"
+-- counts: reports (latest version) in scope naming the term, once per report; pct_of_kratom_reports = reports / kratom reports in scope. Skin terms are the curated list queries/skin_terms.csv, or with a loaded MedDRA every term whose primary SOC is skin (see skin_basis).
+-- columns: reaction_pt, is_pigmentation, reports, pct_of_kratom_reports, serious_reports, fatal_reports, skin_basis
+-- parameters: source, since, until, role, serious, top
+WITH skin AS (
+    SELECT x.source, x.report_id, x.reaction_pt, s.is_pigmentation, r.is_serious, r.serious_death
+    FROM scope_reactions AS x
+    JOIN skin_terms AS s USING (reaction_pt)
+    JOIN scope_reports AS r USING (source, report_id)
+),
+per_report AS (
+    SELECT source, report_id, bool_or(is_pigmentation) AS any_pigmentation, any_value(is_serious) AS is_serious, any_value(serious_death) AS serious_death
+    FROM skin GROUP BY source, report_id
+),
+terms AS (
+    SELECT reaction_pt, any_value(is_pigmentation) AS is_pigmentation, count(*) AS reports,
+           count(*) FILTER (WHERE is_serious) AS serious_reports, count(*) FILTER (WHERE serious_death) AS fatal_reports
+    FROM skin GROUP BY reaction_pt
+    ORDER BY reports DESC, reaction_pt
+    LIMIT coalesce(getvariable('top'), 1000000000)
+),
+rows AS (
+    SELECT 1 AS o, '(any skin term)' AS reaction_pt, NULL::BOOLEAN AS is_pigmentation, count(*) AS reports,
+           count(*) FILTER (WHERE is_serious) AS serious_reports, count(*) FILTER (WHERE serious_death) AS fatal_reports
+    FROM per_report
+    UNION ALL
+    SELECT 2, '(any pigmentation term)', true, count(*), count(*) FILTER (WHERE is_serious), count(*) FILTER (WHERE serious_death)
+    FROM per_report WHERE any_pigmentation
+    UNION ALL
+    SELECT 3, reaction_pt, is_pigmentation, reports, serious_reports, fatal_reports FROM terms
+)
+SELECT reaction_pt, is_pigmentation, reports,
+       round(100.0 * reports / (SELECT reports FROM scope_total), 1) AS pct_of_kratom_reports,
+       serious_reports, fatal_reports, (SELECT any_value(skin_basis) FROM skin_terms) AS skin_basis
+FROM rows
+ORDER BY o, reports DESC, reaction_pt;

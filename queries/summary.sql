@@ -1,0 +1,63 @@
+-- name: summary
+-- description: Overview of the kratom reports in scope: sources, dates, sex, age, seriousness, deaths, hospitalisations, kratom as the only product, the ten most reported reactions, skin disorders.
+-- row: one measure
+-- counts: reports (latest version) in scope; pct_of_kratom_reports = reports / all kratom reports in scope. Age statistics are over reports with a known age.
+-- columns: section, measure, reports (count), value (mean or median age, years), detail (dates), pct_of_kratom_reports
+-- parameters: source, since, until, role, serious
+WITH total AS (SELECT reports AS n FROM scope_total),
+age AS (SELECT age_years FROM scope_reports WHERE age_years IS NOT NULL),
+bands AS (
+    SELECT CASE
+               WHEN age_years IS NULL THEN 'unknown'
+               WHEN age_years < 18 THEN 'under 18'
+               WHEN age_years < 25 THEN '18-24'
+               WHEN age_years < 35 THEN '25-34'
+               WHEN age_years < 45 THEN '35-44'
+               WHEN age_years < 55 THEN '45-54'
+               WHEN age_years < 65 THEN '55-64'
+               ELSE '65 and over'
+           END AS band
+    FROM scope_reports
+),
+only_kratom AS (
+    SELECT r.source, r.report_id
+    FROM scope_reports AS r JOIN products AS p USING (source, report_id)
+    GROUP BY ALL
+    HAVING bool_and(p.is_kratom)
+),
+top_reactions AS (
+    SELECT reaction_pt, count(*) AS reports
+    FROM scope_reactions GROUP BY reaction_pt
+    ORDER BY reports DESC, reaction_pt LIMIT 10
+),
+skin AS (SELECT DISTINCT source, report_id FROM scope_reactions JOIN skin_terms USING (reaction_pt)),
+pigment AS (SELECT DISTINCT source, report_id FROM scope_reactions JOIN skin_terms USING (reaction_pt) WHERE is_pigmentation),
+rows AS (
+    SELECT 1 AS o, 'reports' AS section, 'kratom reports' AS measure, (SELECT n FROM total) AS reports, NULL::DOUBLE AS value, NULL AS detail
+    UNION ALL SELECT 2, 'reports', 'kratom reports, FAERS', count(*) FILTER (WHERE source = 'faers'), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 3, 'reports', 'kratom reports, CAERS', count(*) FILTER (WHERE source = 'caers'), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 4, 'reports', 'received dates', count(received_date), NULL, strftime(min(received_date), '%Y-%m-%d') || ' to ' || strftime(max(received_date), '%Y-%m-%d') FROM scope_reports
+    UNION ALL SELECT 10, 'sex', 'female', count(*) FILTER (WHERE sex = 'female'), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 11, 'sex', 'male', count(*) FILTER (WHERE sex = 'male'), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 12, 'sex', 'unknown or not reported', count(*) FILTER (WHERE sex IS NULL OR sex = 'unknown'), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 20, 'age', 'reports with known age', count(*), NULL, NULL FROM age
+    UNION ALL SELECT 21, 'age', 'mean age (years)', NULL, round(avg(age_years), 1), NULL FROM age
+    UNION ALL SELECT 22, 'age', 'median age (years)', NULL, round(median(age_years), 1), NULL FROM age
+    UNION ALL SELECT 23 + list_position(['under 18', '18-24', '25-34', '35-44', '45-54', '55-64', '65 and over', 'unknown'], band), 'age group', band, count(*), NULL, NULL FROM bands GROUP BY band
+    UNION ALL SELECT 40, 'seriousness', 'serious reports', count(*) FILTER (WHERE is_serious), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 41, 'seriousness', 'death', count(*) FILTER (WHERE serious_death), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 42, 'seriousness', 'life threatening', count(*) FILTER (WHERE serious_life_threatening), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 43, 'seriousness', 'hospitalisation', count(*) FILTER (WHERE serious_hospitalization), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 44, 'seriousness', 'disabling', count(*) FILTER (WHERE serious_disabling), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 45, 'seriousness', 'congenital anomaly', count(*) FILTER (WHERE serious_congenital_anomaly), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 46, 'seriousness', 'other serious', count(*) FILTER (WHERE serious_other), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 47, 'seriousness', 'seriousness not reported', count(*) FILTER (WHERE is_serious IS NULL), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 50, 'products', 'kratom the only product', count(*), NULL, NULL FROM only_kratom
+    UNION ALL SELECT 60 + row_number() OVER (ORDER BY reports DESC, reaction_pt), 'top reactions', reaction_pt, reports, NULL, NULL FROM top_reactions
+    UNION ALL SELECT 80, 'skin', 'reports with a skin disorder', count(*), NULL, (SELECT any_value(skin_basis) FROM skin_terms) FROM skin
+    UNION ALL SELECT 81, 'skin', 'reports with a pigmentation term', count(*), NULL, NULL FROM pigment
+)
+SELECT section, measure, reports, value, detail,
+       CASE WHEN reports IS NOT NULL AND section <> 'reports' OR o IN (2, 3) THEN round(100.0 * reports / nullif((SELECT n FROM total), 0), 1) END AS pct_of_kratom_reports
+FROM rows
+ORDER BY o;
