@@ -60,10 +60,17 @@ def print_query_list(queries: dict) -> None:
     Console().print(table)
 
 
-def print_table(frame: pd.DataFrame, query, filters) -> None:
+def stdout_console():
+    """Rich console for stdout. Piped output is not cut to 80 columns (rich's default)."""
+    import sys
+
     from rich.console import Console
 
-    console = Console()
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
+def print_table(frame: pd.DataFrame, query, filters) -> None:
+    console = stdout_console()
     console.print(f"{query.name}: {query.description}", markup=False, highlight=False, soft_wrap=True)
     print_frame(frame, console)
     given = {k: v for k, v in filters.describe().items() if v not in (None, False)}
@@ -72,20 +79,26 @@ def print_table(frame: pd.DataFrame, query, filters) -> None:
 
 
 def print_frame(frame: pd.DataFrame, console=None) -> None:
-    from rich.console import Console
+    """A DataFrame as a terminal table. Headers wrap at their underscores; a column with one
+    value in every row is shown once under the table instead (CSV keeps every column)."""
+    from rich import box
     from rich.table import Table
 
-    console = console or Console()
+    console = console or stdout_console()
     if frame.empty:
         console.print("(no rows)", markup=False)
         return
-    table = Table()
-    for column in frame.columns:
+    constant = [c for c in frame.columns if len(frame) > 1 and frame[c].astype(str).nunique(dropna=False) == 1 and not pd.api.types.is_numeric_dtype(frame[c])]
+    shown = [c for c in frame.columns if c not in constant]
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in shown:
         numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
-    for row in frame.itertuples(index=False):
+        table.add_column(str(column).replace("_", " "), justify="right" if numeric else "left", overflow="fold")
+    for row in frame[shown].itertuples(index=False):
         table.add_row(*(cell(value) for value in row))
     console.print(table)
+    for column in constant:
+        console.print(f"{column}: {cell(frame[column].iloc[0])} (every row)", markup=False, highlight=False, soft_wrap=True)
 
 
 def cell(value) -> str:

@@ -1,0 +1,241 @@
+"""An independent count of every summary table, for the tests: a plain-Python pass over the
+raw openFDA JSON in the recorded cassette, sharing no code with ingest/ or queries/.
+
+It re-implements the documented rules (README "Counting rules") in the simplest way, so a
+mistake in the SQL or the shaping code shows up as a disagreement.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CASSETTE = HERE / "cassettes" / "synthetic_fetch_all.json"
+SKIN_FILE = HERE.parent / "queries" / "skin_terms.csv"
+KRATOM_WORDS = ["KRATOM", "KRATUM", "MITRAGYN", "KETUM", "BIAKBIAK"]
+AGE_YEARS = {"800": 10, "801": 1, "802": 1 / 12, "803": 7 / 365.25, "804": 1 / 365.25, "805": 1 / 8766}
+SERIOUS_CAERS = ["DEATH", "LIFE THREATENING", "HOSPITALIZATION", "DISABILITY", "CONGENITAL", "OTHER SERIOUS", "REQ. INTERVENTION"]
+
+
+def is_kratom(name: str | None) -> bool:
+    if not name:
+        return False
+    squeezed = re.sub(r"[^A-Z0-9]", "", name.upper())
+    words = re.sub(r"[^A-Z0-9]+", " ", name.upper()).split()
+    return any(w in squeezed for w in KRATOM_WORDS) or "7OH" in words or any(a == "7" and b == "OH" for a, b in zip(words, words[1:]))
+
+
+def normalized(name: str) -> str:
+    return " ".join(re.sub(r"[^A-Z0-9]+", " ", re.sub(r"[.'’`]", "", name.upper())).split())
+
+
+@dataclass
+class Report:
+    source: str
+    report_id: str
+    received: dt.date | None
+    serious: bool | None
+    death: bool
+    hospital: bool
+    sex: str | None
+    age: float | None
+    country: str | None
+    qualification: str | None
+    reactions: set = field(default_factory=set)
+    reaction_outcomes: set = field(default_factory=set)
+    outcomes: list = field(default_factory=list)
+    products: list = field(default_factory=list)  # (name, role, is_kratom)
+    flags: dict = field(default_factory=dict)
+
+
+def day(text):
+    try:
+        return dt.datetime.strptime(text, "%Y%m%d").date() if text and len(text) == 8 else None
+    except ValueError:
+        return None
+
+
+def faers_report(r: dict) -> Report:
+    p = r.get("patient", {})
+    age = None
+    if p.get("patientonsetage") and p.get("patientonsetageunit") in AGE_YEARS:
+        age = round(float(p["patientonsetage"]) * AGE_YEARS[p["patientonsetageunit"]], 3)
+        age = age if 0 <= age <= 120 else None
+    roles = {"1": "suspect", "2": "concomitant", "3": "interacting"}
+    products = []
+    for d in p.get("drug", []):
+        names = [d.get("medicinalproduct"), (d.get("activesubstance") or {}).get("activesubstancename")]
+        products.append((d.get("medicinalproduct"), roles.get(d.get("drugcharacterization")), any(is_kratom(n) for n in names)))
+    outcome_names = {"1": "recovered/resolved", "2": "recovering/resolving", "3": "not recovered/not resolved", "4": "recovered/resolved with sequelae", "5": "fatal", "6": "unknown"}
+    flags = {k: r.get(f"seriousness{v}") == "1" for k, v in [("death", "death"), ("life threatening", "lifethreatening"), ("hospitalisation", "hospitalization"), ("disabling", "disabling"), ("congenital anomaly", "congenitalanomali"), ("other serious", "other")]}
+    return Report(
+        "faers", r["safetyreportid"], day(r.get("receivedate")), {"1": True, "2": False}.get(r.get("serious")), flags["death"], flags["hospitalisation"],
+        {"1": "male", "2": "female", "0": "unknown"}.get(p.get("patientsex")), age, r.get("occurcountry"),
+        {"1": "physician", "2": "pharmacist", "3": "other health professional", "4": "lawyer", "5": "consumer or non-health professional"}.get((r.get("primarysource") or {}).get("qualification")),
+        {x["reactionmeddrapt"] for x in p.get("reaction", [])},
+        {outcome_names.get(x.get("reactionoutcome"), "not reported") for x in p.get("reaction", [])},
+        [], products, flags,
+    )
+
+
+def caers_report(r: dict) -> Report:
+    outcomes = [o.upper() for o in r.get("outcomes", [])]
+    # "NON-SERIOUS INJURIES/ ILLNESS" contains "SERIOUS INJURIES": only the outcome that starts so is serious.
+    serious = any(any(word in o for word in SERIOUS_CAERS) or o.startswith("SERIOUS INJURIES") for o in outcomes) if [o for o in outcomes if o != "NONE"] else None
+    consumer = r.get("consumer", {})
+    age = None
+    if consumer.get("age") and (consumer.get("age_unit") or "").lower().startswith("year"):
+        age = float(consumer["age"])
+    sex = {"Female": "female", "Male": "male", "Not Available": "unknown"}.get(consumer.get("gender"))
+    products = [(p.get("name_brand"), {"SUSPECT": "suspect", "CONCOMITANT": "concomitant"}.get(p.get("role")), is_kratom(p.get("name_brand"))) for p in r.get("products", [])]
+    return Report("caers", r["report_number"], day(r.get("date_created")), serious, any("DEATH" in o for o in outcomes), any("HOSPITALIZATION" in o for o in outcomes),
+                  sex, age, None, None, set(r.get("reactions", [])), set(), outcomes, products, {})
+
+
+def all_reports() -> list[Report]:
+    """Every report in the cassette's responses, the highest version of each."""
+    latest: dict = {}
+    for interaction in json.loads(CASSETTE.read_text(encoding="utf-8"))["interactions"]:
+        if interaction["response"]["status"]["code"] != 200:
+            continue
+        source = "faers" if "/drug/event" in interaction["request"]["uri"] else "caers"
+        for record in json.loads(interaction["response"]["body"]["string"])["results"]:
+            key = (source, record.get("safetyreportid") or record.get("report_number"))
+            version = int(record.get("safetyreportversion", 0))
+            if key not in latest or version > latest[key][0]:
+                latest[key] = (version, record)
+    return [faers_report(rec) if src == "faers" else caers_report(rec) for (src, _), (_, rec) in latest.items()]
+
+
+def scope(reports, source="all", since=None, until=None, role="any", serious=False) -> list[Report]:
+    chosen = []
+    for r in reports:
+        if source != "all" and r.source != source:
+            continue
+        if since and (r.received is None or r.received < since):
+            continue
+        if until and (r.received is None or r.received > until):
+            continue
+        if serious and r.serious is not True:
+            continue
+        kratom_roles = [role_ for _, role_, k in r.products if k]
+        if not kratom_roles or (role == "suspect" and not any(x in ("suspect", "interacting") for x in kratom_roles)):
+            continue
+        chosen.append(r)
+    return chosen
+
+
+def skin_terms() -> dict[str, bool]:
+    with SKIN_FILE.open(encoding="utf-8") as f:
+        return {row["reaction_pt"]: row["is_pigmentation"] == "yes" for row in csv.DictReader(f)}
+
+
+def pct(n, d):
+    """Percent to one decimal, halves rounded away from zero (as DuckDB's round does)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return float(Decimal(repr(100.0 * n / d)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)) if d else None
+
+
+def reactions(scoped):
+    counts = Counter(t for r in scoped for t in r.reactions)
+    serious = Counter(t for r in scoped if r.serious for t in r.reactions)
+    fatal = Counter(t for r in scoped if r.death for t in r.reactions)
+    return {t: (n, pct(n, len(scoped)), serious[t], fatal[t]) for t, n in counts.items()}
+
+
+def skin(scoped):
+    terms = skin_terms()
+    with_skin = [r for r in scoped if r.reactions & terms.keys()]
+    with_pigment = [r for r in with_skin if any(terms.get(t) for t in r.reactions)]
+    per_term = Counter(t for r in scoped for t in r.reactions if t in terms)
+    return len(with_skin), len(with_pigment), dict(per_term)
+
+
+def trend(scoped):
+    terms = skin_terms()
+    out = Counter()
+    skin_out = Counter()
+    for r in scoped:
+        key = (r.received.year if r.received else None, r.source)
+        out[key] += 1
+        skin_out[key] += bool(r.reactions & terms.keys())
+    return {k: (n, skin_out[k]) for k, n in out.items()}
+
+
+def band(age):
+    if age is None:
+        return "unknown"
+    for limit, name in [(18, "under 18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64")]:
+        if age < limit:
+            return name
+    return "65 and over"
+
+
+def demographics(scoped):
+    out = Counter()
+    for r in scoped:
+        out[("sex", r.sex or "not reported")] += 1
+        out[("age group", band(r.age))] += 1
+        out[("reporter qualification", r.qualification or "not reported")] += 1
+        out[("country", r.country or "not reported")] += 1
+    return dict(out)
+
+
+def outcomes(scoped):
+    out = Counter()
+    for r in scoped:
+        if r.source == "faers":
+            out[("faers", "seriousness criterion", "serious")] += r.serious is True
+            for name, present in r.flags.items():
+                out[("faers", "seriousness criterion", name)] += present
+            for o in r.reaction_outcomes:
+                out[("faers", "reaction outcome", o)] += 1
+        else:
+            for o in set(r.outcomes) or {"NOT REPORTED"}:
+                out[("caers", "CAERS outcome", o)] += 1
+    return dict(out)
+
+
+def drugs(scoped):
+    reports, suspect = Counter(), Counter()
+    for r in scoped:
+        names = {}
+        for name, role, k in r.products:
+            if not k and name and normalized(name):
+                names[normalized(name)] = names.get(normalized(name), False) or role in ("suspect", "interacting")
+        for name, as_suspect in names.items():
+            reports[name] += 1
+            suspect[name] += as_suspect
+    return {n: (c, suspect[n]) for n, c in reports.items()}
+
+
+def summary(scoped):
+    ages = [r.age for r in scoped if r.age is not None]
+    top = sorted(reactions(scoped).items(), key=lambda kv: (-kv[1][0], kv[0]))[:10]
+    with_skin, with_pigment, _ = skin(scoped)
+    return {
+        "kratom reports": len(scoped),
+        "kratom reports, FAERS": sum(r.source == "faers" for r in scoped),
+        "kratom reports, CAERS": sum(r.source == "caers" for r in scoped),
+        "female": sum(r.sex == "female" for r in scoped),
+        "male": sum(r.sex == "male" for r in scoped),
+        "unknown or not reported": sum(r.sex in (None, "unknown") for r in scoped),
+        "reports with known age": len(ages),
+        "mean age (years)": round(statistics.mean(ages), 1) if ages else None,
+        "median age (years)": round(statistics.median(ages), 1) if ages else None,
+        "serious reports": sum(r.serious is True for r in scoped),
+        "death": sum(r.death for r in scoped),
+        "hospitalisation": sum(r.hospital for r in scoped),
+        "kratom the only product": sum(all(k for _, _, k in r.products) for r in scoped),
+        "top reactions": [(t, v[0]) for t, v in top],
+        "reports with a skin disorder": with_skin,
+        "reports with a pigmentation term": with_pigment,
+    }
