@@ -173,10 +173,11 @@ def test_locked_database(db, replay):
 
 
 def test_every_command_has_help_and_an_example():
-    for command in ["fetch", "status"]:
-        result = run(command, "--help")
+    commands = ["fetch", "status", "query", "export", "sql", "meddra load"]
+    for command in commands:
+        result = run(*command.split(), "--help")
         assert result.exit_code == 0
-        assert "Example: kratom-ae " + command in result.output
+        assert "Example: kratom-ae " + command in " ".join(result.output.split())
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    for command in ["fetch", "status"]:
-        assert f"kratom-ae {command}" in readme
+    for command in commands:
+        assert f"### `kratom-ae {command}`" in readme
