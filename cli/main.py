@@ -261,6 +261,79 @@ def export(
             typer.echo(str(path))
 
 
+class SortChoice(str, enum.Enum):
+    prr = "prr"
+    ror = "ror"
+    ic = "ic"
+    reports = "reports"
+
+
+@app.command()
+def signals(
+    db: DbOption = DEFAULT_DB,
+    source: SourceFilter = None,
+    role: RoleFilter = None,
+    min_reports: Annotated[int, typer.Option("--min-reports", min=1, help="Terms with fewer kratom reports are listed but never flagged.")] = 3,
+    sort: Annotated[SortChoice, typer.Option("--sort", help="Order by prr, ror, ic or reports (highest first).")] = SortChoice.prr,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ask openFDA for the background counts again instead of using the cache.")] = False,
+    counts: Annotated[Optional[Path], typer.Option("--counts", help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
+    output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", help="openFDA server for the background counts.")] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENFDA_API_KEY", help="openFDA API key (optional). Never stored or printed.", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or retry messages.")] = False,
+) -> None:
+    """Which reactions are reported disproportionately often with kratom, compared with all
+    other reports of the same openFDA database: PRR, ROR (with 95% CIs), chi-squared (Yates),
+    the shrunk IC with IC025, and the Evans, ROR025 and IC025 signal flags. The background
+    counts come from openFDA and are cached in the database.
+
+    Example: kratom-ae signals --source faers --role suspect --csv signals.csv
+    """
+    with user_errors():
+        from cli.output import print_signals
+        from cli.progress import FetchProgress
+        from ingest import background, store
+        from ingest.openfda import OpenFDAClient
+        from queries import export, library
+        from queries import signals as signal_lib
+
+        if counts is not None:
+            frame = signal_lib.counts_table(counts, min_reports, sort.value)
+            info, warnings, requests, filters = None, [], 0, None
+        else:
+            filters = make_filters(source, None, None, role, False, None)
+            with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
+                client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
+                con = store.connect(db)
+                try:
+                    library.prepare_scope(con, filters)
+                    background.ensure(con, client, refresh, on_progress=progress.background)
+                    frame = signal_lib.signal_table(con, min_reports, sort.value)
+                    info = signal_lib.background_info(con)
+                    warnings = signal_lib.release_warnings(info)
+                    requests = client.requests_sent
+                    if csv_file:
+                        provenance = export.signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort.value)
+                finally:
+                    con.close()
+        if csv_file:
+            export.write_text(csv_file, export.csv_text(frame))
+            if counts is not None:
+                provenance = export.signals_provenance(None, None, None, None, [], 0, min_reports, sort.value, counts_file=counts)
+            export.write_text(Path(f"{csv_file}.provenance.json"), provenance)
+        for warning in warnings:
+            typer.echo(f"Warning: {warning}", err=True)
+        if output_format is FormatChoice.csv:
+            typer.echo(export.csv_text(frame), nl=False)
+        elif output_format is FormatChoice.json:
+            typer.echo(export.json_text(frame))
+        else:
+            print_signals(frame, filters, min_reports, info, requests)
+        if csv_file:
+            typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
+
+
 meddra_app = typer.Typer(no_args_is_help=True, help="Use your own licensed MedDRA release.")
 app.add_typer(meddra_app, name="meddra")
 

@@ -109,3 +109,40 @@ def cell(value) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int) -> None:
+    from queries.signals import HONESTY
+
+    console = stdout_console()
+    if frame.empty:
+        console.print("(no reaction terms in scope)", markup=False)
+        return
+    shown = frame.copy()
+    shown["prr (95% CI)"] = [interval(r.prr, r.prr025, r.prr975) for r in frame.itertuples()]
+    shown["ror (95% CI)"] = [interval(r.ror, r.ror025, r.ror975) for r in frame.itertuples()]
+    shown["ic025"] = frame["ic025"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    shown["chi2"] = frame["chi2_yates"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+    shown["flags"] = [", ".join(n for n, f in (("Evans", r.signal_evans), ("ROR", r.signal_ror), ("IC", r.signal_ic)) if f) for r in frame.itertuples()]
+    columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", "chi2", "ror (95% CI)", "ic025", "flags", "note"]
+    console.print("signals: reactions reported disproportionately often with kratom (2x2 tables of reports).", markup=False, highlight=False, soft_wrap=True)
+    print_frame(shown[columns], console)
+    basis = f"kratom in role: {filters.role}" if filters else "2x2 tables from the counts file"
+    console.print(f"Counts: reports; a = kratom reports naming the term, b = kratom reports not naming it, c = other reports naming it, d = other reports not naming it ({basis}).", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"Flags: Evans (PRR >= 2, chi2 >= 4, a >= 3), ROR (ROR025 > 1, a >= 3), IC (IC025 > 0); terms with fewer than {min_reports} reports are listed but not flagged.", markup=False, highlight=False, soft_wrap=True)
+    if info is not None:
+        for row in info.itertuples(index=False):
+            console.print(
+                f"Background {row.source}: {row.total_reports:,} reports in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}); "
+                f"{requests} requests to openFDA in this run.",
+                markup=False, highlight=False, soft_wrap=True,
+            )
+    console.print(HONESTY, markup=False, highlight=False, soft_wrap=True)
+
+
+def interval(value, low, high) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    if low is None or pd.isna(low):
+        return f"{value:.2f}"
+    return f"{value:.2f} ({low:.2f}-{high:.2f})"

@@ -41,6 +41,15 @@ class FetchProgress:
             self._tasks[key] = self._progress.add_task(f"{source} {term.term}", total=page.total, page=0)
         self._progress.update(self._tasks[key], completed=received, total=page.total, page=page.number)
 
+    def background(self, source: str, done: int, total: int) -> None:
+        """Background counts: one tick per term searched."""
+        if not self._progress or not total:
+            return
+        key = (source, "background")
+        if key not in self._tasks:
+            self._tasks[key] = self._progress.add_task(f"{source} background counts", total=total, page="-")
+        self._progress.update(self._tasks[key], completed=done, total=total)
+
     def retry(self, problem: str, delay: float) -> None:
         self.message(f"{problem}; retrying in {delay:.1f} s.")
 

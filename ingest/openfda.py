@@ -258,6 +258,34 @@ class OpenFDAClient:
             params = following
 
 
+    # -- counts for the disproportionality background ----------------------------------------
+    def total(self, endpoint: str, search: str | None = None) -> tuple[int, str | None]:
+        """(meta.results.total, meta.last_updated) of a search, or of the whole endpoint; one
+        record is asked for, since only the envelope is wanted."""
+        params = {"limit": 1}
+        if search:
+            params["search"] = search
+        body, _ = self.get(endpoint, params)
+        if body is None:
+            return 0, None
+        meta = body.get("meta") or {}
+        total = (meta.get("results") or {}).get("total")
+        if not isinstance(total, int):
+            raise OpenFDAError(f"The server at {public_url(self.base_url)} sent no meta.results.total for {endpoint}.")
+        return total, meta.get("last_updated")
+
+    def count(self, endpoint: str, field: str, limit: int = MAX_LIMIT) -> tuple[list[tuple[str, int]], str | None]:
+        """openFDA's count= endpoint: the `limit` most frequent values of a field with the
+        number of records (reports) holding each, and meta.last_updated."""
+        body, _ = self.get(endpoint, {"count": field, "limit": limit})
+        if body is None:  # 404 "Nothing to count"
+            return [], None
+        results = body.get("results")
+        if not isinstance(results, list) or any(not isinstance(r, dict) or "term" not in r or "count" not in r for r in results):
+            raise OpenFDAError(f"The server at {public_url(self.base_url)} did not send an openFDA count response for {endpoint}.")
+        return [(str(r["term"]), int(r["count"])) for r in results], (body.get("meta") or {}).get("last_updated")
+
+
 def _is_name_resolution_error(exc: BaseException) -> bool:
     text = repr(exc)
     return "NameResolutionError" in text or "Name or service not known" in text or "nodename nor servname" in text or "Temporary failure in name resolution" in text

@@ -134,3 +134,27 @@ def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filter
     write_text(path, provenance_text(con, db, filters, chosen))
     written.append(path)
     return written
+
+
+def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None) -> str:
+    """Provenance of a signals table: the usual one, plus the background and its requests."""
+    from queries.signals import HONESTY
+    from queries.disproportionality import __doc__ as formulas
+
+    base = provenance(con, db, filters, {}) if con is not None else {
+        "tool": "kratom-ae", "tool_version": tool_version(), "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "counts_file": str(Path(counts_file).resolve()),
+    }
+    base.pop("tables", None)
+    base["signals"] = {
+        "unit": "reports (2x2 tables: a kratom reports naming the term, b kratom reports not naming it, c other reports naming it, d other reports not naming it)",
+        "role_basis": filters.role if filters else "as given in the counts file",
+        "min_reports": min_reports,
+        "sort": sort,
+        "background": [] if info is None else info.astype(object).where(info.notna(), None).to_dict("records"),
+        "background_requests_this_run": requests,
+        "warnings": warnings,
+        "formulas": formulas.strip(),
+        "caution": HONESTY,
+    }
+    return json.dumps(base, indent=2, ensure_ascii=False, default=str) + "\n"

@@ -80,6 +80,29 @@ def record_synthetic(name: str) -> None:
     print(f"wrote {path.relative_to(HERE.parent)} ({path.stat().st_size:,} bytes, {len(server.requests)} requests)")
 
 
+def record_background() -> None:
+    """synthetic_signals_background.json: the background requests of `kratom-ae signals` for
+    both sources (role any), against the synthetic background of tests/synthetic.py. The
+    kratom fetch before it is not recorded (synthetic_fetch_all.json has the same answers)."""
+    from ingest import background
+    from queries.library import Filters, prepare_scope
+
+    faers, caers = synthetic.background_dataset()
+    path = CASSETTES / "synthetic_signals_background.json"
+    path.unlink(missing_ok=True)
+    with FakeOpenFDA(faers, caers, gateway_links=True) as server, tempfile.TemporaryDirectory() as tmp:
+        client = OpenFDAClient(server.url, RECORDING_KEY, pacer=Pacer(0), sleep=lambda s: None)
+        with store.writing(Path(tmp) / "record.duckdb") as con:
+            for source in SOURCES.values():
+                fetch_source(con, client, source, load_terms(None))
+            prepare_scope(con, Filters())
+            before = len(server.requests)
+            with make_vcr("all", rewrite_from=server.url).use_cassette(path.name):
+                background.ensure(con, client)
+    check_no_key(path, RECORDING_KEY)
+    print(f"wrote {path.relative_to(HERE.parent)} ({path.stat().st_size:,} bytes, {len(server.requests) - before} requests)")
+
+
 def record_live() -> None:
     key = os.environ.get("OPENFDA_API_KEY")
     path = CASSETTES / "live" / "fetch_all.json"
@@ -104,13 +127,16 @@ def check_no_key(path: Path, key: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--live", action="store_true", help="record against api.fda.gov instead of the fake server")
-    parser.add_argument("names", nargs="*", help=f"synthetic scenarios to record (default all): {', '.join(SCENARIOS)}")
+    parser.add_argument("names", nargs="*", help=f"synthetic scenarios to record (default all): {', '.join(SCENARIOS)}, synthetic_signals_background")
     args = parser.parse_args()
     if args.live:
         record_live()
         return
-    for name in args.names or SCENARIOS:
-        record_synthetic(name)
+    for name in args.names or [*SCENARIOS, "synthetic_signals_background"]:
+        if name == "synthetic_signals_background":
+            record_background()
+        else:
+            record_synthetic(name)
 
 
 if __name__ == "__main__":

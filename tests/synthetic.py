@@ -186,6 +186,9 @@ def field_values(record, path: list[str]) -> list[str]:
 
 def clause_matches(record: dict, clause: str) -> bool:
     field, value = clause.split(":", 1)
+    if field.endswith(".exact"):  # the whole value, case ignored (as openFDA does for reactionmeddrapt)
+        wanted = value.strip('"').replace('\\"', '"').upper()
+        return any(text.upper() == wanted for text in field_values(record, field[: -len(".exact")].split(".")))
     for text in field_values(record, field.split(".")):
         words = tokens(text)
         if value.startswith('"'):
@@ -246,6 +249,8 @@ def respond(records: list[dict], path: str, params: dict, link_base: str, discla
     for name in params:
         if name not in allowed:
             return error(400, "BAD_REQUEST", f"Invalid parameter: {name}")
+    if "count" in params:
+        return count_response(records, params, cache if cache is not None else {})
     try:
         limit = int(params.get("limit", "1"))
         skip = int(params.get("skip", "0"))
@@ -286,3 +291,49 @@ def respond(records: list[dict], path: str, params: dict, link_base: str, discla
     if next_query:
         headers["Link"] = f'<{link_base}{path}?{urlencode(next_query)}>; rel="next"'
     return 200, headers, json.dumps(envelope(page, total, skip, limit, disclaimer)).encode()
+
+
+def count_response(records: list[dict], params: dict, cache: dict) -> tuple[int, dict, bytes]:
+    """openFDA's count=: the most frequent values of a field, by number of records."""
+    field = params["count"]
+    limit = int(params.get("limit", "100"))
+    if limit > 1000:
+        return error(400, "BAD_REQUEST", "Limit cannot exceed 1000 results for count requests.")
+    if "skip" in params:
+        return error(400, "BAD_REQUEST", "Should not use skip param when using count.")
+    key = ("count", field, params.get("search", ""))
+    if key not in cache:
+        chosen = search_hits(records, params["search"]) if params.get("search") else records
+        counts: dict[str, int] = {}
+        for record in chosen:
+            for value in set(field_values(record, field.removesuffix(".exact").split("."))):
+                counts[value] = counts.get(value, 0) + 1
+        cache[key] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ranked = cache[key][:limit]
+    if not ranked:
+        return error(404, "NOT_FOUND", "Nothing to count")
+    meta = {k: v for k, v in envelope([], 0, 0, limit, "SYNTHETIC data, not from openFDA.")["meta"].items() if k != "results"}
+    return 200, {"Content-Type": "application/json"}, json.dumps({"meta": meta, "results": [{"term": t, "count": n} for t, n in ranked]}).encode()
+
+
+BACKGROUND_TERMS = [f"SYNTHETIC BACKGROUND TERM {i:04d}" for i in range(1, 1101)]
+
+
+def background_dataset() -> tuple[list[dict], list[dict]]:
+    """The kratom fixture plus SYNTHETIC reports about other products, standing in for "all of
+    FAERS / CAERS" in the disproportionality background. 1,100 made-up terms, each in about
+    50 reports, push the rarer kratom terms out of the top 1,000 of count=, so that those are
+    counted with one search each, as they would be in the real FAERS."""
+    faers, caers = fixture_dataset()
+    rng = random.Random(SEED + 2)
+    common = [name for name, weight in REACTIONS if weight >= 4 for _ in range(weight)]  # rare terms only in kratom reports
+    for i in range(14_000):
+        record = faers_record(rng, str(30_000_000 + i), None, extra_drugs=2)
+        terms = rng.sample(BACKGROUND_TERMS, 4) + [rng.choice(common)]
+        record["patient"]["reaction"] = [{"reactionmeddrapt": t} for t in dict.fromkeys(terms)]
+        faers.append(record)
+    for i in range(3_000):
+        record = caers_record(rng, str(400_000 + i), rng.choice(OTHER_SUPPLEMENTS))
+        record["products"] = [p for p in record["products"] if "KRATOM" not in p["name_brand"]] or [{"role": "SUSPECT", "name_brand": "FISH OIL"}]
+        caers.append(record)
+    return faers, caers

@@ -173,7 +173,7 @@ def test_locked_database(db, replay):
 
 
 def test_every_command_has_help_and_an_example():
-    commands = ["fetch", "status", "query", "export", "sql", "meddra load"]
+    commands = ["fetch", "status", "query", "signals", "export", "sql", "meddra load"]
     for command in commands:
         result = run(*command.split(), "--help")
         assert result.exit_code == 0

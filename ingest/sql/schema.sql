@@ -83,3 +83,23 @@ CREATE TABLE IF NOT EXISTS fetch_runs (
     status            VARCHAR NOT NULL,             -- 'complete': failed fetches leave no trace
     tool_version      VARCHAR NOT NULL
 );
+
+-- Disproportionality background, cached (kratom-ae signals): one row per source.
+CREATE TABLE IF NOT EXISTS background_totals (
+    source               VARCHAR PRIMARY KEY,
+    endpoint             VARCHAR NOT NULL,
+    total_reports        BIGINT NOT NULL,               -- openFDA meta.results.total of the whole endpoint
+    last_updated         VARCHAR,                        -- openFDA meta.last_updated of the background requests
+    kratom_last_updated  VARCHAR,                        -- the kratom data's last_updated it was fetched for
+    fetched_at           TIMESTAMP NOT NULL,             -- UTC
+    requests             INTEGER NOT NULL                -- requests sent to build it
+);
+
+-- One row per source and reaction term: reports in all of the endpoint naming the term.
+CREATE TABLE IF NOT EXISTS background_terms (
+    source    VARCHAR NOT NULL,
+    term      VARCHAR NOT NULL,                          -- as openFDA stores it (apostrophe as ^)
+    reports   BIGINT NOT NULL,
+    method    VARCHAR NOT NULL,                          -- 'count' (count= top 1000) or 'search' (one search)
+    PRIMARY KEY (source, term)
+);

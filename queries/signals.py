@@ -1,0 +1,90 @@
+"""The signals table: every reaction term's 2x2 table (queries/_signals.sql) with the
+statistics of queries/disproportionality.py, flags limited to terms with enough reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ingest.errors import KratomAEError
+from ingest.store import sql
+from queries.disproportionality import statistics
+from queries.library import internal_sql
+
+SORTS = {"prr": "prr", "ror": "ror", "ic": "ic", "reports": "a"}
+STAT_COLUMNS = ["prr", "prr025", "prr975", "ror", "ror025", "ror975", "chi2_yates", "expected", "ic", "ic025", "signal_evans", "signal_ror", "signal_ic", "note"]
+HONESTY = (
+    "Counts are reports (latest version), not patients or cases. Disproportionality is a hypothesis-generating "
+    "signal of reporting, not an estimate of risk or incidence: a report does not show that kratom caused the reaction."
+)
+
+
+def add_statistics(frame: pd.DataFrame, min_reports: int) -> pd.DataFrame:
+    """Statistics columns for a frame with columns a, b, c, d (one row per term)."""
+    rows = []
+    for record in frame.to_dict("records"):
+        cells = [record.get(k) for k in "abcd"]
+        if any(pd.isna(v) for v in cells):
+            stats, note = None, "no background count for this term"
+        elif min(cells) < 0:
+            stats, note = None, "a cell is negative: the background counts fewer reports than the kratom data (different openFDA releases?)"
+        else:
+            stats = statistics(*(int(v) for v in cells)).as_dict()
+            note = stats.pop("note")
+            if int(record["a"]) < min_reports:
+                stats.update(signal_evans=False, signal_ror=False, signal_ic=False)
+                note = "; ".join(filter(None, [f"fewer than {min_reports} reports: not flagged", note]))
+        row = {k: None for k in STAT_COLUMNS if k != "note"} | {"signal_evans": False, "signal_ror": False, "signal_ic": False}
+        row.update(stats or {})
+        row["note"] = note
+        rows.append(row)
+    stats_frame = pd.DataFrame(rows, columns=STAT_COLUMNS, index=frame.index)
+    return pd.concat([frame, stats_frame], axis=1)
+
+
+def sort_table(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
+    if sort not in SORTS:
+        raise KratomAEError(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}.")
+    key = SORTS[sort]
+    return frame.sort_values([key, "a", "term"], ascending=[False, False, True], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str) -> pd.DataFrame:
+    """The signals of every term in scope (prepare_scope and background.ensure must have run)."""
+    frame = con.execute(internal_sql("signals")).df()
+    frame = frame[["source", "term", "a", "b", "c", "d", "background_method"]].astype({"a": "Int64", "b": "Int64", "c": "Int64", "d": "Int64"})
+    return sort_table(add_statistics(frame, min_reports), sort)
+
+
+def background_info(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(sql("background_info")).df()
+
+
+def release_warnings(info: pd.DataFrame) -> list[str]:
+    return [
+        f"{row.source}: the kratom reports come from openFDA's release of {row.kratom_last_updated} but the background from {row.background_last_updated}; "
+        "counts from two releases are compared."
+        for row in info.itertuples(index=False)
+        if row.kratom_last_updated != row.background_last_updated
+    ]
+
+
+def counts_table(path: Path, min_reports: int, sort: str) -> pd.DataFrame:
+    """The same statistics for 2x2 tables a researcher brings (CSV with columns term,a,b,c,d)."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise KratomAEError(f"There is no counts file at {path}.") from None
+    except (OSError, ValueError) as exc:  # pandas parse errors are ValueErrors
+        raise KratomAEError(f"Cannot read the counts file {path}: {exc}.") from None
+    missing = [c for c in ("term", "a", "b", "c", "d") if c not in frame.columns]
+    if missing:
+        raise KratomAEError(f"The counts file {path} lacks the column(s) {', '.join(missing)}; it needs term,a,b,c,d.")
+    for column in "abcd":
+        bad = frame.index[~frame[column].str.strip().str.fullmatch(r"\d+")]
+        if len(bad):
+            raise KratomAEError(f"{path}, line {bad[0] + 2}: {column} must be a whole number of reports, not {frame.loc[bad[0], column]!r}.")
+        frame[column] = frame[column].astype("Int64")
+    return sort_table(add_statistics(frame[["term", "a", "b", "c", "d"]], min_reports), sort)
