@@ -1,5 +1,6 @@
-"""A fetch: every search term of one source, staged page by page and published in one
-transaction, so that an interrupted fetch leaves the database exactly as it was."""
+"""A fetch: every search term of one source, each page parsed and shaped by DuckDB in a
+scratch database (ingest/staging.py), then published in one transaction, so that an
+interrupted fetch leaves the user's database exactly as it was."""
 
 from __future__ import annotations
 
@@ -10,24 +11,35 @@ from typing import Callable
 
 import duckdb
 
-from ingest import caers, faers, store
+from ingest import store
 from ingest.errors import KratomAEError
-from ingest.openfda import OpenFDAClient, OpenFDAError, Page, public_url
-from ingest.terms import KratomMatcher, Term, search_query
+from ingest.openfda import OpenFDAClient, Page, public_url
+from ingest.staging import Staging, folder_of
+from ingest.terms import Term, search_query
 
 
 @dataclass(frozen=True)
 class Source:
     name: str
     endpoint: str
-    search_fields: list[str]
-    report_rows: Callable
+    search_fields: list[str]  # name fields searched on openFDA (and checked locally, in the page SQL)
     id_field: str
 
 
 SOURCES = {
-    "faers": Source("faers", faers.ENDPOINT, faers.SEARCH_FIELDS, faers.report_rows, "safetyreportid"),
-    "caers": Source("caers", caers.ENDPOINT, caers.SEARCH_FIELDS, caers.report_rows, "report_number"),
+    "faers": Source(
+        "faers",
+        "drug/event",
+        [
+            "patient.drug.medicinalproduct",
+            "patient.drug.activesubstance.activesubstancename",
+            "patient.drug.openfda.brand_name",
+            "patient.drug.openfda.generic_name",
+            "patient.drug.openfda.substance_name",
+        ],
+        "safetyreportid",
+    ),
+    "caers": Source("caers", "food/event", ["products.name_brand"], "report_number"),
 }
 
 OnPage = Callable[[str, Term, Page, int], None]
@@ -47,14 +59,13 @@ def utcnow() -> dt.datetime:
 def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: Source, terms: list[Term], on_page: OnPage | None = None) -> None:
     """Fetch every term's results for one source and replace that source's rows with them.
 
-    All-or-nothing: any exception (network failure, Ctrl-C, a bad record) rolls the
-    transaction back; a killed process never commits it.
+    All-or-nothing: the pages go to a scratch database; the user's database changes only in
+    the final transaction, so an exception (network failure, Ctrl-C, a bad record) or a
+    killed process leaves it as it was.
     """
-    matcher = KratomMatcher(terms)
-    runs: list[dict] = []
-    next_seq = 0
-    store.begin_staging(con)
+    staging = Staging(folder_of(con), terms)
     try:
+        runs: list[dict] = []
         for term in terms:
             search = search_query(term, source.search_fields)
             run = {
@@ -71,14 +82,10 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
                 "status": "complete",
                 "tool_version": tool_version(),
             }
-            for page in client.search(source.endpoint, search):
-                for record in page.results:
-                    if not isinstance(record, dict) or not str(record.get(source.id_field) or "").strip():
-                        raise OpenFDAError(f"openFDA sent a {source.endpoint} record without {source.id_field}; the fetch was abandoned.")
-                shaped = [source.report_rows(record, matcher) for record in page.results]
-                store.stage(con, shaped, next_seq)
-                next_seq += len(shaped)
-                run["records_received"] += len(page.results)
+            for page in client.search(source.endpoint, search, staging.read_page):
+                if page.count:
+                    staging.shape(source.name, source.id_field)
+                run["records_received"] += page.count
                 run["pages"] += 1
                 run["last_updated"], run["total_reported"] = page.last_updated, page.total
                 if on_page:
@@ -86,10 +93,10 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
             run["finished_at"] = utcnow()
             runs.append(run)
         check_same_snapshot(source, runs)
-        store.publish(con, source.name, runs)
-    except BaseException:
-        rollback(con)
-        raise
+        staging.close()
+        store.publish(con, source.name, runs, staging.path)
+    finally:
+        staging.cleanup()
 
 
 def check_same_snapshot(source: Source, runs: list[dict]) -> None:
@@ -97,10 +104,3 @@ def check_same_snapshot(source: Source, runs: list[dict]) -> None:
     dates = sorted({run["last_updated"] for run in runs if run["last_updated"]})
     if len(dates) > 1:
         raise KratomAEError(f"openFDA updated {source.endpoint} during the fetch (last_updated {' and '.join(dates)}); run the fetch again.")
-
-
-def rollback(con: duckdb.DuckDBPyConnection) -> None:
-    try:
-        con.rollback()
-    except duckdb.Error:
-        pass  # no transaction left to roll back (the connection failed); nothing was committed

@@ -17,8 +17,9 @@ Everything here follows openFDA's documented behaviour (see docs/openfda-notes.m
 from __future__ import annotations
 
 import email.utils
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterator
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -37,16 +38,52 @@ class OpenFDAError(KratomAEError):
     """openFDA could not be reached or refused the request; the message says which."""
 
 
+class InvalidPage(ValueError):
+    """A 200 response whose body is not a JSON object: asked for again, like a 5xx."""
+
+
 @dataclass
 class Page:
-    """One page of search results, with what openFDA said about the whole result set."""
+    """One page of search results, with what openFDA said about the whole result set. The
+    records themselves are wherever the page reader put them (for the fetch: DuckDB)."""
 
     endpoint: str
     search: str
     number: int  # 1 for the first page
     last_updated: str | None
     total: int
-    results: list[dict] = field(default_factory=list)
+    count: int  # records on this page
+    results: list[dict] | None = None  # only with the plain-Python reader, json_page
+
+
+@dataclass
+class PageContent:
+    last_updated: str | None
+    total: int | None
+    count: int
+    results: list[dict] | None = None
+
+
+def json_object(body: bytes) -> dict:
+    """The body as a JSON object, or InvalidPage."""
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise InvalidPage(str(exc)) from None
+    if not isinstance(value, dict):
+        raise InvalidPage("not a JSON object")
+    return value
+
+
+def json_page(body: bytes) -> PageContent:
+    """Page reader in plain Python (small pages, tests); the fetch reads pages with DuckDB."""
+    value = json_object(body)
+    meta = value.get("meta") or {}
+    results = value.get("results")
+    total = (meta.get("results") or {}).get("total")
+    if not isinstance(results, list) or not isinstance(total, int):
+        return PageContent(meta.get("last_updated"), None, 0)
+    return PageContent(meta.get("last_updated"), total, len(results), results)
 
 
 def wait(seconds: float) -> None:
@@ -155,9 +192,10 @@ class OpenFDAClient:
             self.session.auth = (api_key, "")
 
     # -- one request ---------------------------------------------------------------------
-    def get(self, endpoint: str, params: dict) -> tuple[dict | None, requests.Response | None]:
-        """GET one openFDA page with retries. Returns (body, response), or (None, None) for
-        openFDA's 404 "No matches found!"."""
+    def get(self, endpoint: str, params: dict, read: Callable[[bytes], object] = json_object) -> tuple[object, requests.Response | None]:
+        """GET one openFDA page with retries. Returns (read(body), response), or (None, None)
+        for openFDA's 404 "No matches found!". `read` raising InvalidPage means the body was
+        not JSON: the request is retried."""
         url = f"{self.base_url}/{endpoint}.json"
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
@@ -174,19 +212,17 @@ class OpenFDAClient:
                 problem = f"Cannot reach openFDA at {public_url(self.base_url)}: the connection failed"
             except requests.exceptions.Timeout:
                 problem = f"Cannot reach openFDA at {public_url(self.base_url)}: the request timed out"
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+                problem = f"Cannot reach openFDA at {public_url(self.base_url)}: the connection broke off"
             except requests.exceptions.RequestException as exc:
                 raise OpenFDAError(f"Cannot reach openFDA at {public_url(self.base_url)}: {type(exc).__name__}.") from None
             else:
                 status = response.status_code
                 if status == 200:
                     try:
-                        body = response.json()
-                    except ValueError:
+                        return read(response.content), response
+                    except InvalidPage:
                         problem = f"openFDA at {public_url(self.base_url)} sent a page that is not valid JSON"
-                    else:
-                        if isinstance(body, dict):
-                            return body, response
-                        problem = f"openFDA at {public_url(self.base_url)} sent JSON that is not an openFDA response"
                 elif status == 404 and error_body(response)[0] == "NOT_FOUND":
                     return None, None
                 elif status in RETRY_STATUSES:
@@ -218,45 +254,42 @@ class OpenFDAClient:
         return f"openFDA at {public_url(self.base_url)} answered HTTP {status} for {endpoint}{': ' + message if message else ''}."
 
     # -- a whole result set --------------------------------------------------------------
-    def search(self, endpoint: str, search: str) -> Iterator[Page]:
-        """Every page of a search, in order. Raises OpenFDAError if the result set cannot be
-        had whole (openFDA updated mid-fetch, pages stopping short of meta.results.total)."""
+    def search(self, endpoint: str, search: str, read_page: Callable[[bytes], PageContent] = json_page) -> Iterator[Page]:
+        """Every page of a search, in order. Each body goes to read_page (which returns its
+        last_updated, total and record count). Raises OpenFDAError if the result set cannot
+        be had whole (openFDA updated mid-fetch, pages stopping short of meta.results.total)."""
         params: dict = {"search": search, "limit": self.page_size}
         received, number, last_updated = 0, 0, None
         while True:
-            body, response = self.get(endpoint, params)
+            content, response = self.get(endpoint, params, read=read_page)
             number += 1
-            if body is None:
+            if content is None:
                 if number == 1:
-                    yield Page(endpoint, search, number, None, 0, [])
+                    yield Page(endpoint, search, number, None, 0, 0)
                     return
                 raise OpenFDAError(f"openFDA stopped answering {endpoint} after {received} records (404 on page {number}); the fetch was abandoned.")
-            meta = body.get("meta") or {}
-            results = body.get("results")
-            total = (meta.get("results") or {}).get("total")
-            if not isinstance(results, list) or not isinstance(total, int):
+            if content.total is None:
                 raise OpenFDAError(f"The server at {public_url(self.base_url)} did not send an openFDA search response (no results list or meta.results.total).")
             if number == 1:
-                last_updated = meta.get("last_updated")
-            elif meta.get("last_updated") != last_updated:
+                last_updated = content.last_updated
+            elif content.last_updated != last_updated:
                 raise OpenFDAError(
-                    f"openFDA updated {endpoint} during the fetch (last_updated {last_updated} became {meta.get('last_updated')}); run the fetch again."
+                    f"openFDA updated {endpoint} during the fetch (last_updated {last_updated} became {content.last_updated}); run the fetch again."
                 )
-            received += len(results)
-            yield Page(endpoint, search, number, last_updated, total, results)
-            if received >= total:
+            received += content.count
+            yield Page(endpoint, search, number, last_updated, content.total, content.count, getattr(content, "results", None))
+            if received >= content.total:
                 return
-            if not results:
-                raise OpenFDAError(f"openFDA sent an empty page after {received} of {total} records for {endpoint}; the fetch was abandoned.")
+            if not content.count:
+                raise OpenFDAError(f"openFDA sent an empty page after {received} of {content.total} records for {endpoint}; the fetch was abandoned.")
             following = next_params(response)
             if following is None:
                 if received > MAX_SKIP:
                     raise OpenFDAError(
-                        f"The server sent no Link header to page past {received} of {total} records, and skip stops at {MAX_SKIP}; the fetch was abandoned."
+                        f"The server sent no Link header to page past {received} of {content.total} records, and skip stops at {MAX_SKIP}; the fetch was abandoned."
                     )
                 following = {"search": search, "limit": self.page_size, "skip": received}
             params = following
-
 
     # -- counts for the disproportionality background ----------------------------------------
     def total(self, endpoint: str, search: str | None = None) -> tuple[int, str | None]:

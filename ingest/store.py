@@ -13,7 +13,6 @@ import pandas as pd
 from ingest.errors import KratomAEError
 
 DEFAULT_DB = "kratom-ae.duckdb"
-STAGE_TABLES = {"report": "stage_reports", "products": "stage_products", "reactions": "stage_reactions", "raw": "stage_raw"}
 
 
 def sql(name: str) -> str:
@@ -70,34 +69,23 @@ def first_line(message: str) -> str:
     return message.strip().splitlines()[0].rstrip(".") if message.strip() else "unknown error"
 
 
-def begin_staging(con: duckdb.DuckDBPyConnection) -> None:
-    """Start the fetch's transaction and create its empty staging tables."""
-    con.begin()
-    con.execute(sql("staging"))
-
-
-def stage(con: duckdb.DuckDBPyConnection, shaped: list[dict], first_seq: int) -> None:
-    """Append one page's shaped reports (from faers/caers.report_rows) to the staging tables."""
-    rows: dict[str, list[dict]] = {key: [] for key in STAGE_TABLES}
-    for offset, item in enumerate(shaped):
-        seq = first_seq + offset
-        rows["report"].append({"stage_seq": seq, **item["report"]})
-        rows["raw"].append({"stage_seq": seq, **item["raw"]})
-        rows["products"] += [{"stage_seq": seq, **p} for p in item["products"]]
-        rows["reactions"] += [{"stage_seq": seq, **r} for r in item["reactions"]]
-    for key, table in STAGE_TABLES.items():
-        if rows[key]:
-            frame = pd.DataFrame.from_records(rows[key])  # noqa: F841 (read by DuckDB by name)
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
-
-
-def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict]) -> None:
-    """Swap the staged rows in for the source's old ones, record the runs, and commit."""
-    con.execute("SET VARIABLE source = $source", {"source": source})
-    con.execute(sql("publish"))
-    frame = pd.DataFrame.from_records(runs)  # noqa: F841
-    con.execute("INSERT INTO fetch_runs BY NAME SELECT * FROM frame")
-    con.commit()
+def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staging_path: Path) -> None:
+    """Swap a fetch's staged rows (in its scratch database) in for the source's old ones and
+    record its runs, in one transaction."""
+    con.execute("ATTACH $path AS staging (READ_ONLY)", {"path": str(staging_path)})
+    try:
+        con.begin()
+        try:
+            con.execute("SET VARIABLE source = $source", {"source": source})
+            con.execute(sql("publish"))
+            frame = pd.DataFrame.from_records(runs)  # noqa: F841 (read by DuckDB by name)
+            con.execute("INSERT INTO fetch_runs BY NAME SELECT * FROM frame")
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    finally:
+        con.execute("DETACH staging")
 
 
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:

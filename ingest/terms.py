@@ -1,9 +1,9 @@
-"""Which products are kratom: the search terms, the openFDA queries built from them, and
-the local decision, product by product.
+"""The search terms: loading them, and the openFDA queries built from them.
 
-openFDA is queried broadly (wildcards on several name fields) and every product of every
-report it returns is then checked here, so that the decision is ours, reproducible and
-stored. A term is matched in one of two ways:
+openFDA is queried broadly (wildcards on several name fields); every product of every report
+it returns is then checked against the same terms by the page SQL (ingest/sql/faers_page.sql,
+caers_page.sql), so that the decision is ours, reproducible and stored. A term is matched in
+one of two ways:
 
 * ``substring``: the term, letters and digits only, occurs anywhere in the name once case,
   spaces and punctuation are ignored. ``KRATOM`` finds "O.P.M.S. Kratom", "KRATOM(MITRAGYNA
@@ -30,15 +30,6 @@ class Term:
     term: str
     match: str
 
-    def matches(self, name: str) -> bool:
-        return self.matches_forms(squeeze(name), normalize_name(name) or "")
-
-    def matches_forms(self, squeezed: str, normalized: str) -> bool:
-        """Match against a name already squeezed and normalized (done once per name)."""
-        if self.match == "substring":
-            return squeeze(self.term) in squeezed
-        return re.search(rf"(?<![A-Z0-9]){re.escape(normalize_name(self.term))}(?![A-Z0-9])", normalized) is not None
-
     def search_value(self) -> str:
         """The term as an openFDA search value for analysed (case-insensitive) fields."""
         if self.match == "substring":
@@ -48,7 +39,8 @@ class Term:
 
 
 def normalize_name(name: str | None) -> str | None:
-    """Upper case, dots and apostrophes dropped, other punctuation as spaces, spaces collapsed.
+    """Upper case, dots and apostrophes dropped, other punctuation as spaces, spaces collapsed
+    (the same rule as the SQL macro normalize_name in ingest/sql/shaping_macros.sql).
 
     "O.P.M.S. Kratom" -> "OPMS KRATOM"; "Kratom (Mitragyna speciosa)" -> "KRATOM MITRAGYNA SPECIOSA".
     """
@@ -85,24 +77,6 @@ def load_terms(path: str | Path | None = None) -> list[Term]:
             raise KratomAEError(f"{where}, line {line_no}: the term has no letters or digits.")
         terms.append(Term(term, match))
     return terms
-
-
-class KratomMatcher:
-    """Decides, for one product, whether it is kratom and by which term."""
-
-    def __init__(self, terms: list[Term]):
-        self.terms = terms
-
-    def match(self, names: list[tuple[str, str | None]]) -> tuple[str, str] | None:
-        """First (term, field) whose term matches one of the (field, name) pairs, else None."""
-        for field, name in names:
-            if not name:
-                continue
-            squeezed, normalized = squeeze(name), normalize_name(name) or ""
-            for term in self.terms:
-                if term.matches_forms(squeezed, normalized):
-                    return term.term, field
-        return None
 
 
 def search_query(term: Term, fields: list[str]) -> str:

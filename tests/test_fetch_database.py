@@ -11,7 +11,7 @@ import pytest
 
 import synthetic
 from fake_openfda import FakeOpenFDA
-from ingest import caers, faers, store
+from ingest import store
 from ingest.fetch import SOURCES, fetch_source
 from ingest.openfda import OpenFDAClient, OpenFDAError, Pacer
 from ingest.terms import load_terms, search_query
@@ -24,7 +24,7 @@ def expected(source: str) -> dict:
     """What the database must hold, worked out from the synthetic dataset in plain Python,
     without the shaping code or SQL: the union of every term's hits, latest version each."""
     faers_records, caers_records = synthetic.fixture_dataset()
-    records, fields, id_field = {"faers": (faers_records, faers.SEARCH_FIELDS, "safetyreportid"), "caers": (caers_records, caers.SEARCH_FIELDS, "report_number")}[source]
+    records, fields, id_field = {"faers": (faers_records, SOURCES["faers"].search_fields, "safetyreportid"), "caers": (caers_records, SOURCES["caers"].search_fields, "report_number")}[source]
     hits = [r for term in load_terms() for r in synthetic.search_hits(records, search_query(term, fields))]
     latest: dict = {}
     for record in hits:

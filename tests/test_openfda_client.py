@@ -127,7 +127,7 @@ def test_no_matches_is_an_empty_result(replay):
     search = SEARCH.replace("kratom", "krattom")
     with replay("synthetic_fetch_all"):
         pages = list(client.search("drug/event", search))
-    assert [(p.total, p.results, p.last_updated) for p in pages] == [(0, [], None)]
+    assert [(p.total, p.count, p.last_updated) for p in pages] == [(0, 0, None)]
 
 
 def test_several_pages_follow_the_link_header(replay):

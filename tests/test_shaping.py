@@ -1,22 +1,23 @@
-"""FAERS and CAERS records -> rows, on real archived records (verbatim) and tiny made-up ones."""
+"""FAERS and CAERS records -> rows (the page SQL in ingest/sql/*_page.sql), on real archived
+records (verbatim) and tiny made-up ones."""
 
 import datetime as dt
 import json
 
 import pytest
 
-from ingest import caers, faers
-from ingest.shape import age_in_years, parse_date
-from ingest.terms import KratomMatcher, load_terms
+from shaping import rows_of
 from synthetic import REAL
-
-MATCHER = KratomMatcher(load_terms())
 
 
 def faers_with(**patient_and_record) -> dict:
     patient = {k: v for k, v in patient_and_record.items() if k.startswith("patient")}
     record = {k: v for k, v in patient_and_record.items() if not k.startswith("patient")}
     return {"safetyreportid": "1", **record, "patient": {**patient, "drug": [{"medicinalproduct": "KRATOM"}]}}
+
+
+def caers_with(**fields) -> dict:
+    return {"report_number": "1", "products": [{"name_brand": "KRATOM", "role": "SUSPECT"}], **fields}
 
 
 @pytest.mark.parametrize(
@@ -39,25 +40,25 @@ def faers_with(**patient_and_record) -> dict:
 )
 def test_faers_age_units_to_years(age, unit, years):
     record = faers_with(patientonsetage=age, patientonsetageunit=unit)
-    assert faers.report_rows(record, MATCHER)["report"]["age_years"] == years
+    assert rows_of('faers', record)["report"]["age_years"] == years
 
 
 @pytest.mark.parametrize("code,sex", [("0", "unknown"), ("1", "male"), ("2", "female"), (None, None), ("9", None)])
 def test_faers_sex_codes(code, sex):
-    assert faers.report_rows(faers_with(patientsex=code), MATCHER)["report"]["sex"] == sex
+    assert rows_of('faers', faers_with(patientsex=code))["report"]["sex"] == sex
 
 
 def test_faers_seriousness_codes():
-    row = faers.report_rows(faers_with(serious="1", seriousnesshospitalization="1", seriousnessother="1"), MATCHER)["report"]
+    row = rows_of('faers', faers_with(serious="1", seriousnesshospitalization="1", seriousnessother="1"))["report"]
     assert row["is_serious"] is True
     assert (row["serious_death"], row["serious_hospitalization"], row["serious_other"], row["serious_life_threatening"]) == (False, True, True, False)
-    assert faers.report_rows(faers_with(serious="2"), MATCHER)["report"]["is_serious"] is False
-    assert faers.report_rows(faers_with(), MATCHER)["report"]["is_serious"] is None
+    assert rows_of('faers', faers_with(serious="2"))["report"]["is_serious"] is False
+    assert rows_of('faers', faers_with())["report"]["is_serious"] is None
 
 
 def test_real_faers_record_verbatim():
     record = json.loads((REAL / "drug-event_limit1_qodex-2023.json").read_text())["results"][0]
-    rows = faers.report_rows(record, MATCHER)
+    rows = rows_of('faers', record)
     report = rows["report"]
     assert report["report_id"] == "5801206-7"
     assert report["report_version"] is None  # this old record has no safetyreportversion
@@ -74,7 +75,7 @@ def test_real_faers_record_verbatim():
 
 def test_real_caers_record_verbatim():
     record = json.loads((REAL / "food-event_limit1_apievangelist.json").read_text())["results"][0]
-    rows = caers.report_rows(record, MATCHER)
+    rows = rows_of('caers', record)
     report = rows["report"]
     assert (report["report_id"], report["received_date"], report["event_date"]) == ("108592", dt.date(2008, 12, 17), dt.date(2008, 12, 3))
     assert (report["age_years"], report["sex"]) == (73.0, "female")
@@ -101,9 +102,9 @@ def test_real_caers_record_verbatim():
     ],
 )
 def test_caers_outcomes_to_seriousness(outcomes, serious, flags):
-    result = caers.seriousness(outcomes)
-    assert result.pop("is_serious") is serious
-    assert {name for name, value in result.items() if value} == flags
+    report = rows_of("caers", caers_with(outcomes=outcomes))["report"]
+    assert report["is_serious"] is serious
+    assert {name for name, value in report.items() if name.startswith("serious_") and value} == flags
 
 
 @pytest.mark.parametrize(
@@ -111,17 +112,17 @@ def test_caers_outcomes_to_seriousness(outcomes, serious, flags):
     [("73.00", "year(s)", 73.0), ("73", "Year(s)", 73.0), ("6", "Month(s)", 0.5), ("3", "Decade(s)", 30.0), ("14", "Day(s)", 0.038), ("40", "Not Available", None), ("40", None, None)],
 )
 def test_caers_age_units(age, unit, years):
-    assert age_in_years(age, caers.age_unit_years(unit)) == years
+    assert rows_of("caers", caers_with(consumer={"age": age, "age_unit": unit}))["report"]["age_years"] == years
 
 
 @pytest.mark.parametrize("gender,sex", [("Female", "female"), ("Male", "male"), ("Not Available", "unknown"), (None, None)])
 def test_caers_gender(gender, sex):
-    assert caers.sex(gender) == sex
+    assert rows_of("caers", caers_with(consumer={"gender": gender}))["report"]["sex"] == sex
 
 
 @pytest.mark.parametrize("value,date", [("20080707", dt.date(2008, 7, 7)), ("200807", None), ("20081340", None), (None, None), ("", None)])
 def test_dates(value, date):
-    assert parse_date(value) == date
+    assert rows_of("faers", faers_with(receivedate=value))["report"]["received_date"] == date
 
 
 def test_kratom_role_and_match_are_per_product():
@@ -134,7 +135,7 @@ def test_kratom_role_and_match_are_per_product():
             ]
         },
     }
-    products = faers.report_rows(record, MATCHER)["products"]
+    products = rows_of('faers', record)["products"]
     assert [(p["is_kratom"], p["role"], p["matched_term"], p["product_name_normalized"]) for p in products] == [
         (False, "suspect", None, "MIRTAZAPINE"),
         (True, "concomitant", "KRATOM", "OPMS KRATOM"),

@@ -1,9 +1,17 @@
 import pytest
 
 from ingest.errors import KratomAEError
-from ingest.terms import KratomMatcher, Term, load_terms, normalize_name, search_query
+from ingest.terms import Term, load_terms, normalize_name, search_query
+from shaping import rows_of
 
-MATCHER = KratomMatcher(load_terms())
+
+def match(*names, active_substance=None):
+    """(matched_term, matched_field) the page SQL decides for each FAERS product named so."""
+    drugs = [{"medicinalproduct": name} for name in names]
+    if active_substance:
+        drugs[0]["activesubstance"] = {"activesubstancename": active_substance}
+    products = rows_of("faers", {"safetyreportid": "1", "patient": {"drug": drugs}})["products"]
+    return [(p["matched_term"], p["matched_field"]) if p["is_kratom"] else None for p in products]
 
 KRATOM_NAMES = [
     ("KRATOM", "KRATOM"),
@@ -23,6 +31,7 @@ KRATOM_NAMES = [
     ("KRAYTOM CAPSULES", "KRAYTOM"),
     ("MITRAGINA SPECIOSA", "MITRAGIN"),
     ("KETUM LEAF", "KETUM"),
+    ("Krat.om", "KRATOM"),
     ("BIAK-BIAK", "BIAK BIAK"),
     ("7-OH TABLETS", "7-OH"),
     ("7OH", "7OH"),
@@ -46,17 +55,38 @@ NOT_KRATOM = [
 
 @pytest.mark.parametrize("name,term", KRATOM_NAMES)
 def test_kratom_names_match_by_their_term(name, term):
-    assert MATCHER.match([("medicinalproduct", name)]) == (term, "medicinalproduct")
+    assert match(name) == [(term, "medicinalproduct")]
 
 
 @pytest.mark.parametrize("name", NOT_KRATOM)
 def test_look_alikes_do_not_match(name):
-    assert MATCHER.match([("medicinalproduct", name)]) is None
+    assert match(name) == [None]
+
+
+def test_all_names_in_one_page():
+    # The same table at once: one page, every product decided on its own.
+    names = [name for name, _ in KRATOM_NAMES] + NOT_KRATOM
+    assert match(*names) == [(term, "medicinalproduct") for _, term in KRATOM_NAMES] + [None] * len(NOT_KRATOM)
 
 
 def test_first_matching_field_is_named():
-    names = [("medicinalproduct", "HERBAL SUPPLEMENT"), ("activesubstancename", "MITRAGYNINE")]
-    assert MATCHER.match(names) == ("MITRAGYN", "activesubstancename")
+    assert match("HERBAL SUPPLEMENT", active_substance="MITRAGYNINE") == [("MITRAGYN", "activesubstancename")]
+    # The product name is checked before the active substance, and terms in their file order.
+    assert match("KRATUM", active_substance="MITRAGYNINE") == [("KRATUM", "medicinalproduct")]
+    assert match("KRATOM KRATUM") == [("KRATOM", "medicinalproduct")]
+
+
+def test_openfda_names_are_checked_too():
+    record = {"safetyreportid": "1", "patient": {"drug": [{"medicinalproduct": "SUPPLEMENT X", "openfda": {"brand_name": ["A", "MAENG DA KRATOM"]}}]}}
+    assert rows_of("faers", record)["products"][0]["matched_field"] == "openfda.brand_name"
+
+
+def test_user_terms_decide(tmp_path):
+    path = tmp_path / "terms.csv"
+    path.write_text("term,match\nKAVA,word\n", encoding="utf-8")
+    record = {"safetyreportid": "1", "patient": {"drug": [{"medicinalproduct": "KAVA ROOT"}, {"medicinalproduct": "KRATOM"}, {"medicinalproduct": "KAVALACTONE"}]}}
+    products = rows_of("faers", record, terms=load_terms(path))["products"]
+    assert [p["matched_term"] for p in products] == ["KAVA", None, None]
 
 
 def test_normalize_name():

@@ -1,0 +1,89 @@
+-- caers_page: shape the CAERS (food/event) page in `page` into the staging tables.
+-- Variable: first_seq. CAERS reports have no versions, no seriousness flags and no reporter
+-- fields; the flags are derived from the outcomes. openFDA documents upper-case outcomes
+-- ("OTHER SERIOUS (IMPORTANT MEDICAL EVENTS)") but serves other wording too ("Other Serious
+-- or Important Medical Event"), so outcomes are matched on keywords, case ignored. "Visited an
+-- ER" and "visited a health care provider" are not serious criteria; "NON-SERIOUS INJURIES/
+-- ILLNESS" is not serious although it contains "SERIOUS INJURIES".
+CREATE OR REPLACE TEMP TABLE page_caers AS
+SELECT getvariable('first_seq') + pos - 1 AS stage_seq, record, r, clean(r.report_number) AS report_id,
+       coalesce(list_filter(list_transform(r.outcomes, lambda o: clean(o)), lambda o: o IS NOT NULL), []) AS outcomes
+FROM (
+    SELECT pos, record, from_json(record, '{
+        "report_number": "VARCHAR", "date_created": "VARCHAR", "date_started": "VARCHAR",
+        "outcomes": ["VARCHAR"], "reactions": ["VARCHAR"],
+        "consumer": {"age": "VARCHAR", "age_unit": "VARCHAR", "gender": "VARCHAR"},
+        "products": [{"role": "VARCHAR", "name_brand": "VARCHAR", "industry_name": "VARCHAR"}]}') AS r
+    FROM page
+);
+
+CREATE OR REPLACE TEMP TABLE page_products AS
+SELECT stage_seq, report_id, unnest(r.products) AS product, generate_subscripts(r.products, 1) AS product_seq
+FROM page_caers;
+
+CREATE OR REPLACE TEMP TABLE page_matches AS
+WITH forms AS (
+    SELECT stage_seq, product_seq, squeeze(product.name_brand) AS squeezed, ' ' || coalesce(normalize_name(product.name_brand), '') || ' ' AS spaced
+    FROM page_products WHERE clean(product.name_brand) IS NOT NULL
+)
+SELECT stage_seq, product_seq, arg_min(t.term, t.term_order) AS matched_term, 'name_brand' AS matched_field
+FROM forms AS f
+JOIN match_terms AS t ON CASE t.kind WHEN 'substring' THEN contains(f.squeezed, t.squeezed) ELSE contains(f.spaced, t.spaced) END
+GROUP BY stage_seq, product_seq;
+
+INSERT INTO stage_products BY NAME
+SELECT p.stage_seq, 'caers' AS source, p.report_id, p.product_seq,
+       clean(p.product.name_brand) AS product_name,
+       normalize_name(clean(p.product.name_brand)) AS product_name_normalized,
+       NULL AS active_substance,
+       CASE WHEN lower(clean(p.product.role)) = 'not available' THEN NULL
+            ELSE coalesce(label('caers_role', lower(clean(p.product.role))), lower(clean(p.product.role))) END AS role,
+       NULL AS indication, NULL AS route,
+       clean(p.product.industry_name) AS industry_name,
+       m.matched_term IS NOT NULL AS is_kratom, m.matched_term, m.matched_field
+FROM page_products AS p
+LEFT JOIN page_matches AS m USING (stage_seq, product_seq);
+
+INSERT INTO stage_reactions BY NAME
+SELECT stage_seq, 'caers' AS source, report_id, reaction_seq, clean(reaction) AS reaction_pt, NULL AS reaction_outcome
+FROM (SELECT stage_seq, report_id, unnest(r.reactions) AS reaction, generate_subscripts(r.reactions, 1) AS reaction_seq FROM page_caers);
+
+INSERT INTO stage_reports BY NAME
+WITH flags AS (
+    SELECT stage_seq,
+           list_transform(outcomes, lambda o: upper(o)) AS upper_outcomes,
+           len(list_filter(outcomes, lambda o: upper(o) <> 'NONE')) > 0 AS reported
+    FROM page_caers
+), criteria AS (
+    SELECT stage_seq, reported,
+           list_bool_or(list_transform(upper_outcomes, lambda o: regexp_matches(o, '\bDEATH\b'))) AS death,
+           list_bool_or(list_transform(upper_outcomes, lambda o: regexp_matches(o, 'LIFE.THREATENING'))) AS life_threatening,
+           list_bool_or(list_transform(upper_outcomes, lambda o: regexp_matches(o, 'HOSPITALI[SZ]'))) AS hospitalization,
+           list_bool_or(list_transform(upper_outcomes, lambda o: regexp_matches(o, 'DISABILITY'))) AS disabling,
+           list_bool_or(list_transform(upper_outcomes, lambda o: regexp_matches(o, 'CONGENITAL'))) AS congenital,
+           list_bool_or(list_transform(upper_outcomes, lambda o: regexp_matches(o, 'OTHER SERIOUS|^SERIOUS INJUR|REQ.* INTERVENTION|REQUIRED INTERVENTION'))) AS other
+    FROM flags
+)
+SELECT c.stage_seq, 'caers' AS source, c.report_id, NULL AS report_version,
+       openfda_date(r.date_created) AS received_date,
+       openfda_date(r.date_started) AS event_date,
+       CASE WHEN k.reported THEN coalesce(k.death OR k.life_threatening OR k.hospitalization OR k.disabling OR k.congenital OR k.other, false) END AS is_serious,
+       coalesce(k.death, false) AS serious_death,
+       coalesce(k.life_threatening, false) AS serious_life_threatening,
+       coalesce(k.hospitalization, false) AS serious_hospitalization,
+       coalesce(k.disabling, false) AS serious_disabling,
+       coalesce(k.congenital, false) AS serious_congenital_anomaly,
+       coalesce(k.other, false) AS serious_other,
+       c.outcomes,
+       age_years(r.consumer.age, years_per(rtrim(trim(lower(split_part(r.consumer.age_unit, '(', 1))), 's'))) AS age_years,
+       clean(r.consumer.age) AS age_reported,
+       clean(r.consumer.age_unit) AS age_unit_reported,
+       NULL AS age_group,
+       coalesce(label('caers_gender', lower(clean(r.consumer.gender))), lower(clean(r.consumer.gender))) AS sex,
+       NULL AS weight_kg, NULL AS occur_country, NULL AS reporter_country, NULL AS reporter_qualification,
+       c.stage_seq IN (SELECT stage_seq FROM page_matches) AS is_kratom_report
+FROM page_caers AS c
+JOIN criteria AS k USING (stage_seq);
+
+INSERT INTO stage_raw BY NAME
+SELECT stage_seq, 'caers' AS source, report_id, NULL AS report_version, record FROM page_caers;

@@ -1,0 +1,91 @@
+-- faers_page: shape the FAERS (drug/event) page in `page` into the staging tables.
+-- Variable: first_seq, the stage_seq of the page's first record.
+-- Field names and code lists are openFDA's; ingest/sql/codes.sql has the labels.
+CREATE OR REPLACE TEMP TABLE page_faers AS
+SELECT getvariable('first_seq') + pos - 1 AS stage_seq, record, r, clean(r.safetyreportid) AS report_id, report_version(r.safetyreportversion) AS report_version
+FROM (
+    SELECT pos, record, from_json(record, '{
+        "safetyreportid": "VARCHAR", "safetyreportversion": "VARCHAR", "receivedate": "VARCHAR", "serious": "VARCHAR",
+        "seriousnessdeath": "VARCHAR", "seriousnesslifethreatening": "VARCHAR", "seriousnesshospitalization": "VARCHAR",
+        "seriousnessdisabling": "VARCHAR", "seriousnesscongenitalanomali": "VARCHAR", "seriousnessother": "VARCHAR",
+        "occurcountry": "VARCHAR", "primarysource": {"qualification": "VARCHAR", "reportercountry": "VARCHAR"},
+        "patient": {"patientonsetage": "VARCHAR", "patientonsetageunit": "VARCHAR", "patientagegroup": "VARCHAR",
+                    "patientsex": "VARCHAR", "patientweight": "VARCHAR",
+                    "drug": [{"medicinalproduct": "VARCHAR", "drugcharacterization": "VARCHAR", "drugindication": "VARCHAR",
+                              "drugadministrationroute": "VARCHAR", "activesubstance": {"activesubstancename": "VARCHAR"},
+                              "openfda": {"brand_name": ["VARCHAR"], "generic_name": ["VARCHAR"], "substance_name": ["VARCHAR"]}}],
+                    "reaction": [{"reactionmeddrapt": "VARCHAR", "reactionoutcome": "VARCHAR"}]}}') AS r
+    FROM page
+);
+
+CREATE OR REPLACE TEMP TABLE page_products AS
+SELECT stage_seq, report_id, unnest(r.patient.drug) AS drug, generate_subscripts(r.patient.drug, 1) AS product_seq
+FROM page_faers;
+
+-- Which products are kratom: every name of a product (the product, its active substance,
+-- then its openfda brand, generic and substance names) against every term; the first name
+-- in that order, and for it the first term, decides.
+CREATE OR REPLACE TEMP TABLE page_matches AS
+WITH names AS (
+    SELECT stage_seq, product_seq, 1 AS name_order, 'medicinalproduct' AS field, drug.medicinalproduct AS name FROM page_products
+    UNION ALL SELECT stage_seq, product_seq, 2, 'activesubstancename', drug.activesubstance.activesubstancename FROM page_products
+    UNION ALL SELECT stage_seq, product_seq, 1000 + generate_subscripts(drug.openfda.brand_name, 1), 'openfda.brand_name', unnest(drug.openfda.brand_name) FROM page_products
+    UNION ALL SELECT stage_seq, product_seq, 2000 + generate_subscripts(drug.openfda.generic_name, 1), 'openfda.generic_name', unnest(drug.openfda.generic_name) FROM page_products
+    UNION ALL SELECT stage_seq, product_seq, 3000 + generate_subscripts(drug.openfda.substance_name, 1), 'openfda.substance_name', unnest(drug.openfda.substance_name) FROM page_products
+),
+forms AS (
+    SELECT stage_seq, product_seq, name_order, field, squeeze(name) AS squeezed, ' ' || coalesce(normalize_name(name), '') || ' ' AS spaced
+    FROM names WHERE clean(name) IS NOT NULL
+)
+SELECT stage_seq, product_seq,
+       arg_min(t.term, f.name_order * 10000 + t.term_order) AS matched_term,
+       arg_min(f.field, f.name_order * 10000 + t.term_order) AS matched_field
+FROM forms AS f
+JOIN match_terms AS t ON CASE t.kind WHEN 'substring' THEN contains(f.squeezed, t.squeezed) ELSE contains(f.spaced, t.spaced) END
+GROUP BY stage_seq, product_seq;
+
+INSERT INTO stage_products BY NAME
+SELECT p.stage_seq, 'faers' AS source, p.report_id, p.product_seq,
+       clean(p.drug.medicinalproduct) AS product_name,
+       normalize_name(clean(p.drug.medicinalproduct)) AS product_name_normalized,
+       clean(p.drug.activesubstance.activesubstancename) AS active_substance,
+       label('drug_role', clean(p.drug.drugcharacterization)) AS role,
+       clean(p.drug.drugindication) AS indication,
+       coalesce(label('route', clean(p.drug.drugadministrationroute)), clean(p.drug.drugadministrationroute)) AS route,
+       NULL AS industry_name,
+       m.matched_term IS NOT NULL AS is_kratom, m.matched_term, m.matched_field
+FROM page_products AS p
+LEFT JOIN page_matches AS m USING (stage_seq, product_seq);
+
+INSERT INTO stage_reactions BY NAME
+SELECT stage_seq, 'faers' AS source, report_id, reaction_seq,
+       clean(reaction.reactionmeddrapt) AS reaction_pt,
+       label('reaction_outcome', clean(reaction.reactionoutcome)) AS reaction_outcome
+FROM (SELECT stage_seq, report_id, unnest(r.patient.reaction) AS reaction, generate_subscripts(r.patient.reaction, 1) AS reaction_seq FROM page_faers);
+
+INSERT INTO stage_reports BY NAME
+SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,
+       openfda_date(r.receivedate) AS received_date,
+       NULL AS event_date,  -- openFDA's FAERS records carry no event (onset) date
+       CASE clean(r.serious) WHEN '1' THEN true WHEN '2' THEN false END AS is_serious,
+       flag(r.seriousnessdeath) AS serious_death,
+       flag(r.seriousnesslifethreatening) AS serious_life_threatening,
+       flag(r.seriousnesshospitalization) AS serious_hospitalization,
+       flag(r.seriousnessdisabling) AS serious_disabling,
+       flag(r.seriousnesscongenitalanomali) AS serious_congenital_anomaly,
+       flag(r.seriousnessother) AS serious_other,
+       NULL AS outcomes,
+       age_years(r.patient.patientonsetage, years_per(clean(r.patient.patientonsetageunit))) AS age_years,
+       clean(r.patient.patientonsetage) AS age_reported,
+       coalesce(label('age_unit_name', clean(r.patient.patientonsetageunit)), clean(r.patient.patientonsetageunit)) AS age_unit_reported,
+       label('age_group', clean(r.patient.patientagegroup)) AS age_group,
+       label('sex', clean(r.patient.patientsex)) AS sex,
+       number(r.patient.patientweight) AS weight_kg,
+       clean(r.occurcountry) AS occur_country,
+       clean(r.primarysource.reportercountry) AS reporter_country,
+       label('qualification', clean(r.primarysource.qualification)) AS reporter_qualification,
+       f.stage_seq IN (SELECT stage_seq FROM page_matches) AS is_kratom_report
+FROM page_faers AS f;
+
+INSERT INTO stage_raw BY NAME
+SELECT stage_seq, 'faers' AS source, report_id, report_version, record FROM page_faers;

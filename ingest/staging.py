@@ -1,0 +1,97 @@
+"""A fetch's scratch database: every page is parsed by DuckDB (read_json) and shaped by SQL
+(ingest/sql/faers_page.sql, caers_page.sql) into staging tables there, page by page.
+
+It lives in a temporary folder beside the user's database and is removed afterwards. Only
+`store.publish` touches the user's database, in one transaction, so an interrupted or failed
+fetch leaves it as it was, and a page that turns out not to be JSON can simply be asked for
+again.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ingest.openfda import InvalidPage, OpenFDAError
+from ingest.store import sql
+from ingest.terms import Term
+
+# DuckDB may use this much memory for a page; beyond it, it spills to the scratch folder.
+MEMORY_LIMIT = "1GB"
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    last_updated: str | None
+    total: int
+    count: int
+
+
+class Staging:
+    def __init__(self, folder: Path | None, terms: list[Term]):
+        self._dir = tempfile.TemporaryDirectory(prefix=".kratom-ae-staging-", dir=folder)
+        self.path = Path(self._dir.name) / "staging.duckdb"
+        self.page_file = Path(self._dir.name) / "page.json"
+        self.next_seq = 0
+        self.con = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT, "temp_directory": self._dir.name})
+        terms_input = pd.DataFrame(  # noqa: F841 (read by DuckDB by name)
+            {"term_order": range(len(terms)), "term": [t.term for t in terms], "kind": [t.match for t in terms]}
+        )
+        for name in ("schema", "codes", "shaping_macros", "staging"):
+            self.con.execute(sql(name))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self) -> None:
+        """Close the connection (publish needs the file free) and, once done, remove it."""
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def cleanup(self) -> None:
+        self.close()
+        self._dir.cleanup()
+
+    def read_page(self, body: bytes) -> PageMeta:
+        """Parse one search page with DuckDB. Raises InvalidPage (the client asks again) if
+        it is not JSON, OpenFDAError if it is JSON but not an openFDA search response."""
+        self.page_file.write_bytes(body)
+        self.con.execute("SET VARIABLE page_file = $f", {"f": str(self.page_file)})
+        self.con.execute("SET VARIABLE page_bytes = $n", {"n": len(body) + 1024})
+        try:
+            self.con.execute(sql("read_page"))
+        except duckdb.Error as exc:
+            raise InvalidPage(str(exc).strip().splitlines()[0]) from None
+        row = self.con.execute("SELECT last_updated, total, len(results) FROM page_envelope").fetchone()
+        if row is None or row[1] is None or row[2] is None:
+            raise OpenFDAError("The server did not send an openFDA search response (no results list or meta.results.total).")
+        return PageMeta(row[0], int(row[1]), int(row[2]))
+
+    def shape(self, source: str, id_field: str) -> int:
+        """Shape the page just read into the staging tables; returns the records staged."""
+        self.con.execute("SET VARIABLE first_seq = $n", {"n": self.next_seq})
+        try:
+            self.con.execute(sql(f"{source}_page"))
+        except duckdb.Error as exc:
+            raise OpenFDAError(f"openFDA sent a {source} page kratom-ae cannot read ({str(exc).strip().splitlines()[0]}); the fetch was abandoned.") from None
+        missing, count = self.con.execute(f"SELECT count(*) FILTER (WHERE report_id IS NULL), count(*) FROM page_{source}").fetchone()
+        if missing:
+            raise OpenFDAError(f"openFDA sent a record without {id_field}; the fetch was abandoned.")
+        self.next_seq += count
+        return count
+
+
+def folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The folder of the database con is connected to (None for an in-memory one)."""
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+    return Path(path).resolve().parent if path else None
+

@@ -1,0 +1,33 @@
+"""Test helper: openFDA records -> the rows the page SQL stages for them, as dicts."""
+
+from __future__ import annotations
+
+import json
+
+from ingest.fetch import SOURCES
+from ingest.staging import Staging
+from ingest.terms import load_terms
+
+
+def rows_of(source: str, *records: dict, terms=None) -> list[dict] | dict:
+    """Shape records as one openFDA page; returns, per record, {'report', 'products',
+    'reactions', 'raw'} (a single dict when one record is given)."""
+    staging = Staging(None, terms or load_terms())
+    try:
+        body = json.dumps({"meta": {"last_updated": "2026-11-18", "results": {"skip": 0, "limit": 1000, "total": len(records)}}, "results": list(records)}).encode()
+        staging.read_page(body)
+        staging.shape(source, SOURCES[source].id_field)
+
+        def table(name):
+            cursor = staging.con.execute(f"SELECT * EXCLUDE (stage_seq), stage_seq FROM {name} ORDER BY ALL")
+            columns = [d[0] for d in cursor.description]
+            return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+        reports, products, reactions, raw = (table(t) for t in ("stage_reports", "stage_products", "stage_reactions", "stage_raw"))
+    finally:
+        staging.cleanup()
+    result = []
+    for seq in range(len(records)):
+        pick = lambda rows: [{k: v for k, v in r.items() if k != "stage_seq"} for r in rows if r["stage_seq"] == seq]  # noqa: E731
+        result.append({"report": pick(reports)[0], "products": pick(products), "reactions": pick(reactions), "raw": pick(raw)[0]})
+    return result[0] if len(result) == 1 else result
