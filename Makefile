@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.installed
 
-.PHONY: run test demo cassettes cassettes-live clean
+.PHONY: run test demo bench cassettes cassettes-live clean
 
 # The main job: fetch every kratom report from openFDA, then show what the database holds.
 run: $(READY)
@@ -18,6 +18,10 @@ test: $(READY)
 # The main job offline: the same fetch replayed from the recorded SYNTHETIC cassette.
 demo: $(READY)
 	$(BIN)/python tests/demo.py --db demo.duckdb
+
+# Ingest and query benchmarks; writes BENCHMARKS.md (about an hour: the naive baseline is slow).
+bench: $(READY)
+	$(BIN)/python bench/run.py
 
 # Re-make the synthetic cassettes; record real ones against api.fda.gov (needs the network).
 cassettes: $(READY)

@@ -67,6 +67,9 @@ def fetch(
     ] = None,
     terms: Annotated[Optional[Path], typer.Option("--terms", help="CSV of search terms (columns term,match) instead of the bundled kratom list.")] = None,
     page_size: Annotated[int, typer.Option("--page-size", help="Records per request (1-1000).", hidden=True)] = 1000,
+    requests_per_minute: Annotated[
+        float, typer.Option("--requests-per-minute", min=0, help="Request pacing. openFDA allows 240; change it only for your own mirror or test server (0: no pacing).")
+    ] = 240,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or retry messages.")] = False,
 ) -> None:
     """Fetch every FAERS and CAERS report that mentions kratom into the database.
@@ -80,13 +83,14 @@ def fetch(
         from cli.progress import FetchProgress
         from ingest import store
         from ingest.fetch import SOURCES, fetch_source
-        from ingest.openfda import OpenFDAClient
+        from ingest.openfda import OpenFDAClient, Pacer
         from ingest.terms import load_terms
 
         term_list = load_terms(terms)
         names = list(SOURCES) if source is SourceChoice.all else [source.value]
         with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
-            client = OpenFDAClient(base_url, api_key, page_size=page_size, on_retry=progress.retry)
+            pacer = Pacer(60.0 / requests_per_minute if requests_per_minute else 0.0)
+            client = OpenFDAClient(base_url, api_key, page_size=page_size, pacer=pacer, on_retry=progress.retry)
             with store.writing(db) as con:
                 for name in names:
                     fetch_source(con, client, SOURCES[name], term_list, on_page=progress.page)

@@ -13,6 +13,7 @@ import pandas as pd
 from ingest.errors import KratomAEError
 
 DEFAULT_DB = "kratom-ae.duckdb"
+WRITE_MEMORY_LIMIT = "1GB"
 
 
 def sql(name: str) -> str:
@@ -32,7 +33,9 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     if not read_only and not path.parent.exists():
         raise KratomAEError(f"Cannot create the database {path}: the folder {path.parent} does not exist.")
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        # A fetch publishes whole sources: bounded memory makes DuckDB spill instead of
+        # growing with the number of reports.
+        con = duckdb.connect(str(path), read_only=read_only, config={} if read_only else {"memory_limit": WRITE_MEMORY_LIMIT})
     except duckdb.IOException as exc:
         message = str(exc)
         if "lock" in message.lower():

@@ -37,11 +37,12 @@ SELECT p.stage_seq, 'caers' AS source, p.report_id, p.product_seq,
        normalize_name(clean(p.product.name_brand)) AS product_name_normalized,
        NULL AS active_substance,
        CASE WHEN lower(clean(p.product.role)) = 'not available' THEN NULL
-            ELSE coalesce(label('caers_role', lower(clean(p.product.role))), lower(clean(p.product.role))) END AS role,
+            ELSE coalesce(map_extract_value(l.caers_role, lower(clean(p.product.role))), lower(clean(p.product.role))) END AS role,
        NULL AS indication, NULL AS route,
        clean(p.product.industry_name) AS industry_name,
        m.matched_term IS NOT NULL AS is_kratom, m.matched_term, m.matched_field
 FROM page_products AS p
+CROSS JOIN labels AS l
 LEFT JOIN page_matches AS m USING (stage_seq, product_seq);
 
 INSERT INTO stage_reactions BY NAME
@@ -75,15 +76,16 @@ SELECT c.stage_seq, 'caers' AS source, c.report_id, NULL AS report_version,
        coalesce(k.congenital, false) AS serious_congenital_anomaly,
        coalesce(k.other, false) AS serious_other,
        c.outcomes,
-       age_years(r.consumer.age, years_per(rtrim(trim(lower(split_part(r.consumer.age_unit, '(', 1))), 's'))) AS age_years,
+       age_years(r.consumer.age, map_extract_value(l.years_per_unit, rtrim(trim(lower(split_part(r.consumer.age_unit, '(', 1))), 's'))) AS age_years,
        clean(r.consumer.age) AS age_reported,
        clean(r.consumer.age_unit) AS age_unit_reported,
        NULL AS age_group,
-       coalesce(label('caers_gender', lower(clean(r.consumer.gender))), lower(clean(r.consumer.gender))) AS sex,
+       coalesce(map_extract_value(l.caers_gender, lower(clean(r.consumer.gender))), lower(clean(r.consumer.gender))) AS sex,
        NULL AS weight_kg, NULL AS occur_country, NULL AS reporter_country, NULL AS reporter_qualification,
        c.stage_seq IN (SELECT stage_seq FROM page_matches) AS is_kratom_report
 FROM page_caers AS c
-JOIN criteria AS k USING (stage_seq);
+JOIN criteria AS k USING (stage_seq)
+CROSS JOIN labels AS l;
 
 INSERT INTO stage_raw BY NAME
 SELECT stage_seq, 'caers' AS source, report_id, NULL AS report_version, record FROM page_caers;

@@ -112,3 +112,18 @@ CREATE OR REPLACE TABLE age_units (unit VARCHAR PRIMARY KEY, years DOUBLE);
 INSERT INTO age_units VALUES
     ('800', 10.0), ('801', 1.0), ('802', 1.0 / 12.0), ('803', 7.0 / 365.25), ('804', 1.0 / 365.25), ('805', 1.0 / (365.25 * 24.0)),
     ('decade', 10.0), ('year', 1.0), ('month', 1.0 / 12.0), ('week', 7.0 / 365.25), ('day', 1.0 / 365.25), ('hour', 1.0 / (365.25 * 24.0));
+
+-- The same lists as one row of maps (kind -> {code: label}), which the page SQL cross joins:
+-- a map lookup per value is far cheaper than a subquery per value.
+CREATE OR REPLACE TABLE labels AS
+SELECT map_from_entries(list((code, label)) FILTER (WHERE kind = 'sex')) AS sex,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'caers_gender')) AS caers_gender,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'age_group')) AS age_group,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'qualification')) AS qualification,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'drug_role')) AS drug_role,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'caers_role')) AS caers_role,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'reaction_outcome')) AS reaction_outcome,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'age_unit_name')) AS age_unit_name,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'route')) AS route,
+       (SELECT map_from_entries(list((unit, years))) FROM age_units) AS years_per_unit
+FROM code_labels;

@@ -49,19 +49,21 @@ SELECT p.stage_seq, 'faers' AS source, p.report_id, p.product_seq,
        clean(p.drug.medicinalproduct) AS product_name,
        normalize_name(clean(p.drug.medicinalproduct)) AS product_name_normalized,
        clean(p.drug.activesubstance.activesubstancename) AS active_substance,
-       label('drug_role', clean(p.drug.drugcharacterization)) AS role,
+       map_extract_value(l.drug_role, clean(p.drug.drugcharacterization)) AS role,
        clean(p.drug.drugindication) AS indication,
-       coalesce(label('route', clean(p.drug.drugadministrationroute)), clean(p.drug.drugadministrationroute)) AS route,
+       coalesce(map_extract_value(l.route, clean(p.drug.drugadministrationroute)), clean(p.drug.drugadministrationroute)) AS route,
        NULL AS industry_name,
        m.matched_term IS NOT NULL AS is_kratom, m.matched_term, m.matched_field
 FROM page_products AS p
+CROSS JOIN labels AS l
 LEFT JOIN page_matches AS m USING (stage_seq, product_seq);
 
 INSERT INTO stage_reactions BY NAME
 SELECT stage_seq, 'faers' AS source, report_id, reaction_seq,
        clean(reaction.reactionmeddrapt) AS reaction_pt,
-       label('reaction_outcome', clean(reaction.reactionoutcome)) AS reaction_outcome
-FROM (SELECT stage_seq, report_id, unnest(r.patient.reaction) AS reaction, generate_subscripts(r.patient.reaction, 1) AS reaction_seq FROM page_faers);
+       map_extract_value(l.reaction_outcome, clean(reaction.reactionoutcome)) AS reaction_outcome
+FROM (SELECT stage_seq, report_id, unnest(r.patient.reaction) AS reaction, generate_subscripts(r.patient.reaction, 1) AS reaction_seq FROM page_faers)
+CROSS JOIN labels AS l;
 
 INSERT INTO stage_reports BY NAME
 SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,
@@ -75,17 +77,18 @@ SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,
        flag(r.seriousnesscongenitalanomali) AS serious_congenital_anomaly,
        flag(r.seriousnessother) AS serious_other,
        NULL AS outcomes,
-       age_years(r.patient.patientonsetage, years_per(clean(r.patient.patientonsetageunit))) AS age_years,
+       age_years(r.patient.patientonsetage, map_extract_value(l.years_per_unit, clean(r.patient.patientonsetageunit))) AS age_years,
        clean(r.patient.patientonsetage) AS age_reported,
-       coalesce(label('age_unit_name', clean(r.patient.patientonsetageunit)), clean(r.patient.patientonsetageunit)) AS age_unit_reported,
-       label('age_group', clean(r.patient.patientagegroup)) AS age_group,
-       label('sex', clean(r.patient.patientsex)) AS sex,
+       coalesce(map_extract_value(l.age_unit_name, clean(r.patient.patientonsetageunit)), clean(r.patient.patientonsetageunit)) AS age_unit_reported,
+       map_extract_value(l.age_group, clean(r.patient.patientagegroup)) AS age_group,
+       map_extract_value(l.sex, clean(r.patient.patientsex)) AS sex,
        number(r.patient.patientweight) AS weight_kg,
        clean(r.occurcountry) AS occur_country,
        clean(r.primarysource.reportercountry) AS reporter_country,
-       label('qualification', clean(r.primarysource.qualification)) AS reporter_qualification,
+       map_extract_value(l.qualification, clean(r.primarysource.qualification)) AS reporter_qualification,
        f.stage_seq IN (SELECT stage_seq FROM page_matches) AS is_kratom_report
-FROM page_faers AS f;
+FROM page_faers AS f
+CROSS JOIN labels AS l;
 
 INSERT INTO stage_raw BY NAME
 SELECT stage_seq, 'faers' AS source, report_id, report_version, record FROM page_faers;

@@ -9,8 +9,6 @@ CREATE OR REPLACE MACRO number(x) AS CASE WHEN NOT isnan(try_cast(trim(x) AS DOU
 -- value as reported stays in age_reported).
 CREATE OR REPLACE MACRO age_years(value, years_per_unit) AS
     CASE WHEN round(number(value) * years_per_unit, 3) BETWEEN 0 AND 120 THEN round(number(value) * years_per_unit, 3) END;
-CREATE OR REPLACE MACRO label(label_kind, label_code) AS (SELECT label FROM code_labels WHERE kind = label_kind AND code = label_code);
-CREATE OR REPLACE MACRO years_per(age_unit) AS (SELECT years FROM age_units WHERE unit = age_unit);
 CREATE OR REPLACE MACRO report_version(v) AS CASE WHEN regexp_full_match(trim(v), '[0-9]+') THEN trim(v)::INTEGER END;
 -- Names for matching and grouping. squeeze: letters and digits only, upper case.
 -- normalize_name: upper case, dots and apostrophes dropped, other punctuation as spaces,

@@ -1,0 +1,251 @@
+"""kratom-ae benchmark: ingest throughput and peak memory against a naive baseline, growth
+from 10k to 300k reports, and the time of every summary and of signals on 100k and 1M reports.
+Writes BENCHMARKS.md. Run with `make bench` (about half an hour on a 2-core machine).
+
+    python bench/run.py [--sizes 10000,100000,300000] [--repeats 3] [--naive-repeats 1] [--out BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT)]
+
+from data import ensure_pages  # noqa: E402
+
+PYTHON = sys.executable
+KRATOM_AE = str(Path(PYTHON).with_name("kratom-ae"))
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """(seconds, peak resident memory in MB) of one child process, which must succeed."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {child.stderr.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+class Server:
+    def __enter__(self):
+        self.folder = tempfile.TemporaryDirectory()
+        port_file = Path(self.folder.name) / "port"
+        self.process = subprocess.Popen([PYTHON, str(HERE / "server.py"), str(port_file)], cwd=HERE)
+        for _ in range(100):
+            if port_file.exists() and port_file.read_text():
+                break
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{port_file.read_text()}"
+        return self
+
+    def __exit__(self, *exc):
+        self.process.kill()
+        self.process.wait()
+        self.folder.cleanup()
+
+
+def ours(url: str, reports: int, db: Path) -> list[str]:
+    return [KRATOM_AE, "fetch", "--source", "faers", "--terms", str(HERE / "terms.csv"), "--db", str(db), "--base-url", f"{url}/n{reports}", "--requests-per-minute", "0", "--quiet"]
+
+
+def naive(url: str, reports: int, db: Path) -> list[str]:
+    return [PYTHON, str(HERE / "naive.py"), f"{url}/n{reports}", str(db)]
+
+
+def held(db: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM reports").fetchone()[0]
+    finally:
+        con.close()
+
+
+def runs(command, reports: int, repeats: int, db: Path, check: bool) -> list[tuple[float, float]]:
+    results = []
+    for _ in range(repeats):
+        for leftover in (db, db.with_name(db.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        results.append(measure(command(db)))
+        if check and held(db) != reports:
+            raise SystemExit(f"kratom-ae held {held(db)} reports, not {reports}")
+    return results
+
+
+def spread(values: list[float], fmt: str = "{:,.1f}") -> str:
+    """median (min-max)."""
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def grow_to(db_from: Path, db_to: Path, factor: int) -> None:
+    """A database `factor` times larger: every report copied under new ids (raw JSON is not
+    copied: no summary reads it)."""
+    import duckdb
+
+    shutil.copy(db_from, db_to)
+    con = duckdb.connect(str(db_to))
+    for table in ("reports", "products", "reactions"):
+        con.execute(f"INSERT INTO {table} SELECT {table}.* REPLACE (report_id || '-' || k AS report_id) FROM {table}, range(1, $f) AS copies(k)", {"f": factor})
+    con.execute("CHECKPOINT")
+    con.close()
+
+
+def time_queries(db: Path, repeats: int) -> dict[str, list[float]]:
+    """Seconds per summary (scope set-up included, as a command pays it) and for signals with
+    the background cached (made up here: no request may be sent)."""
+    import duckdb
+
+    from ingest import background
+    from ingest.openfda import OpenFDAClient
+    from queries import library
+    from queries import signals as signal_lib
+
+    con = duckdb.connect(str(db))
+    con.execute(
+        "CREATE OR REPLACE TABLE background_totals AS SELECT 'faers' AS source, 'drug/event' AS endpoint, 20000000::BIGINT AS total_reports, "
+        "(SELECT max(last_updated) FROM fetch_runs) AS last_updated, (SELECT max(last_updated) FROM fetch_runs) AS kratom_last_updated, now()::TIMESTAMP AS fetched_at, 0 AS requests"
+    )
+    con.execute("CREATE OR REPLACE TABLE background_terms AS SELECT 'faers' AS source, reaction_pt AS term, count(*) * 20 + 100 AS reports, 'count' AS method FROM reactions GROUP BY reaction_pt")
+    con.close()
+    timings: dict[str, list[float]] = {}
+    tables = {name: q for name, q in library.discover().items() if not q.requires}
+    for _ in range(repeats):
+        con = duckdb.connect(str(db), read_only=True)
+        for name, query in tables.items():
+            start = time.perf_counter()
+            library.prepare_scope(con, library.Filters())
+            library.run(con, query, library.Filters())
+            timings.setdefault(name, []).append(time.perf_counter() - start)
+        con.close()
+        con = duckdb.connect(str(db))
+        start = time.perf_counter()
+        library.prepare_scope(con, library.Filters())
+        client = OpenFDAClient("http://127.0.0.1:9", max_retries=0)
+        background.ensure(con, client)
+        assert client.requests_sent == 0
+        signal_lib.signal_table(con, 3, "prr")
+        timings.setdefault("signals (background cached)", []).append(time.perf_counter() - start)
+        con.close()
+    return timings
+
+
+def machine() -> list[str]:
+    import duckdb
+    import pandas
+    import requests
+
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+    return [
+        f"- machine: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB memory, {platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()}, DuckDB {duckdb.__version__}, pandas {pandas.__version__}, requests {requests.__version__}",
+        f"- run on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC with `{' '.join(['python bench/run.py', *sys.argv[1:]])}`",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,300000")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--naive-repeats", type=int, default=1)
+    parser.add_argument("--naive-sizes", default="10000,100000", help="sizes to run the naive baseline at (it inserts row by row: 300k takes about an hour)")
+    parser.add_argument("--query-sizes", default="100000,1000000")
+    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    naive_sizes = {int(s) for s in args.naive_sizes.split(",") if s}
+    print(f"making pages for {max(sizes):,} reports (cached in bench/.cache) ...", flush=True)
+    pages = ensure_pages(max(sizes))
+    page_bytes = sum(p.stat().st_size for p in pages) / (len(pages) * 1000)
+
+    work = Path(tempfile.mkdtemp(prefix="kratom-ae-bench-", dir=ROOT / "bench" / ".cache"))
+    ingest: dict[int, dict] = {}
+    with Server() as server:
+        for reports in sizes:
+            print(f"ingest {reports:,} ...", flush=True)
+            mine = runs(lambda db: ours(server.url, reports, db), reports, args.repeats, work / f"ours-{reports}.duckdb", check=True)
+            print(f"  ours {spread([reports / s for s, _ in mine], '{:,.0f}')} reports/s", flush=True)
+            theirs = runs(lambda db: naive(server.url, reports, db), reports, args.naive_repeats, work / f"naive-{reports}.duckdb", check=False) if reports in naive_sizes else []
+            ingest[reports] = {"ours": mine, "naive": theirs}
+            if theirs:
+                print(f"  naive {spread([reports / s for s, _ in theirs], '{:,.0f}')} reports/s", flush=True)
+
+    query_sizes = [int(s) for s in args.query_sizes.split(",")]
+    base = max((s for s in sizes if s <= min(query_sizes)), default=max(sizes))
+    query_times = {}
+    for reports in query_sizes:
+        db = work / f"queries-{reports}.duckdb"
+        grow_to(work / f"ours-{base}.duckdb", db, max(1, reports // base))
+        print(f"queries on {held(db):,} reports ...", flush=True)
+        query_times[held(db)] = time_queries(db, args.repeats)
+
+    lines = ["# kratom-ae benchmarks", "", "Measured by `make bench` (`bench/run.py`); every figure is the median of the runs, with min-max in brackets.", ""]
+    lines += machine()
+    lines += [
+        f"- data: SYNTHETIC openFDA drug/event reports from `bench/data.py`, {page_bytes:,.0f} bytes of JSON per report on average "
+        "(70% with 1-4 drugs, 20% with 5-8 and 10% with 20-40 drugs, the last two with full openfda blocks), served 1000 a page "
+        "by `bench/server.py` on 127.0.0.1 with a Link/search_after cursor on every page, as openFDA pages past 26,000",
+        f"- ours: `kratom-ae fetch --source faers --requests-per-minute 0` in a fresh process (pacing off: with openFDA's 240 requests a minute "
+        f"the fetch is capped at 4,000 reports a second whatever the code does), {args.repeats} runs per size; naive: `bench/naive.py`, {args.naive_repeats} run(s) at "
+        f"{', '.join(f'{n:,}' for n in sorted(naive_sizes))} reports (it inserts row by row, so larger sizes take hours)",
+        "- peak memory: the process's maximum resident set size (getrusage), Python, DuckDB and the page in flight together",
+        "",
+        "## Ingest: HTTP page to rows in DuckDB",
+        "",
+        "| reports | ours: reports/s | ours: seconds | ours: peak MB | naive: reports/s | naive: peak MB | ours / naive (speed) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for reports, result in ingest.items():
+        mine_rate = [reports / s for s, _ in result["ours"]]
+        naive_rate = [reports / s for s, _ in result["naive"]]
+        naive_cells = (
+            f"{spread(naive_rate, '{:,.0f}')} | {spread([m for _, m in result['naive']], '{:,.0f}')} | {statistics.median(mine_rate) / statistics.median(naive_rate):.1f}x"
+            if naive_rate else "not run | not run | -"
+        )
+        lines.append(
+            f"| {reports:,} | {spread(mine_rate, '{:,.0f}')} | {spread([s for s, _ in result['ours']])} | {spread([m for _, m in result['ours']], '{:,.0f}')} | {naive_cells} |"
+        )
+    first, last = sizes[0], sizes[-1]
+    time_growth = statistics.median([s for s, _ in ingest[last]["ours"]]) / statistics.median([s for s, _ in ingest[first]["ours"]])
+    memory_growth = statistics.median([m for _, m in ingest[last]["ours"]]) / statistics.median([m for _, m in ingest[first]["ours"]])
+    lines += [
+        "",
+        "## Growth",
+        "",
+        f"From {first:,} to {last:,} reports ({last / first:.0f} times as many): ingest time grew {time_growth:.1f} times, peak memory {memory_growth:.2f} times "
+        f"(target: at most 1.5 times).",
+        "",
+        "## Queries",
+        "",
+        "Seconds per command's work: the scope views, then the table (`signals` with its background cached, so no request is sent). "
+        f"The larger databases are the {base:,}-report fetch copied under new report ids.",
+        "",
+        "| table | " + " | ".join(f"{n:,} reports" for n in query_times) + " |",
+        "|---|" + "---:|" * len(query_times),
+    ]
+    for name in next(iter(query_times.values())):
+        lines.append(f"| {name} | " + " | ".join(spread(t[name], "{:.3f}") for t in query_times.values()) + " |")
+    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
