@@ -29,10 +29,15 @@ PYTHON = sys.executable
 KRATOM_AE = str(Path(PYTHON).with_name("kratom-ae"))
 
 
+CODE: str | None = None  # --code: measure the kratom-ae source in that folder instead (e.g. an older commit)
+UNPACED = "import sys, ingest.openfda as o; o.Pacer.wait = lambda self: None; from cli.main import app; app(sys.argv[1:], prog_name='kratom-ae')"
+
+
 def measure(command: list[str]) -> tuple[float, float]:
     """(seconds, peak resident memory in MB) of one child process, which must succeed."""
     start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "PYTHONPATH": CODE} if CODE else None
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
@@ -59,6 +64,8 @@ class Server:
 
 
 def ours(url: str, reports: int, db: Path) -> list[str]:
+    if CODE:  # older code may lack --requests-per-minute: pacing is switched off from outside
+        return [PYTHON, "-c", UNPACED, "fetch", "--source", "faers", "--terms", str(HERE / "terms.csv"), "--db", str(db), "--base-url", f"{url}/n{reports}", "--quiet"]
     return [KRATOM_AE, "fetch", "--source", "faers", "--terms", str(HERE / "terms.csv"), "--db", str(db), "--base-url", f"{url}/n{reports}", "--requests-per-minute", "0", "--quiet"]
 
 
@@ -146,6 +153,46 @@ def time_queries(db: Path, repeats: int) -> dict[str, list[float]]:
     return timings
 
 
+def bounds(pages: list[Path], repeats: int) -> dict[str, list[float]]:
+    """Reports per second of the steps no ingest can skip, one page of 1000 at a time: fetching
+    the bytes over HTTP from the local server, parsing them (DuckDB read_json, the way the
+    fetch does, and Python's json.loads for comparison), and copying each record's JSON text."""
+    import json
+
+    import duckdb
+    import requests
+
+    sample = pages[:20]
+    rates: dict[str, list[float]] = {}
+    with Server() as server, tempfile.TemporaryDirectory() as tmp:
+        session = requests.Session()
+        con = duckdb.connect()
+        path = Path(tmp) / "page.json"
+        for _ in range(repeats):
+            start, bodies = time.perf_counter(), []
+            url, params = f"{server.url}/n{len(sample) * 1000}/drug/event.json", {"search": "x", "limit": 1000}
+            while url:
+                response = session.get(url, params=params)
+                bodies.append(response.content)
+                link = response.links.get("next")
+                url, params = (link["url"], None) if link else (None, None)
+            rates.setdefault("HTTP transfer only (requests)", []).append(len(sample) * 1000 / (time.perf_counter() - start))
+            start = time.perf_counter()
+            for body in bodies:
+                json.loads(body)
+            rates.setdefault("parse only: Python json.loads", []).append(len(sample) * 1000 / (time.perf_counter() - start))
+            start = time.perf_counter()
+            for body in bodies:
+                path.write_bytes(body)
+                con.execute(
+                    "SELECT count(*) FROM (SELECT unnest(results) FROM read_json($f, columns = {'results': 'JSON[]'}, maximum_object_size = $n))",
+                    {"f": str(path), "n": len(body) + 1024},
+                ).fetchall()
+            rates.setdefault("parse only: DuckDB read_json (as the fetch reads a page)", []).append(len(sample) * 1000 / (time.perf_counter() - start))
+        con.close()
+    return rates
+
+
 def machine() -> list[str]:
     import duckdb
     import pandas
@@ -168,7 +215,11 @@ def main() -> None:
     parser.add_argument("--naive-sizes", default="10000,100000", help="sizes to run the naive baseline at (it inserts row by row: 300k takes about an hour)")
     parser.add_argument("--query-sizes", default="100000,1000000")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--code", help="measure the kratom-ae source in this folder (a git worktree of an older commit); ingest only, printed")
     args = parser.parse_args()
+    if args.code:
+        global CODE
+        CODE = str(Path(args.code).resolve())
     sizes = [int(s) for s in args.sizes.split(",")]
     naive_sizes = {int(s) for s in args.naive_sizes.split(",") if s}
     print(f"making pages for {max(sizes):,} reports (cached in bench/.cache) ...", flush=True)
@@ -186,6 +237,13 @@ def main() -> None:
             ingest[reports] = {"ours": mine, "naive": theirs}
             if theirs:
                 print(f"  naive {spread([reports / s for s, _ in theirs], '{:,.0f}')} reports/s", flush=True)
+
+    if CODE:
+        for reports, result in ingest.items():
+            print(f"{CODE} at {reports:,}: {spread([reports / s for s, _ in result['ours']], '{:,.0f}')} reports/s, peak {spread([m for _, m in result['ours']], '{:,.0f}')} MB")
+        return
+    print("bounds ...", flush=True)
+    bound_rates = bounds(pages, args.repeats)
 
     query_sizes = [int(s) for s in args.query_sizes.split(",")]
     base = max((s for s in sizes if s <= min(query_sizes)), default=max(sizes))
@@ -231,6 +289,15 @@ def main() -> None:
         "",
         f"From {first:,} to {last:,} reports ({last / first:.0f} times as many): ingest time grew {time_growth:.1f} times, peak memory {memory_growth:.2f} times "
         f"(target: at most 1.5 times).",
+        "",
+        "## What bounds ingest",
+        "",
+        "Reports per second of single steps every ingest must take, on the first 20 pages (`bounds()` in bench/run.py), "
+        "in one process as the fetch runs them:",
+        "",
+        "| step | reports/s |",
+        "|---|---:|",
+        *[f"| {name} | {spread(values, '{:,.0f}')} |" for name, values in bound_rates.items()],
         "",
         "## Queries",
         "",

@@ -298,6 +298,7 @@ def signals(
         from cli.output import print_signals
         from cli.progress import FetchProgress
         from ingest import background, store
+        from ingest.errors import KratomAEError
         from ingest.openfda import OpenFDAClient
         from queries import export, library
         from queries import signals as signal_lib
@@ -307,6 +308,8 @@ def signals(
             info, warnings, requests, filters = None, [], 0, None
         else:
             filters = make_filters(source, None, None, role, False, None)
+            if not db.exists():
+                raise KratomAEError(f"There is no database at {db}; run `kratom-ae fetch` first or pass --db.")
             with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
                 client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
                 con = store.connect(db)

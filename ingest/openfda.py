@@ -1,6 +1,6 @@
 """Talking to openFDA: one requests session, request pacing, retries and paging.
 
-Everything here follows openFDA's documented behaviour (see docs/openfda-notes.md):
+Everything here follows openFDA's documented behaviour (see docs/openfda-api-notes.md):
 
 * search pages of at most 1000 records; the next page comes from the ``Link: <...>;
   rel="next"`` header, which carries a ``search_after`` cursor when the first request has no

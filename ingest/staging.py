@@ -21,7 +21,7 @@ from ingest.store import sql
 from ingest.terms import Term
 
 # DuckDB may use this much memory for a page; beyond it, it spills to the scratch folder.
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "256MB"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pandas as pd
 from ingest.errors import KratomAEError
 
 DEFAULT_DB = "kratom-ae.duckdb"
-WRITE_MEMORY_LIMIT = "1GB"
+WRITE_MEMORY_LIMIT = "256MB"
 
 
 def sql(name: str) -> str:

@@ -14,26 +14,24 @@
 -- since and until (DATE or NULL), role ('suspect' or 'any'), serious (BOOLEAN),
 -- top (INTEGER or NULL).
 
-CREATE OR REPLACE TEMP VIEW scope_reports AS
+-- Tables, not views: a command computes its scope once, however often its table reads it.
+CREATE OR REPLACE TEMP TABLE scope_reports AS
 SELECT r.*
 FROM reports AS r
 WHERE (getvariable('source') = 'all' OR r.source = getvariable('source'))
   AND (getvariable('since') IS NULL OR r.received_date >= getvariable('since'))
   AND (getvariable('until') IS NULL OR r.received_date <= getvariable('until'))
   AND (NOT getvariable('serious') OR r.is_serious IS TRUE)
-  AND EXISTS (
-      SELECT 1 FROM products AS p
-      WHERE p.source = r.source AND p.report_id = r.report_id AND p.is_kratom
-        AND (getvariable('role') = 'any' OR p.role IN ('suspect', 'interacting'))
-  );
+  -- the kratom decisions, made per product at ingest (ingest/sql/faers_page.sql, caers_page.sql)
+  AND CASE getvariable('role') WHEN 'suspect' THEN r.is_kratom_suspect_report ELSE r.is_kratom_report END;
 
 -- One row per report and MedDRA term in scope.
-CREATE OR REPLACE TEMP VIEW scope_reactions AS
+CREATE OR REPLACE TEMP TABLE scope_reactions AS
 SELECT DISTINCT x.source, x.report_id, x.reaction_pt
 FROM reactions AS x
 JOIN scope_reports AS r USING (source, report_id)
 WHERE x.reaction_pt IS NOT NULL;
 
 -- The number of reports in scope: the denominator of every percentage.
-CREATE OR REPLACE TEMP VIEW scope_total AS
+CREATE OR REPLACE TEMP TABLE scope_total AS
 SELECT count(*) AS reports FROM scope_reports;

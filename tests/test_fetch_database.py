@@ -185,3 +185,25 @@ def test_killed_fetch_leaves_the_database_as_it_was(db, replay):
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert dump(db) == before
+
+
+def test_fetch_past_26000_matches_into_the_database(db):
+    """`kratom-ae fetch --base-url` against a local server that pages like openFDA: 27,500
+    matches come back whole (search_after past the skip window) and are stored once each."""
+    import random
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    rng = random.Random(3)
+    many = [synthetic.faers_record(rng, str(60_000_000 + i), "KRATOM", extra_drugs=0) for i in range(27_500)]
+    terms = Path(__file__).parent / "fixtures" / "terms_kratom.csv"
+    with FakeOpenFDA(many) as server:
+        result = CliRunner().invoke(app, ["fetch", "--db", str(db), "--source", "faers", "--terms", str(terms), "--base-url", server.url, "--requests-per-minute", "0", "--quiet"])
+        sent = [r["params"] for r in server.requests]
+    assert result.exit_code == 0, result.output
+    assert len(sent) == 28 and all(not ("skip" in p and "search_after" in p) for p in sent)
+    assert scalar(db, "SELECT count(*) FROM reports") == 27_500
+    assert scalar(db, "SELECT count(DISTINCT report_id) FROM raw_reports") == 27_500
+    assert scalar(db, "SELECT [total_reported, records_received, pages] FROM fetch_runs") == [27_500, 27_500, 28]

@@ -243,6 +243,7 @@ def test_missing_counts_file(tmp_path):
 def test_signals_without_data(tmp_path):
     result = runner.invoke(app, ["signals", "--db", str(tmp_path / "x.duckdb")])
     assert result.exit_code == 1 and "run `kratom-ae fetch` first" in result.stderr
+    assert not (tmp_path / "x.duckdb").exists()
 
 
 # ---- rate limits ----------------------------------------------------------------------------

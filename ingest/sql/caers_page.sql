@@ -82,7 +82,11 @@ SELECT c.stage_seq, 'caers' AS source, c.report_id, NULL AS report_version,
        NULL AS age_group,
        coalesce(map_extract_value(l.caers_gender, lower(clean(r.consumer.gender))), lower(clean(r.consumer.gender))) AS sex,
        NULL AS weight_kg, NULL AS occur_country, NULL AS reporter_country, NULL AS reporter_qualification,
-       c.stage_seq IN (SELECT stage_seq FROM page_matches) AS is_kratom_report
+       c.stage_seq IN (SELECT stage_seq FROM page_matches) AS is_kratom_report,
+       c.stage_seq IN (
+           SELECT m.stage_seq FROM page_matches AS m JOIN page_products AS p USING (stage_seq, product_seq)
+           WHERE lower(clean(p.product.role)) = 'suspect'
+       ) AS is_kratom_suspect_report
 FROM page_caers AS c
 JOIN criteria AS k USING (stage_seq)
 CROSS JOIN labels AS l;

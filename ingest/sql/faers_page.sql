@@ -86,7 +86,11 @@ SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,
        clean(r.occurcountry) AS occur_country,
        clean(r.primarysource.reportercountry) AS reporter_country,
        map_extract_value(l.qualification, clean(r.primarysource.qualification)) AS reporter_qualification,
-       f.stage_seq IN (SELECT stage_seq FROM page_matches) AS is_kratom_report
+       f.stage_seq IN (SELECT stage_seq FROM page_matches) AS is_kratom_report,
+       f.stage_seq IN (
+           SELECT m.stage_seq FROM page_matches AS m JOIN page_products AS p USING (stage_seq, product_seq)
+           WHERE clean(p.drug.drugcharacterization) IN ('1', '3')  -- suspect, interacting
+       ) AS is_kratom_suspect_report
 FROM page_faers AS f
 CROSS JOIN labels AS l;
 

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS reports (
     reporter_country            VARCHAR,            -- FAERS primarysource.reportercountry (as reported)
     reporter_qualification      VARCHAR,            -- FAERS primarysource.qualification, named
     is_kratom_report            BOOLEAN NOT NULL,   -- at least one product is kratom (see products.is_kratom)
+    is_kratom_suspect_report    BOOLEAN NOT NULL,   -- at least one kratom product is suspect or interacting
     PRIMARY KEY (source, report_id)
 );
 
