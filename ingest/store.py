@@ -35,7 +35,9 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     try:
         # A fetch publishes whole sources: bounded memory makes DuckDB spill instead of
         # growing with the number of reports.
-        con = duckdb.connect(str(path), read_only=read_only, config={} if read_only else {"memory_limit": WRITE_MEMORY_LIMIT})
+        # DuckDB's own progress bar would write to the user's terminal, even with --quiet.
+        config = {"enable_progress_bar": False} | ({} if read_only else {"memory_limit": WRITE_MEMORY_LIMIT})
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         message = str(exc)
         if "lock" in message.lower():
