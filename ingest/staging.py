@@ -37,7 +37,8 @@ class Staging:
         self.path = Path(self._dir.name) / "staging.duckdb"
         self.page_file = Path(self._dir.name) / "page.json"
         self.next_seq = 0
-        self.con = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT, "temp_directory": self._dir.name, "enable_progress_bar": False})
+        self.con = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT, "temp_directory": self._dir.name})
+        self.con.execute("SET enable_progress_bar = false")
         terms_input = pd.DataFrame(  # noqa: F841 (read by DuckDB by name)
             {"term_order": range(len(terms)), "term": [t.term for t in terms], "kind": [t.match for t in terms]}
         )

@@ -35,9 +35,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     try:
         # A fetch publishes whole sources: bounded memory makes DuckDB spill instead of
         # growing with the number of reports.
-        # DuckDB's own progress bar would write to the user's terminal, even with --quiet.
-        config = {"enable_progress_bar": False} | ({} if read_only else {"memory_limit": WRITE_MEMORY_LIMIT})
-        con = duckdb.connect(str(path), read_only=read_only, config=config)
+        con = duckdb.connect(str(path), read_only=read_only, config={} if read_only else {"memory_limit": WRITE_MEMORY_LIMIT})
     except duckdb.IOException as exc:
         message = str(exc)
         if "lock" in message.lower():
@@ -47,6 +45,8 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         raise KratomAEError(f"Cannot open the database {path}: {first_line(message)}.") from None
     except duckdb.Error as exc:
         raise KratomAEError(f"Cannot open the database {path}: {first_line(str(exc))}.") from None
+    # DuckDB's own progress bar would write to the user's terminal, even with --quiet.
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         con.execute(sql("schema"))
     return con
