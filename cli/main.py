@@ -145,6 +145,18 @@ TopFilter = Annotated[Optional[int], typer.Option("--top", min=1, help="Only the
 QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", help="A folder of your own .sql tables, used beside the bundled ones.")]
 
 
+def emit(frame, output_format: FormatChoice, print_for_people) -> None:
+    """A result on stdout: CSV or JSON for programs, or the command's own table for people."""
+    from queries import export
+
+    if output_format is FormatChoice.csv:
+        typer.echo(export.csv_text(frame), nl=False)
+    elif output_format is FormatChoice.json:
+        typer.echo(export.json_text(frame))
+    else:
+        print_for_people()
+
+
 def parse_date(option: str, value: str | None):
     import datetime as dt
 
@@ -221,12 +233,7 @@ def query(
                 export.write_text(Path(f"{csv_file}.provenance.json"), export.provenance_text(con, db, filters, {table.name: table}))
         finally:
             con.close()
-        if output_format is FormatChoice.csv:
-            typer.echo(export.csv_text(frame), nl=False)
-        elif output_format is FormatChoice.json:
-            typer.echo(export.json_text(frame))
-        else:
-            print_table(frame, table, filters)
+        emit(frame, output_format, lambda: print_table(frame, table, filters))
         if csv_file:
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
 
@@ -331,12 +338,7 @@ def signals(
             export.write_text(Path(f"{csv_file}.provenance.json"), provenance)
         for warning in warnings:
             typer.echo(f"Warning: {warning}", err=True)
-        if output_format is FormatChoice.csv:
-            typer.echo(export.csv_text(frame), nl=False)
-        elif output_format is FormatChoice.json:
-            typer.echo(export.json_text(frame))
-        else:
-            print_signals(frame, filters, min_reports, info, requests)
+        emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests))
         if csv_file:
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
 
@@ -395,12 +397,7 @@ def sql_command(
             con.close()
         if csv_file:
             export.write_text(csv_file, export.csv_text(frame))
-        if output_format is FormatChoice.csv:
-            typer.echo(export.csv_text(frame), nl=False)
-        elif output_format is FormatChoice.json:
-            typer.echo(export.json_text(frame))
-        else:
-            print_frame(frame)
+        emit(frame, output_format, lambda: print_frame(frame))
 
 
 def main() -> None:

@@ -35,3 +35,15 @@ WHERE x.reaction_pt IS NOT NULL;
 -- The number of reports in scope: the denominator of every percentage.
 CREATE OR REPLACE TEMP TABLE scope_total AS
 SELECT count(*) AS reports FROM scope_reports;
+
+-- Age groups of the tables: bands of age_years (ages are converted to years at ingest).
+CREATE OR REPLACE TEMP MACRO age_band(age_years) AS CASE
+    WHEN age_years IS NULL THEN 'unknown'
+    WHEN age_years < 18 THEN 'under 18'
+    WHEN age_years < 25 THEN '18-24'
+    WHEN age_years < 35 THEN '25-34'
+    WHEN age_years < 45 THEN '35-44'
+    WHEN age_years < 55 THEN '45-54'
+    WHEN age_years < 65 THEN '55-64'
+    ELSE '65 and over'
+END;

@@ -7,16 +7,7 @@
 WITH described AS (
     SELECT 1 AS o, 'sex' AS characteristic, coalesce(sex, 'not reported') AS category FROM scope_reports
     UNION ALL
-    SELECT 2, 'age group', CASE
-               WHEN age_years IS NULL THEN 'unknown'
-               WHEN age_years < 18 THEN 'under 18'
-               WHEN age_years < 25 THEN '18-24'
-               WHEN age_years < 35 THEN '25-34'
-               WHEN age_years < 45 THEN '35-44'
-               WHEN age_years < 55 THEN '45-54'
-               WHEN age_years < 65 THEN '55-64'
-               ELSE '65 and over'
-           END FROM scope_reports
+    SELECT 2, 'age group', age_band(age_years) FROM scope_reports
     UNION ALL
     SELECT 3, 'reporter qualification', coalesce(reporter_qualification, 'not reported') FROM scope_reports
     UNION ALL

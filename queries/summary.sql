@@ -7,16 +7,7 @@
 WITH total AS (SELECT reports AS n FROM scope_total),
 age AS (SELECT age_years FROM scope_reports WHERE age_years IS NOT NULL),
 bands AS (
-    SELECT CASE
-               WHEN age_years IS NULL THEN 'unknown'
-               WHEN age_years < 18 THEN 'under 18'
-               WHEN age_years < 25 THEN '18-24'
-               WHEN age_years < 35 THEN '25-34'
-               WHEN age_years < 45 THEN '35-44'
-               WHEN age_years < 55 THEN '45-54'
-               WHEN age_years < 65 THEN '55-64'
-               ELSE '65 and over'
-           END AS band
+    SELECT age_band(age_years) AS band
     FROM scope_reports
 ),
 only_kratom AS (
