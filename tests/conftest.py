@@ -28,3 +28,18 @@ def replay():
 @pytest.fixture
 def db(tmp_path):
     return tmp_path / "test.duckdb"
+
+
+@pytest.fixture(scope="session")
+def fetched_db(tmp_path_factory):
+    """A database filled by replaying synthetic_fetch_all through the command line, shared by
+    the tests that only read it (tests that change a database copy it first)."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    db = tmp_path_factory.mktemp("fetched") / "kratom.duckdb"
+    with make_vcr("none").use_cassette("synthetic_fetch_all.json"):
+        result = CliRunner().invoke(app, ["fetch", "--db", str(db), "--quiet", "--requests-per-minute", "0"])
+    assert result.exit_code == 0, result.output
+    return db

@@ -21,20 +21,9 @@ FIXTURE_SKIN = {"PRURITUS", "RASH", "SKIN DISCOLOURATION", "SKIN HYPERPIGMENTATI
 FIXTURE_GI = {"NAUSEA", "VOMITING", "CROHN^S DISEASE"}
 
 
-@pytest.fixture(scope="module")
-def base_db(tmp_path_factory):
-    import ingest.openfda
-    from vcr_setup import make_vcr
-
-    db = tmp_path_factory.mktemp("m") / "kratom.duckdb"
-    original = ingest.openfda.Pacer.wait
-    ingest.openfda.Pacer.wait = lambda self: None
-    try:
-        with make_vcr("none").use_cassette("synthetic_fetch_all.json"):
-            assert runner.invoke(app, ["fetch", "--db", str(db), "--quiet"]).exit_code == 0
-    finally:
-        ingest.openfda.Pacer.wait = original
-    return db
+@pytest.fixture
+def base_db(fetched_db):
+    return fetched_db
 
 
 @pytest.fixture

@@ -22,21 +22,9 @@ COMBOS = {
 }
 
 
-@pytest.fixture(scope="module")
-def fetched(tmp_path_factory):
-    import ingest.openfda
-    from vcr_setup import make_vcr
-
-    db = tmp_path_factory.mktemp("q") / "kratom.duckdb"
-    original = ingest.openfda.Pacer.wait
-    ingest.openfda.Pacer.wait = lambda self: None
-    try:
-        with make_vcr("none").use_cassette("synthetic_fetch_all.json"):
-            result = runner.invoke(app, ["fetch", "--db", str(db), "--quiet"])
-    finally:
-        ingest.openfda.Pacer.wait = original
-    assert result.exit_code == 0, result.output
-    return db
+@pytest.fixture
+def fetched(fetched_db):
+    return fetched_db
 
 
 @pytest.fixture(scope="module")
