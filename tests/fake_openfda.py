@@ -11,12 +11,25 @@ Faults can be queued to test the client's error handling: each request takes the
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import synthetic
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Tests time out and drop connections on purpose; the server then writes to a closed
+    socket. The default handle_error prints that traceback to sys.stderr from a server thread,
+    where it lands in whatever output the test running at that moment is capturing."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 class FakeOpenFDA:
@@ -26,8 +39,7 @@ class FakeOpenFDA:
         self.faults: list[tuple] = []
         self.cache: dict = {}
         self.requests: list[dict] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
