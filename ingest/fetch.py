@@ -94,7 +94,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
             runs.append(run)
         check_same_snapshot(source, runs)
         staging.close()
-        store.publish(con, source.name, runs, staging.path)
+        store.publish(con, source.name, runs, staging.path, staging.raw_files)
     finally:
         staging.cleanup()
 

@@ -1,5 +1,7 @@
 """A fetch's scratch database: every page is parsed by DuckDB (read_json) and shaped by SQL
-(ingest/sql/faers_page.sql, caers_page.sql) into staging tables there, page by page.
+(ingest/sql/faers_page.sql, caers_page.sql) into staging tables there, page by page; the raw
+records of each page go to a Parquet file beside it (the bulk of the bytes, kept out of the
+database's checkpoints).
 
 It lives in a temporary folder beside the user's database and is removed afterwards. Only
 `store.publish` touches the user's database, in one transaction, so an interrupted or failed
@@ -36,6 +38,7 @@ class Staging:
         self._dir = tempfile.TemporaryDirectory(prefix=".kratom-ae-staging-", dir=folder)
         self.path = Path(self._dir.name) / "staging.duckdb"
         self.page_file = Path(self._dir.name) / "page.json"
+        self.raw_files = str(Path(self._dir.name) / "raw-*.parquet")  # a glob, for read_parquet
         self.next_seq = 0
         self.con = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT, "temp_directory": self._dir.name})
         self.con.execute("SET enable_progress_bar = false")
@@ -44,6 +47,9 @@ class Staging:
         )
         for name in ("schema", "codes", "shaping_macros", "staging"):
             self.con.execute(sql(name))
+        # An empty raw file, so that the glob matches even when the fetch found nothing.
+        self.con.execute("CREATE TEMP TABLE page_raw AS FROM stage_raw")
+        self._write_raw("raw-empty.parquet")
 
     def __enter__(self):
         return self
@@ -87,8 +93,13 @@ class Staging:
         missing, count = self.con.execute(f"SELECT count(*) FILTER (WHERE report_id IS NULL), count(*) FROM page_{source}").fetchone()
         if missing:
             raise OpenFDAError(f"openFDA sent a record without {id_field}; the fetch was abandoned.")
+        self._write_raw(f"raw-{self.next_seq:012d}.parquet")
         self.next_seq += count
         return count
+
+    def _write_raw(self, name: str) -> None:
+        self.con.execute("SET VARIABLE raw_file = $f", {"f": str(Path(self._dir.name) / name)})
+        self.con.execute(sql("stage_raw"))
 
 
 def folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:

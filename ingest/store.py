@@ -74,14 +74,16 @@ def first_line(message: str) -> str:
     return message.strip().splitlines()[0].rstrip(".") if message.strip() else "unknown error"
 
 
-def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staging_path: Path) -> None:
-    """Swap a fetch's staged rows (in its scratch database) in for the source's old ones and
-    record its runs, in one transaction."""
+def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staging_path: Path, raw_files: str) -> None:
+    """Swap a fetch's staged rows (in its scratch database, and the raw records in the Parquet
+    files raw_files names) in for the source's old ones and record its runs, in one
+    transaction."""
     con.execute("ATTACH $path AS staging (READ_ONLY)", {"path": str(staging_path)})
     try:
         con.begin()
         try:
             con.execute("SET VARIABLE source = $source", {"source": source})
+            con.execute("SET VARIABLE raw_files = $files", {"files": raw_files})
             con.execute(sql("publish"))
             frame = pd.DataFrame.from_records(runs)  # noqa: F841 (read by DuckDB by name)
             con.execute("INSERT INTO fetch_runs BY NAME SELECT * FROM frame")

@@ -1,6 +1,7 @@
 -- Replace one source's rows with what the fetch staged (its scratch database, attached as
--- `staging`), keeping one version per report. Runs in one transaction.
--- Parameter: the session variable `source` (SET VARIABLE source = ...).
+-- `staging`, and the raw records' Parquet files), keeping one version per report. Runs in
+-- one transaction.
+-- Variables: `source`, and `raw_files`, the glob of the raw Parquet files (stage_raw.sql).
 -- A report can arrive several times (found by several search terms, or in several
 -- versions): the highest report_version wins, and among equal versions the last received.
 CREATE TEMP TABLE winners AS
@@ -16,7 +17,7 @@ DELETE FROM raw_reports WHERE source = getvariable('source');
 INSERT INTO reports SELECT * EXCLUDE (stage_seq) FROM staging.stage_reports WHERE stage_seq IN (SELECT stage_seq FROM winners);
 INSERT INTO products SELECT * EXCLUDE (stage_seq) FROM staging.stage_products WHERE stage_seq IN (SELECT stage_seq FROM winners);
 INSERT INTO reactions SELECT * EXCLUDE (stage_seq) FROM staging.stage_reactions WHERE stage_seq IN (SELECT stage_seq FROM winners);
-INSERT INTO raw_reports SELECT * EXCLUDE (stage_seq) FROM staging.stage_raw WHERE stage_seq IN (SELECT stage_seq FROM winners);
+INSERT INTO raw_reports SELECT * EXCLUDE (stage_seq) FROM read_parquet(getvariable('raw_files')) WHERE stage_seq IN (SELECT stage_seq FROM winners);
 
 DELETE FROM fetch_runs WHERE source = getvariable('source');
 
