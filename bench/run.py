@@ -108,8 +108,13 @@ def grow_to(db_from: Path, db_to: Path, factor: int) -> None:
 
     shutil.copy(db_from, db_to)
     con = duckdb.connect(str(db_to))
+    con.execute("SET enable_progress_bar = false")
+    span = con.execute("SELECT 2 * (max(report_key) + 1) FROM reports").fetchone()[0]  # even: keys keep their parity (FAERS even)
     for table in ("reports", "products", "reactions"):
-        con.execute(f"INSERT INTO {table} SELECT {table}.* REPLACE (report_id || '-' || k AS report_id) FROM {table}, range(1, $f) AS copies(k)", {"f": factor})
+        con.execute(
+            f"INSERT INTO {table} SELECT {table}.* REPLACE (report_id || '-' || k AS report_id, report_key + k * $span AS report_key) FROM {table}, range(1, $f) AS copies(k)",
+            {"f": factor, "span": span},
+        )
     con.execute("CHECKPOINT")
     con.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from contextlib import contextmanager
 from importlib import resources
@@ -47,9 +48,36 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         raise KratomAEError(f"Cannot open the database {path}: {first_line(str(exc))}.") from None
     # DuckDB's own progress bar would write to the user's terminal, even with --quiet.
     con.execute("SET enable_progress_bar = false")
+    expected = schema_columns()
+    if any(names != expected[table] for table, names in columns(con).items() if table in expected):
+        con.close()
+        raise KratomAEError(
+            f"The database {path} was made by another version of kratom-ae and its tables differ from this one's; fetch into a new file with --db, or delete it and fetch again."
+        )
     if not read_only:
         con.execute(sql("schema"))
     return con
+
+
+def columns(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
+    """Each table of the database with its column names, in order."""
+    rows = con.execute(
+        "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main' GROUP BY table_name"
+    ).fetchall()
+    return {table: tuple(names) for table, names in rows}
+
+
+@functools.cache
+def schema_columns() -> dict[str, tuple[str, ...]]:
+    """The tables this version's schema.sql makes. A database's table with the same name but
+    other columns comes from another version: reading it could count wrongly."""
+    reference = duckdb.connect()
+    try:
+        reference.execute(sql("schema"))
+        return columns(reference)
+    finally:
+        reference.close()
 
 
 @contextmanager

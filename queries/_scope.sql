@@ -7,6 +7,7 @@
 --     kratom) and passes the filters; with role = 'suspect', at least one kratom product must
 --     be suspect or interacting (E2B drugcharacterization 1 or 3);
 --   * a report naming a term twice counts once for that term;
+--   * joins use report_key, the database's number for a report (one per source and report_id);
 --   * percentages use the reports in scope as denominator unless a table says otherwise;
 --   * reports with no received date are left out when --since or --until is given.
 --
@@ -14,8 +15,9 @@
 -- since and until (DATE or NULL), role ('suspect' or 'any'), serious (BOOLEAN),
 -- top (INTEGER or NULL).
 
--- Tables, not views: a command computes its scope once, however often its table reads it.
-CREATE OR REPLACE TEMP TABLE scope_reports AS
+-- The reports in scope: a view, since filtering `reports` costs little and each table reads
+-- only the columns it needs.
+CREATE OR REPLACE TEMP VIEW scope_reports AS
 SELECT r.*
 FROM reports AS r
 WHERE (getvariable('source') = 'all' OR r.source = getvariable('source'))
@@ -25,12 +27,14 @@ WHERE (getvariable('source') = 'all' OR r.source = getvariable('source'))
   -- the kratom decisions, made per product at ingest (ingest/sql/faers_page.sql, caers_page.sql)
   AND CASE getvariable('role') WHEN 'suspect' THEN r.is_kratom_suspect_report ELSE r.is_kratom_report END;
 
--- One row per report and MedDRA term in scope.
+-- One row per report and MedDRA term in scope (reactions.is_first_mention marks one row per
+-- report and term, decided once at fetch time). A table, not a view: it takes a join to
+-- make, and the tables read it up to three times. Join it to scope_reports by report_key.
 CREATE OR REPLACE TEMP TABLE scope_reactions AS
-SELECT DISTINCT x.source, x.report_id, x.reaction_pt
+SELECT x.source, x.report_key, x.reaction_pt
 FROM reactions AS x
-JOIN scope_reports AS r USING (source, report_id)
-WHERE x.reaction_pt IS NOT NULL;
+SEMI JOIN scope_reports AS r USING (report_key)
+WHERE x.is_first_mention;
 
 -- The number of reports in scope: the denominator of every percentage.
 CREATE OR REPLACE TEMP TABLE scope_total AS

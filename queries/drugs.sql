@@ -4,20 +4,16 @@
 -- counts: reports (latest version) in scope listing the product, once per report; as_suspect_reports: of those, reports where it was suspect or interacting; pct_of_kratom_reports = reports / kratom reports in scope. Products with no name are not listed.
 -- columns: product, reports, pct_of_kratom_reports, as_suspect_reports, faers_reports, caers_reports
 -- parameters: source, since, until, role, serious, top
-WITH other AS (
-    SELECT p.source, p.report_id, p.product_name_normalized AS product,
-           bool_or(p.role IN ('suspect', 'interacting')) AS as_suspect
-    FROM products AS p
-    JOIN scope_reports AS r USING (source, report_id)
-    WHERE NOT p.is_kratom AND p.product_name_normalized IS NOT NULL
-    GROUP BY ALL
-)
-SELECT product, count(*) AS reports,
+-- products.is_first_mention keeps one row per report and product (decided at fetch time);
+-- named_as_suspect says whether any of the report's rows for it was suspect or interacting.
+SELECT p.product_name_normalized AS product, count(*) AS reports,
        round(100.0 * count(*) / (SELECT reports FROM scope_total), 1) AS pct_of_kratom_reports,
-       count(*) FILTER (WHERE as_suspect) AS as_suspect_reports,
-       count(*) FILTER (WHERE source = 'faers') AS faers_reports,
-       count(*) FILTER (WHERE source = 'caers') AS caers_reports
-FROM other
-GROUP BY product
+       count(*) FILTER (WHERE p.named_as_suspect) AS as_suspect_reports,
+       count(*) FILTER (WHERE p.source = 'faers') AS faers_reports,
+       count(*) FILTER (WHERE p.source = 'caers') AS caers_reports
+FROM products AS p
+SEMI JOIN scope_reports AS r USING (report_key)
+WHERE NOT p.is_kratom AND p.is_first_mention
+GROUP BY p.product_name_normalized
 ORDER BY reports DESC, product
 LIMIT coalesce(getvariable('top'), 1000000000);

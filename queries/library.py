@@ -115,7 +115,7 @@ def has_meddra(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def prepare_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
-    """Set the filter variables and create the scope views every table reads."""
+    """Set the filter variables and create the scope (tables and views) every table reads."""
     has_reports = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'reports'").fetchone()[0] == 1
     if not has_reports or con.execute("SELECT count(*) FROM reports").fetchone()[0] == 0:
         raise KratomAEError("The database holds no reports yet; run `kratom-ae fetch` first.")

@@ -6,23 +6,32 @@
 -- parameters: source, since, until, role, serious
 WITH per_source AS (SELECT source, count(*) AS n FROM scope_reports GROUP BY source),
 criteria AS (
-    SELECT source, 'seriousness criterion' AS kind, unnest(['serious', 'death', 'life threatening', 'hospitalisation', 'disabling', 'congenital anomaly', 'other serious']) AS outcome,
-           unnest([is_serious IS TRUE, serious_death, serious_life_threatening, serious_hospitalization, serious_disabling, serious_congenital_anomaly, serious_other]) AS present,
-           report_id
-    FROM scope_reports WHERE source = 'faers'
+    UNPIVOT (
+        SELECT 'faers' AS source, 'seriousness criterion' AS kind,
+               count(*) FILTER (WHERE is_serious) AS "serious",
+               count(*) FILTER (WHERE serious_death) AS "death",
+               count(*) FILTER (WHERE serious_life_threatening) AS "life threatening",
+               count(*) FILTER (WHERE serious_hospitalization) AS "hospitalisation",
+               count(*) FILTER (WHERE serious_disabling) AS "disabling",
+               count(*) FILTER (WHERE serious_congenital_anomaly) AS "congenital anomaly",
+               count(*) FILTER (WHERE serious_other) AS "other serious"
+        FROM scope_reports WHERE source = 'faers'
+    ) ON COLUMNS(* EXCLUDE (source, kind)) INTO NAME outcome VALUE reports
 ),
+-- reactions.is_first_outcome keeps one row per report and reaction outcome (decided at fetch time).
 reaction_outcomes AS (
-    SELECT DISTINCT x.source, 'reaction outcome' AS kind, coalesce(x.reaction_outcome, 'not reported') AS outcome, x.report_id
-    FROM reactions AS x JOIN scope_reports AS r USING (source, report_id)
-    WHERE x.source = 'faers'
+    SELECT x.source, 'reaction outcome' AS kind, coalesce(x.reaction_outcome, 'not reported') AS outcome, count(*) AS reports
+    FROM reactions AS x SEMI JOIN scope_reports AS r USING (report_key)
+    WHERE x.source = 'faers' AND x.is_first_outcome
+    GROUP BY ALL
 ),
 caers_outcomes AS (
-    SELECT DISTINCT source, 'CAERS outcome' AS kind, upper(trim(unnest(coalesce(nullif(outcomes, []), ['NOT REPORTED'])))) AS outcome, report_id
+    SELECT DISTINCT source, 'CAERS outcome' AS kind, upper(trim(unnest(coalesce(nullif(outcomes, []), ['NOT REPORTED'])))) AS outcome, report_key
     FROM scope_reports WHERE source = 'caers'
 ),
 counted AS (
-    SELECT source, kind, outcome, count(*) FILTER (WHERE present) AS reports FROM criteria GROUP BY ALL
-    UNION ALL SELECT source, kind, outcome, count(*) FROM reaction_outcomes GROUP BY ALL
+    SELECT source, kind, outcome, reports FROM criteria
+    UNION ALL SELECT * FROM reaction_outcomes
     UNION ALL SELECT source, kind, outcome, count(*) FROM caers_outcomes GROUP BY ALL
 )
 SELECT c.source, c.kind, c.outcome, c.reports, round(100.0 * c.reports / p.n, 1) AS pct_of_source_reports

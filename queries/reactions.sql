@@ -12,7 +12,7 @@ WITH counted AS (
            count(*) FILTER (WHERE x.source = 'faers') AS faers_reports,
            count(*) FILTER (WHERE x.source = 'caers') AS caers_reports
     FROM scope_reactions AS x
-    JOIN scope_reports AS r USING (source, report_id)
+    JOIN scope_reports AS r USING (report_key)
     GROUP BY x.reaction_pt
 )
 SELECT reaction_pt, reports,

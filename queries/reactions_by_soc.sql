@@ -6,18 +6,18 @@
 -- parameters: source, since, until, role, serious, top
 -- requires: meddra
 WITH mapped AS (
-    SELECT x.source, x.report_id, x.reaction_pt, coalesce(m.soc_name, '(not found in loaded MedDRA)') AS soc_name
+    SELECT x.report_key, x.reaction_pt, coalesce(m.soc_name, '(not found in loaded MedDRA)') AS soc_name
     FROM scope_reactions AS x
     LEFT JOIN meddra_terms AS m ON m.term = replace(x.reaction_pt, '^', '''')
 ),
 counted AS (
     SELECT soc_name,
-           count(DISTINCT (m.source, m.report_id)) AS reports,
-           count(DISTINCT (m.source, m.report_id)) FILTER (WHERE r.is_serious) AS serious_reports,
-           count(DISTINCT (m.source, m.report_id)) FILTER (WHERE r.serious_death) AS fatal_reports,
+           count(DISTINCT m.report_key) AS reports,
+           count(DISTINCT m.report_key) FILTER (WHERE r.is_serious) AS serious_reports,
+           count(DISTINCT m.report_key) FILTER (WHERE r.serious_death) AS fatal_reports,
            count(DISTINCT m.reaction_pt) AS terms,
            string_agg(DISTINCT m.reaction_pt, '; ' ORDER BY m.reaction_pt) AS term_list
-    FROM mapped AS m JOIN scope_reports AS r USING (source, report_id)
+    FROM mapped AS m JOIN scope_reports AS r USING (report_key)
     GROUP BY soc_name
 )
 SELECT soc_name, reports, round(100.0 * reports / (SELECT reports FROM scope_total), 1) AS pct_of_kratom_reports,

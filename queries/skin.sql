@@ -5,14 +5,14 @@
 -- columns: reaction_pt, is_pigmentation, reports, pct_of_kratom_reports, serious_reports, fatal_reports, skin_basis
 -- parameters: source, since, until, role, serious, top
 WITH skin AS (
-    SELECT x.source, x.report_id, x.reaction_pt, s.is_pigmentation, r.is_serious, r.serious_death
+    SELECT x.report_key, x.reaction_pt, s.is_pigmentation, r.is_serious, r.serious_death
     FROM scope_reactions AS x
     JOIN skin_terms AS s USING (reaction_pt)
-    JOIN scope_reports AS r USING (source, report_id)
+    JOIN scope_reports AS r USING (report_key)
 ),
 per_report AS (
-    SELECT source, report_id, bool_or(is_pigmentation) AS any_pigmentation, any_value(is_serious) AS is_serious, any_value(serious_death) AS serious_death
-    FROM skin GROUP BY source, report_id
+    SELECT report_key, bool_or(is_pigmentation) AS any_pigmentation, any_value(is_serious) AS is_serious, any_value(serious_death) AS serious_death
+    FROM skin GROUP BY report_key
 ),
 terms AS (
     SELECT reaction_pt, any_value(is_pigmentation) AS is_pigmentation, count(*) AS reports,

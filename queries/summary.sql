@@ -10,19 +10,13 @@ bands AS (
     SELECT age_band(age_years) AS band
     FROM scope_reports
 ),
-only_kratom AS (
-    SELECT r.source, r.report_id
-    FROM scope_reports AS r JOIN products AS p USING (source, report_id)
-    GROUP BY ALL
-    HAVING bool_and(p.is_kratom)
-),
 top_reactions AS (
     SELECT reaction_pt, count(*) AS reports
     FROM scope_reactions GROUP BY reaction_pt
     ORDER BY reports DESC, reaction_pt LIMIT 10
 ),
-skin AS (SELECT DISTINCT source, report_id FROM scope_reactions JOIN skin_terms USING (reaction_pt)),
-pigment AS (SELECT DISTINCT source, report_id FROM scope_reactions JOIN skin_terms USING (reaction_pt) WHERE is_pigmentation),
+skin AS (SELECT DISTINCT report_key FROM scope_reactions JOIN skin_terms USING (reaction_pt)),
+pigment AS (SELECT DISTINCT report_key FROM scope_reactions JOIN skin_terms USING (reaction_pt) WHERE is_pigmentation),
 rows AS (
     SELECT 1 AS o, 'reports' AS section, 'kratom reports' AS measure, (SELECT n FROM total) AS reports, NULL::DOUBLE AS value, NULL AS detail
     UNION ALL SELECT 2, 'reports', 'kratom reports, FAERS', count(*) FILTER (WHERE source = 'faers'), NULL, NULL FROM scope_reports
@@ -43,7 +37,7 @@ rows AS (
     UNION ALL SELECT 45, 'seriousness', 'congenital anomaly', count(*) FILTER (WHERE serious_congenital_anomaly), NULL, NULL FROM scope_reports
     UNION ALL SELECT 46, 'seriousness', 'other serious', count(*) FILTER (WHERE serious_other), NULL, NULL FROM scope_reports
     UNION ALL SELECT 47, 'seriousness', 'seriousness not reported', count(*) FILTER (WHERE is_serious IS NULL), NULL, NULL FROM scope_reports
-    UNION ALL SELECT 50, 'products', 'kratom the only product', count(*), NULL, NULL FROM only_kratom
+    UNION ALL SELECT 50, 'products', 'kratom the only product', count(*) FILTER (WHERE is_kratom_only_report), NULL, NULL FROM scope_reports
     UNION ALL SELECT 60 + row_number() OVER (ORDER BY reports DESC, reaction_pt), 'top reactions', reaction_pt, reports, NULL, NULL FROM top_reactions
     UNION ALL SELECT 80, 'skin', 'reports with a skin disorder', count(*), NULL, (SELECT any_value(skin_basis) FROM skin_terms) FROM skin
     UNION ALL SELECT 81, 'skin', 'reports with a pigmentation term', count(*), NULL, NULL FROM pigment

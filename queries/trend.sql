@@ -4,12 +4,12 @@
 -- counts: reports (latest version) in scope received that year; skin_reports: of those, reports naming at least one skin term; pct_skin = skin_reports / reports of that year and source. Reports with no received date are counted in a row with an empty year.
 -- columns: received_year, source, reports, skin_reports, pct_skin
 -- parameters: source, since, until, role, serious
-WITH skin AS (SELECT DISTINCT source, report_id FROM scope_reactions JOIN skin_terms USING (reaction_pt))
+WITH skin AS (SELECT DISTINCT report_key FROM scope_reactions JOIN skin_terms USING (reaction_pt))
 SELECT year(r.received_date) AS received_year, r.source,
        count(*) AS reports,
-       count(s.report_id) AS skin_reports,
-       round(100.0 * count(s.report_id) / count(*), 1) AS pct_skin
+       count(s.report_key) AS skin_reports,
+       round(100.0 * count(s.report_key) / count(*), 1) AS pct_skin
 FROM scope_reports AS r
-LEFT JOIN skin AS s USING (source, report_id)
+LEFT JOIN skin AS s USING (report_key)
 GROUP BY ALL
 ORDER BY received_year NULLS LAST, r.source;

@@ -157,6 +157,24 @@ def test_not_a_database(tmp_path):
     assert one_sentence_error(result).startswith(f"Error: Cannot open the database {path}:")
 
 
+@pytest.mark.parametrize("command", [("status",), ("query", "summary"), ("fetch", "--source", "caers")])
+def test_database_from_another_version_is_refused(db, command):
+    """A reports table without this version's columns (here, an older one without report_key)
+    is refused before anything reads or writes it."""
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE reports (source VARCHAR, report_id VARCHAR, is_kratom_report BOOLEAN)")
+    con.execute("INSERT INTO reports VALUES ('faers', '1', true)")
+    con.close()
+    result = run(*command, "--db", db, "--base-url", "http://127.0.0.1:9") if command[0] == "fetch" else run(*command, "--db", db)
+    assert one_sentence_error(result) == (
+        f"Error: The database {db} was made by another version of kratom-ae and its tables differ from this one's; "
+        "fetch into a new file with --db, or delete it and fetch again."
+    )
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT * FROM reports").fetchall() == [("faers", "1", True)]
+    con.close()
+
+
 def test_locked_database(db, replay):
     with replay("synthetic_429_then_ok"):
         assert run("fetch", "--db", db, "--source", "faers", "--terms", KRATOM_ONLY).exit_code == 0

@@ -207,3 +207,54 @@ def test_fetch_past_26000_matches_into_the_database(db):
     assert scalar(db, "SELECT count(*) FROM reports") == 27_500
     assert scalar(db, "SELECT count(DISTINCT report_id) FROM raw_reports") == 27_500
     assert scalar(db, "SELECT [total_reported, records_received, pages] FROM fetch_runs") == [27_500, 27_500, 28]
+
+
+def test_keys_first_mentions_and_kratom_only_reports(db):
+    """report_key joins each product and reaction to its report; a term or product named
+    twice on one report counts once (is_first_mention), as suspect if either row says so
+    (named_as_suspect); a report with a non-kratom product is not a kratom-only report.
+    Four hand-made FAERS records, fetched through the CLI."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    def record(report_id, drugs, reactions):
+        return {"safetyreportid": report_id, "safetyreportversion": "1", "receivedate": "20240102", "serious": "2",
+                "patient": {"drug": [{"medicinalproduct": name, "drugcharacterization": role} for name, role in drugs],
+                            "reaction": [{"reactionmeddrapt": pt} if pt else {} for pt in reactions]}}
+
+    records = [
+        record("1", [("KRATOM", "1")], ["NAUSEA", None, "NAUSEA", "VOMITING"]),
+        record("2", [("KRATOM POWDER", "1"), ("MAENG DA KRATOM", "1")], ["NAUSEA"]),
+        record("3", [("KRATOM", "1"), ("GABAPENTIN", "2"), ("gabapentin.", "1")], ["SEIZURE"]),
+        record("4", [("KRATOM", "2"), ("GABAPENTIN", "2")], ["NAUSEA"]),
+    ]
+    with FakeOpenFDA(records) as server:
+        runner = CliRunner()
+        result = runner.invoke(app, ["fetch", "--db", str(db), "--source", "faers", "--terms", str(KRATOM_ONLY), "--base-url", server.url, "--requests-per-minute", "0", "--quiet"])
+    assert result.exit_code == 0, result.output
+    con = store.connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT count(DISTINCT report_key), count(*) FROM reports").fetchone() == (4, 4)
+        orphans = "SELECT count(*) FROM {} AS t ANTI JOIN reports AS r ON r.report_key = t.report_key AND r.report_id = t.report_id"
+        assert con.execute(orphans.format("products")).fetchone()[0] == 0
+        assert con.execute(orphans.format("reactions")).fetchone()[0] == 0
+        flags = con.execute("SELECT reaction_pt, is_first_mention FROM reactions WHERE report_id = '1' ORDER BY reaction_seq").fetchall()
+        assert flags == [("NAUSEA", True), (None, False), ("NAUSEA", False), ("VOMITING", True)]
+        assert con.execute("SELECT list(is_first_outcome ORDER BY reaction_seq) FROM reactions WHERE report_id = '1'").fetchone()[0] == [True, False, False, False]
+        products = con.execute("SELECT product_name_normalized, is_kratom, is_first_mention, named_as_suspect FROM products WHERE report_id = '3' ORDER BY product_seq").fetchall()
+        assert products == [("KRATOM", True, True, True), ("GABAPENTIN", False, True, True), ("GABAPENTIN", False, False, True)]
+        assert con.execute("SELECT report_id FROM reports WHERE is_kratom_only_report ORDER BY report_id").fetchall() == [("1",), ("2",)]
+    finally:
+        con.close()
+
+    def csv_rows(table):
+        out = runner.invoke(app, ["query", table, "--db", str(db), "--format", "csv"])
+        assert out.exit_code == 0, out.output
+        return [line.split(",") for line in out.output.splitlines()]
+
+    assert [row[:3] for row in csv_rows("reactions")] == [
+        ["reaction_pt", "reports", "pct_of_kratom_reports"], ["NAUSEA", "3", "75.0"], ["SEIZURE", "1", "25.0"], ["VOMITING", "1", "25.0"]]
+    assert csv_rows("drugs") == [["product", "reports", "pct_of_kratom_reports", "as_suspect_reports", "faers_reports", "caers_reports"], ["GABAPENTIN", "2", "50.0", "1", "2", "0"]]
+    assert ["products", "kratom the only product", "2", "", "", "50.0"] in csv_rows("summary")
+    assert ["faers", "reaction outcome", "not reported", "4", "100.0"] in csv_rows("outcomes")  # 7 reactions, none with an outcome

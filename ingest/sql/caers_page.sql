@@ -86,7 +86,9 @@ SELECT c.stage_seq, 'caers' AS source, c.report_id, NULL AS report_version,
        c.stage_seq IN (
            SELECT m.stage_seq FROM page_matches AS m JOIN page_products AS p USING (stage_seq, product_seq)
            WHERE lower(clean(p.product.role)) = 'suspect'
-       ) AS is_kratom_suspect_report
+       ) AS is_kratom_suspect_report,
+       c.stage_seq IN (SELECT stage_seq FROM page_matches)
+           AND c.stage_seq NOT IN (SELECT stage_seq FROM page_products ANTI JOIN page_matches USING (stage_seq, product_seq)) AS is_kratom_only_report
 FROM page_caers AS c
 JOIN criteria AS k USING (stage_seq)
 CROSS JOIN labels AS l;

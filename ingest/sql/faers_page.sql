@@ -90,7 +90,9 @@ SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,
        f.stage_seq IN (
            SELECT m.stage_seq FROM page_matches AS m JOIN page_products AS p USING (stage_seq, product_seq)
            WHERE clean(p.drug.drugcharacterization) IN ('1', '3')  -- suspect, interacting
-       ) AS is_kratom_suspect_report
+       ) AS is_kratom_suspect_report,
+       f.stage_seq IN (SELECT stage_seq FROM page_matches)
+           AND f.stage_seq NOT IN (SELECT stage_seq FROM page_products ANTI JOIN page_matches USING (stage_seq, product_seq)) AS is_kratom_only_report
 FROM page_faers AS f
 CROSS JOIN labels AS l;
 

@@ -4,8 +4,10 @@
 -- Variables: `source`, and `raw_files`, the glob of the raw Parquet files (stage_raw.sql).
 -- A report can arrive several times (found by several search terms, or in several
 -- versions): the highest report_version wins, and among equal versions the last received.
+-- Each winner gets its report_key: even numbers for FAERS, odd for CAERS, so that the two
+-- sources (published separately) never share one.
 CREATE TEMP TABLE winners AS
-SELECT stage_seq
+SELECT stage_seq, 2 * stage_seq + CASE getvariable('source') WHEN 'caers' THEN 1 ELSE 0 END AS report_key
 FROM staging.stage_reports
 QUALIFY row_number() OVER (PARTITION BY report_id ORDER BY report_version DESC NULLS LAST, stage_seq DESC) = 1;
 
@@ -14,10 +16,23 @@ DELETE FROM products WHERE source = getvariable('source');
 DELETE FROM reactions WHERE source = getvariable('source');
 DELETE FROM raw_reports WHERE source = getvariable('source');
 
-INSERT INTO reports SELECT * EXCLUDE (stage_seq) FROM staging.stage_reports WHERE stage_seq IN (SELECT stage_seq FROM winners);
-INSERT INTO products SELECT * EXCLUDE (stage_seq) FROM staging.stage_products WHERE stage_seq IN (SELECT stage_seq FROM winners);
-INSERT INTO reactions SELECT * EXCLUDE (stage_seq) FROM staging.stage_reactions WHERE stage_seq IN (SELECT stage_seq FROM winners);
-INSERT INTO raw_reports SELECT * EXCLUDE (stage_seq) FROM read_parquet(getvariable('raw_files')) WHERE stage_seq IN (SELECT stage_seq FROM winners);
+INSERT INTO reports BY NAME
+SELECT s.* EXCLUDE (stage_seq, report_key), w.report_key FROM staging.stage_reports AS s JOIN winners AS w USING (stage_seq);
+-- is_first_mention and named_as_suspect are decided here, once, so that no table has to
+-- de-duplicate the products or terms of a report.
+INSERT INTO products BY NAME
+SELECT s.* EXCLUDE (stage_seq, report_key, is_first_mention, named_as_suspect), w.report_key,
+       s.product_name_normalized IS NOT NULL
+           AND row_number() OVER (PARTITION BY s.stage_seq, s.product_name_normalized, s.is_kratom ORDER BY s.product_seq) = 1 AS is_first_mention,
+       s.product_name_normalized IS NOT NULL AND coalesce(bool_or(s.role IN ('suspect', 'interacting')) OVER (PARTITION BY s.stage_seq, s.product_name_normalized, s.is_kratom), false) AS named_as_suspect
+FROM staging.stage_products AS s JOIN winners AS w USING (stage_seq);
+INSERT INTO reactions BY NAME
+SELECT s.* EXCLUDE (stage_seq, report_key, is_first_mention, is_first_outcome), w.report_key,
+       s.reaction_pt IS NOT NULL AND row_number() OVER (PARTITION BY s.stage_seq, s.reaction_pt ORDER BY s.reaction_seq) = 1 AS is_first_mention,
+       row_number() OVER (PARTITION BY s.stage_seq, s.reaction_outcome ORDER BY s.reaction_seq) = 1 AS is_first_outcome
+FROM staging.stage_reactions AS s JOIN winners AS w USING (stage_seq);
+INSERT INTO raw_reports BY NAME
+SELECT * EXCLUDE (stage_seq) FROM read_parquet(getvariable('raw_files')) WHERE stage_seq IN (SELECT stage_seq FROM winners);
 
 DELETE FROM fetch_runs WHERE source = getvariable('source');
 

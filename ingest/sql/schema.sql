@@ -6,6 +6,7 @@
 CREATE TABLE IF NOT EXISTS reports (
     source                      VARCHAR NOT NULL,   -- 'faers' or 'caers'
     report_id                   VARCHAR NOT NULL,   -- FAERS safetyreportid, CAERS report_number
+    report_key                  BIGINT NOT NULL,    -- this database's number for the report, for joins; changes with each fetch
     report_version              INTEGER,            -- FAERS safetyreportversion; NULL for CAERS
     received_date               DATE,               -- FAERS receivedate, CAERS date_created
     event_date                  DATE,               -- CAERS date_started; NULL for FAERS (not in openFDA)
@@ -28,6 +29,7 @@ CREATE TABLE IF NOT EXISTS reports (
     reporter_qualification      VARCHAR,            -- FAERS primarysource.qualification, named
     is_kratom_report            BOOLEAN NOT NULL,   -- at least one product is kratom (see products.is_kratom)
     is_kratom_suspect_report    BOOLEAN NOT NULL,   -- at least one kratom product is suspect or interacting
+    is_kratom_only_report       BOOLEAN NOT NULL,   -- every product on the report is kratom
     PRIMARY KEY (source, report_id)
 );
 
@@ -35,6 +37,7 @@ CREATE TABLE IF NOT EXISTS reports (
 CREATE TABLE IF NOT EXISTS products (
     source                   VARCHAR NOT NULL,
     report_id                VARCHAR NOT NULL,
+    report_key               BIGINT NOT NULL,       -- reports.report_key
     product_seq              INTEGER NOT NULL,      -- 1-based position in the report
     product_name             VARCHAR,               -- FAERS medicinalproduct, CAERS name_brand, as reported
     product_name_normalized  VARCHAR,               -- upper case, punctuation removed, spaces collapsed
@@ -46,6 +49,10 @@ CREATE TABLE IF NOT EXISTS products (
     is_kratom                BOOLEAN NOT NULL,      -- decided locally by the search terms
     matched_term             VARCHAR,               -- the term that matched
     matched_field            VARCHAR,               -- the field it matched in
+    is_first_mention         BOOLEAN NOT NULL,      -- the report's first row with this product_name_normalized and
+                                                    -- is_kratom (false if no name): counting these counts a report once per product
+    named_as_suspect         BOOLEAN NOT NULL,      -- a row of the report with this name and is_kratom has role suspect
+                                                    -- or interacting (false if no name)
     PRIMARY KEY (source, report_id, product_seq)
 );
 
@@ -53,9 +60,14 @@ CREATE TABLE IF NOT EXISTS products (
 CREATE TABLE IF NOT EXISTS reactions (
     source            VARCHAR NOT NULL,
     report_id         VARCHAR NOT NULL,
+    report_key        BIGINT NOT NULL,              -- reports.report_key
     reaction_seq      INTEGER NOT NULL,
     reaction_pt       VARCHAR,                      -- upper case, British spelling, as openFDA gives it
     reaction_outcome  VARCHAR,                      -- FAERS reactionoutcome, named; NULL for CAERS
+    is_first_mention  BOOLEAN NOT NULL,             -- the report's first row with this reaction_pt (false if none):
+                                                    -- counting these rows counts a report once per term
+    is_first_outcome  BOOLEAN NOT NULL,             -- the report's first row with this reaction_outcome (NULL included):
+                                                    -- counting these rows counts a report once per outcome
     PRIMARY KEY (source, report_id, reaction_seq)
 );
 
