@@ -29,6 +29,10 @@ PYTHON = sys.executable
 KRATOM_AE = str(Path(PYTHON).with_name("kratom-ae"))
 
 
+# BENCHMARKS.md below this line is the reading of the figures, written by hand: kept as it
+# is when the measurements above it are rewritten (so check it against them).
+ANALYSIS = "<!-- Below: the reading of these figures, written by hand and kept by bench/run.py when it rewrites the measurements above. -->"
+
 CODE: str | None = None  # --code: measure the kratom-ae source in that folder instead (e.g. an older commit)
 UNPACED = "import sys, ingest.openfda as o; o.Pacer.wait = lambda self: None; from cli.main import app; app(sys.argv[1:], prog_name='kratom-ae')"
 
@@ -160,19 +164,17 @@ def time_queries(db: Path, repeats: int) -> dict[str, list[float]]:
 
 def bounds(pages: list[Path], repeats: int) -> dict[str, list[float]]:
     """Reports per second of the steps no ingest can skip, one page of 1000 at a time: fetching
-    the bytes over HTTP from the local server, parsing them (DuckDB read_json, the way the
-    fetch does, and Python's json.loads for comparison), and copying each record's JSON text."""
+    the bytes over HTTP from the local server, parsing them (as the fetch does, and with
+    Python's json.loads for comparison), the fetch's whole per-page DuckDB step, and storing
+    each record's JSON text in DuckDB."""
     import json
 
-    import duckdb
     import requests
 
     sample = pages[:20]
     rates: dict[str, list[float]] = {}
     with Server() as server, tempfile.TemporaryDirectory() as tmp:
         session = requests.Session()
-        con = duckdb.connect()
-        path = Path(tmp) / "page.json"
         for _ in range(repeats):
             start, bodies = time.perf_counter(), []
             url, params = f"{server.url}/n{len(sample) * 1000}/drug/event.json", {"search": "x", "limit": 1000}
@@ -186,16 +188,50 @@ def bounds(pages: list[Path], repeats: int) -> dict[str, list[float]]:
             for body in bodies:
                 json.loads(body)
             rates.setdefault("parse only: Python json.loads", []).append(len(sample) * 1000 / (time.perf_counter() - start))
+            read, shaped = staged_seconds(bodies, Path(tmp))
+            rates.setdefault("parse only: DuckDB, as the fetch reads a page (ingest/sql/read_page.sql)", []).append(len(sample) * 1000 / read)
+            rates.setdefault("parse and shape in DuckDB, raw records to Parquet (the fetch's work per page, without HTTP and publish)", []).append(len(sample) * 1000 / shaped)
+            rates.setdefault("store only: every record's JSON text into a DuckDB table, compressed and checkpointed", []).append(
+                len(sample) * 1000 / stored_seconds(sample, Path(tmp) / "raw.duckdb")
+            )
+    return rates
+
+
+def staged_seconds(bodies: list[bytes], folder: Path) -> tuple[float, float]:
+    """Seconds for the fetch's own per-page steps (ingest/staging.py) over these pages: reading
+    each page alone, then reading and shaping each."""
+    from ingest.staging import Staging
+    from ingest.terms import load_terms
+
+    seconds = []
+    for shape in (False, True):
+        with Staging(folder, load_terms(HERE / "terms.csv")) as staging:
             start = time.perf_counter()
             for body in bodies:
-                path.write_bytes(body)
-                con.execute(
-                    "SELECT count(*) FROM (SELECT unnest(results) FROM read_json($f, columns = {'results': 'JSON[]'}, maximum_object_size = $n))",
-                    {"f": str(path), "n": len(body) + 1024},
-                ).fetchall()
-            rates.setdefault("parse only: DuckDB read_json (as the fetch reads a page)", []).append(len(sample) * 1000 / (time.perf_counter() - start))
-        con.close()
-    return rates
+                staging.read_page(body)
+                if shape:
+                    staging.shape("faers", "safetyreportid")
+            seconds.append(time.perf_counter() - start)
+            staging.cleanup()
+    return seconds[0], seconds[1]
+
+
+def stored_seconds(pages: list[Path], db: Path) -> float:
+    """Seconds to store the records' JSON text (read from the cached pages, which are plain
+    arrays, in parallel) in a DuckDB file with the fetch's memory limit: the least any design
+    that keeps the raw JSON of every report in DuckDB must pay."""
+    import duckdb
+
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db), config={"memory_limit": "256MB"})
+    con.execute("SET enable_progress_bar = false")
+    start = time.perf_counter()
+    con.execute("CREATE TABLE raw AS SELECT json AS record FROM read_json_objects($files, format = 'array')", {"files": [str(p) for p in pages]})
+    con.execute("CHECKPOINT")
+    seconds = time.perf_counter() - start
+    con.close()
+    db.unlink()
+    return seconds
 
 
 def machine() -> list[str]:
@@ -314,7 +350,9 @@ def main() -> None:
     ]
     for name in next(iter(query_times.values())):
         lines.append(f"| {name} | " + " | ".join(spread(t[name], "{:.3f}") for t in query_times.values()) + " |")
-    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = Path(args.out)
+    kept = out.read_text(encoding="utf-8").partition(ANALYSIS)[2] if out.exists() else ""
+    out.write_text("\n".join(lines) + "\n\n" + ANALYSIS + (kept or "\n"), encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {args.out}")
 
