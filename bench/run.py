@@ -3,6 +3,7 @@ from 10k to 300k reports, and the time of every summary and of signals on 100k a
 Writes BENCHMARKS.md. Run with `make bench` (about half an hour on a 2-core machine).
 
     python bench/run.py [--sizes 10000,100000,300000] [--repeats 3] [--naive-repeats 1] [--out BENCHMARKS.md]
+    python bench/run.py --naive-only 300000      (the naive baseline alone: about 80 minutes)
 """
 
 from __future__ import annotations
@@ -257,7 +258,14 @@ def main() -> None:
     parser.add_argument("--query-sizes", default="100000,1000000")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--code", help="measure the kratom-ae source in this folder (a git worktree of an older commit); ingest only, printed")
+    parser.add_argument("--naive-only", type=int, metavar="REPORTS", help="run only the naive baseline, once, at this many reports, and print its figures (for a size too slow for the whole run)")
     args = parser.parse_args()
+    if args.naive_only:
+        ensure_pages(args.naive_only)
+        with Server() as server, tempfile.TemporaryDirectory(dir=ROOT / "bench" / ".cache") as tmp:
+            [(seconds, peak)] = runs(lambda db: naive(server.url, args.naive_only, db), args.naive_only, 1, Path(tmp) / "naive.duckdb", check=False)
+        print(f"naive at {args.naive_only:,} reports: {args.naive_only / seconds:,.0f} reports/s ({seconds:,.0f} s), peak {peak:,.0f} MB")
+        return
     if args.code:
         global CODE
         CODE = str(Path(args.code).resolve())
