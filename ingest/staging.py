@@ -38,7 +38,8 @@ class Staging:
         self._dir = tempfile.TemporaryDirectory(prefix=".kratom-ae-staging-", dir=folder)
         self.path = Path(self._dir.name) / "staging.duckdb"
         self.page_file = Path(self._dir.name) / "page.json"
-        self.raw_files = str(Path(self._dir.name) / "raw-*.parquet")  # a glob, for read_parquet
+        # Named one by one, not by a glob: the user's folder may have [ ] * ? in its name.
+        self.raw_files: list[str] = []
         self.next_seq = 0
         self.con = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT, "temp_directory": self._dir.name})
         self.con.execute("SET enable_progress_bar = false")
@@ -47,7 +48,7 @@ class Staging:
         )
         for name in ("schema", "codes", "shaping_macros", "staging"):
             self.con.execute(sql(name))
-        # An empty raw file, so that the glob matches even when the fetch found nothing.
+        # An empty raw file, so that publish has one to read even when the fetch found nothing.
         self.con.execute("CREATE TEMP TABLE page_raw AS FROM stage_raw")
         self._write_raw("raw-empty.parquet")
 
@@ -98,8 +99,10 @@ class Staging:
         return count
 
     def _write_raw(self, name: str) -> None:
-        self.con.execute("SET VARIABLE raw_file = $f", {"f": str(Path(self._dir.name) / name)})
+        path = str(Path(self._dir.name) / name)
+        self.con.execute("SET VARIABLE raw_file = $f", {"f": path})
         self.con.execute(sql("stage_raw"))
+        self.raw_files.append(path)
 
 
 def folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:

@@ -102,10 +102,9 @@ def first_line(message: str) -> str:
     return message.strip().splitlines()[0].rstrip(".") if message.strip() else "unknown error"
 
 
-def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staging_path: Path, raw_files: str) -> None:
+def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staging_path: Path, raw_files: list[str]) -> None:
     """Swap a fetch's staged rows (in its scratch database, and the raw records in the Parquet
-    files raw_files names) in for the source's old ones and record its runs, in one
-    transaction."""
+    files raw_files) in for the source's old ones and record its runs, in one transaction."""
     con.execute("ATTACH $path AS staging (READ_ONLY)", {"path": str(staging_path)})
     try:
         con.begin()

@@ -19,7 +19,7 @@ def rows_of(source: str, *records: dict, terms=None) -> list[dict] | dict:
         staging.shape(source, SOURCES[source].id_field)
 
         def table(name):
-            relation = f"read_parquet('{staging.raw_files}')" if name == "stage_raw" else name
+            relation = f"read_parquet({staging.raw_files!r})" if name == "stage_raw" else name
             cursor = staging.con.execute(f"SELECT * EXCLUDE (stage_seq), stage_seq FROM {relation} ORDER BY ALL")
             columns = [d[0] for d in cursor.description]
             return [dict(zip(columns, row)) for row in cursor.fetchall()]

@@ -258,3 +258,13 @@ def test_keys_first_mentions_and_kratom_only_reports(db):
     assert csv_rows("drugs") == [["product", "reports", "pct_of_kratom_reports", "as_suspect_reports", "faers_reports", "caers_reports"], ["GABAPENTIN", "2", "50.0", "1", "2", "0"]]
     assert ["products", "kratom the only product", "2", "", "", "50.0"] in csv_rows("summary")
     assert ["faers", "reaction outcome", "not reported", "4", "100.0"] in csv_rows("outcomes")  # 7 reactions, none with an outcome
+
+
+def test_database_in_a_folder_with_glob_characters(tmp_path, replay):
+    """The scratch folder sits beside the database, and DuckDB reads file names as globs: a
+    folder called "study [2026] *draft*" must not lose the raw records."""
+    db = tmp_path / "study [2026] *draft*" / "kratom.duckdb"
+    db.parent.mkdir()
+    fetch(db, replay)
+    for source in ("faers", "caers"):
+        assert scalar(db, f"SELECT count(*) FROM raw_reports WHERE source = '{source}'") == expected(source)["reports"]

@@ -1,7 +1,7 @@
 -- Replace one source's rows with what the fetch staged (its scratch database, attached as
 -- `staging`, and the raw records' Parquet files), keeping one version per report. Runs in
 -- one transaction.
--- Variables: `source`, and `raw_files`, the glob of the raw Parquet files (stage_raw.sql).
+-- Variables: `source`, and `raw_files`, the list of the raw Parquet files (stage_raw.sql).
 -- A report can arrive several times (found by several search terms, or in several
 -- versions): the highest report_version wins, and among equal versions the last received.
 -- Each winner gets its report_key: even numbers for FAERS, odd for CAERS, so that the two
