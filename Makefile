@@ -16,7 +16,9 @@ test: $(READY)
 	$(BIN)/python -m pytest
 
 # The main job offline: the same fetch replayed from the recorded SYNTHETIC cassette.
+# The demo database is made afresh each time (a file left by another version would be refused).
 demo: $(READY)
+	rm -f demo.duckdb demo.duckdb.wal
 	$(BIN)/python tests/demo.py --db demo.duckdb
 
 # Ingest and query benchmarks; writes BENCHMARKS.md (about an hour: the naive baseline is slow).
