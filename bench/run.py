@@ -350,7 +350,7 @@ def main() -> None:
         "",
         "## Queries",
         "",
-        "Seconds per command's work: the scope views, then the table (`signals` with its background cached, so no request is sent). "
+        "Seconds per command's work: the scope (queries/_scope.sql), then the table (`signals` with its background cached, so no request is sent). "
         f"The larger databases are the {base:,}-report fetch copied under new report ids.",
         "",
         "| table | " + " | ".join(f"{n:,} reports" for n in query_times) + " |",

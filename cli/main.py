@@ -379,8 +379,8 @@ def sql_command(
     csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the result to this CSV file.")] = None,
 ) -> None:
     """Run a read-only ad hoc query. The tables are reports, products, reactions, raw_reports,
-    fetch_runs (and meddra_* once loaded); the views scope_reports and scope_reactions hold the
-    kratom reports with no filter.
+    fetch_runs (and meddra_* once loaded); scope_reports and scope_reactions (joined by
+    report_key) hold the kratom reports and their terms, with no filter.
 
     Example: kratom-ae sql "SELECT sex, count(*) AS reports FROM scope_reports GROUP BY sex"
     """
