@@ -206,7 +206,7 @@ def staged_seconds(bodies: list[bytes], folder: Path) -> tuple[float, float]:
 
     seconds = []
     for shape in (False, True):
-        with Staging(folder, load_terms(HERE / "terms.csv")) as staging:
+        with Staging(folder / "bench.duckdb", load_terms(HERE / "terms.csv")) as staging:
             start = time.perf_counter()
             for body in bodies:
                 staging.read_page(body)

@@ -11,6 +11,7 @@ again.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +34,15 @@ class PageMeta:
     count: int
 
 
+PREFIX = ".kratom-ae-staging-"
+OWNER = "database.txt"  # in each scratch folder: the database it stages for
+
+
 class Staging:
-    def __init__(self, folder: Path | None, terms: list[Term]):
-        self._dir = tempfile.TemporaryDirectory(prefix=".kratom-ae-staging-", dir=folder)
+    def __init__(self, database: Path | None, terms: list[Term]):
+        """A scratch folder beside `database` (or in the system's temporary folder for None)."""
+        self._dir = tempfile.TemporaryDirectory(prefix=PREFIX, dir=database.parent if database else None)
+        (Path(self._dir.name) / OWNER).write_text(str(database), encoding="utf-8")
         self.path = Path(self._dir.name) / "staging.duckdb"
         self.page_file = Path(self._dir.name) / "page.json"
         # Named one by one, not by a glob: the user's folder may have [ ] * ? in its name.
@@ -105,8 +112,18 @@ class Staging:
         self.raw_files.append(path)
 
 
-def folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """The folder of the database con is connected to (None for an in-memory one)."""
+def database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file of the database con is connected to (None for an in-memory one)."""
     path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
-    return Path(path).resolve().parent if path else None
+    return Path(path).resolve() if path else None
 
+
+def remove_leftovers(database: Path) -> None:
+    """Remove the scratch folders that killed fetches into `database` left beside it. Call it
+    only while holding the database open for writing: DuckDB then guarantees that no other
+    fetch into it is running, so every such folder is a leftover. Folders of fetches into
+    other databases in the same folder are told apart by their OWNER file and kept."""
+    for folder in database.parent.glob(PREFIX + "*"):
+        owner = folder / OWNER
+        if folder.is_dir() and owner.is_file() and owner.read_text(encoding="utf-8") == str(database):
+            shutil.rmtree(folder, ignore_errors=True)

@@ -185,6 +185,15 @@ def test_killed_fetch_leaves_the_database_as_it_was(db, replay):
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert dump(db) == before
+    # The killed fetch left its scratch folder (with the raw Parquet files of the pages it
+    # had); the next fetch into the same database removes it, and only it.
+    assert len(list(db.parent.glob(".kratom-ae-staging-*"))) == 1
+    other = db.parent / ".kratom-ae-staging-another-database"
+    other.mkdir()
+    (other / "database.txt").write_text(str(db.parent / "other.duckdb"))
+    fetch(db, replay, cassette="synthetic_429_then_ok", sources=("faers",), terms=KRATOM_ONLY)
+    assert dump(db) == before
+    assert list(db.parent.glob(".kratom-ae-staging-*")) == [other]
 
 
 def test_fetch_past_26000_matches_into_the_database(db):
