@@ -28,7 +28,7 @@ class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # broken pipe, reset, aborted
             super().handle_error(request, client_address)
 
 
