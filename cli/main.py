@@ -400,6 +400,42 @@ def sql_command(
         emit(frame, output_format, lambda: print_frame(frame))
 
 
+class JudgedChoice(str, enum.Enum):
+    all = "all"
+    kratom = "kratom"
+    look_alike = "look-alike"
+    not_kratom = "not-kratom"
+
+
+@app.command("terms")
+def terms_command(
+    db: DbOption = DEFAULT_DB,
+    source: SourceFilter = None,
+    judged: Annotated[JudgedChoice, typer.Option("--judged", help="Only the names judged kratom, the look-alikes an exclude term kept out, the other names, or all.")] = JudgedChoice.all,
+    output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the list to this CSV file.")] = None,
+) -> None:
+    """Audit the kratom decision: every product name in the fetched reports, judged kratom or not, with the search term, field and name that matched (or the exclude term that kept a look-alike out), the term's reason, and how many reports name it. Review it before you publish; change the decision with your own terms file (fetch --terms).
+
+    Example: kratom-ae terms --judged look-alike
+    """
+    with user_errors():
+        from cli.output import print_kratom_names
+        from ingest import store
+        from queries import export, library
+
+        con = store.connect(db, read_only=True)
+        try:
+            frame = library.kratom_names(con, source.value if source else "all", judged.value)
+        finally:
+            con.close()
+        if csv_file:
+            export.write_text(csv_file, export.csv_text(frame))
+        emit(frame, output_format, lambda: print_kratom_names(frame))
+        if csv_file:
+            typer.echo(f"Wrote {csv_file}.", err=True)
+
+
 def main() -> None:
     app(prog_name="kratom-ae")
 

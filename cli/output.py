@@ -146,3 +146,16 @@ def interval(value, low, high) -> str:
     if low is None or pd.isna(low):
         return f"{value:.2f}"
     return f"{value:.2f} ({low:.2f}-{high:.2f})"
+
+
+def print_kratom_names(frame: pd.DataFrame) -> None:
+    console = stdout_console()
+    console.print("terms: every product name of the fetched reports and how it was judged.", markup=False, highlight=False, soft_wrap=True)
+    print_frame(frame, console)
+    counts = frame.groupby("judged")["product_name"].count().to_dict() if not frame.empty else {}
+    console.print(
+        "Counts: reports (latest version) naming the product name, once per report. "
+        + ", ".join(f"{n:,} names {judged}" for judged, n in counts.items())
+        + ". A name is kratom when a search term matches it (matched_term, in matched_field); an exclude term keeps look-alikes out.",
+        markup=False, highlight=False, soft_wrap=True,
+    )

@@ -24,9 +24,11 @@ FIELDS = {"faers": "patient.reaction.reactionmeddrapt.exact", "caers": "reaction
 
 
 def term_search(field: str, term: str) -> str:
-    """Exact search for one term. Terms are sent as openFDA stores them: an apostrophe is a
-    caret there (CROHN^S DISEASE), and inside quotes the caret is not Lucene's boost."""
-    return f'{field}:"{term.replace(chr(34), chr(92) + chr(34))}"'
+    """Exact search for one term key. Terms are sent as openFDA stores them: an apostrophe is
+    a caret there (CROHN^S DISEASE), and inside quotes the caret is not Lucene's boost. The
+    .exact field is upper-cased by openFDA, so the key's case matches every spelling."""
+    stored = term.replace("'", "^").replace(chr(34), chr(92) + chr(34))
+    return f'{field}:"{stored}"'
 
 
 @dataclass
@@ -85,7 +87,9 @@ def fetch_all(con, client: OpenFDAClient, source: str, endpoint: str, kratom_las
     con.execute(sql("background_clear"))
     frame = pd.DataFrame({"source": source, "term": [t for t, _ in top], "reports": [n for _, n in top], "method": "count"})  # noqa: F841
     if len(frame):
-        con.execute("INSERT INTO background_terms BY NAME SELECT * FROM frame")
+        # By term key (shaping_macros.sql, loaded with the scope): spellings count= tells
+        # apart (CROHN^S DISEASE, CROHN'S DISEASE) are one term, their reports summed.
+        con.execute("INSERT INTO background_terms BY NAME SELECT source, term_key(term) AS term, sum(reports) AS reports, method FROM frame WHERE term_key(term) IS NOT NULL GROUP BY ALL")
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     con.execute(
         "INSERT INTO background_totals VALUES ($s, $e, $t, $u, $k, $f, 0)",

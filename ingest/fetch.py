@@ -69,7 +69,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
     staging = Staging(database, terms)
     try:
         runs: list[dict] = []
-        for term in terms:
+        for term in (t for t in terms if t.searched):
             search = search_query(term, source.search_fields)
             run = {
                 "source": source.name,

@@ -52,6 +52,7 @@ def load(con: duckdb.DuckDBPyConnection, folder: Path, encoding: str = "latin-1"
     try:
         for name, value in values.items():
             con.execute(f"SET VARIABLE {name} = $value", {"value": value})
+        con.execute(sql("shaping_macros"))  # term_key, the one normalisation of MedDRA terms
         con.execute(sql("meddra_load"))
         info = con.execute("SELECT * FROM meddra_info").df().iloc[0].to_dict()
         if info["pts"] == 0 or info["socs"] == 0:

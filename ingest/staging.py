@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ingest.countries import country_names
 from ingest.openfda import InvalidPage, OpenFDAError
 from ingest.store import sql
 from ingest.terms import Term
@@ -51,8 +52,9 @@ class Staging:
         self.con = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT, "temp_directory": self._dir.name})
         self.con.execute("SET enable_progress_bar = false")
         terms_input = pd.DataFrame(  # noqa: F841 (read by DuckDB by name)
-            {"term_order": range(len(terms)), "term": [t.term for t in terms], "kind": [t.match for t in terms]}
+            {"term_order": range(len(terms)), "term": [t.term for t in terms], "kind": [t.match for t in terms], "note": [t.note or None for t in terms]}
         )
+        country_input = country_names()  # noqa: F841 (read by DuckDB by name)
         for name in ("schema", "codes", "shaping_macros", "staging"):
             self.con.execute(sql(name))
         # An empty raw file, so that publish has one to read even when the fetch found nothing.

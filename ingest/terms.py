@@ -3,55 +3,72 @@
 openFDA is queried broadly (wildcards on several name fields); every product of every report
 it returns is then checked against the same terms by the page SQL (ingest/sql/faers_page.sql,
 caers_page.sql), so that the decision is ours, reproducible and stored. A term is matched in
-one of two ways:
+one of two ways, or excludes:
 
 * ``substring``: the term, letters and digits only, occurs anywhere in the name once case,
   spaces and punctuation are ignored. ``KRATOM`` finds "O.P.M.S. Kratom", "KRATOM(MITRAGYNA
   SPECIOSA)" and "KRATOMPOWDER"; ``MITRAGYN`` finds "7-HYDROXYMITRAGYNINE".
 * ``word``: the term occurs as whole words in the normalized name. ``7-OH`` finds "7-OH
   TABLETS" but not "17-OH PROGESTERONE".
+* ``exclude``: a look-alike that is not kratom. ``7-OH-DPAT`` (a research chemical) keeps
+  the ``7-OH`` term from matching "7-OH-DPAT HYDROBROMIDE"; a name that contains the
+  look-alike is not matched by the terms the look-alike itself contains. Not searched;
+  its note must say why.
 """
 
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from ingest.errors import KratomAEError
 
-MATCH_KINDS = ("substring", "word")
+MATCH_KINDS = ("substring", "word", "exclude")
 
 
 @dataclass(frozen=True)
 class Term:
     term: str
     match: str
+    note: str = ""
+    # The forms the SQL macros give the term (ingest/sql/shaping_macros.sql, the one place
+    # names are normalised): letters and digits only, and the normalized words.
+    squeezed: str = ""
+    words: str = ""
+
+    @property
+    def searched(self) -> bool:
+        """Exclude terms are not sent to openFDA: they only veto local matches."""
+        return self.match != "exclude"
 
     def search_value(self) -> str:
         """The term as an openFDA search value for analysed (case-insensitive) fields."""
         if self.match == "substring":
-            return f"*{squeeze(self.term).lower()}*"
-        words = normalize_name(self.term).lower()
+            return f"*{self.squeezed.lower()}*"
+        words = self.words.lower()
         return f'"{words}"' if " " in words else words
 
 
-def normalize_name(name: str | None) -> str | None:
-    """Upper case, dots and apostrophes dropped, other punctuation as spaces, spaces collapsed
-    (the same rule as the SQL macro normalize_name in ingest/sql/shaping_macros.sql).
+def forms(terms: list[str]) -> list[tuple[str, str]]:
+    """(squeezed, normalized words) of each term, computed by the SQL macros that the page
+    SQL matches names with, so that the search sent and the local match cannot drift."""
+    import duckdb
 
-    "O.P.M.S. Kratom" -> "OPMS KRATOM"; "Kratom (Mitragyna speciosa)" -> "KRATOM MITRAGYNA SPECIOSA".
-    """
-    if name is None:
-        return None
-    upper = re.sub(r"[.'`’]", "", name.upper())
-    return re.sub(r"[^A-Z0-9]+", " ", upper).strip() or None
+    from ingest.store import sql
+
+    con = duckdb.connect()
+    try:
+        con.execute(sql("shaping_macros"))
+        return [(a or "", b or "") for a, b in con.execute("SELECT squeeze(t), normalize_name(t) FROM unnest($t::VARCHAR[]) AS u(t)", {"t": terms}).fetchall()]
+    finally:
+        con.close()
 
 
-def squeeze(name: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", name.upper())
+def make_terms(rows: list[tuple[str, str, str]]) -> list[Term]:
+    """Terms from (term, match, note) rows, with their forms from the SQL macros."""
+    return [Term(term, match, note, squeezed, words) for (term, match, note), (squeezed, words) in zip(rows, forms([r[0] for r in rows]))]
 
 
 def load_terms(path: str | Path | None = None) -> list[Term]:
@@ -68,14 +85,21 @@ def load_terms(path: str | Path | None = None) -> list[Term]:
     rows = list(csv.DictReader(text.splitlines()))
     if not rows or "term" not in rows[0] or "match" not in rows[0]:
         raise KratomAEError(f"The terms file {where} needs a header line with the columns term and match.")
-    terms = []
+    raw = []
     for line_no, row in enumerate(rows, start=2):
         term, match = (row.get("term") or "").strip(), (row.get("match") or "").strip().lower()
+        note = (row.get("note") or "").strip()
         if match not in MATCH_KINDS:
-            raise KratomAEError(f"{where}, line {line_no}: match must be substring or word, not {match!r}.")
-        if not squeeze(term):
+            raise KratomAEError(f"{where}, line {line_no}: match must be substring, word or exclude, not {match!r}.")
+        if match == "exclude" and not note:
+            raise KratomAEError(f"{where}, line {line_no}: an exclude term needs a note saying why {term!r} is not kratom.")
+        raw.append((line_no, term, match, note))
+    terms = make_terms([(term, match, note) for _, term, match, note in raw])
+    for (line_no, *_), term in zip(raw, terms):
+        if not term.squeezed:
             raise KratomAEError(f"{where}, line {line_no}: the term has no letters or digits.")
-        terms.append(Term(term, match))
+    if not any(t.searched for t in terms):
+        raise KratomAEError(f"The terms file {where} has no substring or word term to search for.")
     return terms
 
 

@@ -6,7 +6,16 @@
 --   * a report is in scope when it is a kratom report (at least one product matched as
 --     kratom) and passes the filters; with role = 'suspect', at least one kratom product must
 --     be suspect or interacting (E2B drugcharacterization 1 or 3);
---   * a report naming a term twice counts once for that term;
+--   * a MedDRA term is one term whatever its spelling: reactions.reaction_pt is its key (upper
+--     case, an apostrophe written ^ or ' alike, spaces collapsed), and every count, join and
+--     lookup (skin list, MedDRA, background counts) uses that key; a term is shown in MedDRA's
+--     spelling when a MedDRA release is loaded, else as its key;
+--   * a report naming a term twice (in any spellings) counts once for that term;
+--   * the country of a report is ISO 3166 (occurcountry, else the reporter's country, names and
+--     codes alike); a value that is no known country is shown as reported;
+--   * an age given only as a decade (FAERS unit 800: "4" is 40-49 years) is never an exact age:
+--     it is left out of the mean and median, and counted in an age group only when the whole
+--     decade lies in it (else in "decade spanning two groups");
 --   * joins use report_key, the database's number for a report (one per source and report_id);
 --   * percentages use the reports in scope as denominator unless a table says otherwise;
 --   * reports with no received date are left out when --since or --until is given.
@@ -40,14 +49,27 @@ WHERE x.is_first_mention;
 CREATE OR REPLACE TEMP TABLE scope_total AS
 SELECT count(*) AS reports FROM scope_reports;
 
--- Age groups of the tables: bands of age_years (ages are converted to years at ingest).
-CREATE OR REPLACE TEMP MACRO age_band(age_years) AS CASE
-    WHEN age_years IS NULL THEN 'unknown'
-    WHEN age_years < 18 THEN 'under 18'
-    WHEN age_years < 25 THEN '18-24'
-    WHEN age_years < 35 THEN '25-34'
-    WHEN age_years < 45 THEN '35-44'
-    WHEN age_years < 55 THEN '45-54'
-    WHEN age_years < 65 THEN '55-64'
+-- Age groups of the tables: bands of age_years (ages are converted to years at ingest). An
+-- age known only as a decade [d, d + 10) gets the band only when the whole decade lies in it.
+CREATE OR REPLACE TEMP MACRO band_of(years) AS CASE
+    WHEN years < 18 THEN 'under 18'
+    WHEN years < 25 THEN '18-24'
+    WHEN years < 35 THEN '25-34'
+    WHEN years < 45 THEN '35-44'
+    WHEN years < 55 THEN '45-54'
+    WHEN years < 65 THEN '55-64'
     ELSE '65 and over'
 END;
+CREATE OR REPLACE TEMP MACRO age_band(age_years, age_decade) AS CASE
+    WHEN age_years IS NOT NULL THEN band_of(age_years)
+    WHEN age_decade IS NULL THEN 'unknown'
+    WHEN band_of(age_decade) = band_of(age_decade + 9.999) THEN band_of(age_decade)
+    ELSE 'decade spanning two groups'
+END;
+CREATE OR REPLACE TEMP MACRO age_band_order(band) AS
+    list_position(['under 18', '18-24', '25-34', '35-44', '45-54', '55-64', '65 and over', 'decade spanning two groups', 'unknown'], band);
+
+-- The country of a report as one category: "United States (US)", or the value as reported
+-- when it is no known country.
+CREATE OR REPLACE TEMP MACRO country_category(country_code, country_name) AS
+    CASE WHEN country_code IS NOT NULL THEN country_name || ' (' || country_code || ')' ELSE coalesce(country_name, 'not reported') END;

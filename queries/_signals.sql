@@ -1,4 +1,5 @@
--- _signals: the 2x2 table of every reaction term, per source, at report level (used by
+-- _signals: the 2x2 table of every reaction term (by term key: any spelling is one term, on the
+-- kratom side and in the background), per source, at report level (used by
 -- `kratom-ae signals`; needs the scope views and the cached background).
 --   a = kratom reports in scope naming the term
 --   b = kratom reports in scope not naming it
@@ -7,7 +8,7 @@
 -- With role = 'suspect', reports with kratom only as concomitant count among the "other" reports.
 WITH kratom AS (SELECT source, count(*) AS n FROM scope_reports GROUP BY source),
 terms AS (SELECT source, reaction_pt AS term, count(*) AS a FROM scope_reactions GROUP BY ALL)
-SELECT t.source, t.term,
+SELECT t.source, coalesce(l.label, t.term) AS term,
        t.a,
        k.n - t.a AS b,
        bt.reports - t.a AS c,
@@ -19,4 +20,5 @@ FROM terms AS t
 JOIN kratom AS k USING (source)
 LEFT JOIN background_terms AS bt ON bt.source = t.source AND bt.term = t.term
 LEFT JOIN background_totals AS tot ON tot.source = t.source
+LEFT JOIN term_labels AS l ON l.reaction_pt = t.term
 ORDER BY t.source, t.term;

@@ -1,8 +1,13 @@
 -- _skin_curated: skin terms from the curated list queries/skin_terms.csv (used while no
--- MedDRA release is loaded). Variable skin_terms_file: that file's path.
+-- MedDRA release is loaded), by term key. Variable skin_terms_file: that file's path.
 CREATE OR REPLACE TEMP TABLE curated_skin_terms AS
-SELECT upper(trim(reaction_pt)) AS reaction_pt, lower(trim(is_pigmentation)) IN ('yes', 'true', '1') AS is_pigmentation
+SELECT term_key(reaction_pt) AS reaction_pt, lower(trim(is_pigmentation)) IN ('yes', 'true', '1') AS is_pigmentation
 FROM read_csv(getvariable('skin_terms_file'), header = true, all_varchar = true);
 
 CREATE OR REPLACE TEMP VIEW skin_terms AS
 SELECT reaction_pt, is_pigmentation, 'curated list' AS skin_basis FROM curated_skin_terms;
+
+-- How a term key is shown: without MedDRA, as the key itself (upper case, as openFDA's count=
+-- spells terms). Tables join this and show coalesce(label, reaction_pt).
+CREATE OR REPLACE TEMP VIEW term_labels AS
+SELECT NULL::VARCHAR AS reaction_pt, NULL::VARCHAR AS label WHERE false;

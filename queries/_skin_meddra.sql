@@ -1,8 +1,8 @@
 -- _skin_meddra: skin terms from the user's loaded MedDRA release: every term whose primary
--- SOC is "Skin and subcutaneous tissue disorders". Pigmentation terms are still those marked
--- in queries/skin_terms.csv. Variable skin_terms_file: that file's path.
+-- SOC is "Skin and subcutaneous tissue disorders", by term key. Pigmentation terms are still
+-- those marked in queries/skin_terms.csv. Variable skin_terms_file: that file's path.
 CREATE OR REPLACE TEMP TABLE curated_skin_terms AS
-SELECT upper(trim(reaction_pt)) AS reaction_pt, lower(trim(is_pigmentation)) IN ('yes', 'true', '1') AS is_pigmentation
+SELECT term_key(reaction_pt) AS reaction_pt, lower(trim(is_pigmentation)) IN ('yes', 'true', '1') AS is_pigmentation
 FROM read_csv(getvariable('skin_terms_file'), header = true, all_varchar = true);
 
 CREATE OR REPLACE TEMP VIEW skin_terms AS
@@ -10,3 +10,8 @@ SELECT m.term AS reaction_pt, coalesce(c.is_pigmentation, false) AS is_pigmentat
 FROM meddra_terms AS m
 LEFT JOIN curated_skin_terms AS c ON c.reaction_pt = m.term
 WHERE m.soc_name = 'Skin and subcutaneous tissue disorders';
+
+-- How a term key is shown: in the loaded MedDRA's own spelling ("Skin hyperpigmentation",
+-- "Crohn's disease"); a term MedDRA does not know keeps its key.
+CREATE OR REPLACE TEMP VIEW term_labels AS
+SELECT term AS reaction_pt, term_name AS label FROM meddra_terms;

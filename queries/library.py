@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from ingest.errors import KratomAEError
+from ingest.store import sql
 
 BUNDLED = Path(str(resources.files("queries")))
 FILTERS = ("source", "since", "until", "role", "serious", "top")
@@ -122,6 +123,7 @@ def prepare_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     for name in FILTERS:
         con.execute(f"SET VARIABLE {name} = $value", {"value": getattr(filters, name)})
     con.execute("SET VARIABLE skin_terms_file = $value", {"value": str(SKIN_TERMS)})
+    con.execute(sql("shaping_macros"))  # term_key: the curated skin list is matched by term key
     con.execute(internal_sql("scope"))
     con.execute(internal_sql("skin_meddra" if has_meddra(con) else "skin_curated"))
 
@@ -161,3 +163,16 @@ def read_only_query(con: duckdb.DuckDBPyConnection, statement: str) -> pd.DataFr
     if result.description is None:
         return pd.DataFrame()
     return result.df()
+
+
+JUDGED = ("all", "kratom", "look-alike", "not-kratom")
+
+
+def kratom_names(con: duckdb.DuckDBPyConnection, source: str = "all", judged: str = "all") -> pd.DataFrame:
+    """Every product name of the fetched reports with how it was judged (queries/_kratom_names.sql),
+    so that a researcher can review the kratom decision before publishing."""
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'products'").fetchone()[0] == 0:
+        raise KratomAEError("The database holds no reports yet; run `kratom-ae fetch` first.")
+    con.execute("SET VARIABLE source = $value", {"value": source})
+    con.execute("SET VARIABLE judged = $value", {"value": judged})
+    return con.execute(internal_sql("kratom_names")).df()

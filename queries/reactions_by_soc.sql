@@ -1,14 +1,14 @@
 -- name: reactions_by_soc
 -- description: Reactions grouped by MedDRA primary System Organ Class (needs `kratom-ae meddra load`); terms not found in the loaded MedDRA are listed in their own row, not dropped.
 -- row: one primary SOC, plus one row for terms not found in the loaded MedDRA
--- counts: reports (latest version) in scope naming at least one term of the SOC, once per report; pct_of_kratom_reports = reports / kratom reports in scope
+-- counts: reports (latest version) in scope naming at least one term of the SOC (in any spelling), once per report; terms are listed in MedDRA's spelling; pct_of_kratom_reports = reports / kratom reports in scope
 -- columns: soc_name, reports, pct_of_kratom_reports, serious_reports, fatal_reports, terms (count), term_list
 -- parameters: source, since, until, role, serious, top
 -- requires: meddra
 WITH mapped AS (
-    SELECT x.report_key, x.reaction_pt, coalesce(m.soc_name, '(not found in loaded MedDRA)') AS soc_name
+    SELECT x.report_key, coalesce(m.term_name, x.reaction_pt) AS reaction_pt, coalesce(m.soc_name, '(not found in loaded MedDRA)') AS soc_name
     FROM scope_reactions AS x
-    LEFT JOIN meddra_terms AS m ON m.term = replace(x.reaction_pt, '^', '''')
+    LEFT JOIN meddra_terms AS m ON m.term = x.reaction_pt  -- both term keys: any spelling
 ),
 counted AS (
     SELECT soc_name,

@@ -1,18 +1,19 @@
 -- name: summary
 -- description: Overview of the kratom reports in scope: sources, dates, sex, age, seriousness, deaths, hospitalisations, kratom as the only product, the ten most reported reactions, skin disorders.
 -- row: one measure
--- counts: reports (latest version) in scope; pct_of_kratom_reports = reports / all kratom reports in scope. Age statistics are over reports with a known age.
+-- counts: reports (latest version) in scope; pct_of_kratom_reports = reports / all kratom reports in scope. Age statistics are over reports with an exact age; ages given only as a decade are counted apart and banded only when the whole decade lies in one age group. Terms in any spelling count as one.
 -- columns: section, measure, reports (count), value (mean or median age, years), detail (dates), pct_of_kratom_reports
 -- parameters: source, since, until, role, serious
 WITH total AS (SELECT reports AS n FROM scope_total),
 age AS (SELECT age_years FROM scope_reports WHERE age_years IS NOT NULL),
 bands AS (
-    SELECT age_band(age_years) AS band
+    SELECT age_band(age_years, age_decade) AS band, age_years IS NULL AND age_decade IS NOT NULL AS is_decade
     FROM scope_reports
 ),
 top_reactions AS (
-    SELECT reaction_pt, count(*) AS reports
-    FROM scope_reactions GROUP BY reaction_pt
+    SELECT coalesce(l.label, x.reaction_pt) AS reaction_pt, count(*) AS reports
+    FROM scope_reactions AS x LEFT JOIN term_labels AS l USING (reaction_pt)
+    GROUP BY ALL
     ORDER BY reports DESC, reaction_pt LIMIT 10
 ),
 skin AS (SELECT DISTINCT report_key FROM scope_reactions JOIN skin_terms USING (reaction_pt)),
@@ -25,10 +26,13 @@ rows AS (
     UNION ALL SELECT 10, 'sex', 'female', count(*) FILTER (WHERE sex = 'female'), NULL, NULL FROM scope_reports
     UNION ALL SELECT 11, 'sex', 'male', count(*) FILTER (WHERE sex = 'male'), NULL, NULL FROM scope_reports
     UNION ALL SELECT 12, 'sex', 'unknown or not reported', count(*) FILTER (WHERE sex IS NULL OR sex = 'unknown'), NULL, NULL FROM scope_reports
-    UNION ALL SELECT 20, 'age', 'reports with known age', count(*), NULL, NULL FROM age
-    UNION ALL SELECT 21, 'age', 'mean age (years)', NULL, round(avg(age_years), 1), NULL FROM age
-    UNION ALL SELECT 22, 'age', 'median age (years)', NULL, round(median(age_years), 1), NULL FROM age
-    UNION ALL SELECT 23 + list_position(['under 18', '18-24', '25-34', '35-44', '45-54', '55-64', '65 and over', 'unknown'], band), 'age group', band, count(*), NULL, NULL FROM bands GROUP BY band
+    UNION ALL SELECT 20, 'age', 'reports with an exact age', count(*), NULL, NULL FROM age
+    UNION ALL SELECT 21, 'age', 'mean age (years)', NULL, round(avg(age_years), 1), 'of the reports with an exact age' FROM age
+    UNION ALL SELECT 22, 'age', 'median age (years)', NULL, round(median(age_years), 1), 'of the reports with an exact age' FROM age
+    UNION ALL SELECT 23, 'age', 'ages given only as a decade', count(*) FILTER (WHERE is_decade), NULL,
+        'not in the mean or median; in an age group when the whole decade lies in it (' || count(*) FILTER (WHERE is_decade AND band <> 'decade spanning two groups')
+        || '), else under "decade spanning two groups" (' || count(*) FILTER (WHERE band = 'decade spanning two groups') || ')' FROM bands
+    UNION ALL SELECT 23 + age_band_order(band), 'age group', band, count(*), NULL, NULL FROM bands GROUP BY band
     UNION ALL SELECT 40, 'seriousness', 'serious reports', count(*) FILTER (WHERE is_serious), NULL, NULL FROM scope_reports
     UNION ALL SELECT 41, 'seriousness', 'death', count(*) FILTER (WHERE serious_death), NULL, NULL FROM scope_reports
     UNION ALL SELECT 42, 'seriousness', 'life threatening', count(*) FILTER (WHERE serious_life_threatening), NULL, NULL FROM scope_reports

@@ -24,12 +24,31 @@ AGE_YEARS = {"800": 10, "801": 1, "802": 1 / 12, "803": 7 / 365.25, "804": 1 / 3
 SERIOUS_CAERS = ["DEATH", "LIFE THREATENING", "HOSPITALIZATION", "DISABILITY", "CONGENITAL", "OTHER SERIOUS", "REQ. INTERVENTION"]
 
 
+LOOK_ALIKES = ["7OHDPAT", "7OHCHLORPROMAZINE", "7OHMETHOTREXATE", "7OHCOUMARIN"]
+# Countries of the synthetic fixture, typed out here (not from the tool's country library).
+COUNTRIES = {"US": "United States (US)", "UNITED STATES": "United States (US)", "CA": "Canada (CA)", "CANADA": "Canada (CA)",
+             "GB": "United Kingdom (GB)", "UNITED KINGDOM": "United Kingdom (GB)", "TH": "Thailand (TH)", "THAILAND": "Thailand (TH)",
+             "MY": "Malaysia (MY)", "MALAYSIA": "Malaysia (MY)"}
+
+
 def is_kratom(name: str | None) -> bool:
     if not name:
         return False
     squeezed = re.sub(r"[^A-Z0-9]", "", name.upper())
     words = re.sub(r"[^A-Z0-9]+", " ", name.upper()).split()
-    return any(w in squeezed for w in KRATOM_WORDS) or "7OH" in words or any(a == "7" and b == "OH" for a, b in zip(words, words[1:]))
+    seven_oh = "7OH" in words or any(a == "7" and b == "OH" for a, b in zip(words, words[1:]))
+    return any(w in squeezed for w in KRATOM_WORDS) or (seven_oh and not any(x in squeezed for x in LOOK_ALIKES))
+
+
+def term(spelling: str) -> str:
+    """One MedDRA term whatever its spelling (README counting rules): case, ^ or ', spaces."""
+    return " ".join(spelling.replace("^", "'").upper().split())
+
+
+def country(value: str | None) -> str:
+    if not value or not value.strip():
+        return "not reported"
+    return COUNTRIES.get(value.strip().upper(), value.strip())
 
 
 def normalized(name: str) -> str:
@@ -46,6 +65,7 @@ class Report:
     hospital: bool
     sex: str | None
     age: float | None
+    decade: int | None
     country: str | None
     qualification: str | None
     reactions: set = field(default_factory=set)
@@ -64,8 +84,10 @@ def day(text):
 
 def faers_report(r: dict) -> Report:
     p = r.get("patient", {})
-    age = None
-    if p.get("patientonsetage") and p.get("patientonsetageunit") in AGE_YEARS:
+    age = decade = None
+    if p.get("patientonsetage") and p.get("patientonsetageunit") == "800":
+        decade = 10 * int(p["patientonsetage"])
+    elif p.get("patientonsetage") and p.get("patientonsetageunit") in AGE_YEARS:
         age = round(float(p["patientonsetage"]) * AGE_YEARS[p["patientonsetageunit"]], 3)
         age = age if 0 <= age <= 120 else None
     roles = {"1": "suspect", "2": "concomitant", "3": "interacting"}
@@ -77,9 +99,10 @@ def faers_report(r: dict) -> Report:
     flags = {k: r.get(f"seriousness{v}") == "1" for k, v in [("death", "death"), ("life threatening", "lifethreatening"), ("hospitalisation", "hospitalization"), ("disabling", "disabling"), ("congenital anomaly", "congenitalanomali"), ("other serious", "other")]}
     return Report(
         "faers", r["safetyreportid"], day(r.get("receivedate")), {"1": True, "2": False}.get(r.get("serious")), flags["death"], flags["hospitalisation"],
-        {"1": "male", "2": "female", "0": "unknown"}.get(p.get("patientsex")), age, r.get("occurcountry"),
+        {"1": "male", "2": "female", "0": "unknown"}.get(p.get("patientsex")), age, decade,
+        country(r.get("occurcountry") or (r.get("primarysource") or {}).get("reportercountry")),
         {"1": "physician", "2": "pharmacist", "3": "other health professional", "4": "lawyer", "5": "consumer or non-health professional"}.get((r.get("primarysource") or {}).get("qualification")),
-        {x["reactionmeddrapt"] for x in p.get("reaction", [])},
+        {term(x["reactionmeddrapt"]) for x in p.get("reaction", [])},
         {outcome_names.get(x.get("reactionoutcome"), "not reported") for x in p.get("reaction", [])},
         [], products, flags,
     )
@@ -90,13 +113,15 @@ def caers_report(r: dict) -> Report:
     # "NON-SERIOUS INJURIES/ ILLNESS" contains "SERIOUS INJURIES": only the outcome that starts so is serious.
     serious = any(any(word in o for word in SERIOUS_CAERS) or o.startswith("SERIOUS INJURIES") for o in outcomes) if [o for o in outcomes if o != "NONE"] else None
     consumer = r.get("consumer", {})
-    age = None
+    age = decade = None
     if consumer.get("age") and (consumer.get("age_unit") or "").lower().startswith("year"):
         age = float(consumer["age"])
+    elif consumer.get("age") and (consumer.get("age_unit") or "").lower().startswith("decade"):
+        decade = 10 * int(float(consumer["age"]))
     sex = {"Female": "female", "Male": "male", "Not Available": "unknown"}.get(consumer.get("gender"))
     products = [(p.get("name_brand"), {"SUSPECT": "suspect", "CONCOMITANT": "concomitant"}.get(p.get("role")), is_kratom(p.get("name_brand"))) for p in r.get("products", [])]
     return Report("caers", r["report_number"], day(r.get("date_created")), serious, any("DEATH" in o for o in outcomes), any("HOSPITALIZATION" in o for o in outcomes),
-                  sex, age, None, None, set(r.get("reactions", [])), set(), outcomes, products, {})
+                  sex, age, decade, "not reported", None, {term(t) for t in r.get("reactions", [])}, set(), outcomes, products, {})
 
 
 def all_reports() -> list[Report]:
@@ -134,7 +159,7 @@ def scope(reports, source="all", since=None, until=None, role="any", serious=Fal
 
 def skin_terms() -> dict[str, bool]:
     with SKIN_FILE.open(encoding="utf-8") as f:
-        return {row["reaction_pt"]: row["is_pigmentation"] == "yes" for row in csv.DictReader(f)}
+        return {term(row["reaction_pt"]): row["is_pigmentation"] == "yes" for row in csv.DictReader(f)}
 
 
 def pct(n, d):
@@ -170,22 +195,28 @@ def trend(scoped):
     return {k: (n, skin_out[k]) for k, n in out.items()}
 
 
-def band(age):
-    if age is None:
+BANDS = [(18, "under 18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64"), (999, "65 and over")]
+
+
+def band(age, decade=None):
+    """Age group; a decade [d, d+10) only when both its ends fall in one group."""
+    def of(years):
+        return next(name for limit, name in BANDS if years < limit)
+
+    if age is not None:
+        return of(age)
+    if decade is None:
         return "unknown"
-    for limit, name in [(18, "under 18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64")]:
-        if age < limit:
-            return name
-    return "65 and over"
+    return of(decade) if of(decade) == of(decade + 9) else "decade spanning two groups"
 
 
 def demographics(scoped):
     out = Counter()
     for r in scoped:
         out[("sex", r.sex or "not reported")] += 1
-        out[("age group", band(r.age))] += 1
+        out[("age group", band(r.age, r.decade))] += 1
         out[("reporter qualification", r.qualification or "not reported")] += 1
-        out[("country", r.country or "not reported")] += 1
+        out[("country", r.country)] += 1
     return dict(out)
 
 
@@ -228,7 +259,8 @@ def summary(scoped):
         "female": sum(r.sex == "female" for r in scoped),
         "male": sum(r.sex == "male" for r in scoped),
         "unknown or not reported": sum(r.sex in (None, "unknown") for r in scoped),
-        "reports with known age": len(ages),
+        "reports with an exact age": len(ages),
+        "ages given only as a decade": sum(r.decade is not None for r in scoped),
         "mean age (years)": round(statistics.mean(ages), 1) if ages else None,
         "median age (years)": round(statistics.median(ages), 1) if ages else None,
         "serious reports": sum(r.serious is True for r in scoped),

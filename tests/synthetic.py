@@ -42,16 +42,52 @@ OTHER_DRUGS = [
     "QUETIAPINE", "SERTRALINE", "=HYPERLINK(\"X\") TEA",
 ]
 OTHER_SUPPLEMENTS = ["KAVA", "CBD OIL", "PHENIBUT", "GREEN TEA EXTRACT", "ASHWAGANDHA", "KETO DIET PILLS"]
+# MedDRA preferred terms in MedDRA's own spelling (sentence case, apostrophes as '), with how
+# often they occur. Reports spell them as openFDA does (spell() below), so one term arrives in
+# several spellings: "Drug dependence", "DRUG DEPENDENCE", "Drug Dependence", "BEAU^S LINES".
 REACTIONS = [
-    ("DRUG DEPENDENCE", 14), ("WITHDRAWAL SYNDROME", 10), ("DRUG WITHDRAWAL SYNDROME", 6), ("SEIZURE", 8),
-    ("TOXICITY TO VARIOUS AGENTS", 12), ("DEATH", 6), ("OVERDOSE", 8), ("DRUG ABUSE", 7), ("VOMITING", 9),
-    ("NAUSEA", 9), ("DRUG-INDUCED LIVER INJURY", 4), ("HEPATOTOXICITY", 3), ("JAUNDICE", 3),
-    ("CHOLESTASIS", 2), ("CONSTIPATION", 4), ("ANXIETY", 5), ("INSOMNIA", 4), ("CARDIAC ARREST", 4),
-    ("RESPIRATORY DEPRESSION", 3), ("TACHYCARDIA", 4), ("AGITATION", 3), ("HALLUCINATION", 2),
-    ("HYPERPIGMENTATION", 2), ("SKIN HYPERPIGMENTATION", 1), ("SKIN DISCOLOURATION", 2),
-    ("PIGMENTATION DISORDER", 1), ("PRURITUS", 3), ("RASH", 3), ("URTICARIA", 1), ("ERYTHEMA", 1),
-    ("HYPERHIDROSIS", 2), ("INJECTION SITE RASH", 1), ("CELLULITIS", 1), ("CROHN^S DISEASE", 1),
+    ("Drug dependence", 14), ("Withdrawal syndrome", 10), ("Drug withdrawal syndrome", 6), ("Seizure", 8),
+    ("Toxicity to various agents", 12), ("Death", 6), ("Overdose", 8), ("Drug abuse", 7), ("Vomiting", 9),
+    ("Nausea", 9), ("Drug-induced liver injury", 4), ("Hepatotoxicity", 3), ("Jaundice", 3),
+    ("Cholestasis", 2), ("Constipation", 4), ("Anxiety", 5), ("Insomnia", 4), ("Cardiac arrest", 4),
+    ("Respiratory depression", 3), ("Tachycardia", 4), ("Agitation", 3), ("Hallucination", 2),
+    ("Hyperpigmentation", 2), ("Skin hyperpigmentation", 1), ("Skin discolouration", 2),
+    ("Pigmentation disorder", 1), ("Pruritus", 3), ("Rash", 3), ("Urticaria", 1), ("Erythema", 1),
+    ("Hyperhidrosis", 2), ("Injection site rash", 1), ("Cellulitis", 1), ("Crohn's disease", 1), ("Beau's lines", 1),
 ]
+# The end of the legacy AERS: reports received before it are AERS-era (API-NOTES section 9):
+# upper-case terms, legacy "NNNNNNN-C" ids, country names, none of the FAERS-only fields.
+FAERS_START = "20121101"
+AERS_COUNTRIES = [("UNITED STATES", 70), ("United States", 12), ("CANADA", 5), ("THAILAND", 3), ("UNITED KINGDOM", 3), ("Malaysia", 2)]
+FAERS_COUNTRIES = [("US", 88), ("CA", 4), ("GB", 3), ("TH", 3), ("MY", 2)]
+# Kratom look-alikes: research chemicals and metabolites that the 7-OH search term finds but
+# that are not kratom (the bundled terms exclude them).
+LOOK_ALIKES = ["7-OH-DPAT", "7-OH-DPAT HYDROBROMIDE", "7-OH-CHLORPROMAZINE", "7-oh-methotrexate"]
+
+
+def spell(rng: random.Random, term: str, era: str) -> str:
+    """A MedDRA term as openFDA's records spell it: upper case with ^ for an apostrophe in
+    AERS; in FAERS mostly sentence case with ^, sometimes with the apostrophe, in upper case
+    or in title case (messier than the notes say, on purpose)."""
+    caret = term.replace("'", "^")
+    if era == "aers":
+        return caret.upper()
+    roll = rng.random()
+    if roll < 0.78:
+        return caret
+    if roll < 0.86:
+        return term
+    if roll < 0.94:
+        return caret.upper()
+    return " ".join(w[:1].upper() + w[1:] for w in caret.split(" "))
+
+
+def legacy_id(number: str) -> str:
+    """An AERS-era safetyreportid: seven digits, a dash and a check digit ("5801206-7")."""
+    n = int(number) % 10_000_000
+    return f"{n:07d}-{n % 9 + 1}"
+
+
 CAERS_OUTCOMES = [
     ["VISITED AN ER"], ["HOSPITALIZATION"], ["DEATH"], ["NON-SERIOUS INJURIES/ ILLNESS"],
     ["Other Serious or Important Medical Event", "Other Serious Outcome"], ["LIFE THREATENING", "HOSPITALIZATION"],
@@ -65,12 +101,16 @@ def weighted(rng: random.Random, items):
 
 
 def received(rng: random.Random) -> str:
-    # Reports grow over the years, as kratom reports did.
-    year = rng.choices(range(2012, 2026), weights=[1, 1, 2, 3, 4, 6, 9, 11, 12, 13, 14, 15, 16, 17], k=1)[0]
+    # Reports grow over the years, as kratom reports did; a few are AERS-era (2008-2012).
+    year = rng.choices(range(2008, 2026), weights=[1, 1, 1, 1, 2, 2, 3, 4, 6, 9, 11, 12, 13, 14, 15, 16, 17, 17], k=1)[0]
     return f"{year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
 
 
-def faers_record(rng: random.Random, report_id: str, kratom_name: str | None, *, version: int = 1, extra_drugs: int | None = None, openfda_blocks: bool = False) -> dict:
+def faers_record(rng: random.Random, report_id: str, kratom_name: str | None, *, version: int = 1, extra_drugs: int | None = None, openfda_blocks: bool = False, era: str | None = None) -> dict:
+    """One FAERS record. Its era (AERS before FAERS_START, else FAERS) follows its received
+    date unless given; an AERS-era record gets a legacy id in place of report_id."""
+    day = received(rng)
+    era = era or ("aers" if day < FAERS_START else "faers")
     drugs = []
     if kratom_name is not None:
         drug = {"drugcharacterization": rng.choices(["1", "2", "3"], weights=[85, 12, 3])[0], "medicinalproduct": kratom_name}
@@ -90,15 +130,15 @@ def faers_record(rng: random.Random, report_id: str, kratom_name: str | None, *,
     rng.shuffle(drugs)
     reactions = []
     for pt in dict.fromkeys(weighted(rng, REACTIONS) for _ in range(rng.choices([1, 2, 3, 4, 6], weights=[30, 30, 20, 12, 8])[0])):
-        reaction = {"reactionmeddrapt": pt}
-        if rng.random() < 0.6:
-            reaction["reactionoutcome"] = "5" if pt == "DEATH" else rng.choice(["1", "2", "3", "4", "6"])
+        reaction = {"reactionmeddrapt": spell(rng, pt, era)}
+        if era == "faers" and rng.random() < 0.6:  # reactionoutcome is FAERS-only
+            reaction["reactionoutcome"] = "5" if pt == "Death" else rng.choice(["1", "2", "3", "4", "6"])
         reactions.append(reaction)
     patient: dict = {"reaction": reactions, "drug": drugs}
-    unit = rng.choices(["801", "802", "800", "804", None], weights=[80, 3, 3, 2, 12])[0]
+    unit = rng.choices(["801", "802", "800", "804", None], weights=[78, 3, 6, 2, 11])[0]
     if unit:
         patient["patientonsetageunit"] = unit
-        patient["patientonsetage"] = {"801": str(rng.randint(16, 78)), "802": str(rng.randint(1, 30)), "800": str(rng.randint(2, 6)), "804": str(rng.randint(1, 300))}[unit]
+        patient["patientonsetage"] = {"801": str(rng.randint(16, 78)), "802": str(rng.randint(1, 30)), "800": str(rng.randint(0, 8)), "804": str(rng.randint(1, 300))}[unit]
     sex = rng.choices(["1", "2", "0", None], weights=[60, 33, 3, 4])[0]
     if sex:
         patient["patientsex"] = sex
@@ -106,18 +146,35 @@ def faers_record(rng: random.Random, report_id: str, kratom_name: str | None, *,
         patient["patientweight"] = f"{rng.uniform(45, 130):.1f}"
     if rng.random() < 0.4:
         patient["patientagegroup"] = rng.choice(["4", "5", "5", "5", "6"])
-    death = any(r["reactionmeddrapt"] == "DEATH" for r in reactions) or rng.random() < 0.08
+    death = any(r["reactionmeddrapt"].upper() == "DEATH" for r in reactions) or rng.random() < 0.08
     serious = death or rng.random() < 0.7
     record = {
-        "safetyreportid": report_id,
-        "safetyreportversion": str(version),
-        "receivedate": received(rng),
+        "safetyreportid": report_id if era == "faers" else legacy_id(report_id),
+        "receivedate": day,
         "receivedateformat": "102",
         "serious": "1" if serious else "2",
-        "primarysource": {"qualification": rng.choice(["1", "2", "3", "5", "5"]), "reportercountry": "US"},
-        "occurcountry": rng.choices(["US", "CA", "GB", "TH"], weights=[90, 4, 3, 3])[0],
+        "primarysource": {"qualification": rng.choice(["1", "2", "3", "5", "5"])},
         "patient": patient,
     }
+    if era == "aers":
+        record["primarysource"]["reportercountry"] = weighted(rng, AERS_COUNTRIES)
+    else:
+        record["safetyreportversion"] = str(version)
+        country = weighted(rng, FAERS_COUNTRIES)
+        roll = rng.random()
+        if roll < 0.85:
+            record["occurcountry"] = country
+            record["primarysource"]["reportercountry"] = country if rng.random() < 0.9 else "US"
+        elif roll < 0.95:  # no occurcountry: the reporter's country stands in
+            record["primarysource"]["reportercountry"] = country
+        else:  # a value that is no country
+            record["primarysource"]["reportercountry"] = "COUNTRY NOT SPECIFIED"
+        roll = rng.random()
+        if roll < 0.5:  # the case event date, in the only place openFDA's FAERS records carry it
+            onset = dt.date(int(day[:4]), int(day[4:6]), int(day[6:])) - dt.timedelta(days=rng.randint(0, 400))
+            patient["summary"] = {"narrativeincludeclinical": f"CASE EVENT DATE: {onset:%Y%m%d}"}
+        elif roll < 0.56:  # a partial date: kept as written, no event_date
+            patient["summary"] = {"narrativeincludeclinical": f"CASE EVENT DATE: {day[:6]}"}
     if serious:
         if death:
             record["seriousnessdeath"] = "1"
@@ -136,14 +193,18 @@ def caers_record(rng: random.Random, report_number: str, kratom_name: str) -> di
         "report_number": report_number,
         "outcomes": rng.choice(CAERS_OUTCOMES),
         "date_created": created,
-        "reactions": list(dict.fromkeys(weighted(rng, REACTIONS) for _ in range(rng.randint(1, 4)))),
+        # CAERS spells terms in upper case (real records: "FAECES DISCOLOURED"), a few in MedDRA's case.
+        "reactions": [t.upper() if rng.random() < 0.85 else t for t in dict.fromkeys(weighted(rng, REACTIONS) for _ in range(rng.randint(1, 4)))],
         "products": products,
     }
     if rng.random() < 0.8:
         record["date_started"] = created[:6] + "01"
     consumer = {"gender": rng.choice(["Female", "Male", "Not Available"])}
-    if rng.random() < 0.75:
+    roll = rng.random()
+    if roll < 0.72:
         consumer.update(age=f"{rng.randint(18, 70)}.00", age_unit="year(s)")
+    elif roll < 0.75:
+        consumer.update(age=f"{rng.randint(1, 7)}.00", age_unit="decade(s)")
     record["consumer"] = consumer
     return record
 
@@ -153,15 +214,24 @@ def fixture_dataset(faers_count: int = 2150, caers_count: int = 140) -> tuple[li
     rng = random.Random(SEED)
     faers = [faers_record(rng, str(10_000_000 + i), weighted(rng, FAERS_KRATOM_NAMES), version=rng.choice([1, 1, 1, 2, 3])) for i in range(faers_count)]
     # Products named only in rarer ways, so that several search terms find something.
-    faers += [faers_record(rng, str(11_000_000 + i), name) for i, name in enumerate(["KRATUM", "Kratum capsules", "7-OH TABLETS", "7-OH", "KETUM LEAF", "BIAK-BIAK", "Mitragynine HCl"])]
+    faers += [faers_record(rng, str(11_000_000 + i), name, era="faers") for i, name in enumerate(["KRATUM", "Kratum capsules", "7-OH TABLETS", "7-OH", "KETUM LEAF", "BIAK-BIAK", "Mitragynine HCl"])]
     # Kratom only in the active substance; the product name is generic.
-    herbal = faers_record(rng, "11100001", None)
+    herbal = faers_record(rng, "11100001", None, era="faers")
     herbal["patient"]["drug"].append({"drugcharacterization": "1", "medicinalproduct": "HERBAL SUPPLEMENT", "activesubstance": {"activesubstancename": "MITRAGYNINE"}})
     faers.append(herbal)
     # One report in two versions, as a mirror that does not collapse versions would serve it:
     # version 1 misspelt the product, the follow-up (version 2) corrected it.
-    faers.append(faers_record(rng, "12000001", "KRATUM", version=1))
-    faers.append(faers_record(rng, "12000001", "KRATOM", version=2))
+    faers.append(faers_record(rng, "12000001", "KRATUM", version=1, era="faers"))
+    faers.append(faers_record(rng, "12000001", "KRATOM", version=2, era="faers"))
+    # Look-alikes the 7-OH search finds that are not kratom: each report names one and no kratom.
+    faers += [faers_record(rng, str(11_200_000 + i), None, era="faers") for i in range(len(LOOK_ALIKES))]
+    for record, name in zip(faers[-len(LOOK_ALIKES):], LOOK_ALIKES):
+        record["patient"]["drug"].append({"drugcharacterization": "1", "medicinalproduct": name})
+    # One report naming one term in three spellings, and a caret and an apostrophe spelling of
+    # another: each term counts once for the report.
+    spelled = faers_record(rng, "11300001", "KRATOM", era="faers")
+    spelled["patient"]["reaction"] = [{"reactionmeddrapt": t} for t in ["Drug dependence", "DRUG DEPENDENCE", "Drug Dependence", "Beau^s lines", "Beau's lines"]]
+    faers.append(spelled)
     caers = [caers_record(rng, str(200_000 + i), weighted(rng, CAERS_KRATOM_NAMES)) for i in range(caers_count)]
     return faers, caers
 
@@ -186,9 +256,9 @@ def field_values(record, path: list[str]) -> list[str]:
 
 def clause_matches(record: dict, clause: str) -> bool:
     field, value = clause.split(":", 1)
-    if field.endswith(".exact"):  # the whole value, case ignored (as openFDA does for reactionmeddrapt)
-        wanted = value.strip('"').replace('\\"', '"').upper()
-        return any(text.upper() == wanted for text in field_values(record, field[: -len(".exact")].split(".")))
+    if field.endswith(".exact"):  # the whole value, as openFDA's upper-casing analyzer indexes it
+        wanted = exact_index(value.strip('"').replace('\\"', '"'))
+        return any(exact_index(text) == wanted for text in field_values(record, field[: -len(".exact")].split(".")))
     for text in field_values(record, field.split(".")):
         words = tokens(text)
         if value.startswith('"'):
@@ -202,6 +272,12 @@ def clause_matches(record: dict, clause: str) -> bool:
         elif value.lower() in words:
             return True
     return False
+
+
+def exact_index(value: str) -> str:
+    """A value as openFDA's .exact fields hold it: upper case (its upper_case_not_tokenized
+    analyzer), an apostrophe as a caret (how openFDA stores it)."""
+    return value.upper().replace("'", "^")
 
 
 def search_hits(records: list[dict], search: str) -> list[dict]:
@@ -306,7 +382,8 @@ def count_response(records: list[dict], params: dict, cache: dict) -> tuple[int,
         chosen = search_hits(records, params["search"]) if params.get("search") else records
         counts: dict[str, int] = {}
         for record in chosen:
-            for value in set(field_values(record, field.removesuffix(".exact").split("."))):
+            values = field_values(record, field.removesuffix(".exact").split("."))
+            for value in {exact_index(v) for v in values} if field.endswith(".exact") else set(values):
                 counts[value] = counts.get(value, 0) + 1
         cache[key] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ranked = cache[key][:limit]

@@ -16,9 +16,13 @@ from cli.main import app
 
 runner = CliRunner()
 FIXTURE = Path(__file__).parent / "fixtures" / "meddra_synthetic"
-# The fixture's skin SOC: its PT names and the LLT "Hyperpigmentation", upper case as openFDA writes them.
-FIXTURE_SKIN = {"PRURITUS", "RASH", "SKIN DISCOLOURATION", "SKIN HYPERPIGMENTATION", "PIGMENTATION DISORDER", "HYPERHIDROSIS", "URTICARIA", "ERYTHEMA", "CAFÉ-AU-LAIT SPOTS", "HYPERPIGMENTATION", "ITCHING"}
-FIXTURE_GI = {"NAUSEA", "VOMITING", "CROHN^S DISEASE"}
+# The fixture's skin SOC: its PT names and the LLTs "Hyperpigmentation" and "Itching", in
+# MedDRA's spelling (how the tables show them once MedDRA is loaded), and their term keys (any
+# spelling a report uses: "BEAU^S LINES", "Beau's lines", "SKIN HYPERPIGMENTATION").
+SKIN_NAMES = {"Pruritus", "Rash", "Skin discolouration", "Skin hyperpigmentation", "Pigmentation disorder", "Hyperhidrosis", "Urticaria", "Erythema",
+              "Café-au-lait spots", "Beau's lines", "Hyperpigmentation", "Itching"}
+FIXTURE_SKIN = {oracle.term(name) for name in SKIN_NAMES}
+FIXTURE_GI = {"NAUSEA", "VOMITING", "CROHN'S DISEASE"}
 
 
 @pytest.fixture
@@ -46,9 +50,10 @@ def rows(db, *args):
 def test_load_reads_the_release(db):
     result = load(db)
     assert result.exit_code == 0, result.output
-    assert result.stderr.strip() == f"Loaded MedDRA 99.0: 7 SOCs, 17 preferred terms, 19 lowest level terms into {db}."
+    assert result.stderr.strip() == f"Loaded MedDRA 99.0: 7 SOCs, 18 preferred terms, 20 lowest level terms into {db}."
     con = duckdb.connect(str(db), read_only=True)
     terms = dict(con.execute("SELECT term, soc_name FROM meddra_terms").fetchall())
+    assert con.execute("SELECT term_name FROM meddra_terms WHERE term = 'BEAU''S LINES'").fetchone()[0] == "Beau's lines"
     assert terms["HYPERPIGMENTATION"] == "Skin and subcutaneous tissue disorders"  # through the LLT
     assert terms["CAFÉ-AU-LAIT SPOTS"] == "Skin and subcutaneous tissue disorders"  # Latin-1 decoded
     assert terms["CELLULITIS"] == "Infections and infestations"  # the primary SOC, not the secondary skin path
@@ -61,7 +66,7 @@ def test_reload_replaces_the_release(db):
     assert load(db).exit_code == 0
     assert load(db).exit_code == 0
     con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("SELECT count(*) FROM meddra_pt").fetchone()[0] == 17
+    assert con.execute("SELECT count(*) FROM meddra_pt").fetchone()[0] == 18
     con.close()
 
 
@@ -74,8 +79,8 @@ def test_reactions_by_soc(db):
     assert int(table["Skin and subcutaneous tissue disorders"]["reports"]) == len(skin)
     assert int(table["Skin and subcutaneous tissue disorders"]["fatal_reports"]) == sum(r.death for r in skin)
     assert int(table["Gastrointestinal disorders"]["reports"]) == len(gi)
-    assert "CROHN^S DISEASE" in table["Gastrointestinal disorders"]["term_list"]  # openFDA's caret matched to the apostrophe
-    assert table["General disorders and administration site conditions"]["term_list"] == "INJECTION SITE RASH"
+    assert table["Gastrointestinal disorders"]["term_list"] == "Crohn's disease; Nausea; Vomiting"  # openFDA's caret matched to the apostrophe
+    assert table["General disorders and administration site conditions"]["term_list"] == "Injection site rash"
     not_found = table["(not found in loaded MedDRA)"]
     mapped = FIXTURE_SKIN | FIXTURE_GI | {"DRUG DEPENDENCE", "SEIZURE", "CELLULITIS", "INJECTION SITE RASH", "DRUG-INDUCED LIVER INJURY"}
     unmapped = sorted({t for r in scoped for t in r.reactions} - mapped)
@@ -91,8 +96,11 @@ def test_skin_uses_the_whole_soc_once_loaded(db):
         scoped = oracle.scope(oracle.all_reports(), **filters)
         assert int(table[0]["reports"]) == sum(bool(r.reactions & FIXTURE_SKIN) for r in scoped)
         assert {r["skin_basis"] for r in table} == {"MedDRA primary SOC"}
-        assert {r["reaction_pt"] for r in table[2:]} <= FIXTURE_SKIN
-        assert {r["reaction_pt"] for r in table[2:] if r["is_pigmentation"] == "True"} == {"SKIN DISCOLOURATION", "SKIN HYPERPIGMENTATION", "PIGMENTATION DISORDER", "HYPERPIGMENTATION"}
+        # Each term once, in MedDRA's spelling, counted over every spelling the reports use.
+        per_term = {name: sum(oracle.term(name) in r.reactions for r in scoped) for name in SKIN_NAMES}
+        assert {r["reaction_pt"]: int(r["reports"]) for r in table[2:]} == {name: n for name, n in per_term.items() if n}
+        assert int(next(r for r in table if r["reaction_pt"] == "Beau's lines")["reports"]) > 0
+        assert {r["reaction_pt"] for r in table[2:] if r["is_pigmentation"] == "True"} == {"Skin discolouration", "Skin hyperpigmentation", "Pigmentation disorder", "Hyperpigmentation"}
 
 
 def test_export_includes_soc_table_and_meddra_version(db, tmp_path):
@@ -132,5 +140,5 @@ def test_unreadable_release_leaves_the_old_one(db):
     assert result.stderr.startswith(f"Error: Cannot read the MedDRA release in {FIXTURE}:")
     assert "Traceback" not in result.output
     con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("SELECT count(*) FROM meddra_terms").fetchone()[0] == 19
+    assert con.execute("SELECT count(*) FROM meddra_terms").fetchone()[0] == 20
     con.close()

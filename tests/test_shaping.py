@@ -21,26 +21,99 @@ def caers_with(**fields) -> dict:
 
 
 @pytest.mark.parametrize(
-    "age,unit,years",
+    "age,unit,years,decade",
     [
-        ("2", "800", 20.0),  # decades
-        ("26", "801", 26.0),  # years
-        ("18", "802", 1.5),  # months
-        ("26", "803", 0.498),  # weeks: 26*7/365.25 = 0.49829
-        ("100", "804", 0.274),  # days: 100/365.25 = 0.27379
-        ("36", "805", 0.004),  # hours: 36/8766 = 0.00411
-        ("45.5", "801", 45.5),
-        ("1999", "801", None),  # implausible, kept only as reported
-        ("-3", "801", None),
-        ("abc", "801", None),
-        ("30", "899", None),  # unknown unit
-        ("30", None, None),
-        (None, "801", None),
+        ("2", "800", None, 20),  # decades: 20-29 years, never the exact age 20
+        ("4", "800", None, 40),
+        ("0", "800", None, 0),
+        ("4.5", "800", None, None),  # not a whole decade: no age
+        ("12", "800", None, None),  # 120-129 years: implausible
+        ("26", "801", 26.0, None),  # years
+        ("18", "802", 1.5, None),  # months
+        ("26", "803", 0.498, None),  # weeks: 26*7/365.25 = 0.49829
+        ("100", "804", 0.274, None),  # days: 100/365.25 = 0.27379
+        ("36", "805", 0.004, None),  # hours: 36/8766 = 0.00411
+        ("45.5", "801", 45.5, None),
+        ("1999", "801", None, None),  # implausible, kept only as reported
+        ("-3", "801", None, None),
+        ("abc", "801", None, None),
+        ("30", "899", None, None),  # unknown unit
+        ("30", None, None, None),
+        (None, "801", None, None),
     ],
 )
-def test_faers_age_units_to_years(age, unit, years):
-    record = faers_with(patientonsetage=age, patientonsetageunit=unit)
-    assert rows_of('faers', record)["report"]["age_years"] == years
+def test_faers_age_units_to_years(age, unit, years, decade):
+    report = rows_of('faers', faers_with(patientonsetage=age, patientonsetageunit=unit))["report"]
+    assert (report["age_years"], report["age_decade"], report["age_reported"]) == (years, decade, age)
+
+
+@pytest.mark.parametrize(
+    "narrative,event_date,reported",
+    [
+        ("CASE EVENT DATE: 20190412", dt.date(2019, 4, 12), "20190412"),
+        ("CASE EVENT DATE:20190412", dt.date(2019, 4, 12), "20190412"),
+        ("CASE EVENT DATE: 201904", None, "201904"),  # partial: kept as written, no date
+        ("CASE EVENT DATE: 2019", None, "2019"),
+        ("CASE EVENT DATE: 20191345", None, "20191345"),  # no such day
+        ("Some other text", None, None),
+        (None, None, None),
+    ],
+)
+def test_faers_event_date_from_the_narrative_field(narrative, event_date, reported):
+    record = faers_with()
+    if narrative is not None:
+        record["patient"]["summary"] = {"narrativeincludeclinical": narrative}
+    report = rows_of("faers", record)["report"]
+    assert (report["event_date"], report["event_date_reported"]) == (event_date, reported)
+
+
+@pytest.mark.parametrize(
+    "occur,reporter,code,name",
+    [
+        ("US", "US", "US", "United States"),
+        (None, "US", "US", "United States"),
+        (None, "United States", "US", "United States"),
+        (None, "UNITED STATES", "US", "United States"),
+        (None, " united  states ", "US", "United States"),
+        (None, "USA", "US", "United States"),
+        ("GB", "US", "GB", "United Kingdom"),  # where it happened wins over the reporter's country
+        (None, "CANADA", "CA", "Canada"),
+        (None, "KOREA, REPUBLIC OF", "KR", "South Korea"),
+        (None, "COUNTRY NOT SPECIFIED", None, "COUNTRY NOT SPECIFIED"),  # shown as reported, never dropped
+        (None, None, None, None),
+    ],
+)
+def test_faers_countries_are_one_iso_country(occur, reporter, code, name):
+    record = faers_with()
+    if occur:
+        record["occurcountry"] = occur
+    if reporter:
+        record["primarysource"] = {"reportercountry": reporter}
+    report = rows_of("faers", record)["report"]
+    assert (report["country_code"], report["country_name"], report["occur_country"], report["reporter_country"]) == (code, name, occur, reporter and reporter.strip())
+
+
+@pytest.mark.parametrize(
+    "spelling,key",
+    [
+        ("DRUG DEPENDENCE", "DRUG DEPENDENCE"),
+        ("Drug dependence", "DRUG DEPENDENCE"),
+        ("Drug Dependence", "DRUG DEPENDENCE"),
+        (" Drug  dependence ", "DRUG DEPENDENCE"),
+        ("BEAU^S LINES", "BEAU'S LINES"),
+        ("Beau's lines", "BEAU'S LINES"),
+        ("Beau’s lines", "BEAU'S LINES"),
+        ("Crohn^s disease", "CROHN'S DISEASE"),
+        ("", None),
+    ],
+)
+def test_a_term_in_any_spelling_has_one_key(spelling, key):
+    record = faers_with()
+    record["patient"]["reaction"] = [{"reactionmeddrapt": spelling}]
+    faers = rows_of("faers", record)["reactions"][0]
+    caers = rows_of("caers", caers_with(reactions=[spelling]))["reactions"][0]
+    assert (faers["reaction_pt"], faers["reaction_pt_reported"]) == (key, spelling.strip() or None)
+    assert (caers["reaction_pt"], caers["reaction_pt_reported"]) == (key, spelling.strip() or None)
 
 
 @pytest.mark.parametrize("code,sex", [("0", "unknown"), ("1", "male"), ("2", "female"), (None, None), ("9", None)])
@@ -108,11 +181,13 @@ def test_caers_outcomes_to_seriousness(outcomes, serious, flags):
 
 
 @pytest.mark.parametrize(
-    "age,unit,years",
-    [("73.00", "year(s)", 73.0), ("73", "Year(s)", 73.0), ("6", "Month(s)", 0.5), ("3", "Decade(s)", 30.0), ("14", "Day(s)", 0.038), ("40", "Not Available", None), ("40", None, None)],
+    "age,unit,years,decade",
+    [("73.00", "year(s)", 73.0, None), ("73", "Year(s)", 73.0, None), ("6", "Month(s)", 0.5, None), ("3", "Decade(s)", None, 30), ("3.00", "decade(s)", None, 30),
+     ("14", "Day(s)", 0.038, None), ("40", "Not Available", None, None), ("40", None, None, None)],
 )
-def test_caers_age_units(age, unit, years):
-    assert rows_of("caers", caers_with(consumer={"age": age, "age_unit": unit}))["report"]["age_years"] == years
+def test_caers_age_units(age, unit, years, decade):
+    report = rows_of("caers", caers_with(consumer={"age": age, "age_unit": unit}))["report"]
+    assert (report["age_years"], report["age_decade"]) == (years, decade)
 
 
 @pytest.mark.parametrize("gender,sex", [("Female", "female"), ("Male", "male"), ("Not Available", "unknown"), (None, None)])

@@ -1,7 +1,7 @@
 import pytest
 
 from ingest.errors import KratomAEError
-from ingest.terms import Term, load_terms, normalize_name, search_query
+from ingest.terms import forms, load_terms, make_terms, search_query
 from shaping import rows_of
 
 
@@ -81,6 +81,49 @@ def test_openfda_names_are_checked_too():
     assert rows_of("faers", record)["products"][0]["matched_field"] == "openfda.brand_name"
 
 
+# Real 7-OH research chemicals and metabolites that the word term 7-OH finds: the bundled
+# exclude terms keep them out, and say which exclusion did; kratom beside them still counts.
+LOOK_ALIKES = [
+    ("7-OH-DPAT", "7-OH-DPAT"),
+    ("7-OH-DPAT HYDROBROMIDE", "7-OH-DPAT"),
+    ("(+/-)-7-OH-DPAT HBr", "7-OH-DPAT"),
+    ("7OH-DPAT", "7-OH-DPAT"),
+    ("7-OH-CHLORPROMAZINE", "7-OH-CHLORPROMAZINE"),
+    ("7-oh-chlorpromazine", "7-OH-CHLORPROMAZINE"),
+    ("7-OH-METHOTREXATE", "7-OH-METHOTREXATE"),
+    ("7-OH COUMARIN", "7-OH-COUMARIN"),
+]
+
+
+@pytest.mark.parametrize("name,exclusion", LOOK_ALIKES)
+def test_excluded_look_alikes_are_not_kratom(name, exclusion):
+    product = rows_of("faers", {"safetyreportid": "1", "patient": {"drug": [{"medicinalproduct": name}]}})["products"][0]
+    assert (product["is_kratom"], product["matched_term"], product["excluded_by"]) == (False, None, exclusion)
+
+
+def test_an_exclusion_vetoes_only_the_terms_inside_the_look_alike():
+    drugs = [{"medicinalproduct": "KRATOM WITH 7-OH-DPAT"}, {"medicinalproduct": "7-OH TABLETS"}, {"medicinalproduct": "7-OH-DPAT", "activesubstance": {"activesubstancename": "MITRAGYNINE"}}]
+    products = rows_of("faers", {"safetyreportid": "1", "patient": {"drug": drugs}})["products"]
+    assert [(p["matched_term"], p["matched_field"], p["matched_name"], p["excluded_by"]) for p in products] == [
+        ("KRATOM", "medicinalproduct", "KRATOM WITH 7-OH-DPAT", None),
+        ("7-OH", "medicinalproduct", "7-OH TABLETS", None),
+        ("MITRAGYN", "activesubstancename", "MITRAGYNINE", None),
+    ]
+
+
+def test_without_the_exclusion_a_look_alike_matches(tmp_path):
+    path = tmp_path / "terms.csv"
+    path.write_text("term,match\n7-OH,word\n", encoding="utf-8")
+    products = rows_of("faers", {"safetyreportid": "1", "patient": {"drug": [{"medicinalproduct": "7-OH-DPAT"}]}}, terms=load_terms(path))["products"]
+    assert (products[0]["matched_term"], products[0]["excluded_by"]) == ("7-OH", None)
+
+
+def test_caers_look_alikes_are_excluded_too():
+    record = {"report_number": "1", "products": [{"role": "SUSPECT", "name_brand": "7-OH-DPAT"}, {"role": "SUSPECT", "name_brand": "7-OH KRATOM SHOT"}]}
+    products = rows_of("caers", record)["products"]
+    assert [(p["is_kratom"], p["matched_term"], p["excluded_by"]) for p in products] == [(False, None, "7-OH-DPAT"), (True, "KRATOM", None)]
+
+
 def test_user_terms_decide(tmp_path):
     path = tmp_path / "terms.csv"
     path.write_text("term,match\nKAVA,word\n", encoding="utf-8")
@@ -89,39 +132,52 @@ def test_user_terms_decide(tmp_path):
     assert [p["matched_term"] for p in products] == ["KAVA", None, None]
 
 
-def test_normalize_name():
-    assert normalize_name("O.P.M.S. Kratom") == "OPMS KRATOM"
-    assert normalize_name("Kratom (Mitragyna speciosa)") == "KRATOM MITRAGYNA SPECIOSA"
-    assert normalize_name("PHILLIPS' COLON-HEALTH") == "PHILLIPS COLON HEALTH"
-    assert normalize_name("  ") is None
+def test_names_are_normalised_by_the_sql_macros():
+    # The one normalisation (ingest/sql/shaping_macros.sql): what is searched and what is matched.
+    assert forms(["O.P.M.S. Kratom", "Kratom (Mitragyna speciosa)", "PHILLIPS' COLON-HEALTH", "  ", "7-OH"]) == [
+        ("OPMSKRATOM", "OPMS KRATOM"),
+        ("KRATOMMITRAGYNASPECIOSA", "KRATOM MITRAGYNA SPECIOSA"),
+        ("PHILLIPSCOLONHEALTH", "PHILLIPS COLON HEALTH"),
+        ("", ""),
+        ("7OH", "7 OH"),
+    ]
+
+
+def term(text, match):
+    return make_terms([(text, match, "")])[0]
 
 
 def test_search_queries_cover_every_field_with_spaces_not_plus():
     fields = ["patient.drug.medicinalproduct", "patient.drug.openfda.brand_name"]
-    assert search_query(Term("KRATOM", "substring"), fields) == "patient.drug.medicinalproduct:*kratom* OR patient.drug.openfda.brand_name:*kratom*"
-    assert search_query(Term("BIAK BIAK", "word"), fields[:1]) == 'patient.drug.medicinalproduct:"biak biak"'
-    assert search_query(Term("7-OH", "word"), fields[:1]) == 'patient.drug.medicinalproduct:"7 oh"'
-    assert search_query(Term("KETUM", "word"), fields[:1]) == "patient.drug.medicinalproduct:ketum"
+    assert search_query(term("KRATOM", "substring"), fields) == "patient.drug.medicinalproduct:*kratom* OR patient.drug.openfda.brand_name:*kratom*"
+    assert search_query(term("BIAK BIAK", "word"), fields[:1]) == 'patient.drug.medicinalproduct:"biak biak"'
+    assert search_query(term("7-OH", "word"), fields[:1]) == 'patient.drug.medicinalproduct:"7 oh"'
+    assert search_query(term("KETUM", "word"), fields[:1]) == "patient.drug.medicinalproduct:ketum"
 
 
 def test_bundled_terms_load():
     terms = load_terms()
     assert [t.term for t in terms][:2] == ["KRATOM", "KRATUM"]
-    assert {t.match for t in terms} == {"substring", "word"}
+    assert {t.match for t in terms} == {"substring", "word", "exclude"}
+    # Every term keeps its reason; exclude terms are not searched.
+    assert all(t.note for t in terms)
+    assert [t.term for t in terms if not t.searched] == ["7-OH-DPAT", "7-OH-CHLORPROMAZINE", "7-OH-METHOTREXATE", "7-OH-COUMARIN"]
 
 
 def test_user_terms_file(tmp_path):
     path = tmp_path / "terms.csv"
     path.write_text("term,match\nKAVA,word\n", encoding="utf-8")
-    assert load_terms(path) == [Term("KAVA", "word")]
+    assert [(t.term, t.match, t.note, t.squeezed, t.words) for t in load_terms(path)] == [("KAVA", "word", "", "KAVA", "KAVA")]
 
 
 @pytest.mark.parametrize(
     "content,message",
     [
         ("name\nKAVA\n", "needs a header line with the columns term and match"),
-        ("term,match\nKAVA,fuzzy\n", "line 2: match must be substring or word, not 'fuzzy'"),
+        ("term,match\nKAVA,fuzzy\n", "line 2: match must be substring, word or exclude, not 'fuzzy'"),
         ("term,match\n--,word\n", "line 2: the term has no letters or digits"),
+        ("term,match,note\nKAVA,word,\nKAVALACTONE,exclude,\n", "line 3: an exclude term needs a note saying why 'KAVALACTONE' is not kratom"),
+        ("term,match,note\nKAVALACTONE,exclude,a kava compound\n", "has no substring or word term to search for"),
     ],
 )
 def test_bad_terms_files_are_explained(tmp_path, content, message):

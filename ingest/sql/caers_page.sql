@@ -21,15 +21,32 @@ CREATE OR REPLACE TEMP TABLE page_products AS
 SELECT stage_seq, report_id, unnest(r.products) AS product, generate_subscripts(r.products, 1) AS product_seq
 FROM page_caers;
 
-CREATE OR REPLACE TEMP TABLE page_matches AS
+-- Which products are kratom: the brand name against every term, the first term deciding;
+-- a hit inside a look-alike named by an exclude term does not count (see faers_page.sql).
+CREATE OR REPLACE TEMP TABLE page_hits AS
 WITH forms AS (
-    SELECT stage_seq, product_seq, squeeze(product.name_brand) AS squeezed, ' ' || coalesce(normalize_name(product.name_brand), '') || ' ' AS spaced
+    SELECT stage_seq, product_seq, clean(product.name_brand) AS name, squeeze(product.name_brand) AS squeezed,
+           ' ' || coalesce(normalize_name(product.name_brand), '') || ' ' AS spaced
     FROM page_products WHERE clean(product.name_brand) IS NOT NULL
+),
+hits AS (
+    SELECT f.*, t.term, t.term_order AS rank,
+           (SELECT min_by(e.term, e.term_order) FROM match_terms AS e
+            WHERE e.kind = 'exclude' AND contains(f.squeezed, e.squeezed) AND contains(e.squeezed, t.squeezed)) AS excluded_by
+    FROM forms AS f
+    JOIN match_terms AS t ON t.kind <> 'exclude'
+        AND CASE t.kind WHEN 'substring' THEN contains(f.squeezed, t.squeezed) ELSE contains(f.spaced, t.spaced) END
 )
-SELECT stage_seq, product_seq, arg_min(t.term, t.term_order) AS matched_term, 'name_brand' AS matched_field
-FROM forms AS f
-JOIN match_terms AS t ON CASE t.kind WHEN 'substring' THEN contains(f.squeezed, t.squeezed) ELSE contains(f.spaced, t.spaced) END
+SELECT stage_seq, product_seq,
+       arg_min(term, rank) FILTER (WHERE excluded_by IS NULL) AS matched_term,
+       CASE WHEN count(*) FILTER (WHERE excluded_by IS NULL) > 0 THEN 'name_brand' END AS matched_field,
+       arg_min(name, rank) FILTER (WHERE excluded_by IS NULL) AS matched_name,
+       arg_min(excluded_by, rank) AS excluded_by
+FROM hits
 GROUP BY stage_seq, product_seq;
+
+CREATE OR REPLACE TEMP TABLE page_matches AS
+SELECT stage_seq, product_seq, matched_term, matched_field, matched_name FROM page_hits WHERE matched_term IS NOT NULL;
 
 INSERT INTO stage_products BY NAME
 SELECT p.stage_seq, 'caers' AS source, p.report_id, p.product_seq,
@@ -40,13 +57,14 @@ SELECT p.stage_seq, 'caers' AS source, p.report_id, p.product_seq,
             ELSE coalesce(map_extract_value(l.caers_role, lower(clean(p.product.role))), lower(clean(p.product.role))) END AS role,
        NULL AS indication, NULL AS route,
        clean(p.product.industry_name) AS industry_name,
-       m.matched_term IS NOT NULL AS is_kratom, m.matched_term, m.matched_field
+       m.matched_term IS NOT NULL AS is_kratom, m.matched_term, m.matched_field, m.matched_name,
+       CASE WHEN m.matched_term IS NULL THEN m.excluded_by END AS excluded_by
 FROM page_products AS p
 CROSS JOIN labels AS l
-LEFT JOIN page_matches AS m USING (stage_seq, product_seq);
+LEFT JOIN page_hits AS m USING (stage_seq, product_seq);
 
 INSERT INTO stage_reactions BY NAME
-SELECT stage_seq, 'caers' AS source, report_id, reaction_seq, clean(reaction) AS reaction_pt, NULL AS reaction_outcome
+SELECT stage_seq, 'caers' AS source, report_id, reaction_seq, term_key(reaction) AS reaction_pt, clean(reaction) AS reaction_pt_reported, NULL AS reaction_outcome
 FROM (SELECT stage_seq, report_id, unnest(r.reactions) AS reaction, generate_subscripts(r.reactions, 1) AS reaction_seq FROM page_caers);
 
 INSERT INTO stage_reports BY NAME
@@ -68,6 +86,7 @@ WITH flags AS (
 SELECT c.stage_seq, 'caers' AS source, c.report_id, NULL AS report_version,
        openfda_date(r.date_created) AS received_date,
        openfda_date(r.date_started) AS event_date,
+       clean(r.date_started) AS event_date_reported,
        CASE WHEN k.reported THEN coalesce(k.death OR k.life_threatening OR k.hospitalization OR k.disabling OR k.congenital OR k.other, false) END AS is_serious,
        coalesce(k.death, false) AS serious_death,
        coalesce(k.life_threatening, false) AS serious_life_threatening,
@@ -76,12 +95,14 @@ SELECT c.stage_seq, 'caers' AS source, c.report_id, NULL AS report_version,
        coalesce(k.congenital, false) AS serious_congenital_anomaly,
        coalesce(k.other, false) AS serious_other,
        c.outcomes,
-       age_years(r.consumer.age, map_extract_value(l.years_per_unit, rtrim(trim(lower(split_part(r.consumer.age_unit, '(', 1))), 's'))) AS age_years,
+       CASE WHEN caers_age_unit(r.consumer.age_unit) <> 'decade' THEN
+           age_years(r.consumer.age, map_extract_value(l.years_per_unit, caers_age_unit(r.consumer.age_unit))) END AS age_years,
+       CASE WHEN caers_age_unit(r.consumer.age_unit) = 'decade' THEN age_decade(r.consumer.age) END AS age_decade,
        clean(r.consumer.age) AS age_reported,
        clean(r.consumer.age_unit) AS age_unit_reported,
        NULL AS age_group,
        coalesce(map_extract_value(l.caers_gender, lower(clean(r.consumer.gender))), lower(clean(r.consumer.gender))) AS sex,
-       NULL AS weight_kg, NULL AS occur_country, NULL AS reporter_country, NULL AS reporter_qualification,
+       NULL AS weight_kg, NULL AS occur_country, NULL AS reporter_country, NULL AS country_code, NULL AS country_name, NULL AS reporter_qualification,
        c.stage_seq IN (SELECT stage_seq FROM page_matches) AS is_kratom_report,
        c.stage_seq IN (
            SELECT m.stage_seq FROM page_matches AS m JOIN page_products AS p USING (stage_seq, product_seq)

@@ -10,7 +10,7 @@ FROM (
         "seriousnessdisabling": "VARCHAR", "seriousnesscongenitalanomali": "VARCHAR", "seriousnessother": "VARCHAR",
         "occurcountry": "VARCHAR", "primarysource": {"qualification": "VARCHAR", "reportercountry": "VARCHAR"},
         "patient": {"patientonsetage": "VARCHAR", "patientonsetageunit": "VARCHAR", "patientagegroup": "VARCHAR",
-                    "patientsex": "VARCHAR", "patientweight": "VARCHAR",
+                    "patientsex": "VARCHAR", "patientweight": "VARCHAR", "summary": {"narrativeincludeclinical": "VARCHAR"},
                     "drug": [{"medicinalproduct": "VARCHAR", "drugcharacterization": "VARCHAR", "drugindication": "VARCHAR",
                               "drugadministrationroute": "VARCHAR", "activesubstance": {"activesubstancename": "VARCHAR"},
                               "openfda": {"brand_name": ["VARCHAR"], "generic_name": ["VARCHAR"], "substance_name": ["VARCHAR"]}}],
@@ -24,8 +24,10 @@ FROM page_faers;
 
 -- Which products are kratom: every name of a product (the product, its active substance,
 -- then its openfda brand, generic and substance names) against every term; the first name
--- in that order, and for it the first term, decides.
-CREATE OR REPLACE TEMP TABLE page_matches AS
+-- in that order, and for it the first term, decides. A hit inside a look-alike named by an
+-- exclude term (7-OH in 7-OH-DPAT) does not count (staging.sql); such a product keeps the
+-- exclude term in excluded_by.
+CREATE OR REPLACE TEMP TABLE page_hits AS
 WITH names AS (
     SELECT stage_seq, product_seq, 1 AS name_order, 'medicinalproduct' AS field, drug.medicinalproduct AS name FROM page_products
     UNION ALL SELECT stage_seq, product_seq, 2, 'activesubstancename', drug.activesubstance.activesubstancename FROM page_products
@@ -34,15 +36,27 @@ WITH names AS (
     UNION ALL SELECT stage_seq, product_seq, 3000 + generate_subscripts(drug.openfda.substance_name, 1), 'openfda.substance_name', unnest(drug.openfda.substance_name) FROM page_products
 ),
 forms AS (
-    SELECT stage_seq, product_seq, name_order, field, squeeze(name) AS squeezed, ' ' || coalesce(normalize_name(name), '') || ' ' AS spaced
+    SELECT stage_seq, product_seq, name_order, field, clean(name) AS name, squeeze(name) AS squeezed, ' ' || coalesce(normalize_name(name), '') || ' ' AS spaced
     FROM names WHERE clean(name) IS NOT NULL
+),
+hits AS (
+    SELECT f.*, t.term, f.name_order * 10000 + t.term_order AS rank,
+           (SELECT min_by(e.term, e.term_order) FROM match_terms AS e
+            WHERE e.kind = 'exclude' AND contains(f.squeezed, e.squeezed) AND contains(e.squeezed, t.squeezed)) AS excluded_by
+    FROM forms AS f
+    JOIN match_terms AS t ON t.kind <> 'exclude'
+        AND CASE t.kind WHEN 'substring' THEN contains(f.squeezed, t.squeezed) ELSE contains(f.spaced, t.spaced) END
 )
 SELECT stage_seq, product_seq,
-       arg_min(t.term, f.name_order * 10000 + t.term_order) AS matched_term,
-       arg_min(f.field, f.name_order * 10000 + t.term_order) AS matched_field
-FROM forms AS f
-JOIN match_terms AS t ON CASE t.kind WHEN 'substring' THEN contains(f.squeezed, t.squeezed) ELSE contains(f.spaced, t.spaced) END
+       arg_min(term, rank) FILTER (WHERE excluded_by IS NULL) AS matched_term,
+       arg_min(field, rank) FILTER (WHERE excluded_by IS NULL) AS matched_field,
+       arg_min(name, rank) FILTER (WHERE excluded_by IS NULL) AS matched_name,
+       arg_min(excluded_by, rank) AS excluded_by
+FROM hits
 GROUP BY stage_seq, product_seq;
+
+CREATE OR REPLACE TEMP TABLE page_matches AS
+SELECT stage_seq, product_seq, matched_term, matched_field, matched_name FROM page_hits WHERE matched_term IS NOT NULL;
 
 INSERT INTO stage_products BY NAME
 SELECT p.stage_seq, 'faers' AS source, p.report_id, p.product_seq,
@@ -53,14 +67,16 @@ SELECT p.stage_seq, 'faers' AS source, p.report_id, p.product_seq,
        clean(p.drug.drugindication) AS indication,
        coalesce(map_extract_value(l.route, clean(p.drug.drugadministrationroute)), clean(p.drug.drugadministrationroute)) AS route,
        NULL AS industry_name,
-       m.matched_term IS NOT NULL AS is_kratom, m.matched_term, m.matched_field
+       m.matched_term IS NOT NULL AS is_kratom, m.matched_term, m.matched_field, m.matched_name,
+       CASE WHEN m.matched_term IS NULL THEN m.excluded_by END AS excluded_by
 FROM page_products AS p
 CROSS JOIN labels AS l
-LEFT JOIN page_matches AS m USING (stage_seq, product_seq);
+LEFT JOIN page_hits AS m USING (stage_seq, product_seq);
 
 INSERT INTO stage_reactions BY NAME
 SELECT stage_seq, 'faers' AS source, report_id, reaction_seq,
-       clean(reaction.reactionmeddrapt) AS reaction_pt,
+       term_key(reaction.reactionmeddrapt) AS reaction_pt,
+       clean(reaction.reactionmeddrapt) AS reaction_pt_reported,
        map_extract_value(l.reaction_outcome, clean(reaction.reactionoutcome)) AS reaction_outcome
 FROM (SELECT stage_seq, report_id, unnest(r.patient.reaction) AS reaction, generate_subscripts(r.patient.reaction, 1) AS reaction_seq FROM page_faers)
 CROSS JOIN labels AS l;
@@ -68,7 +84,8 @@ CROSS JOIN labels AS l;
 INSERT INTO stage_reports BY NAME
 SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,
        openfda_date(r.receivedate) AS received_date,
-       NULL AS event_date,  -- openFDA's FAERS records carry no event (onset) date
+       openfda_date(narrative_event_date(r.patient.summary.narrativeincludeclinical)) AS event_date,
+       narrative_event_date(r.patient.summary.narrativeincludeclinical) AS event_date_reported,
        CASE clean(r.serious) WHEN '1' THEN true WHEN '2' THEN false END AS is_serious,
        flag(r.seriousnessdeath) AS serious_death,
        flag(r.seriousnesslifethreatening) AS serious_life_threatening,
@@ -77,7 +94,9 @@ SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,
        flag(r.seriousnesscongenitalanomali) AS serious_congenital_anomaly,
        flag(r.seriousnessother) AS serious_other,
        NULL AS outcomes,
-       age_years(r.patient.patientonsetage, map_extract_value(l.years_per_unit, clean(r.patient.patientonsetageunit))) AS age_years,
+       CASE WHEN clean(r.patient.patientonsetageunit) <> '800' THEN
+           age_years(r.patient.patientonsetage, map_extract_value(l.years_per_unit, clean(r.patient.patientonsetageunit))) END AS age_years,
+       CASE WHEN clean(r.patient.patientonsetageunit) = '800' THEN age_decade(r.patient.patientonsetage) END AS age_decade,
        clean(r.patient.patientonsetage) AS age_reported,
        coalesce(map_extract_value(l.age_unit_name, clean(r.patient.patientonsetageunit)), clean(r.patient.patientonsetageunit)) AS age_unit_reported,
        map_extract_value(l.age_group, clean(r.patient.patientagegroup)) AS age_group,
@@ -85,6 +104,9 @@ SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,
        number(r.patient.patientweight) AS weight_kg,
        clean(r.occurcountry) AS occur_country,
        clean(r.primarysource.reportercountry) AS reporter_country,
+       map_extract_value(c.code, country_key(coalesce(clean(r.occurcountry), clean(r.primarysource.reportercountry)))) AS country_code,
+       coalesce(map_extract_value(c.name, country_key(coalesce(clean(r.occurcountry), clean(r.primarysource.reportercountry)))),
+                coalesce(clean(r.occurcountry), clean(r.primarysource.reportercountry))) AS country_name,
        map_extract_value(l.qualification, clean(r.primarysource.qualification)) AS reporter_qualification,
        f.stage_seq IN (SELECT stage_seq FROM page_matches) AS is_kratom_report,
        f.stage_seq IN (
@@ -94,7 +116,8 @@ SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,
        f.stage_seq IN (SELECT stage_seq FROM page_matches)
            AND f.stage_seq NOT IN (SELECT stage_seq FROM page_products ANTI JOIN page_matches USING (stage_seq, product_seq)) AS is_kratom_only_report
 FROM page_faers AS f
-CROSS JOIN labels AS l;
+CROSS JOIN labels AS l
+CROSS JOIN country_lookup AS c;
 
 -- The raw records go to a Parquet file per page (staging.py), not into the scratch database:
 -- they are nine tenths of the bytes, and re-compressing them at every checkpoint of a growing

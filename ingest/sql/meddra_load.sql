@@ -45,18 +45,20 @@ FROM read_csv(getvariable('hier_file'), delim = '$', header = false, quote = '',
                          'hlt_name': 'VARCHAR', 'hlgt_name': 'VARCHAR', 'soc_name': 'VARCHAR', 'soc_abbrev': 'VARCHAR', 'null_field': 'VARCHAR',
                          'pt_soc_code': 'VARCHAR', 'primary_soc_fg': 'VARCHAR', 'tail': 'VARCHAR'});
 
--- One row per term as openFDA writes it (upper case): every PT name, and every LLT name that
--- is not also a PT name, each with the primary SOC of its PT.
+-- One row per term key (term_key, ingest/sql/shaping_macros.sql: the key reactions.reaction_pt
+-- holds, so "Crohn's disease", "CROHN^S DISEASE" and "Crohn^s disease" are one term): every PT
+-- name, and every LLT name that is not also a PT name, each with its own spelling (term_name),
+-- its PT and the PT's primary SOC.
 CREATE TABLE meddra_terms AS
 WITH pt_soc AS (
     SELECT p.pt_code, p.pt_name, s.soc_name
     FROM meddra_pt AS p JOIN meddra_soc AS s ON s.soc_code = p.pt_soc_code
 )
-SELECT upper(pt_name) AS term, pt_name, soc_name, 'PT' AS matched_via FROM pt_soc
+SELECT DISTINCT ON (term_key(pt_name)) term_key(pt_name) AS term, pt_name AS term_name, pt_name, soc_name, 'PT' AS matched_via FROM pt_soc
 UNION ALL
-SELECT DISTINCT ON (upper(l.llt_name)) upper(l.llt_name), p.pt_name, p.soc_name, 'LLT'
+SELECT DISTINCT ON (term_key(l.llt_name)) term_key(l.llt_name), l.llt_name, p.pt_name, p.soc_name, 'LLT'
 FROM meddra_llt AS l JOIN pt_soc AS p USING (pt_code)
-WHERE upper(l.llt_name) NOT IN (SELECT upper(pt_name) FROM meddra_pt)
+WHERE term_key(l.llt_name) NOT IN (SELECT term_key(pt_name) FROM meddra_pt)
 ORDER BY 1;
 
 CREATE TABLE meddra_info AS

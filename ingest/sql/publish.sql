@@ -15,6 +15,7 @@ DELETE FROM reports WHERE source = getvariable('source');
 DELETE FROM products WHERE source = getvariable('source');
 DELETE FROM reactions WHERE source = getvariable('source');
 DELETE FROM raw_reports WHERE source = getvariable('source');
+DELETE FROM kratom_terms WHERE source = getvariable('source');
 
 INSERT INTO reports BY NAME
 SELECT s.* EXCLUDE (stage_seq, report_key), w.report_key FROM staging.stage_reports AS s JOIN winners AS w USING (stage_seq);
@@ -33,6 +34,9 @@ SELECT s.* EXCLUDE (stage_seq, report_key, is_first_mention, is_first_outcome), 
 FROM staging.stage_reactions AS s JOIN winners AS w USING (stage_seq);
 INSERT INTO raw_reports BY NAME
 SELECT * EXCLUDE (stage_seq) FROM read_parquet(getvariable('raw_files')) WHERE stage_seq IN (SELECT stage_seq FROM winners);
+
+INSERT INTO kratom_terms BY NAME
+SELECT getvariable('source') AS source, term_order, term, kind AS match, note FROM staging.match_terms;
 
 DELETE FROM fetch_runs WHERE source = getvariable('source');
 

@@ -9,7 +9,9 @@ CREATE TABLE IF NOT EXISTS reports (
     report_key                  BIGINT NOT NULL,    -- this database's number for the report, for joins; changes with each fetch
     report_version              INTEGER,            -- FAERS safetyreportversion; NULL for CAERS
     received_date               DATE,               -- FAERS receivedate, CAERS date_created
-    event_date                  DATE,               -- CAERS date_started; NULL for FAERS (not in openFDA)
+    event_date                  DATE,               -- FAERS case event date (patient.summary.narrativeincludeclinical
+                                                    -- "CASE EVENT DATE: YYYYMMDD"), CAERS date_started; NULL if absent or partial
+    event_date_reported         VARCHAR,            -- the event date as written (YYYYMMDD, or a partial YYYYMM / YYYY)
     is_serious                  BOOLEAN,            -- FAERS serious=1; CAERS: any serious outcome; NULL if not reported
     serious_death               BOOLEAN NOT NULL,
     serious_life_threatening    BOOLEAN NOT NULL,
@@ -18,14 +20,21 @@ CREATE TABLE IF NOT EXISTS reports (
     serious_congenital_anomaly  BOOLEAN NOT NULL,
     serious_other               BOOLEAN NOT NULL,
     outcomes                    VARCHAR[],          -- CAERS outcomes as reported; NULL for FAERS
-    age_years                   DOUBLE,             -- converted from the reported unit; NULL if missing or outside 0-120
+    age_years                   DOUBLE,             -- exact age converted from the reported unit; NULL if missing, outside
+                                                    -- 0-120, or given only as a decade (see age_decade)
+    age_decade                  INTEGER,            -- FAERS age given in decades (unit 800): the decade's first year,
+                                                    -- 40 for "4" (40-49 years); NULL otherwise
     age_reported                VARCHAR,            -- age as reported
     age_unit_reported           VARCHAR,            -- unit as reported (FAERS code 800-805 named)
     age_group                   VARCHAR,            -- FAERS patientagegroup (neonate ... elderly); NULL for CAERS
     sex                         VARCHAR,            -- 'female', 'male', 'unknown' (reported as unknown), NULL (not reported)
     weight_kg                   DOUBLE,
-    occur_country               VARCHAR,            -- FAERS occurcountry (ISO 2-letter)
-    reporter_country            VARCHAR,            -- FAERS primarysource.reportercountry (as reported)
+    occur_country               VARCHAR,            -- FAERS occurcountry, as reported (FAERS-era only; ISO 2-letter)
+    reporter_country            VARCHAR,            -- FAERS primarysource.reportercountry, as reported (AERS: a name, FAERS: a code)
+    country_code                VARCHAR,            -- ISO 3166-1 alpha-2 of occur_country, else of reporter_country;
+                                                    -- NULL when neither is reported or the value is no known country
+    country_name                VARCHAR,            -- the country's ISO name for country_code; the value as reported when
+                                                    -- it could not be mapped; NULL when not reported
     reporter_qualification      VARCHAR,            -- FAERS primarysource.qualification, named
     is_kratom_report            BOOLEAN NOT NULL,   -- at least one product is kratom (see products.is_kratom)
     is_kratom_suspect_report    BOOLEAN NOT NULL,   -- at least one kratom product is suspect or interacting
@@ -49,6 +58,9 @@ CREATE TABLE IF NOT EXISTS products (
     is_kratom                BOOLEAN NOT NULL,      -- decided locally by the search terms
     matched_term             VARCHAR,               -- the term that matched
     matched_field            VARCHAR,               -- the field it matched in
+    matched_name             VARCHAR,               -- the name (in that field) that matched, as reported
+    excluded_by              VARCHAR,               -- an exclude term of the terms file that kept a name of this product
+                                                    -- from matching (a look-alike such as 7-OH-DPAT); NULL otherwise
     is_first_mention         BOOLEAN NOT NULL,      -- the report's first row with this product_name_normalized and
                                                     -- is_kratom (false if no name): counting these counts a report once per product
     named_as_suspect         BOOLEAN NOT NULL,      -- a row of the report with this name and is_kratom has role suspect
@@ -62,9 +74,11 @@ CREATE TABLE IF NOT EXISTS reactions (
     report_id         VARCHAR NOT NULL,
     report_key        BIGINT NOT NULL,              -- reports.report_key
     reaction_seq      INTEGER NOT NULL,
-    reaction_pt       VARCHAR,                      -- upper case, British spelling, as openFDA gives it
+    reaction_pt       VARCHAR,                      -- the term's key: upper case, apostrophe as ', spaces collapsed
+                                                    -- (term_key in ingest/sql/shaping_macros.sql); one term, any spelling
+    reaction_pt_reported VARCHAR,                   -- the term as openFDA gives it ("Drug dependence", "CROHN^S DISEASE")
     reaction_outcome  VARCHAR,                      -- FAERS reactionoutcome, named; NULL for CAERS
-    is_first_mention  BOOLEAN NOT NULL,             -- the report's first row with this reaction_pt (false if none):
+    is_first_mention  BOOLEAN NOT NULL,             -- the report's first row with this reaction_pt key (false if none):
                                                     -- counting these rows counts a report once per term
     is_first_outcome  BOOLEAN NOT NULL,             -- the report's first row with this reaction_outcome (NULL included):
                                                     -- counting these rows counts a report once per outcome
@@ -78,6 +92,17 @@ CREATE TABLE IF NOT EXISTS raw_reports (
     report_version  INTEGER,
     record          JSON NOT NULL,
     PRIMARY KEY (source, report_id)
+);
+
+-- One row per term of the terms file of the fetch that produced a source's rows: what was
+-- searched and matched as kratom, and what was excluded as a look-alike, with its reason.
+CREATE TABLE IF NOT EXISTS kratom_terms (
+    source      VARCHAR NOT NULL,
+    term_order  INTEGER NOT NULL,                   -- the order terms are tried in: the first that matches is matched_term
+    term        VARCHAR NOT NULL,
+    match       VARCHAR NOT NULL,                   -- 'substring', 'word' or 'exclude'
+    note        VARCHAR,                            -- the reason for the term, from the terms file
+    PRIMARY KEY (source, term_order)
 );
 
 -- One row per openFDA query of the fetch that produced each source's current rows.
@@ -111,7 +136,8 @@ CREATE TABLE IF NOT EXISTS background_totals (
 -- One row per source and reaction term: reports in all of the endpoint naming the term.
 CREATE TABLE IF NOT EXISTS background_terms (
     source    VARCHAR NOT NULL,
-    term      VARCHAR NOT NULL,                          -- as openFDA stores it (apostrophe as ^)
+    term      VARCHAR NOT NULL,                          -- the term's key (as reactions.reaction_pt); openFDA's count=
+                                                         -- spellings are summed under it
     reports   BIGINT NOT NULL,
     method    VARCHAR NOT NULL,                          -- 'count' (count= top 1000) or 'search' (one search)
     PRIMARY KEY (source, term)

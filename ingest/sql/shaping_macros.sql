@@ -1,17 +1,44 @@
--- shaping_macros: small helpers for the page shaping SQL (faers_page.sql, caers_page.sql).
-CREATE OR REPLACE MACRO clean(x) AS nullif(trim(x), '');
+-- shaping_macros: the one place where names, MedDRA terms and countries are normalised, and
+-- small helpers for the page shaping SQL (faers_page.sql, caers_page.sql). Temporary macros,
+-- so that read-only connections (the tables, meddra load, the terms file) can use them too;
+-- ingest/terms.py asks these macros for the search forms of its terms instead of repeating them.
+CREATE OR REPLACE TEMP MACRO clean(x) AS nullif(trim(x), '');
 -- openFDA dates are YYYYMMDD strings; anything else (partial, malformed) is no date.
-CREATE OR REPLACE MACRO openfda_date(x) AS CASE WHEN regexp_full_match(coalesce(x, ''), '[0-9]{8}') THEN try_strptime(x, '%Y%m%d')::DATE END;
+CREATE OR REPLACE TEMP MACRO openfda_date(x) AS CASE WHEN regexp_full_match(coalesce(x, ''), '[0-9]{8}') THEN try_strptime(x, '%Y%m%d')::DATE END;
 -- FAERS seriousness flags are "1" when set and absent otherwise.
-CREATE OR REPLACE MACRO flag(x) AS coalesce(trim(x) = '1', false);
-CREATE OR REPLACE MACRO number(x) AS CASE WHEN NOT isnan(try_cast(trim(x) AS DOUBLE)) THEN try_cast(trim(x) AS DOUBLE) END;
+CREATE OR REPLACE TEMP MACRO flag(x) AS coalesce(trim(x) = '1', false);
+CREATE OR REPLACE TEMP MACRO number(x) AS CASE WHEN NOT isnan(try_cast(trim(x) AS DOUBLE)) THEN try_cast(trim(x) AS DOUBLE) END;
 -- Age in years, rounded to 3 decimals; ages outside 0-120 years are data-entry errors (the
 -- value as reported stays in age_reported).
-CREATE OR REPLACE MACRO age_years(value, years_per_unit) AS
+CREATE OR REPLACE TEMP MACRO age_years(value, years_per_unit) AS
     CASE WHEN round(number(value) * years_per_unit, 3) BETWEEN 0 AND 120 THEN round(number(value) * years_per_unit, 3) END;
-CREATE OR REPLACE MACRO report_version(v) AS CASE WHEN regexp_full_match(trim(v), '[0-9]+') THEN trim(v)::INTEGER END;
+-- An age given in decades (FAERS unit 800) says only that the age lies in [10v, 10v + 10):
+-- "4" is 40-49 years. It is kept as the decade's first year, never as an exact age.
+CREATE OR REPLACE TEMP MACRO age_decade(value) AS
+    CASE WHEN number(value) = floor(number(value)) AND number(value) BETWEEN 0 AND 11 THEN (10 * number(value))::INTEGER END;
+-- CAERS age units are words: "year(s)", "Month(s)", "decade(s)" -> year, month, decade.
+CREATE OR REPLACE TEMP MACRO caers_age_unit(unit) AS rtrim(trim(lower(split_part(unit, '(', 1))), 's');
+CREATE OR REPLACE TEMP MACRO report_version(v) AS CASE WHEN regexp_full_match(trim(v), '[0-9]+') THEN trim(v)::INTEGER END;
+-- FAERS puts the case event date in patient.summary.narrativeincludeclinical
+-- ("CASE EVENT DATE: 20190412"); the date as written (8, 6 or 4 digits) is kept, and only a
+-- whole YYYYMMDD becomes event_date.
+CREATE OR REPLACE TEMP MACRO narrative_event_date(narrative) AS
+    nullif(regexp_extract(coalesce(narrative, ''), 'CASE EVENT DATE:\s*([0-9]+)', 1), '');
+
 -- Names for matching and grouping. squeeze: letters and digits only, upper case.
 -- normalize_name: upper case, dots and apostrophes dropped, other punctuation as spaces,
 -- spaces collapsed ("O.P.M.S. Kratom" -> "OPMS KRATOM").
-CREATE OR REPLACE MACRO squeeze(x) AS regexp_replace(upper(x), '[^A-Z0-9]', '', 'g');
-CREATE OR REPLACE MACRO normalize_name(x) AS nullif(trim(regexp_replace(regexp_replace(upper(x), '[.''`’]', '', 'g'), '[^A-Z0-9]+', ' ', 'g')), '');
+CREATE OR REPLACE TEMP MACRO squeeze(x) AS regexp_replace(upper(x), '[^A-Z0-9]', '', 'g');
+CREATE OR REPLACE TEMP MACRO normalize_name(x) AS nullif(trim(regexp_replace(regexp_replace(upper(x), '[.''`’]', '', 'g'), '[^A-Z0-9]+', ' ', 'g')), '');
+
+-- The key of a MedDRA term: one term, whatever its spelling. openFDA writes a term in upper
+-- case in AERS-era reports ("DRUG DEPENDENCE"), in sentence case in FAERS-era ones ("Drug
+-- dependence"), and an apostrophe as a caret ("CROHN^S DISEASE"); MedDRA writes "Crohn's
+-- disease". The key is upper case, with every apostrophe-like character (^ ’ ‘ ` ´) as ',
+-- and runs of white space as one space: "CROHN'S DISEASE".
+CREATE OR REPLACE TEMP MACRO term_key(x) AS
+    nullif(upper(trim(regexp_replace(regexp_replace(x, '[\^’‘`´]', '''', 'g'), '\s+', ' ', 'g'))), '');
+
+-- The key of a country as reported: upper case, spaces collapsed ("United States",
+-- "UNITED STATES" and "US" all have keys that ingest/countries.py maps to ISO 3166 "US").
+CREATE OR REPLACE TEMP MACRO country_key(x) AS nullif(upper(trim(regexp_replace(x, '\s+', ' ', 'g'))), '');
