@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS reports (
     reporter_country            VARCHAR,            -- FAERS primarysource.reportercountry, as reported (AERS: a name, FAERS: a code)
     country_code                VARCHAR,            -- ISO 3166-1 alpha-2 of occur_country, else of reporter_country;
                                                     -- NULL when neither is reported or the value is no known country
-    country_name                VARCHAR,            -- the country's ISO name for country_code; the value as reported when
+    country_name                VARCHAR,            -- ISO 3166's common name (else its name) for country_code; the value as reported when
                                                     -- it could not be mapped; NULL when not reported
     reporter_qualification      VARCHAR,            -- FAERS primarysource.qualification, named
     is_kratom_report            BOOLEAN NOT NULL,   -- at least one product is kratom (see products.is_kratom)
