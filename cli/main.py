@@ -142,6 +142,17 @@ RoleFilter = Annotated[
 ]
 SeriousFilter = Annotated[bool, typer.Option("--serious", help="Only serious reports.")]
 TopFilter = Annotated[Optional[int], typer.Option("--top", min=1, help="Only the N most reported rows.")]
+
+
+class UnitChoice(str, enum.Enum):
+    report = "report"
+    case = "case"
+
+
+UnitFilter = Annotated[
+    Optional[UnitChoice],
+    typer.Option("--unit", help="Count reports (default, as openFDA does) or probable cases (duplicate reports of one event counted once; see README, Cases).", show_default=False),
+]
 QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", help="A folder of your own .sql tables, used beside the bundled ones.")]
 
 
@@ -170,11 +181,11 @@ def parse_date(option: str, value: str | None):
         raise KratomAEError(f"{option} must be a date written YYYY-MM-DD, such as 2019-01-31, not {value!r}.") from None
 
 
-def make_filters(source, since, until, role, serious, top):
+def make_filters(source, since, until, role, serious, top, unit=None):
     from ingest.errors import KratomAEError
     from queries.library import Filters
 
-    given = {name for name, value in [("source", source), ("since", since), ("until", until), ("role", role), ("serious", serious or None), ("top", top)] if value is not None}
+    given = {name for name, value in [("source", source), ("since", since), ("until", until), ("role", role), ("serious", serious or None), ("top", top), ("unit", unit)] if value is not None}
     filters = Filters(
         source=source.value if source else "all",
         since=parse_date("--since", since),
@@ -182,6 +193,7 @@ def make_filters(source, since, until, role, serious, top):
         role=role.value if role else "any",
         serious=serious,
         top=top,
+        unit=unit.value if unit else "report",
         given=given,
     )
     if filters.since and filters.until and filters.since > filters.until:
@@ -199,6 +211,7 @@ def query(
     role: RoleFilter = None,
     serious: SeriousFilter = False,
     top: TopFilter = None,
+    unit: UnitFilter = None,
     by: Annotated[ByChoice, typer.Option("--by", help="reactions only: per preferred term (pt) or per MedDRA primary SOC (soc; needs `meddra load`).")] = ByChoice.pt,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table (for people), csv or json, on stdout.")] = FormatChoice.table,
     csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
@@ -222,7 +235,7 @@ def query(
                 raise KratomAEError("Only the reactions table takes --by soc.")
             name = "reactions_by_soc"
         table = library.find(name, queries_dir)
-        filters = make_filters(source, since, until, role, serious, top)
+        filters = make_filters(source, since, until, role, serious, top, unit)
         library.check_filters(table, filters)
         con = store.connect(db, read_only=True)
         try:
@@ -248,6 +261,7 @@ def export(
     role: RoleFilter = None,
     serious: SeriousFilter = False,
     top: TopFilter = None,
+    unit: UnitFilter = None,
     queries_dir: QueriesDir = None,
 ) -> None:
     """Write every table as CSV, with a provenance file (tool version, fetch times, openFDA
@@ -261,7 +275,7 @@ def export(
         from queries import library
         from queries.export import export_tables
 
-        filters = make_filters(source, since, until, role, serious, top)
+        filters = make_filters(source, since, until, role, serious, top, unit)
         con = store.connect(db, read_only=True)
         try:
             library.prepare_scope(con, filters)
@@ -284,6 +298,7 @@ def signals(
     db: DbOption = DEFAULT_DB,
     source: SourceFilter = None,
     role: RoleFilter = None,
+    unit: UnitFilter = None,
     min_reports: Annotated[int, typer.Option("--min-reports", min=1, help="Terms with fewer kratom reports are listed but never flagged.")] = 3,
     sort: Annotated[SortChoice, typer.Option("--sort", help="Order by prr, ror, ic or reports (highest first).")] = SortChoice.prr,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask openFDA for the background counts again instead of using the cache.")] = False,
@@ -314,7 +329,7 @@ def signals(
             frame = signal_lib.counts_table(counts, min_reports, sort.value)
             info, warnings, requests, filters = None, [], 0, None
         else:
-            filters = make_filters(source, None, None, role, False, None)
+            filters = make_filters(source, None, None, role, False, None, unit)
             if not db.exists():
                 raise KratomAEError(f"There is no database at {db}; run `kratom-ae fetch` first or pass --db.")
             with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
@@ -398,6 +413,47 @@ def sql_command(
         if csv_file:
             export.write_text(csv_file, export.csv_text(frame))
         emit(frame, output_format, lambda: print_frame(frame))
+
+
+@app.command("cases")
+def cases_command(
+    db: DbOption = DEFAULT_DB,
+    source: SourceFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
+    role: RoleFilter = None,
+    serious: SeriousFilter = False,
+    term: Annotated[Optional[list[str]], typer.Option("--term", help="Only reports naming this MedDRA term, in any spelling (repeat for several: any of them).")] = None,
+    skin: Annotated[bool, typer.Option("--skin", help="Only reports naming a skin term (those of the skin table).")] = False,
+    pigmentation: Annotated[bool, typer.Option("--pigmentation", help="Only reports naming a pigmentation term (the skin table's pigmentation row).")] = False,
+    soc: Annotated[Optional[str], typer.Option("--soc", help="Only reports naming a term of this MedDRA primary SOC (needs `meddra load`).")] = None,
+    output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the listing to this CSV file (with FILE.provenance.json beside it).")] = None,
+) -> None:
+    """The line listing behind a number: one row per kratom report in scope, with its dates, patient, reporter, seriousness, each reaction with its outcome, the kratom and other products by role, and the probable case it belongs to (case_id, case_rule). Read the reports behind a count, then count the distinct case_id values.
+
+    Example: kratom-ae cases --pigmentation --csv pigmentation_cases.csv
+    """
+    with user_errors():
+        from cli.output import print_table
+        from ingest import store
+        from queries import export, library
+
+        filters = make_filters(source, since, until, role, serious, None)
+        narrowed = library.Listing(tuple(term or ()), skin, pigmentation, soc)
+        table = library.find("cases")
+        con = store.connect(db, read_only=True)
+        try:
+            library.prepare_scope(con, filters)
+            frame = library.listing(con, filters, narrowed)
+            if csv_file:
+                export.write_text(csv_file, export.csv_text(frame))
+                export.write_text(Path(f"{csv_file}.provenance.json"), export.provenance_text(con, db, filters, {table.name: table}, listing=narrowed))
+        finally:
+            con.close()
+        emit(frame, output_format, lambda: print_table(frame, table, filters))
+        if csv_file:
+            typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
 
 
 class JudgedChoice(str, enum.Enum):

@@ -75,6 +75,8 @@ def print_table(frame: pd.DataFrame, query, filters) -> None:
     print_frame(frame, console)
     given = {k: v for k, v in filters.describe().items() if v not in (None, False)}
     console.print(f"Counts: {query.counts}", markup=False, highlight=False, soft_wrap=True)
+    if getattr(filters, "unit", "report") == "case":
+        console.print("Unit: probable cases, not reports: read \"reports\" in the counts above as cases (duplicate reports of one event counted once; README \"Cases\").", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in given.items())}", markup=False, highlight=False, soft_wrap=True)
 
 
@@ -128,6 +130,8 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     console.print("signals: reactions reported disproportionately often with kratom (2x2 tables of reports).", markup=False, highlight=False, soft_wrap=True)
     print_frame(shown[columns], console)
     basis = f"kratom in role: {filters.role}" if filters else "2x2 tables from the counts file"
+    if filters and filters.unit == "case":
+        console.print("Unit: a and b count probable cases (duplicate reports grouped, README \"Cases\"); c and d are still openFDA's counts of reports in the background.", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Counts: reports; a = kratom reports naming the term, b = kratom reports not naming it, c = other reports naming it, d = other reports not naming it ({basis}).", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Flags: Evans (PRR >= 2, chi2 >= 4, a >= 3), ROR (ROR025 > 1, a >= 3), IC (IC025 > 0); terms with fewer than {min_reports} reports are listed but not flagged.", markup=False, highlight=False, soft_wrap=True)
     if info is not None:

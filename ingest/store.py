@@ -104,7 +104,9 @@ def first_line(message: str) -> str:
 
 def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staging_path: Path, raw_files: list[str]) -> None:
     """Swap a fetch's staged rows (in its scratch database, and the raw records in the Parquet
-    files raw_files) in for the source's old ones and record its runs, in one transaction."""
+    files raw_files) in for the source's old ones, group them into probable cases, and record its
+    runs, in one transaction."""
+    from ingest import cases  # it reads SQL through this module
     con.execute("ATTACH $path AS staging (READ_ONLY)", {"path": str(staging_path)})
     try:
         con.begin()
@@ -112,6 +114,8 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
             con.execute("SET VARIABLE source = $source", {"source": source})
             con.execute("SET VARIABLE raw_files = $files", {"files": raw_files})
             con.execute(sql("publish"))
+            con.execute(sql("shaping_macros"))  # term_key and reference_key, for the case rules
+            cases.assign(con, source)
             frame = pd.DataFrame.from_records(runs)  # noqa: F841 (read by DuckDB by name)
             con.execute("INSERT INTO fetch_runs BY NAME SELECT * FROM frame")
             con.commit()

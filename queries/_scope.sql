@@ -2,7 +2,15 @@
 -- itself (names starting with "_" are not listed); run before every query.
 --
 -- Counting rules (the same in README.md "Counting rules"):
---   * the unit is the report: one row of `reports`, the latest version of a FAERS report;
+--   * the unit is the report (unit = 'report', the default): one row of `reports`, the latest
+--     version of a FAERS report; with unit = 'case' it is the probable case: reports grouped
+--     as duplicates of one patient's event (reports.case_id, decided at fetch time by the rules
+--     of ingest/sql/case_pairs.sql), each counted once; a case is a probable duplicate judged
+--     by rules, not a verified patient;
+--   * with unit = 'case', a case is in scope when any of its reports is (after the filters); its
+--     sex, age, country, reporter, dates and source are those of its representative report,
+--     the in-scope report received last (ties: the highest report_id); its seriousness
+--     criteria, terms, outcomes and products are those of any of its in-scope reports;
 --   * a report is in scope when it is a kratom report (at least one product matched as
 --     kratom) and passes the filters; with role = 'suspect', at least one kratom product must
 --     be suspect or interacting (E2B drugcharacterization 1 or 3);
@@ -22,30 +30,89 @@
 --
 -- Session variables (set by queries/library.py): source ('faers', 'caers' or 'all'),
 -- since and until (DATE or NULL), role ('suspect' or 'any'), serious (BOOLEAN),
--- top (INTEGER or NULL).
+-- top (INTEGER or NULL), unit ('report' or 'case').
 
--- The reports in scope: a view, since filtering `reports` costs little and each table reads
--- only the columns it needs.
+-- The reports that pass the filters, each with the key of the unit it counts in (unit_key):
+-- its own report_key, or with unit = 'case' the report_key of its case's representative.
+CREATE OR REPLACE TEMP TABLE scope_members AS
+WITH passing AS (
+    SELECT r.report_key, r.case_id, r.received_date, r.report_id
+    FROM reports AS r
+    WHERE (getvariable('source') = 'all' OR r.source = getvariable('source'))
+      AND (getvariable('since') IS NULL OR r.received_date >= getvariable('since'))
+      AND (getvariable('until') IS NULL OR r.received_date <= getvariable('until'))
+      AND (NOT getvariable('serious') OR r.is_serious IS TRUE)
+      -- the kratom decisions, made per product at ingest (ingest/sql/faers_page.sql, caers_page.sql)
+      AND CASE getvariable('role') WHEN 'suspect' THEN r.is_kratom_suspect_report ELSE r.is_kratom_report END
+)
+SELECT report_key, report_key AS unit_key FROM passing WHERE getvariable('unit') = 'report'
+UNION ALL
+SELECT report_key, first_value(report_key) OVER (PARTITION BY case_id ORDER BY received_date DESC NULLS LAST, report_id DESC) AS unit_key
+FROM passing WHERE getvariable('unit') = 'case';
+
+-- The units in scope, one row each with every `reports` column: the reports themselves, or
+-- with unit = 'case' each case's representative report with the seriousness criteria and
+-- outcomes of any of its in-scope reports (kratom the only product when it is on all of them). A view: each table reads only what it needs.
 CREATE OR REPLACE TEMP VIEW scope_reports AS
-SELECT r.*
+SELECT r.* FROM reports AS r SEMI JOIN scope_members AS m USING (report_key) WHERE getvariable('unit') = 'report'
+UNION ALL
+SELECT r.* REPLACE (c.is_serious AS is_serious, c.serious_death AS serious_death, c.serious_life_threatening AS serious_life_threatening,
+                    c.serious_hospitalization AS serious_hospitalization, c.serious_disabling AS serious_disabling,
+                    c.serious_congenital_anomaly AS serious_congenital_anomaly, c.serious_other AS serious_other, c.outcomes AS outcomes,
+                    c.is_kratom_only_report AS is_kratom_only_report)
 FROM reports AS r
-WHERE (getvariable('source') = 'all' OR r.source = getvariable('source'))
-  AND (getvariable('since') IS NULL OR r.received_date >= getvariable('since'))
-  AND (getvariable('until') IS NULL OR r.received_date <= getvariable('until'))
-  AND (NOT getvariable('serious') OR r.is_serious IS TRUE)
-  -- the kratom decisions, made per product at ingest (ingest/sql/faers_page.sql, caers_page.sql)
-  AND CASE getvariable('role') WHEN 'suspect' THEN r.is_kratom_suspect_report ELSE r.is_kratom_report END;
+JOIN (
+    SELECT m.unit_key, bool_or(x.is_serious) AS is_serious, bool_or(x.serious_death) AS serious_death,
+           bool_or(x.serious_life_threatening) AS serious_life_threatening, bool_or(x.serious_hospitalization) AS serious_hospitalization,
+           bool_or(x.serious_disabling) AS serious_disabling, bool_or(x.serious_congenital_anomaly) AS serious_congenital_anomaly,
+           bool_or(x.serious_other) AS serious_other,
+           CASE WHEN bool_or(x.outcomes IS NOT NULL) THEN list_sort(list_distinct(flatten(list(coalesce(x.outcomes, []))))) END AS outcomes,
+           bool_and(x.is_kratom_only_report) AS is_kratom_only_report
+    FROM scope_members AS m JOIN reports AS x USING (report_key)
+    WHERE getvariable('unit') = 'case'
+    GROUP BY m.unit_key
+) AS c ON c.unit_key = r.report_key;
 
--- One row per report and MedDRA term in scope (reactions.is_first_mention marks one row per
--- report and term, decided once at fetch time). A table, not a view: it takes a join to
--- make, and the tables read it up to three times. Join it to scope_reports by report_key.
+-- One row per unit and MedDRA term in scope, by term key (reactions.is_first_mention marks one
+-- row per report and term, decided once at fetch time; a case names the terms of any of its
+-- reports). A table, not a view: the tables read it up to three times. Its report_key is the
+-- unit's: join it to scope_reports by report_key.
 CREATE OR REPLACE TEMP TABLE scope_reactions AS
-SELECT x.source, x.report_key, x.reaction_pt
-FROM reactions AS x
-SEMI JOIN scope_reports AS r USING (report_key)
-WHERE x.is_first_mention;
+SELECT x.source, m.unit_key AS report_key, x.reaction_pt
+FROM reactions AS x JOIN scope_members AS m USING (report_key)
+WHERE x.is_first_mention AND getvariable('unit') = 'report'
+UNION ALL
+SELECT DISTINCT x.source, m.unit_key, x.reaction_pt
+FROM reactions AS x JOIN scope_members AS m USING (report_key)
+WHERE x.is_first_mention AND getvariable('unit') = 'case';
 
--- The number of reports in scope: the denominator of every percentage.
+-- One row per unit, product (normalized name) and kratom decision, with whether it was named
+-- suspect or interacting on any of the unit's reports (products.is_first_mention and
+-- named_as_suspect, decided at fetch time).
+CREATE OR REPLACE TEMP VIEW scope_products AS
+SELECT p.source, m.unit_key AS report_key, p.product_name_normalized, p.is_kratom, p.named_as_suspect
+FROM products AS p JOIN scope_members AS m USING (report_key)
+WHERE p.is_first_mention AND getvariable('unit') = 'report'
+UNION ALL
+SELECT p.source, m.unit_key, p.product_name_normalized, p.is_kratom, bool_or(p.named_as_suspect)
+FROM products AS p JOIN scope_members AS m USING (report_key)
+WHERE p.is_first_mention AND getvariable('unit') = 'case'
+GROUP BY ALL;
+
+-- One row per unit and FAERS reaction outcome (reactions.is_first_outcome, decided at fetch time).
+CREATE OR REPLACE TEMP VIEW scope_reaction_outcomes AS
+SELECT x.source, m.unit_key AS report_key, x.reaction_outcome
+FROM reactions AS x JOIN scope_members AS m USING (report_key)
+WHERE x.is_first_outcome AND getvariable('unit') = 'report'
+UNION ALL
+SELECT DISTINCT x.source, m.unit_key, x.reaction_outcome
+FROM reactions AS x JOIN scope_members AS m USING (report_key)
+WHERE x.is_first_outcome AND getvariable('unit') = 'case';
+
+-- What the tables count, in words: 'kratom reports' or 'probable cases'.
+CREATE OR REPLACE TEMP MACRO unit_name() AS CASE getvariable('unit') WHEN 'case' THEN 'probable cases' ELSE 'kratom reports' END;
+
+-- The number of units in scope: the denominator of every percentage.
 CREATE OR REPLACE TEMP TABLE scope_total AS
 SELECT count(*) AS reports FROM scope_reports;
 

@@ -11,3 +11,7 @@ SELECT reaction_pt, is_pigmentation, 'curated list' AS skin_basis FROM curated_s
 -- spells terms). Tables join this and show coalesce(label, reaction_pt).
 CREATE OR REPLACE TEMP VIEW term_labels AS
 SELECT NULL::VARCHAR AS reaction_pt, NULL::VARCHAR AS label WHERE false;
+
+-- No MedDRA release: no term has a SOC (the cases command refuses --soc).
+CREATE OR REPLACE TEMP VIEW term_socs AS
+SELECT NULL::VARCHAR AS term, NULL::VARCHAR AS soc_name WHERE false;

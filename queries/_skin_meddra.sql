@@ -15,3 +15,7 @@ WHERE m.soc_name = 'Skin and subcutaneous tissue disorders';
 -- "Crohn's disease"); a term MedDRA does not know keeps its key.
 CREATE OR REPLACE TEMP VIEW term_labels AS
 SELECT term AS reaction_pt, term_name AS label FROM meddra_terms;
+
+-- Each term key's primary SOC in the loaded release (the cases command's --soc).
+CREATE OR REPLACE TEMP VIEW term_socs AS
+SELECT term, soc_name FROM meddra_terms;

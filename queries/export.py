@@ -72,7 +72,7 @@ def counting_rules() -> list[str]:
     return [re.sub(r";$", "", rule).strip() for rule in rules]
 
 
-def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, tables: dict[str, Query]) -> dict:
+def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, tables: dict[str, Query], listing=None) -> dict:
     runs = con.execute(sql("provenance")).df()
     sources = []
     for source, group in runs.groupby("source", sort=True):
@@ -95,7 +95,7 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
         "tool_version": tool_version(),
         "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "database": str(Path(db).resolve()),
-        "filters": filters.describe(),
+        "filters": filters.describe() | ({"listing": {"terms": list(listing.terms), "skin": listing.skin, "pigmentation": listing.pigmentation, "soc": listing.soc}} if listing else {}),
         "sources": sources,
         "meddra": meddra,
         "skin_terms": "MedDRA primary SOC 'Skin and subcutaneous tissue disorders' of the loaded release" if meddra else "the curated list queries/skin_terms.csv",
@@ -109,8 +109,8 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
     }
 
 
-def provenance_text(con, db, filters, tables) -> str:
-    return json.dumps(provenance(con, db, filters, tables), indent=2, ensure_ascii=False, default=str) + "\n"
+def provenance_text(con, db, filters, tables, listing=None) -> str:
+    return json.dumps(provenance(con, db, filters, tables, listing), indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filters: Filters, tables: dict[str, Query]) -> list[Path]:
@@ -147,7 +147,9 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
     }
     base.pop("tables", None)
     base["signals"] = {
-        "unit": "reports (2x2 tables: a kratom reports naming the term, b kratom reports not naming it, c other reports naming it, d other reports not naming it)",
+        "unit": ("probable cases on the kratom side (a, b); the background (c, d) is openFDA's count of reports"
+                 if filters is not None and filters.unit == "case" else
+                 "reports (2x2 tables: a kratom reports naming the term, b kratom reports not naming it, c other reports naming it, d other reports not naming it)"),
         "role_basis": filters.role if filters else "as given in the counts file",
         "min_reports": min_reports,
         "sort": sort,

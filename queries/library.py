@@ -17,7 +17,7 @@ from ingest.errors import KratomAEError
 from ingest.store import sql
 
 BUNDLED = Path(str(resources.files("queries")))
-FILTERS = ("source", "since", "until", "role", "serious", "top")
+FILTERS = ("source", "since", "until", "role", "serious", "top", "unit")
 SKIN_TERMS = BUNDLED / "skin_terms.csv"
 
 
@@ -47,6 +47,7 @@ class Filters:
     role: str = "any"
     serious: bool = False
     top: int | None = None
+    unit: str = "report"  # or "case": probable cases (queries/_scope.sql)
     given: set[str] = field(default_factory=set)  # the filters the user actually set
 
     def describe(self) -> dict:
@@ -57,6 +58,7 @@ class Filters:
             "role": self.role,
             "serious_only": self.serious,
             "top": self.top,
+            "unit": self.unit,
         }
 
 
@@ -124,8 +126,41 @@ def prepare_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
         con.execute(f"SET VARIABLE {name} = $value", {"value": getattr(filters, name)})
     con.execute("SET VARIABLE skin_terms_file = $value", {"value": str(SKIN_TERMS)})
     con.execute(sql("shaping_macros"))  # term_key: the curated skin list is matched by term key
+    narrow_listing(con, Listing())
     con.execute(internal_sql("scope"))
     con.execute(internal_sql("skin_meddra" if has_meddra(con) else "skin_curated"))
+
+
+@dataclass
+class Listing:
+    """How the `cases` command narrows the line listing beyond the filters (queries/cases.sql)."""
+
+    terms: tuple[str, ...] = ()  # any spelling: matched by term key
+    skin: bool = False
+    pigmentation: bool = False
+    soc: str | None = None
+
+
+def narrow_listing(con: duckdb.DuckDBPyConnection, listing: Listing) -> None:
+    con.execute("SET VARIABLE case_terms = (SELECT coalesce(list(term_key(t)), []::VARCHAR[]) FROM unnest($t::VARCHAR[]) AS u(t))", {"t": list(listing.terms)})
+    con.execute("SET VARIABLE case_skin = $v", {"v": listing.skin})
+    con.execute("SET VARIABLE case_pigmentation = $v", {"v": listing.pigmentation})
+    con.execute("SET VARIABLE case_soc = $v::VARCHAR", {"v": listing.soc})
+
+
+def listing(con: duckdb.DuckDBPyConnection, filters: Filters, narrowed: Listing) -> pd.DataFrame:
+    """The line listing (queries/cases.sql) of the scope (prepare_scope must have run)."""
+    if narrowed.soc is not None:
+        if not has_meddra(con):
+            raise KratomAEError("--soc needs MedDRA; load your licensed release with `kratom-ae meddra load DIR` first.")
+        known = [row[0] for row in con.execute("SELECT DISTINCT soc_name FROM term_socs ORDER BY 1").fetchall()]
+        if narrowed.soc.lower() not in {name.lower() for name in known}:
+            raise KratomAEError(f"There is no primary SOC called {narrowed.soc!r} in the loaded MedDRA; the SOCs are: {', '.join(known)}.")
+    narrow_listing(con, narrowed)
+    try:
+        return run(con, find("cases"), filters)
+    finally:
+        narrow_listing(con, Listing())
 
 
 def check_filters(query: Query, filters: Filters) -> None:

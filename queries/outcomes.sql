@@ -3,7 +3,7 @@
 -- row: one outcome of one source
 -- counts: reports (latest version) in scope with that outcome, once per report; a report can have several outcomes, so a source's rows add up to more than its reports. pct_of_source_reports = reports / kratom reports of that source in scope.
 -- columns: source, kind, outcome, reports, pct_of_source_reports
--- parameters: source, since, until, role, serious
+-- parameters: source, since, until, role, serious, unit
 WITH per_source AS (SELECT source, count(*) AS n FROM scope_reports GROUP BY source),
 criteria AS (
     UNPIVOT (
@@ -18,11 +18,11 @@ criteria AS (
         FROM scope_reports WHERE source = 'faers'
     ) ON COLUMNS(* EXCLUDE (source, kind)) INTO NAME outcome VALUE reports
 ),
--- reactions.is_first_outcome keeps one row per report and reaction outcome (decided at fetch time).
+-- scope_reaction_outcomes has one row per unit and reaction outcome (queries/_scope.sql).
 reaction_outcomes AS (
-    SELECT x.source, 'reaction outcome' AS kind, coalesce(x.reaction_outcome, 'not reported') AS outcome, count(*) AS reports
-    FROM reactions AS x SEMI JOIN scope_reports AS r USING (report_key)
-    WHERE x.source = 'faers' AND x.is_first_outcome
+    SELECT source, 'reaction outcome' AS kind, coalesce(reaction_outcome, 'not reported') AS outcome, count(*) AS reports
+    FROM scope_reaction_outcomes
+    WHERE source = 'faers'
     GROUP BY ALL
 ),
 caers_outcomes AS (

@@ -1,9 +1,9 @@
 -- name: summary
 -- description: Overview of the kratom reports in scope: sources, dates, sex, age, seriousness, deaths, hospitalisations, kratom as the only product, the ten most reported reactions, skin disorders.
 -- row: one measure
--- counts: reports (latest version) in scope; pct_of_kratom_reports = reports / all kratom reports in scope. Age statistics are over reports with an exact age; ages given only as a decade are counted apart and banded only when the whole decade lies in one age group. Terms in any spelling count as one.
+-- counts: reports (latest version) in scope, or with --unit case probable cases (the first two rows give both: N reports, M probable cases); pct_of_kratom_reports = reports (or cases) / all kratom reports (or cases) in scope. Age statistics are over reports with an exact age; ages given only as a decade are counted apart and banded only when the whole decade lies in one age group. Terms in any spelling count as one.
 -- columns: section, measure, reports (count), value (mean or median age, years), detail (dates), pct_of_kratom_reports
--- parameters: source, since, until, role, serious
+-- parameters: source, since, until, role, serious, unit
 WITH total AS (SELECT reports AS n FROM scope_total),
 age AS (SELECT age_years FROM scope_reports WHERE age_years IS NOT NULL),
 bands AS (
@@ -19,10 +19,13 @@ top_reactions AS (
 skin AS (SELECT DISTINCT report_key FROM scope_reactions JOIN skin_terms USING (reaction_pt)),
 pigment AS (SELECT DISTINCT report_key FROM scope_reactions JOIN skin_terms USING (reaction_pt) WHERE is_pigmentation),
 rows AS (
-    SELECT 1 AS o, 'reports' AS section, 'kratom reports' AS measure, (SELECT n FROM total) AS reports, NULL::DOUBLE AS value, NULL AS detail
-    UNION ALL SELECT 2, 'reports', 'kratom reports, FAERS', count(*) FILTER (WHERE source = 'faers'), NULL, NULL FROM scope_reports
-    UNION ALL SELECT 3, 'reports', 'kratom reports, CAERS', count(*) FILTER (WHERE source = 'caers'), NULL, NULL FROM scope_reports
-    UNION ALL SELECT 4, 'reports', 'received dates', count(received_date), NULL, strftime(min(received_date), '%Y-%m-%d') || ' to ' || strftime(max(received_date), '%Y-%m-%d') FROM scope_reports
+    SELECT 1 AS o, 'reports' AS section, 'kratom reports' AS measure, (SELECT count(*) FROM scope_members) AS reports, NULL::DOUBLE AS value,
+           'reports in scope, whatever the unit' AS detail
+    UNION ALL SELECT 2, 'reports', 'probable cases', count(DISTINCT r.case_id), NULL, 'the reports above, duplicates grouped (README "Cases")'
+        FROM scope_members AS m JOIN reports AS r USING (report_key)
+    UNION ALL SELECT 3, 'reports', unit_name() || ', FAERS', count(*) FILTER (WHERE source = 'faers'), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 4, 'reports', unit_name() || ', CAERS', count(*) FILTER (WHERE source = 'caers'), NULL, NULL FROM scope_reports
+    UNION ALL SELECT 5, 'reports', 'received dates', count(received_date), NULL, strftime(min(received_date), '%Y-%m-%d') || ' to ' || strftime(max(received_date), '%Y-%m-%d') FROM scope_reports
     UNION ALL SELECT 10, 'sex', 'female', count(*) FILTER (WHERE sex = 'female'), NULL, NULL FROM scope_reports
     UNION ALL SELECT 11, 'sex', 'male', count(*) FILTER (WHERE sex = 'male'), NULL, NULL FROM scope_reports
     UNION ALL SELECT 12, 'sex', 'unknown or not reported', count(*) FILTER (WHERE sex IS NULL OR sex = 'unknown'), NULL, NULL FROM scope_reports
@@ -47,6 +50,6 @@ rows AS (
     UNION ALL SELECT 81, 'skin', 'reports with a pigmentation term', count(*), NULL, NULL FROM pigment
 )
 SELECT section, measure, reports, value, detail,
-       CASE WHEN reports IS NOT NULL AND section <> 'reports' OR o IN (2, 3) THEN round(100.0 * reports / nullif((SELECT n FROM total), 0), 1) END AS pct_of_kratom_reports
+       CASE WHEN reports IS NOT NULL AND section <> 'reports' OR o IN (3, 4) THEN round(100.0 * reports / nullif((SELECT n FROM total), 0), 1) END AS pct_of_kratom_reports
 FROM rows
 ORDER BY o;

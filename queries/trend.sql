@@ -3,7 +3,7 @@
 -- row: one received year and source
 -- counts: reports (latest version) in scope received that year; skin_reports: of those, reports naming at least one skin term; pct_skin = skin_reports / reports of that year and source. Reports with no received date are counted in a row with an empty year.
 -- columns: received_year, source, reports, skin_reports, pct_skin
--- parameters: source, since, until, role, serious
+-- parameters: source, since, until, role, serious, unit
 WITH skin AS (SELECT DISTINCT report_key FROM scope_reactions JOIN skin_terms USING (reaction_pt))
 SELECT year(r.received_date) AS received_year, r.source,
        count(*) AS reports,

@@ -73,6 +73,7 @@ class Report:
     outcomes: list = field(default_factory=list)
     products: list = field(default_factory=list)  # (name, role, is_kratom)
     flags: dict = field(default_factory=dict)
+    raw: dict = field(default_factory=dict, repr=False)
 
 
 def day(text):
@@ -104,7 +105,7 @@ def faers_report(r: dict) -> Report:
         {"1": "physician", "2": "pharmacist", "3": "other health professional", "4": "lawyer", "5": "consumer or non-health professional"}.get((r.get("primarysource") or {}).get("qualification")),
         {term(x["reactionmeddrapt"]) for x in p.get("reaction", [])},
         {outcome_names.get(x.get("reactionoutcome"), "not reported") for x in p.get("reaction", [])},
-        [], products, flags,
+        [], products, flags, r,
     )
 
 
@@ -121,7 +122,7 @@ def caers_report(r: dict) -> Report:
     sex = {"Female": "female", "Male": "male", "Not Available": "unknown"}.get(consumer.get("gender"))
     products = [(p.get("name_brand"), {"SUSPECT": "suspect", "CONCOMITANT": "concomitant"}.get(p.get("role")), is_kratom(p.get("name_brand"))) for p in r.get("products", [])]
     return Report("caers", r["report_number"], day(r.get("date_created")), serious, any("DEATH" in o for o in outcomes), any("HOSPITALIZATION" in o for o in outcomes),
-                  sex, age, decade, "not reported", None, {term(t) for t in r.get("reactions", [])}, set(), outcomes, products, {})
+                  sex, age, decade, "not reported", None, {term(t) for t in r.get("reactions", [])}, set(), outcomes, products, {}, r)
 
 
 def all_reports() -> list[Report]:
@@ -266,8 +267,98 @@ def summary(scoped):
         "serious reports": sum(r.serious is True for r in scoped),
         "death": sum(r.death for r in scoped),
         "hospitalisation": sum(r.hospital for r in scoped),
-        "kratom the only product": sum(all(k for _, _, k in r.products) for r in scoped),
+        "kratom the only product": sum(getattr(r, "kratom_only", all(k for _, _, k in r.products)) for r in scoped),
         "top reactions": [(t, v[0]) for t, v in top],
         "reports with a skin disorder": with_skin,
         "reports with a pigmentation term": with_pigment,
     }
+
+
+# ---- probable cases (README "Cases"), grouped here by their own plain-Python rules ---------
+
+def facts(r: Report) -> dict:
+    """What the case rules compare, from the raw record."""
+    raw = r.raw
+    if r.source == "faers":
+        drugs = raw["patient"].get("drug", [])
+        names = {normalized(d["medicinalproduct"]) for d in drugs if d.get("medicinalproduct") and normalized(d["medicinalproduct"])}
+        starts = {d["drugstartdate"] for d in drugs if day(d.get("drugstartdate"))}
+        indications = {term(d["drugindication"]) for d in drugs if (d.get("drugindication") or "").strip()}
+        narrative = (raw["patient"].get("summary") or {}).get("narrativeincludeclinical", "")
+        event = day(narrative.removeprefix("CASE EVENT DATE: ")) if narrative.startswith("CASE EVENT DATE: ") else None
+        reference = (raw.get("primarysource") or {}).get("literaturereference")
+        company, duplicate = raw.get("companynumb"), (raw.get("reportduplicate") or {}).get("duplicatenumb")
+    else:
+        names = {normalized(p["name_brand"]) for p in raw.get("products", []) if p.get("name_brand") and normalized(p["name_brand"])}
+        starts, indications, reference, company, duplicate = set(), set(), None, None, None
+        event = day(raw.get("date_started"))
+    age = f"y{round(r.age, 1)}" if r.age is not None else f"d{r.decade}" if r.decade is not None else None
+    return {
+        "sex": r.sex if r.sex in ("female", "male") else None, "age": age, "country": None if r.country == "not reported" else r.country,
+        "event": event, "starts": frozenset(starts) or None, "indications": frozenset(indications) or None,
+        "drugs": frozenset(names) or None, "reactions": frozenset(r.reactions) or None,
+        "reference": " ".join(re.sub(r"[^a-z0-9]+", " ", reference.lower()).split()) or None if reference else None,
+        "company": company, "duplicate": duplicate,
+    }
+
+
+def same_case(a: dict, b: dict, source: str) -> bool:
+    """Do two reports' facts make them one case by any rule?"""
+    if a["company"] and a["company"] == b["company"]:
+        return True
+    if (a["duplicate"] and a["duplicate"] == b["company"]) or (b["duplicate"] and b["duplicate"] == a["company"]):
+        return True
+    if a["reference"] and a["reference"] == b["reference"]:
+        if not any(a[f] is not None and b[f] is not None and a[f] != b[f] for f in ("sex", "age", "country", "event")):
+            return True
+    if a["drugs"] and a["drugs"] == b["drugs"] and a["reactions"] and a["reactions"] == b["reactions"]:
+        fields = ("sex", "age", "event") if source == "caers" else ("sex", "age", "country", "event", "starts", "indications")
+        agree = sum(a[f] is not None and a[f] == b[f] for f in fields)
+        return agree >= len(fields) - 1
+    return False
+
+
+def cases(reports: list[Report]) -> dict[tuple[str, str], str]:
+    """(source, report_id) -> case id ('<source>:<first report_id>'), every pair compared."""
+    parent = {(r.source, r.report_id): (r.source, r.report_id) for r in reports}
+
+    def root(k):
+        while parent[k] != k:
+            k = parent[k]
+        return k
+
+    for source in ("faers", "caers"):
+        chosen = [(r.report_id, facts(r)) for r in reports if r.source == source]
+        for i, (id_a, fa) in enumerate(chosen):
+            for id_b, fb in chosen[i + 1:]:
+                if same_case(fa, fb, source):
+                    ra, rb = root((source, id_a)), root((source, id_b))
+                    if ra != rb:
+                        parent[max(ra, rb)] = min(ra, rb)
+    first = {}
+    for key in parent:
+        first.setdefault(root(key), []).append(key[1])
+    return {key: f"{key[0]}:{min(first[root(key)])}" for key in parent}
+
+
+def case_scope(reports: list[Report], case_of: dict, **filters) -> list[Report]:
+    """The scope counted in probable cases: one Report per case with a report in scope, made
+    from its representative (the in-scope report received last; ties: the highest id) with the
+    seriousness, terms, outcomes and products of all its in-scope reports."""
+    groups: dict[str, list[Report]] = {}
+    for r in scope(reports, **filters):
+        groups.setdefault(case_of[(r.source, r.report_id)], []).append(r)
+    out = []
+    for members in groups.values():
+        lead = max(members, key=lambda r: (r.received or dt.date.min, r.report_id))
+        known = [r.serious for r in members if r.serious is not None]
+        merged = Report(
+            lead.source, lead.report_id, lead.received, (True in known) if known else None, any(r.death for r in members), any(r.hospital for r in members),
+            lead.sex, lead.age, lead.decade, lead.country, lead.qualification,
+            set().union(*(r.reactions for r in members)), set().union(*(r.reaction_outcomes for r in members)),
+            sorted({o for r in members for o in r.outcomes}), [p for r in members for p in r.products],
+            {k: any(r.flags.get(k) for r in members) for k in lead.flags}, lead.raw,
+        )
+        merged.kratom_only = all(all(k for _, _, k in r.products) for r in members)
+        out.append(merged)
+    return out

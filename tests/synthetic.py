@@ -82,6 +82,22 @@ def spell(rng: random.Random, term: str, era: str) -> str:
     return " ".join(w[:1].upper() + w[1:] for w in caret.split(" "))
 
 
+COMPANIES = ["ACME", "GLOBEX", "INITECH", "UMBRELLA", "STARK"]
+
+
+def add_case_fields(record: dict, day: str) -> None:
+    """The fields that help find duplicate cases (companynumb, reporttype, drug start dates),
+    drawn from a generator of the record's own so the rest of the dataset stays as it was."""
+    rng = random.Random(f"{SEED}-{record['safetyreportid']}")
+    record["reporttype"] = rng.choice(["1", "1", "1", "2"])
+    if rng.random() < 0.6:
+        record["companynumb"] = f"{record.get('occurcountry', 'US')}-{rng.choice(COMPANIES)}-{day[:4]}-{record['safetyreportid'].replace('-', '')}"
+    for drug in record["patient"]["drug"]:
+        if rng.random() < 0.3:
+            start = dt.date(int(day[:4]), int(day[4:6]), int(day[6:])) - dt.timedelta(days=rng.randint(30, 900))
+            drug.update(drugstartdateformat="102", drugstartdate=f"{start:%Y%m%d}")
+
+
 def legacy_id(number: str) -> str:
     """An AERS-era safetyreportid: seven digits, a dash and a check digit ("5801206-7")."""
     n = int(number) % 10_000_000
@@ -175,6 +191,7 @@ def faers_record(rng: random.Random, report_id: str, kratom_name: str | None, *,
             patient["summary"] = {"narrativeincludeclinical": f"CASE EVENT DATE: {onset:%Y%m%d}"}
         elif roll < 0.56:  # a partial date: kept as written, no event_date
             patient["summary"] = {"narrativeincludeclinical": f"CASE EVENT DATE: {day[:6]}"}
+    add_case_fields(record, day)
     if serious:
         if death:
             record["seriousnessdeath"] = "1"
@@ -232,8 +249,95 @@ def fixture_dataset(faers_count: int = 2150, caers_count: int = 140) -> tuple[li
     spelled = faers_record(rng, "11300001", "KRATOM", era="faers")
     spelled["patient"]["reaction"] = [{"reactionmeddrapt": t} for t in ["Drug dependence", "DRUG DEPENDENCE", "Drug Dependence", "Beau^s lines", "Beau's lines"]]
     faers.append(spelled)
+    faers += duplicate_cases(rng)
     caers = [caers_record(rng, str(200_000 + i), weighted(rng, CAERS_KRATOM_NAMES)) for i in range(caers_count)]
+    caers += caers_duplicates(rng)
     return faers, caers
+
+
+def case_report(rng: random.Random, report_id: str, *, sex="2", age="34", country="US", event="20210305", drugs=None, reactions=("Seizure", "Vomiting"),
+                received_on="20210412", **fields) -> dict:
+    """A FAERS report of one made-up patient, for the duplicate-case fixtures: every field the
+    case rules compare is set here, so that which of them agree is the test's choice."""
+    record = faers_record(rng, report_id, None, era="faers")
+    record.pop("companynumb", None)
+    record["receivedate"] = received_on
+    record["patient"] = {"reaction": [{"reactionmeddrapt": t} for t in reactions], "drug": drugs or [
+        {"drugcharacterization": "1", "medicinalproduct": "KRATOM", "drugindication": "Pain", "drugstartdateformat": "102", "drugstartdate": "20210101"},
+        {"drugcharacterization": "2", "medicinalproduct": "GABAPENTIN", "drugindication": "Neuralgia"},
+    ]}
+    for key, value in (("patientsex", sex), ("patientonsetage", age)):
+        if value is not None:
+            record["patient"][key] = value
+    if age is not None:
+        record["patient"]["patientonsetageunit"] = "801"
+    if event is not None:
+        record["patient"]["summary"] = {"narrativeincludeclinical": f"CASE EVENT DATE: {event}"}
+    record.pop("occurcountry", None)
+    if country is not None:
+        record["occurcountry"] = country
+        record["primarysource"]["reportercountry"] = country
+    record.update(fields)
+    return record
+
+
+ARTICLE = [
+    "Smith J, Doe A. Skin hyperpigmentation after long-term kratom use. J Clin Case Rep. 2020;10(3):123.",
+    "SMITH J, DOE A: SKIN HYPERPIGMENTATION AFTER LONG-TERM KRATOM USE. J CLIN CASE REP 2020;10(3):123",
+    "Smith J,  Doe A.  Skin hyperpigmentation after long term kratom use.  J Clin Case Rep. 2020; 10(3): 123.",
+]
+
+
+def duplicate_cases(rng: random.Random) -> list[dict]:
+    """SYNTHETIC duplicate cases of each kind the case rules know, and look-alikes that are
+    not one case (tests/README.md lists them; the oracle groups them on its own)."""
+    company = {"primarysource": {"qualification": "1", "reportercountry": "US"}}
+    hyper = ("Skin hyperpigmentation", "Pruritus")
+    return [
+        # A consumer and a company report of one event: the same drugs and reactions (spelled
+        # otherwise), every field agreeing but the indications the company left out.
+        case_report(rng, "11400001", primarysource={"qualification": "5", "reportercountry": "US"}),
+        case_report(rng, "11400002", reactions=("SEIZURE", "Vomiting"), received_on="20210420", companynumb="US-ACME-2021-000777", **company,
+                    drugs=[{"drugcharacterization": "1", "medicinalproduct": "Kratom", "drugstartdateformat": "102", "drugstartdate": "20210101"},
+                           {"drugcharacterization": "2", "medicinalproduct": "GABAPENTIN"}]),
+        # Near-twins that are not the same case: other reactions; the same sets but two fields differ.
+        case_report(rng, "11400003", reactions=("Seizure", "Nausea")),
+        case_report(rng, "11400004", sex="1", country="CA"),
+        # A literature case reported by three companies, the reference spelled three ways (the
+        # third gives no age: missing is no contradiction), and a second patient of the article.
+        case_report(rng, "11400011", sex="1", age="43", event=None, reactions=hyper, companynumb="US-GLOBEX-2020-000011",
+                    primarysource={"qualification": "1", "reportercountry": "US", "literaturereference": ARTICLE[0]}),
+        case_report(rng, "11400012", sex="1", age="43", event=None, reactions=hyper, companynumb="US-INITECH-2020-000012",
+                    drugs=[{"drugcharacterization": "1", "medicinalproduct": "MITRAGYNA SPECIOSA"}, {"drugcharacterization": "2", "medicinalproduct": "QUETIAPINE"}],
+                    primarysource={"qualification": "3", "reportercountry": "US", "literaturereference": ARTICLE[1]}),
+        case_report(rng, "11400013", sex="1", age=None, event=None, reactions=("Hyperpigmentation",), companynumb="US-UMBRELLA-2020-000013",
+                    primarysource={"qualification": "1", "reportercountry": "US", "literaturereference": ARTICLE[2]}),
+        case_report(rng, "11400014", sex="2", age="51", event=None, reactions=hyper, companynumb="US-STARK-2020-000014",
+                    primarysource={"qualification": "1", "reportercountry": "US", "literaturereference": ARTICLE[0]}),
+        # An explicit link: the second report names the first one's company number as its duplicate.
+        case_report(rng, "11400021", sex="1", age="29", country="TH", event="20190101", reactions=("Drug dependence",), companynumb="TH-GLOBEX-2019-055501"),
+        case_report(rng, "11400022", sex=None, age=None, country="TH", event=None, reactions=("Withdrawal syndrome",),
+                    reportduplicate={"duplicatesource": "GLOBEX", "duplicatenumb": "TH-GLOBEX-2019-055501"}),
+        # One company number on two reports, and a chain: 11400052 shares 11400051's company
+        # number and is a demographic-clinical twin of 11400053, so the three are one case.
+        case_report(rng, "11400041", sex="1", age="60", event="20220202", reactions=("Jaundice",), companynumb="US-ACME-2022-004242"),
+        case_report(rng, "11400042", sex="1", age="60", event="20220202", reactions=("Cholestasis",), companynumb="US-ACME-2022-004242"),
+        case_report(rng, "11400051", sex="2", age="25", event="20230515", reactions=("Overdose",), companynumb="US-STARK-2023-000051"),
+        case_report(rng, "11400052", sex="2", age="25", event="20230515", reactions=("Death", "Overdose"), companynumb="US-STARK-2023-000051"),
+        case_report(rng, "11400053", sex="2", age="25", event="20230515", reactions=("DEATH", "OVERDOSE"), country=None),
+    ]
+
+
+def caers_duplicates(rng: random.Random) -> list[dict]:
+    """Two SYNTHETIC CAERS reports of one event (same products, reactions, sex, age and start
+    date) and a third with another age and start date (not the same case)."""
+    reports = []
+    for number, age, started in (("299001", "41.00", "20200601"), ("299002", "41.00", "20200601"), ("299003", "63.00", "20200801")):
+        record = caers_record(rng, number, "KRATOM POWDER")
+        record.update(products=[{"role": "SUSPECT", "name_brand": "KRATOM POWDER", "industry_code": "54", "industry_name": "Vit/Min/Prot/Unconv Diet(Human/Animal)"}],
+                      reactions=["VOMITING", "NAUSEA"], date_started=started, consumer={"gender": "Female", "age": age, "age_unit": "year(s)"})
+        reports.append(record)
+    return reports
 
 
 # ---- how openFDA answers a search ------------------------------------------------------

@@ -132,7 +132,7 @@ def test_export_writes_every_table_with_provenance(fetched, reports, tmp_path):
     result = runner.invoke(app, ["export", str(out), "--db", str(fetched), *args, "--top", "5"])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["demographics.csv", "drugs.csv", "outcomes.csv", "provenance.json", "reactions.csv", "skin.csv", "summary.csv", "trend.csv"]
+    assert names == ["cases.csv", "demographics.csv", "drugs.csv", "outcomes.csv", "provenance.json", "reactions.csv", "skin.csv", "summary.csv", "trend.csv"]
     scoped = oracle.scope(reports, **filters)
     with (out / "reactions.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -146,7 +146,7 @@ def test_export_writes_every_table_with_provenance(fetched, reports, tmp_path):
     header = (out / "summary.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header == "section,measure,reports,value,detail,pct_of_kratom_reports"
     provenance = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
-    assert provenance["filters"] == {"source": "faers", "since": "2018-01-01", "until": "2023-12-31", "role": "suspect", "serious_only": False, "top": 5}
+    assert provenance["filters"] == {"source": "faers", "since": "2018-01-01", "until": "2023-12-31", "role": "suspect", "serious_only": False, "top": 5, "unit": "report"}
     assert [s["source"] for s in provenance["sources"]] == ["caers", "faers"]
     faers_prov = provenance["sources"][1]
     assert faers_prov["openfda_last_updated"] == ["2026-11-18"] and faers_prov["base_url"] == "https://api.fda.gov"
@@ -221,4 +221,4 @@ def test_sql_is_read_only(fetched, tmp_path):
         assert result.stderr.startswith("Error: The query failed:")
         assert "Traceback" not in result.output
     assert not (tmp_path / "x.csv").exists()
-    assert runner.invoke(app, ["sql", "SELECT count(*) FROM reports", "--db", str(fetched), "--format", "csv"]).stdout.splitlines()[1] == "2304"  # 4 look-alike reports too
+    assert runner.invoke(app, ["sql", "SELECT count(*) FROM reports", "--db", str(fetched), "--format", "csv"]).stdout.splitlines()[1] == "2322"  # 4 look-alike reports too

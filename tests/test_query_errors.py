@@ -32,7 +32,7 @@ def test_no_database(tmp_path):
 
 def test_unknown_table(base_db):
     assert error_of("query", "reaktions", "--db", base_db) == (
-        "Error: There is no table called 'reaktions'; the tables are: demographics, drugs, outcomes, reactions, reactions_by_soc, skin, summary, trend."
+        "Error: There is no table called 'reaktions'; the tables are: cases, demographics, drugs, outcomes, reactions, reactions_by_soc, skin, summary, trend."
     )
 
 
@@ -48,7 +48,7 @@ def test_since_after_until(base_db):
 
 
 def test_filter_a_table_does_not_take(base_db):
-    assert error_of("query", "trend", "--db", base_db, "--top", "5") == "Error: The trend table does not take --top; it takes --source, --since, --until, --role, --serious."
+    assert error_of("query", "trend", "--db", base_db, "--top", "5") == "Error: The trend table does not take --top; it takes --source, --since, --until, --role, --serious, --unit."
 
 
 def test_by_soc_on_another_table(base_db):

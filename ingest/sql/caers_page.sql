@@ -55,7 +55,7 @@ SELECT p.stage_seq, 'caers' AS source, p.report_id, p.product_seq,
        NULL AS active_substance,
        CASE WHEN lower(clean(p.product.role)) = 'not available' THEN NULL
             ELSE coalesce(map_extract_value(l.caers_role, lower(clean(p.product.role))), lower(clean(p.product.role))) END AS role,
-       NULL AS indication, NULL AS route,
+       NULL AS indication, NULL AS start_date, NULL AS route,
        clean(p.product.industry_name) AS industry_name,
        m.matched_term IS NOT NULL AS is_kratom, m.matched_term, m.matched_field, m.matched_name,
        CASE WHEN m.matched_term IS NULL THEN m.excluded_by END AS excluded_by
@@ -103,6 +103,8 @@ SELECT c.stage_seq, 'caers' AS source, c.report_id, NULL AS report_version,
        NULL AS age_group,
        coalesce(map_extract_value(l.caers_gender, lower(clean(r.consumer.gender))), lower(clean(r.consumer.gender))) AS sex,
        NULL AS weight_kg, NULL AS occur_country, NULL AS reporter_country, NULL AS country_code, NULL AS country_name, NULL AS reporter_qualification,
+       NULL AS report_type, NULL AS company_number, NULL AS duplicate_source, NULL AS duplicate_number, NULL AS literature_reference,
+       '' AS case_id, '' AS case_rule,  -- decided at publish (ingest/cases.py)
        c.stage_seq IN (SELECT stage_seq FROM page_matches) AS is_kratom_report,
        c.stage_seq IN (
            SELECT m.stage_seq FROM page_matches AS m JOIN page_products AS p USING (stage_seq, product_seq)

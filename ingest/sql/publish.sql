@@ -17,8 +17,11 @@ DELETE FROM reactions WHERE source = getvariable('source');
 DELETE FROM raw_reports WHERE source = getvariable('source');
 DELETE FROM kratom_terms WHERE source = getvariable('source');
 
+-- Each report starts as a case of its own; ingest/cases.py then groups probable duplicates.
 INSERT INTO reports BY NAME
-SELECT s.* EXCLUDE (stage_seq, report_key), w.report_key FROM staging.stage_reports AS s JOIN winners AS w USING (stage_seq);
+SELECT s.* EXCLUDE (stage_seq, report_key, case_id, case_rule), w.report_key,
+       s.source || ':' || s.report_id AS case_id, 'single report' AS case_rule
+FROM staging.stage_reports AS s JOIN winners AS w USING (stage_seq);
 -- is_first_mention and named_as_suspect are decided here, once, so that no table has to
 -- de-duplicate the products or terms of a report.
 INSERT INTO products BY NAME

@@ -36,6 +36,15 @@ CREATE TABLE IF NOT EXISTS reports (
     country_name                VARCHAR,            -- ISO 3166's common name (else its name) for country_code; the value as reported when
                                                     -- it could not be mapped; NULL when not reported
     reporter_qualification      VARCHAR,            -- FAERS primarysource.qualification, named
+    report_type                 VARCHAR,            -- FAERS reporttype, named (spontaneous, report from study, other, not available to sender)
+    company_number              VARCHAR,            -- FAERS companynumb: the sender's own case number
+    duplicate_source            VARCHAR,            -- FAERS reportduplicate.duplicatesource (FAERS-era only)
+    duplicate_number            VARCHAR,            -- FAERS reportduplicate.duplicatenumb: another sender's number for this case
+    literature_reference        VARCHAR,            -- FAERS primarysource.literaturereference, as reported
+    case_id                     VARCHAR NOT NULL,   -- the probable case this report belongs to (ingest/cases.py): one per group
+                                                    -- of reports judged duplicates of each other, named '<source>:<first report_id>'
+    case_rule                   VARCHAR NOT NULL,   -- why the report is in its case: 'single report', or the rule and the report
+                                                    -- that linked it (README "Cases")
     is_kratom_report            BOOLEAN NOT NULL,   -- at least one product is kratom (see products.is_kratom)
     is_kratom_suspect_report    BOOLEAN NOT NULL,   -- at least one kratom product is suspect or interacting
     is_kratom_only_report       BOOLEAN NOT NULL,   -- every product on the report is kratom
@@ -52,7 +61,8 @@ CREATE TABLE IF NOT EXISTS products (
     product_name_normalized  VARCHAR,               -- upper case, punctuation removed, spaces collapsed
     active_substance         VARCHAR,               -- FAERS activesubstancename
     role                     VARCHAR,               -- 'suspect', 'concomitant', 'interacting', NULL (not reported)
-    indication               VARCHAR,               -- FAERS drugindication (MedDRA PT)
+    indication               VARCHAR,               -- FAERS drugindication (MedDRA PT), as reported
+    start_date               DATE,                  -- FAERS drugstartdate (a whole YYYYMMDD; NULL if absent or partial)
     route                    VARCHAR,               -- FAERS route, named
     industry_name            VARCHAR,               -- CAERS industry_name
     is_kratom                BOOLEAN NOT NULL,      -- decided locally by the search terms

@@ -42,3 +42,7 @@ CREATE OR REPLACE TEMP MACRO term_key(x) AS
 -- The key of a country as reported: upper case, spaces collapsed ("United States",
 -- "UNITED STATES" and "US" all have keys that ingest/countries.py maps to ISO 3166 "US").
 CREATE OR REPLACE TEMP MACRO country_key(x) AS nullif(upper(trim(regexp_replace(x, '\s+', ' ', 'g'))), '');
+
+-- The key of a literature reference, for finding one article cited several ways: lower case,
+-- punctuation as spaces, spaces collapsed ("Smith J. Kratom, 2019." = "smith j kratom 2019").
+CREATE OR REPLACE TEMP MACRO reference_key(x) AS nullif(trim(regexp_replace(lower(x), '[^a-z0-9]+', ' ', 'g')), '');

@@ -1,0 +1,73 @@
+-- case_pairs: pairs of reports of one source that are probably one case, with the rule that
+-- links them and its detail (ingest/cases.py joins the pairs into cases, transitively). Variable: source.
+-- Rules, in the order they are tried (rule_order):
+--   1. the same company number (FAERS companynumb);
+--   2. a reportduplicate.duplicatenumb that names another report's company number;
+--   3. the same literature reference (reference_key: case, spacing, punctuation ignored),
+--      unless sex, age, country or event date contradict (both given and different): one
+--      article can describe several patients;
+--   4. demographic-clinical (after FDA's advice, as in the FAERS literature): the same set of
+--      drugs and the same set of reactions (both non-empty), and of the fields sex, age,
+--      country, event date, drug start dates and indications all agree or all but one; CAERS
+--      has only sex, age and event date of these, so there all or all but one of those three.
+--      A missing value never counts as agreement.
+CREATE OR REPLACE TEMP TABLE case_facts AS
+WITH drugs AS (
+    SELECT report_key,
+           nullif(list_sort(list(DISTINCT product_name_normalized) FILTER (WHERE product_name_normalized IS NOT NULL)), []) AS drug_set,
+           nullif(list_sort(list(DISTINCT start_date) FILTER (WHERE start_date IS NOT NULL)), []) AS start_dates,
+           nullif(list_sort(list(DISTINCT term_key(indication)) FILTER (WHERE term_key(indication) IS NOT NULL)), []) AS indications
+    FROM products WHERE source = getvariable('source')
+    GROUP BY report_key
+),
+terms AS (
+    SELECT report_key, nullif(list_sort(list(DISTINCT reaction_pt) FILTER (WHERE reaction_pt IS NOT NULL)), []) AS reaction_set
+    FROM reactions WHERE source = getvariable('source')
+    GROUP BY report_key
+)
+SELECT r.report_key, r.report_id,
+       CASE WHEN r.sex IN ('female', 'male') THEN r.sex END AS sex,  -- "unknown" is no value
+       CASE WHEN r.age_years IS NOT NULL THEN 'y' || round(r.age_years, 1) WHEN r.age_decade IS NOT NULL THEN 'd' || r.age_decade END AS age,
+       coalesce(r.country_code, r.country_name) AS country,
+       r.event_date,
+       r.company_number, r.duplicate_number, reference_key(r.literature_reference) AS reference,
+       d.drug_set, t.reaction_set, d.start_dates, d.indications
+FROM reports AS r
+LEFT JOIN drugs AS d USING (report_key)
+LEFT JOIN terms AS t USING (report_key)
+WHERE r.source = getvariable('source');
+
+CREATE OR REPLACE TEMP MACRO agrees(x, y) AS coalesce(x = y, false);
+CREATE OR REPLACE TEMP MACRO contradicts(x, y) AS coalesce(x <> y, false);
+
+CREATE OR REPLACE TEMP TABLE case_pairs AS
+-- 1: each report with a company number is linked to the first report (by id) with that number.
+SELECT report_key AS a, first_key AS b, 1 AS rule_order, 'same company number' AS rule, company_number AS detail
+FROM (SELECT report_key, company_number, first_value(report_key) OVER w AS first_key
+      FROM case_facts WHERE company_number IS NOT NULL
+      WINDOW w AS (PARTITION BY company_number ORDER BY report_id))
+WHERE report_key <> first_key
+UNION ALL
+-- 2: a duplicate number naming another report's company number.
+SELECT a.report_key, b.report_key, 2, 'duplicate number names the company number', a.duplicate_number
+FROM case_facts AS a JOIN case_facts AS b ON b.company_number = a.duplicate_number AND a.report_key <> b.report_key
+UNION ALL
+-- 3: the same literature reference, nothing contradicting.
+SELECT a.report_key, b.report_key, 3, 'same literature reference', a.reference
+FROM case_facts AS a JOIN case_facts AS b ON a.reference = b.reference AND a.report_key > b.report_key
+WHERE NOT (contradicts(a.sex, b.sex) OR contradicts(a.age, b.age) OR contradicts(a.country, b.country) OR contradicts(a.event_date, b.event_date))
+UNION ALL
+-- 4: demographic-clinical. A pair that qualifies agrees on age or on event date (at most one
+-- field may disagree), so only pairs agreeing on one of them are compared.
+SELECT a, b, 4, 'demographic-clinical', 'same drugs and reactions; agree on ' || array_to_string(agreeing, ', ')
+FROM (
+    SELECT a.report_key AS a, b.report_key AS b,
+           list_filter([CASE WHEN agrees(a.sex, b.sex) THEN 'sex' END, CASE WHEN agrees(a.age, b.age) THEN 'age' END,
+                        CASE WHEN agrees(a.country, b.country) THEN 'country' END, CASE WHEN agrees(a.event_date, b.event_date) THEN 'event date' END,
+                        CASE WHEN agrees(a.start_dates, b.start_dates) THEN 'drug start dates' END, CASE WHEN agrees(a.indications, b.indications) THEN 'indications' END],
+                       lambda f: f IS NOT NULL) AS agreeing
+    FROM case_facts AS a
+    JOIN case_facts AS b ON a.drug_set = b.drug_set AND a.reaction_set = b.reaction_set AND a.report_key > b.report_key
+        AND (a.age = b.age OR a.event_date = b.event_date)
+)
+WHERE len(agreeing) >= CASE getvariable('source') WHEN 'caers' THEN 2 ELSE 5 END;
