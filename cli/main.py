@@ -36,7 +36,9 @@ DEFAULT_DB = Path("kratom-ae.duckdb")
 
 
 def error(message: str) -> None:
-    typer.echo(f"Error: {message}", err=True)
+    from cli.terminal import printable
+
+    typer.echo(f"Error: {printable(message)}", err=True)
 
 
 @contextmanager
@@ -304,6 +306,7 @@ def signals(
     with user_errors():
         from cli.output import print_signals
         from cli.progress import FetchProgress
+        from cli.terminal import printable
         from ingest import background, store
         from ingest.errors import KratomAEError
         from ingest.openfda import OpenFDAClient
@@ -337,7 +340,7 @@ def signals(
                 provenance = export.signals_provenance(None, None, None, None, [], 0, min_reports, sort.value, counts_file=counts)
             export.write_text(Path(f"{csv_file}.provenance.json"), provenance)
         for warning in warnings:
-            typer.echo(f"Warning: {warning}", err=True)
+            typer.echo(f"Warning: {printable(warning)}", err=True)
         emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests))
         if csv_file:
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
@@ -360,6 +363,7 @@ def meddra_load(
     Example: kratom-ae meddra load ~/meddra/MedDRA_27_1_English
     """
     with user_errors():
+        from cli.terminal import printable
         from ingest import meddra, store
 
         con = store.connect(db)
@@ -368,7 +372,7 @@ def meddra_load(
         finally:
             con.close()
         version = f"MedDRA {info['version']}" if info["version"] else "MedDRA (version not found)"
-        typer.echo(f"Loaded {version}: {info['socs']} SOCs, {info['pts']:,} preferred terms, {info['llts']:,} lowest level terms into {db}.", err=True)
+        typer.echo(printable(f"Loaded {version}: {info['socs']} SOCs, {info['pts']:,} preferred terms, {info['llts']:,} lowest level terms into {db}."), err=True)
 
 
 @app.command("sql")

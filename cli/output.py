@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cli.terminal import cell_text, printable
+
 
 def print_status(frame: pd.DataFrame, db) -> None:
     from rich.console import Console
@@ -11,11 +13,11 @@ def print_status(frame: pd.DataFrame, db) -> None:
 
     console = Console()
     if frame.empty:
-        console.print(f"The database {db} holds no fetched data yet; run `kratom-ae fetch`.", markup=False, soft_wrap=True)
+        console.print(f"The database {printable(db)} holds no fetched data yet; run `kratom-ae fetch`.", markup=False, soft_wrap=True)
         return
-    console.print(f"kratom-ae database {db}", markup=False, highlight=False)
+    console.print(f"kratom-ae database {printable(db)}", markup=False, highlight=False)
     for row in frame.itertuples(index=False):
-        table = Table(show_header=False, title=f"{row.source} (openFDA {row.endpoint})", title_justify="left")
+        table = Table(show_header=False, title=cell_text(f"{row.source} (openFDA {row.endpoint})"), title_justify="left")
         table.add_column("what")
         table.add_column("value")
         for label, value in [
@@ -28,7 +30,7 @@ def print_status(frame: pd.DataFrame, db) -> None:
             ("server", f"{row.base_url}/{row.endpoint}.json"),
             ("search terms", row.terms),
         ]:
-            table.add_row(label, value)
+            table.add_row(label, cell_text(value))
         console.print(table)
     console.print(
         "A report is counted once (latest version); a kratom report has at least one product matched as kratom. "
@@ -56,7 +58,7 @@ def print_query_list(queries: dict) -> None:
     table.add_column("what it shows")
     table.add_column("filters")
     for name, query in queries.items():
-        table.add_row(name, query.description, ", ".join(query.parameters))
+        table.add_row(cell_text(name), cell_text(query.description), ", ".join(query.parameters))
     Console().print(table)
 
 
@@ -71,10 +73,10 @@ def stdout_console():
 
 def print_table(frame: pd.DataFrame, query, filters) -> None:
     console = stdout_console()
-    console.print(f"{query.name}: {query.description}", markup=False, highlight=False, soft_wrap=True)
+    console.print(printable(f"{query.name}: {query.description}"), markup=False, highlight=False, soft_wrap=True)
     print_frame(frame, console)
     given = {k: v for k, v in filters.describe().items() if v not in (None, False)}
-    console.print(f"Counts: {query.counts}", markup=False, highlight=False, soft_wrap=True)
+    console.print(printable(f"Counts: {query.counts}"), markup=False, highlight=False, soft_wrap=True)
     console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in given.items())}", markup=False, highlight=False, soft_wrap=True)
 
 
@@ -93,12 +95,12 @@ def print_frame(frame: pd.DataFrame, console=None) -> None:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in shown:
         numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
-        table.add_column(str(column).replace("_", " "), justify="right" if numeric else "left", overflow="fold")
+        table.add_column(cell_text(str(column).replace("_", " ")), justify="right" if numeric else "left", overflow="fold")
     for row in frame[shown].itertuples(index=False):
-        table.add_row(*(cell(value) for value in row))
+        table.add_row(*(cell_text(cell(value)) for value in row))
     console.print(table)
     for column in constant:
-        console.print(f"{column}: {cell(frame[column].iloc[0])} (every row)", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"{printable(column)}: {cell(frame[column].iloc[0])} (every row)", markup=False, highlight=False, soft_wrap=True)
 
 
 def cell(value) -> str:
@@ -108,7 +110,7 @@ def cell(value) -> str:
         return f"{int(value):,}" if abs(value) >= 10000 else str(value)
     if isinstance(value, int):
         return f"{value:,}"
-    return str(value)
+    return printable(value)
 
 
 def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int) -> None:
@@ -133,8 +135,8 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     if info is not None:
         for row in info.itertuples(index=False):
             console.print(
-                f"Background {row.source}: {row.total_reports:,} reports in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}); "
-                f"{requests} requests to openFDA in this run.",
+                printable(f"Background {row.source}: {row.total_reports:,} reports in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}); "
+                f"{requests} requests to openFDA in this run."),
                 markup=False, highlight=False, soft_wrap=True,
             )
     console.print(HONESTY, markup=False, highlight=False, soft_wrap=True)

@@ -1,0 +1,166 @@
+"""Data safety: hostile text in the data (CSV injection, terminal escapes), outputs that
+would overwrite the database, databases crafted to read the user's files, what a failed or
+killed fetch leaves, and synthetic data that must say so."""
+
+import csv
+import hashlib
+import io
+import json
+import os
+import unicodedata
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import synthetic
+from cli.main import app
+from cli.terminal import printable
+from fake_openfda import FakeOpenFDA
+from ingest import store
+from ingest.fetch import SOURCES
+from ingest.terms import load_terms, search_query
+from queries.export import csv_text
+
+runner = CliRunner()
+KRATOM_ONLY = str(Path(__file__).parent / "fixtures" / "terms_kratom.csv")
+REAL_DISCLAIMER = json.loads((Path(__file__).parent / "fixtures" / "real" / "drug-event_limit1_qodex-2023.json").read_text())["meta"]["disclaimer"]
+
+FORGED = "\x1b[31mRED\x1b[0m\nError: forged"
+# Cells a spreadsheet would run as formulas, or split into rows, if written naively.
+HOSTILE = [
+    '=HYPERLINK("http://evil.example","click")', 'SAFE\r=HYPERLINK("http://cr.example")', "LINE\n@SUM(A1)", " =1+1", "\u00a0=1+2",
+    "\u200b=1+3", "\u200d+1", "\ufeff=1+4", " \t=1+5", "\t=1+6", "\r=1+7", "\x0b=1+8", "\x0c=1+9", "\n=2+1", "\u3000-2+2",
+    "\uff1d2+3", "\uff0b2+4", "\uff0d2+5", "\uff202+6", "\u2060@A1", "-3", "+3", "@A1", "KRATOM PLAIN", "COMMA, \"QUOTED\"",
+]
+
+
+def invisible(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) in ("Zs", "Cf", "Cc")
+
+
+def looks_like_formula(cell: str) -> bool:
+    visible = cell.lstrip("".join({c for c in cell if invisible(c)}))
+    return visible[:1] in ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20") or cell[:1] in ("\t", "\r")
+
+
+def read_csv_rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def file_text(path: Path) -> str:
+    """The file as written (Path.read_text would turn a lone \r into \n)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def assert_safe_csv(text: str, rows: int) -> list[list[str]]:
+    parsed = read_csv_rows(text)
+    assert len(parsed) == rows + 1, parsed  # the header and one line per row: no cell broke a row
+    for row in parsed:
+        for cell in row:
+            assert not looks_like_formula(cell), repr(cell)
+    return parsed
+
+
+def hostile_records() -> list[dict]:
+    return [
+        {
+            "safetyreportid": str(900 + i), "safetyreportversion": "1", "receivedate": "20240102", "serious": "2",
+            "patient": {"drug": [{"medicinalproduct": "KRATOM", "drugcharacterization": "1"}, {"medicinalproduct": cell, "drugcharacterization": "2"}],
+                        "reaction": [{"reactionmeddrapt": cell}]},
+        }
+        for i, cell in enumerate(HOSTILE + [FORGED, "[red]MARKUP[/red] [link=http://evil.example]LINK[/link]"])
+    ]
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory):
+    """A database fetched from the fake server whose reports carry hostile names and terms,
+    and whose last_updated holds an escape sequence and a line break."""
+    db = tmp_path_factory.mktemp("hostile") / "hostile.duckdb"
+    original = synthetic.LAST_UPDATED
+    synthetic.LAST_UPDATED = "2026-11-18" + FORGED
+    try:
+        with FakeOpenFDA(hostile_records()) as server:
+            result = runner.invoke(app, ["fetch", "--db", str(db), "--source", "faers", "--terms", KRATOM_ONLY, "--base-url", server.url, "--requests-per-minute", "0", "--quiet"])
+    finally:
+        synthetic.LAST_UPDATED = original
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_sentence_error(result) -> str:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ") and lines[0].endswith("."), lines[0]
+    return lines[0]
+
+
+# -- terminal escape sequences -------------------------------------------------------------
+
+
+def test_printable_escapes_control_characters_only():
+    assert printable(FORGED) == "\\x1b[31mRED\\x1b[0m\\nError: forged"
+    assert printable("a\rb\tc\x00d\x7fe\x9bf\u2028g\u202eh") == "a\\rb\\tc\\x00d\\x7fe\\x9bf\\u2028g\\u202eh"
+    assert printable("KRATOM (MITRAGYNA SPECIOSA) \u00e9 \u00a0 \u6f22 C:\\path") == "KRATOM (MITRAGYNA SPECIOSA) \u00e9 \u00a0 \u6f22 C:\\path"
+    assert printable(12) == "12"
+
+
+def assert_escaped(output: str) -> None:
+    assert "\x1b" not in output and "\r" not in output
+    assert not any(line.startswith("Error: forged") for line in output.splitlines()), output
+    assert "\\x1b[31mRED\\x1b[0m\\nError: forged" in output
+
+
+def test_terminal_views_escape_control_characters(hostile_db):
+    status = runner.invoke(app, ["status", "--db", str(hostile_db)])
+    assert status.exit_code == 0, status.output
+    assert_escaped(status.stdout)  # last_updated, from the server
+    reactions = runner.invoke(app, ["query", "reactions", "--db", str(hostile_db)])
+    assert reactions.exit_code == 0, reactions.output
+    assert_escaped(reactions.stdout)
+    assert "[red]MARKUP[/red] [link=http://evil.example]LINK[/link]" in reactions.stdout  # not read as rich markup
+    sql = runner.invoke(app, ["sql", "SELECT product_name, report_id FROM products WHERE NOT is_kratom", "--db", str(hostile_db)])
+    assert sql.exit_code == 0, sql.output
+    assert_escaped(sql.stdout)
+    # JSON keeps the data as it is.
+    rows = json.loads(runner.invoke(app, ["sql", "SELECT DISTINCT last_updated FROM fetch_runs", "--db", str(hostile_db), "--format", "json"]).stdout)
+    assert rows == [{"last_updated": "2026-11-18" + FORGED}]
+
+
+def test_signals_table_escapes_control_characters(hostile_db, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(hostile_db.read_bytes())
+    with FakeOpenFDA(hostile_records()) as server:
+        result = runner.invoke(app, ["signals", "--db", str(db), "--base-url", server.url, "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert_escaped(result.stdout)
+
+
+def test_error_messages_escape_control_characters(db):
+    body = json.dumps({"error": {"code": "BAD_REQUEST", "message": "bad search" + FORGED}}).encode()
+    with FakeOpenFDA(hostile_records()) as server:
+        server.faults = [("status", 400, body, {})]
+        result = runner.invoke(app, ["fetch", "--db", str(db), "--source", "faers", "--terms", KRATOM_ONLY, "--base-url", server.url, "--quiet"])
+    message = one_sentence_error(result)
+    assert message == "Error: openFDA rejected the request to drug/event (HTTP 400): bad search\\x1b[31mRED\\x1b[0m\\nError: forged."
+
+
+def test_retry_notices_escape_control_characters(db):
+    body = json.dumps({"error": {"code": "BUSY" + FORGED, "message": "try later"}}).encode()
+    with FakeOpenFDA(hostile_records()) as server:
+        server.faults = [("status", 503, body, {})]
+        result = runner.invoke(app, ["fetch", "--db", str(db), "--source", "faers", "--terms", KRATOM_ONLY, "--base-url", server.url, "--requests-per-minute", "0"])
+    assert result.exit_code == 0, result.output
+    assert_escaped(result.stderr)
+    notice = [line for line in result.stderr.splitlines() if "retrying" in line]
+    assert notice == [f"openFDA at {server.url} answered HTTP 503 BUSY\\x1b[31mRED\\x1b[0m\\nError: forged; retrying in 1.0 s."]
