@@ -3,9 +3,12 @@ that makes a number citable."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import duckdb
@@ -17,9 +20,11 @@ from ingest.store import sql
 from queries.library import BUNDLED, Filters, Query, has_meddra
 
 # A spreadsheet runs a cell that starts with one of these as a formula (product names come
-# from the public: "=HYPERLINK(...)" is a real risk). Such cells get a leading apostrophe,
-# which spreadsheets show as text and hide (OWASP's advice for CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# from the public: "=HYPERLINK(...)" is a real risk), also after leading blanks or invisible
+# characters, and in their full-width forms. Such cells get a leading apostrophe, which
+# spreadsheets show as text and hide (OWASP's advice for CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+CONTROL_START = ("\t", "\r")
 
 DISCLAIMER = (
     "Submission of an adverse event report does not constitute an admission that a product caused or contributed "
@@ -30,17 +35,39 @@ CITATION = "Data provided by the U.S. Food and Drug Administration (https://open
 
 
 def neutralise(value):
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and (value.startswith(CONTROL_START) or skip_invisible(value).startswith(FORMULA_START)):
         return "'" + value
     return value
 
 
+def skip_invisible(text: str) -> str:
+    """text without its leading whitespace and invisible characters (spaces of every kind,
+    zero-width and format characters such as a BOM, control characters): what a spreadsheet
+    may look past before it decides whether a cell is a formula."""
+    start = 0
+    while start < len(text) and (text[start].isspace() or unicodedata.category(text[start]) in ("Zs", "Cf", "Cc")):
+        start += 1
+    return text[start:]
+
+
 def csv_text(frame: pd.DataFrame) -> str:
+    """The frame as CSV ("\n" between rows), safe for spreadsheets: formula starts
+    neutralised, and every cell that holds a line break quoted. Python's csv module quotes
+    only the characters of its own line terminator, so a cell's lone "\r" would end the row
+    in a spreadsheet; the cells are formatted by pandas, then quoted here."""
     safe = frame.copy()
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
-    return safe.to_csv(index=False, lineterminator="\n")
+    safe.columns = [neutralise(str(column)) for column in safe.columns]
+    cells = csv.reader(io.StringIO(safe.to_csv(index=False, quoting=csv.QUOTE_ALL, lineterminator="\n"), newline=""))
+    return "".join(csv_row(row) for row in cells)
+
+
+def csv_row(cells: list[str]) -> str:
+    if cells == [""]:
+        return '""\n'  # a lone empty cell, not an empty line
+    return ",".join(f'"{c.replace(chr(34), chr(34) * 2)}"' if any(ch in c for ch in ',"\r\n') else c for c in cells) + "\n"
 
 
 def json_text(frame: pd.DataFrame) -> str:

@@ -105,6 +105,34 @@ def one_sentence_error(result) -> str:
     return lines[0]
 
 
+# -- CSV injection -----------------------------------------------------------------------
+
+
+def test_csv_quotes_line_breaks_and_neutralises_formulas_behind_invisible_characters():
+    frame = pd.DataFrame({"name": HOSTILE, "n": range(len(HOSTILE))})
+    parsed = assert_safe_csv(csv_text(frame), len(HOSTILE))
+    # Nothing is lost: each formula-like cell is the original behind one apostrophe.
+    assert [row[0] for row in parsed[1:]] == [("'" + cell) if looks_like_formula(cell) else cell for cell in HOSTILE]
+    assert parsed[1 + HOSTILE.index("KRATOM PLAIN")] == ["KRATOM PLAIN", str(HOSTILE.index("KRATOM PLAIN"))]
+
+
+def test_csv_outputs_of_every_command_are_safe(hostile_db, tmp_path):
+    want = len(HOSTILE) + 2  # every hostile term, and the forged one and the markup one
+    table = runner.invoke(app, ["query", "reactions", "--db", str(hostile_db), "--format", "csv"])
+    assert table.exit_code == 0, table.output
+    assert_safe_csv(table.stdout, want)
+    written = runner.invoke(app, ["query", "reactions", "--db", str(hostile_db), "--csv", str(tmp_path / "r.csv")])
+    assert written.exit_code == 0, written.output
+    assert_safe_csv(file_text(tmp_path / "r.csv"), want)
+    exported = runner.invoke(app, ["export", str(tmp_path / "out"), "--db", str(hostile_db)])
+    assert exported.exit_code == 0, exported.output
+    assert_safe_csv(file_text(tmp_path / "out" / "reactions.csv"), want)
+    sql = runner.invoke(app, ["sql", "SELECT product_name FROM products WHERE NOT is_kratom ORDER BY report_id", "--db", str(hostile_db), "--csv", str(tmp_path / "s.csv")])
+    assert sql.exit_code == 0, sql.output
+    names = assert_safe_csv(file_text(tmp_path / "s.csv"), want - 1)  # KRATOM PLAIN is a kratom product
+    assert names[1:3] == [["'" + HOSTILE[0]], [HOSTILE[1]]]  # the lone \r kept, inside quotes
+
+
 # -- terminal escape sequences -------------------------------------------------------------
 
 
