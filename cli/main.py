@@ -226,6 +226,8 @@ def query(
         table = library.find(name, queries_dir)
         filters = make_filters(source, since, until, role, serious, top)
         library.check_filters(table, filters)
+        if csv_file:
+            export.check_outputs([csv_file, Path(f"{csv_file}.provenance.json")], db)
         con = store.connect(db, read_only=True)
         try:
             library.prepare_scope(con, filters)
@@ -313,6 +315,8 @@ def signals(
         from queries import export, library
         from queries import signals as signal_lib
 
+        if csv_file:
+            export.check_outputs([csv_file, Path(f"{csv_file}.provenance.json")], db)
         if counts is not None:
             frame = signal_lib.counts_table(counts, min_reports, sort.value)
             info, warnings, requests, filters = None, [], 0, None
@@ -394,6 +398,8 @@ def sql_command(
         from queries import export
         from queries.library import read_only_query
 
+        if csv_file:
+            export.check_outputs([csv_file], db)
         con = store.connect(db, read_only=True)
         try:
             frame = read_only_query(con, statement)

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -72,6 +73,19 @@ def csv_row(cells: list[str]) -> str:
 
 def json_text(frame: pd.DataFrame) -> str:
     return frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=1)
+
+
+def check_outputs(paths: list[Path], db: Path) -> None:
+    """Refuse output files that are the database or its write-ahead log (by name, through a
+    symbolic link or as the same file): writing a CSV there would destroy the data."""
+    database = Path(db)
+    protected = {os.path.realpath(database): "the database", os.path.realpath(f"{database}.wal"): "the database's write-ahead log"}
+    for path in map(Path, paths):
+        what = protected.get(os.path.realpath(path)) or next(
+            (name for target, name in protected.items() if path.exists() and os.path.exists(target) and os.path.samefile(path, target)), None
+        )
+        if what:
+            raise KratomAEError(f"{path} is {what} ({database}); kratom-ae will not write output over it, so choose another file name.")
 
 
 def write_text(path: Path, text: str) -> None:
@@ -152,6 +166,7 @@ def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filter
         raise KratomAEError(f"Cannot create the folder {folder}: {exc.strerror}.") from None
     meddra = has_meddra(con)
     chosen = {name: q for name, q in tables.items() if meddra or "meddra" not in q.requires}
+    check_export_targets([folder / f"{name}.csv" for name in chosen] + [folder / "provenance.json"], db)
     written = []
     for name, query in chosen.items():
         path = folder / f"{name}.csv"
@@ -161,6 +176,15 @@ def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filter
     write_text(path, provenance_text(con, db, filters, chosen))
     written.append(path)
     return written
+
+
+def check_export_targets(paths: list[Path], db: Path) -> None:
+    """The files an export will write: none may be the database, and none a symbolic link
+    (found in a folder, a link would make the export overwrite whatever it points to)."""
+    check_outputs(paths, db)
+    for path in paths:
+        if path.is_symlink():
+            raise KratomAEError(f"{path} is a symbolic link; kratom-ae does not write through links it finds in the export folder, so remove it or export into another folder.")
 
 
 def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None) -> str:

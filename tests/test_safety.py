@@ -133,6 +133,56 @@ def test_csv_outputs_of_every_command_are_safe(hostile_db, tmp_path):
     assert names[1:3] == [["'" + HOSTILE[0]], [HOSTILE[1]]]  # the lone \r kept, inside quotes
 
 
+# -- outputs over the database ---------------------------------------------------------------
+
+
+CSV_COMMANDS = {"query": ["query", "summary"], "sql": ["sql", "SELECT 1 AS one"], "signals": ["signals", "--counts", "COUNTS"]}
+
+
+@pytest.mark.parametrize(
+    "command, target",
+    [(c, t) for c in CSV_COMMANDS for t in ("db", "wal", "link", "provenance") if (c, t) != ("sql", "provenance")],  # sql --csv writes no provenance
+)
+def test_csv_over_the_database_is_refused(fetched_db, tmp_path, command, target):
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(fetched_db.read_bytes())
+    counts = tmp_path / "counts.csv"
+    counts.write_text("term,a,b,c,d\nNAUSEA,5,95,100,9800\n")
+    (tmp_path / "link.csv").symlink_to(db)
+    csv_file = {"db": db, "wal": Path(f"{db}.wal"), "link": tmp_path / "link.csv", "provenance": tmp_path / "copy"}[target]
+    if target == "provenance":
+        db = db.rename(tmp_path / "copy.provenance.json")
+    before = digest(db)
+    args = [str(counts) if a == "COUNTS" else a for a in CSV_COMMANDS[command]]
+    result = runner.invoke(app, [*args, "--db", str(db), "--csv", str(csv_file)])
+    message = one_sentence_error(result)
+    assert message.startswith("Error: ") and "kratom-ae will not write output over it, so choose another file name." in message
+    assert digest(db) == before
+    assert not Path(f"{db}.wal").exists()
+    assert runner.invoke(app, ["status", "--db", str(db)]).exit_code == 0
+
+
+def test_export_over_the_database_is_refused(fetched_db, tmp_path):
+    db = tmp_path / "summary.csv"  # a database whose name an export would write over
+    db.write_bytes(fetched_db.read_bytes())
+    before = digest(db)
+    message = one_sentence_error(runner.invoke(app, ["export", str(tmp_path), "--db", str(db)]))
+    assert message == f"Error: {db} is the database ({db}); kratom-ae will not write output over it, so choose another file name."
+    assert digest(db) == before
+
+
+def test_export_does_not_write_through_a_link_in_the_folder(fetched_db, tmp_path):
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not yours to overwrite\n")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "summary.csv").symlink_to(elsewhere)
+    message = one_sentence_error(runner.invoke(app, ["export", str(folder), "--db", str(fetched_db)]))
+    assert message == f"Error: {folder / 'summary.csv'} is a symbolic link; kratom-ae does not write through links it finds in the export folder, so remove it or export into another folder."
+    assert elsewhere.read_text() == "not yours to overwrite\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["summary.csv"]  # nothing written before the refusal
+
+
 # -- terminal escape sequences -------------------------------------------------------------
 
 
