@@ -370,7 +370,7 @@ def meddra_load(
         from cli.terminal import printable
         from ingest import meddra, store
 
-        con = store.connect(db)
+        con = store.connect(db, allow=meddra.find_files(folder).values())
         try:
             info = meddra.load(con, folder, encoding)
         finally:

@@ -83,9 +83,12 @@ def fetch_all(con, client: OpenFDAClient, source: str, endpoint: str, kratom_las
         raise KratomAEError(f"openFDA updated {endpoint} while its background was being counted; run signals again.")
     con.execute("SET VARIABLE background_source = $s", {"s": source})
     con.execute(sql("background_clear"))
-    frame = pd.DataFrame({"source": source, "term": [t for t, _ in top], "reports": [n for _, n in top], "method": "count"})  # noqa: F841
+    frame = pd.DataFrame({"source": source, "term": [t for t, _ in top], "reports": [n for _, n in top], "method": "count"})
     if len(frame):
-        con.execute("INSERT INTO background_terms BY NAME SELECT * FROM frame")
+        # Registered by name: with file access off, DuckDB does not look up Python variables.
+        con.register("background_input", frame)
+        con.execute("INSERT INTO background_terms BY NAME SELECT * FROM background_input")
+        con.unregister("background_input")
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     con.execute(
         "INSERT INTO background_totals VALUES ($s, $e, $t, $u, $k, $f, 0)",

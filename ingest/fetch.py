@@ -14,7 +14,7 @@ import duckdb
 from ingest import store
 from ingest.errors import KratomAEError
 from ingest.openfda import OpenFDAClient, Page, public_url
-from ingest.staging import Staging, database_file, remove_leftovers
+from ingest.staging import Staging, database_file, scratch_folder_of
 from ingest.terms import Term, search_query
 
 
@@ -63,10 +63,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
     the final transaction, so an exception (network failure, Ctrl-C, a bad record) or a
     killed process leaves it as it was.
     """
-    database = database_file(con)
-    if database:
-        remove_leftovers(database)
-    staging = Staging(database, terms)
+    staging = Staging(database_file(con), terms, folder=scratch_folder_of(con))
     try:
         runs: list[dict] = []
         for term in terms:

@@ -121,7 +121,8 @@ def prepare_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
         raise KratomAEError("The database holds no reports yet; run `kratom-ae fetch` first.")
     for name in FILTERS:
         con.execute(f"SET VARIABLE {name} = $value", {"value": getattr(filters, name)})
-    con.execute("SET VARIABLE skin_terms_file = $value", {"value": str(SKIN_TERMS)})
+    # Read here, not by DuckDB: connections to the user's database may read no file.
+    con.register("skin_terms_csv", pd.read_csv(SKIN_TERMS, dtype=str, keep_default_na=False))
     con.execute(internal_sql("scope"))
     con.execute(internal_sql("skin_meddra" if has_meddra(con) else "skin_curated"))
 

@@ -242,3 +242,74 @@ def test_retry_notices_escape_control_characters(db):
     assert_escaped(result.stderr)
     notice = [line for line in result.stderr.splitlines() if "retrying" in line]
     assert notice == [f"openFDA at {server.url} answered HTTP 503 BUSY\\x1b[31mRED\\x1b[0m\\nError: forged; retrying in 1.0 s."]
+
+
+# -- databases crafted to read files ---------------------------------------------------------
+
+
+def crafted(tmp_path, *statements) -> Path:
+    """A database with kratom-ae's tables, changed by `statements` ({secret}: a file of the
+    user's that it must never read)."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-LINE\n")
+    db = tmp_path / "crafted.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(store.sql("schema"))
+    for statement in statements:
+        con.execute(statement.format(secret=secret))
+    con.close()
+    return db
+
+
+def secret_view(table: str) -> list[str]:
+    columns = ", ".join(f"line AS {name}" for name in store.schema_columns()[table])
+    return [f"DROP TABLE {table}", f"CREATE VIEW {table} AS SELECT {columns} FROM read_csv('{{secret}}', columns = {{{{'line': 'VARCHAR'}}}}, header = false)"]
+
+
+COMMANDS = [["status"], ["query", "summary"], ["export", "OUT"], ["sql", "SELECT 1 AS one"], ["signals", "--quiet"], ["fetch", "--source", "faers", "--terms", KRATOM_ONLY, "--quiet"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("table", ["reports", "fetch_runs"])
+def test_a_view_named_like_a_table_is_refused(tmp_path, command, table):
+    db = crafted(tmp_path, *secret_view(table))
+    before = digest(db)
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in command]
+    with FakeOpenFDA(hostile_records()) as server:
+        result = runner.invoke(app, [*args, "--db", str(db), *(["--base-url", server.url] if command[0] in ("fetch", "signals") else [])])
+    message = one_sentence_error(result)
+    assert message == f"Error: The database {db} has a view called {table} where kratom-ae keeps a table, so it was not made by kratom-ae and is not opened."
+    assert "TOP-SECRET" not in result.output
+    assert digest(db) == before
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_a_function_standing_in_for_duckdbs_is_refused(tmp_path, command):
+    # DuckDB calls a database's macro in place of its own function of the same name.
+    db = crafted(tmp_path, "CREATE MACRO any_value(x) AS (SELECT max(line) FROM read_csv('{secret}', columns = {{'line': 'VARCHAR'}}, header = false))")
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in command]
+    with FakeOpenFDA(hostile_records()) as server:
+        result = runner.invoke(app, [*args, "--db", str(db), *(["--base-url", server.url] if command[0] in ("fetch", "signals") else [])])
+    message = one_sentence_error(result)
+    assert message == f"Error: The database {db} has its own function any_value in place of DuckDB's, so it was not made by kratom-ae and is not opened."
+    assert "TOP-SECRET" not in result.output
+
+
+def test_connections_to_a_database_read_no_file(tmp_path):
+    """Whatever a database holds, the connections kratom-ae opens on it read no file: read
+    only, for signals, and a fetch's (which reads its own scratch folder only)."""
+    db = crafted(tmp_path, "CREATE VIEW peek AS SELECT * FROM read_csv('{secret}', columns = {{'line': 'VARCHAR'}}, header = false)")
+    for connection in (lambda: store.connect(db, read_only=True), lambda: store.connect(db)):
+        con = connection()
+        try:
+            with pytest.raises(duckdb.PermissionException):
+                con.execute("SELECT * FROM peek").fetchall()
+        finally:
+            con.close()
+    with store.writing(db) as con:
+        with pytest.raises(duckdb.PermissionException):
+            con.execute("SELECT * FROM peek").fetchall()
+        scratch = next(db.parent.glob(".kratom-ae-staging-*"))
+        (scratch / "mine.csv").write_text("x\n1\n")
+        assert con.execute("SELECT x FROM read_csv($f)", {"f": str(scratch / "mine.csv")}).fetchall() == [(1,)]
