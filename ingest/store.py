@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -145,8 +146,9 @@ def schema_columns() -> dict[str, tuple[str, ...]]:
 def writing(path: str | Path):
     """A connection for a fetch, which may read no file but its own scratch folder beside
     the database (see connect). Holding the database's write lock, it first removes what
-    killed fetches left beside it. If the database did not exist and the fetch fails, the
-    file is removed again, so a failed first fetch leaves nothing behind."""
+    killed fetches left beside it. If the database did not exist and the fetch fails before
+    any source was published, the file is removed again, so a failed first fetch leaves
+    nothing behind; a source that was published (--source all) is kept."""
     from ingest.staging import new_scratch_folder, remove_leftovers
 
     path = Path(path)
@@ -163,10 +165,12 @@ def writing(path: str | Path):
         raise
     try:
         remove_leftovers(path.resolve(), keep=Path(scratch.name))
+        remove_spill_folder(con, path)
         yield con
     except BaseException:
+        keep = existed or published(con)
         con.close()
-        if not existed:
+        if not keep:
             for leftover in (path, path.with_name(path.name + ".wal")):
                 leftover.unlink(missing_ok=True)
         raise
@@ -174,6 +178,23 @@ def writing(path: str | Path):
         con.close()
     finally:
         scratch.cleanup()
+
+
+def published(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any source was published into the database (each leaves its fetch_runs)."""
+    try:
+        return con.execute("SELECT count(*) FROM fetch_runs").fetchone()[0] > 0
+    except duckdb.Error:
+        return True  # cannot tell: keeping a file is better than losing a published source
+
+
+def remove_spill_folder(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """DuckDB spills to a folder beside the database (DB.duckdb.tmp) and removes it when it
+    closes, but a killed process leaves it, and DuckDB never removes a folder it did not make.
+    Called while holding the write lock and before anything spilled, so no one uses it."""
+    folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or "")
+    if folder.name == f"{path.name}.tmp" and folder.is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def first_line(message: str) -> str:

@@ -313,3 +313,22 @@ def test_connections_to_a_database_read_no_file(tmp_path):
         scratch = next(db.parent.glob(".kratom-ae-staging-*"))
         (scratch / "mine.csv").write_text("x\n1\n")
         assert con.execute("SELECT x FROM read_csv($f)", {"f": str(scratch / "mine.csv")}).fetchall() == [(1,)]
+
+
+# -- what a failed fetch keeps ---------------------------------------------------------------
+
+
+def test_source_all_into_a_new_file_keeps_the_finished_source(db):
+    """CAERS fails after FAERS was published: the new file keeps FAERS, as the README says."""
+    faers, caers = synthetic.fixture_dataset(faers_count=30, caers_count=10)
+    with FakeOpenFDA(faers, caers) as server:
+        del server.data["/food/event.json"]  # the server has no food/event: CAERS fails at once
+        result = runner.invoke(app, ["fetch", "--db", str(db), "--terms", KRATOM_ONLY, "--base-url", server.url, "--requests-per-minute", "0", "--quiet"])
+    assert one_sentence_error(result) == f"Error: {server.url} has no openFDA endpoint food/event (HTTP 404); check --base-url."
+    kratom = {r["safetyreportid"] for t in load_terms(Path(KRATOM_ONLY)) for r in synthetic.search_hits(faers, search_query(t, SOURCES["faers"].search_fields))}
+    con = store.connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT source, count(*) FROM reports GROUP BY source").fetchall() == [("faers", len(kratom))]
+        assert con.execute("SELECT DISTINCT source FROM fetch_runs").fetchall() == [("faers",)]
+    finally:
+        con.close()
