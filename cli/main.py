@@ -115,7 +115,7 @@ def status(db: DbOption = DEFAULT_DB) -> None:
 
         con = store.connect(db, read_only=True)
         try:
-            print_status(store.status(con), db)
+            print_status(store.status(con), db, store.synthetic_sources(con))
         finally:
             con.close()
 
@@ -232,12 +232,13 @@ def query(
         try:
             library.prepare_scope(con, filters)
             frame = library.run(con, table, filters)
+            warning = store.synthetic_warning(store.synthetic_sources(con))
             if csv_file:
                 export.write_text(csv_file, export.csv_text(frame))
                 export.write_text(Path(f"{csv_file}.provenance.json"), export.provenance_text(con, db, filters, {table.name: table}))
         finally:
             con.close()
-        emit(frame, output_format, lambda: print_table(frame, table, filters))
+        emit(frame, output_format, lambda: print_table(frame, table, filters, warning))
         if csv_file:
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
 
@@ -319,7 +320,7 @@ def signals(
             export.check_outputs([csv_file, Path(f"{csv_file}.provenance.json")], db)
         if counts is not None:
             frame = signal_lib.counts_table(counts, min_reports, sort.value)
-            info, warnings, requests, filters = None, [], 0, None
+            info, warnings, requests, filters, synthetic = None, [], 0, None, None
         else:
             filters = make_filters(source, None, None, role, False, None)
             if not db.exists():
@@ -334,6 +335,7 @@ def signals(
                     info = signal_lib.background_info(con)
                     warnings = signal_lib.release_warnings(info)
                     requests = client.requests_sent
+                    synthetic = store.synthetic_warning(store.synthetic_sources(con))
                     if csv_file:
                         provenance = export.signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort.value)
                 finally:
@@ -345,7 +347,7 @@ def signals(
             export.write_text(Path(f"{csv_file}.provenance.json"), provenance)
         for warning in warnings:
             typer.echo(f"Warning: {printable(warning)}", err=True)
-        emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests))
+        emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests, synthetic))
         if csv_file:
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
 

@@ -7,7 +7,7 @@ import pandas as pd
 from cli.terminal import cell_text, printable
 
 
-def print_status(frame: pd.DataFrame, db) -> None:
+def print_status(frame: pd.DataFrame, db, synthetic: list[str] = ()) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -15,7 +15,10 @@ def print_status(frame: pd.DataFrame, db) -> None:
     if frame.empty:
         console.print(f"The database {printable(db)} holds no fetched data yet; run `kratom-ae fetch`.", markup=False, soft_wrap=True)
         return
+    from ingest.store import synthetic_warning
+
     console.print(f"kratom-ae database {printable(db)}", markup=False, highlight=False)
+    print_warning(console, synthetic_warning(list(synthetic)))
     for row in frame.itertuples(index=False):
         table = Table(show_header=False, title=cell_text(f"{row.source} (openFDA {row.endpoint})"), title_justify="left")
         table.add_column("what")
@@ -29,7 +32,7 @@ def print_status(frame: pd.DataFrame, db) -> None:
             ("records received", f"{row.records_received:,} from {row.queries} queries"),
             ("server", f"{row.base_url}/{row.endpoint}.json"),
             ("search terms", row.terms),
-        ]:
+        ] + ([("data", "SYNTHETIC: not from openFDA")] if row.source in synthetic else []):
             table.add_row(label, cell_text(value))
         console.print(table)
     console.print(
@@ -62,6 +65,11 @@ def print_query_list(queries: dict) -> None:
     Console().print(table)
 
 
+def print_warning(console, warning: str | None) -> None:
+    if warning:
+        console.print(warning, markup=False, highlight=False, soft_wrap=True)
+
+
 def stdout_console():
     """Rich console for stdout. Piped output is not cut to 80 columns (rich's default)."""
     import sys
@@ -71,13 +79,14 @@ def stdout_console():
     return Console() if sys.stdout.isatty() else Console(width=200)
 
 
-def print_table(frame: pd.DataFrame, query, filters) -> None:
+def print_table(frame: pd.DataFrame, query, filters, warning: str | None = None) -> None:
     console = stdout_console()
     console.print(printable(f"{query.name}: {query.description}"), markup=False, highlight=False, soft_wrap=True)
     print_frame(frame, console)
     given = {k: v for k, v in filters.describe().items() if v not in (None, False)}
     console.print(printable(f"Counts: {query.counts}"), markup=False, highlight=False, soft_wrap=True)
     console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in given.items())}", markup=False, highlight=False, soft_wrap=True)
+    print_warning(console, warning)
 
 
 def print_frame(frame: pd.DataFrame, console=None) -> None:
@@ -113,7 +122,7 @@ def cell(value) -> str:
     return printable(value)
 
 
-def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int) -> None:
+def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None) -> None:
     from queries.signals import HONESTY
 
     console = stdout_console()
@@ -140,6 +149,7 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
                 markup=False, highlight=False, soft_wrap=True,
             )
     console.print(HONESTY, markup=False, highlight=False, soft_wrap=True)
+    print_warning(console, warning)
 
 
 def interval(value, low, high) -> str:

@@ -32,6 +32,7 @@ class PageMeta:
     last_updated: str | None
     total: int
     count: int
+    disclaimer: str | None = None  # meta.disclaimer: says SYNTHETIC on kratom-ae's test fixtures
 
 
 PREFIX = ".kratom-ae-staging-"
@@ -104,10 +105,10 @@ class Staging:
             self.con.execute(sql("read_page"))
         except duckdb.Error as exc:
             raise InvalidPage(str(exc).strip().splitlines()[0]) from None
-        row = self.con.execute("SELECT last_updated, total, len(results) FROM page_envelope").fetchone()
+        row = self.con.execute("SELECT last_updated, total, len(results), disclaimer FROM page_envelope").fetchone()
         if row is None or row[1] is None or row[2] is None:
             raise OpenFDAError("The server did not send an openFDA search response (no results list or meta.results.total).")
-        return PageMeta(row[0], int(row[1]), int(row[2]))
+        return PageMeta(row[0], int(row[1]), int(row[2]), row[3])
 
     def shape(self, source: str, id_field: str) -> int:
         """Shape the page just read into the staging tables; returns the records staged."""

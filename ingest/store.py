@@ -228,6 +228,24 @@ def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'fetch_runs'").fetchone()[0] == 1
 
 
+def synthetic_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The sources whose reports came from a server that calls its data synthetic in
+    meta.disclaimer (kratom-ae's test fixtures and `make demo` do; openFDA does not)."""
+    if not has_schema(con):
+        return []
+    return names(con, "SELECT DISTINCT source FROM fetch_runs WHERE disclaimer ILIKE '%synthetic%' ORDER BY source")
+
+
+def synthetic_warning(sources: list[str]) -> str | None:
+    """What every view of synthetic data says, so that no demo number passes for FDA data."""
+    if not sources:
+        return None
+    return (
+        f"SYNTHETIC DATA: the {' and '.join(sources)} reports in this database come from a server that calls them synthetic "
+        "(kratom-ae's test fixtures, `make demo`), not from openFDA; no number made from them describes real reports."
+    )
+
+
 def status(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per fetched source (see ingest/sql/status.sql); empty if nothing was fetched."""
     if not has_schema(con):

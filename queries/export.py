@@ -17,7 +17,7 @@ import pandas as pd
 
 from ingest.errors import KratomAEError
 from ingest.fetch import tool_version
-from ingest.store import sql
+from ingest.store import sql, synthetic_sources, synthetic_warning
 from queries.library import BUNDLED, Filters, Query, has_meddra
 
 # A spreadsheet runs a cell that starts with one of these as a formula (product names come
@@ -115,6 +115,7 @@ def counting_rules() -> list[str]:
 
 def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, tables: dict[str, Query]) -> dict:
     runs = con.execute(sql("provenance")).df()
+    synthetic = synthetic_sources(con)
     sources = []
     for source, group in runs.groupby("source", sort=True):
         sources.append(
@@ -123,6 +124,8 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
                 "endpoint": group["endpoint"].iloc[0],
                 "base_url": group["base_url"].iloc[0],
                 "fetched_at": group["finished_at"].max(),
+                "synthetic": source in synthetic,
+                "server_disclaimer": next(iter(group["disclaimer"].dropna()), None),
                 "openfda_last_updated": sorted(set(group["last_updated"].dropna())),
                 "queries": group[["term", "search", "total_reported", "records_received", "last_updated"]].astype(object).where(group.notna(), None).to_dict("records"),
             }
@@ -132,6 +135,8 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
         info = con.execute("SELECT folder, version, loaded_at FROM meddra_info").df().iloc[0]
         meddra = {"folder": info["folder"], "version": info["version"], "loaded_at": str(info["loaded_at"])}
     return {
+        "data_warning": synthetic_warning(synthetic),
+        "synthetic": bool(synthetic),
         "tool": "kratom-ae",
         "tool_version": tool_version(),
         "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -332,3 +332,45 @@ def test_source_all_into_a_new_file_keeps_the_finished_source(db):
         assert con.execute("SELECT DISTINCT source FROM fetch_runs").fetchall() == [("faers",)]
     finally:
         con.close()
+
+
+# -- synthetic data says so -------------------------------------------------------------------
+
+SYNTHETIC_LINE = (
+    "SYNTHETIC DATA: the caers and faers reports in this database come from a server that calls them synthetic "
+    "(kratom-ae's test fixtures, `make demo`), not from openFDA; no number made from them describes real reports."
+)
+
+
+def test_synthetic_data_says_so_everywhere(fetched_db, tmp_path):
+    status = runner.invoke(app, ["status", "--db", str(fetched_db)])
+    assert status.exit_code == 0, status.output
+    assert SYNTHETIC_LINE in status.stdout
+    assert sum(1 for line in status.stdout.splitlines() if "│ data " in line and "SYNTHETIC: not from openFDA" in line) == 2
+    for name in ["summary", "reactions", "skin", "trend", "demographics", "outcomes", "drugs"]:
+        table = runner.invoke(app, ["query", name, "--db", str(fetched_db)])
+        assert table.exit_code == 0, table.output
+        assert table.stdout.rstrip().endswith(SYNTHETIC_LINE), name
+    written = runner.invoke(app, ["query", "trend", "--db", str(fetched_db), "--csv", str(tmp_path / "t.csv")])
+    assert written.exit_code == 0, written.output
+    exported = runner.invoke(app, ["export", str(tmp_path / "out"), "--db", str(fetched_db)])
+    assert exported.exit_code == 0, exported.output
+    for path in [tmp_path / "t.csv.provenance.json", tmp_path / "out" / "provenance.json"]:
+        provenance = json.loads(path.read_text(encoding="utf-8"))
+        assert (provenance["data_warning"], provenance["synthetic"]) == (SYNTHETIC_LINE, True)
+        assert [(s["source"], s["synthetic"], s["server_disclaimer"]) for s in provenance["sources"]] == [
+            ("caers", True, "SYNTHETIC data, not from openFDA."), ("faers", True, "SYNTHETIC data, not from openFDA.")]
+
+
+def test_data_from_a_server_with_openfdas_disclaimer_is_not_called_synthetic(db, tmp_path):
+    faers, _ = synthetic.fixture_dataset(faers_count=20, caers_count=0)
+    with FakeOpenFDA(faers, disclaimer=REAL_DISCLAIMER) as server:
+        result = runner.invoke(app, ["fetch", "--db", str(db), "--source", "faers", "--terms", KRATOM_ONLY, "--base-url", server.url, "--requests-per-minute", "0", "--quiet"])
+    assert result.exit_code == 0, result.output
+    status = runner.invoke(app, ["status", "--db", str(db)])
+    table = runner.invoke(app, ["query", "summary", "--db", str(db), "--csv", str(tmp_path / "s.csv")])
+    assert status.exit_code == 0 and table.exit_code == 0, status.output + table.output
+    assert "SYNTHETIC" not in status.stdout and "SYNTHETIC" not in table.stdout
+    provenance = json.loads((tmp_path / "s.csv.provenance.json").read_text(encoding="utf-8"))
+    assert (provenance["data_warning"], provenance["synthetic"]) == (None, False)
+    assert [(s["source"], s["synthetic"], s["server_disclaimer"]) for s in provenance["sources"]] == [("faers", False, REAL_DISCLAIMER)]
