@@ -6,7 +6,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import unicodedata
 from pathlib import Path
 
