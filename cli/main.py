@@ -36,7 +36,9 @@ DEFAULT_DB = Path("kratom-ae.duckdb")
 
 
 def error(message: str) -> None:
-    typer.echo(f"Error: {message}", err=True)
+    from cli.terminal import printable
+
+    typer.echo(f"Error: {printable(message)}", err=True)
 
 
 @contextmanager
@@ -113,7 +115,7 @@ def status(db: DbOption = DEFAULT_DB) -> None:
 
         con = store.connect(db, read_only=True)
         try:
-            print_status(store.status(con), db)
+            print_status(store.status(con), db, store.synthetic_sources(con))
         finally:
             con.close()
 
@@ -237,16 +239,19 @@ def query(
         table = library.find(name, queries_dir)
         filters = make_filters(source, since, until, role, serious, top, unit)
         library.check_filters(table, filters)
+        if csv_file:
+            export.check_outputs([csv_file, Path(f"{csv_file}.provenance.json")], db)
         con = store.connect(db, read_only=True)
         try:
             library.prepare_scope(con, filters)
             frame = library.run(con, table, filters)
+            warning = store.synthetic_warning(store.synthetic_sources(con))
             if csv_file:
                 export.write_text(csv_file, export.csv_text(frame))
                 export.write_text(Path(f"{csv_file}.provenance.json"), export.provenance_text(con, db, filters, {table.name: table}))
         finally:
             con.close()
-        emit(frame, output_format, lambda: print_table(frame, table, filters))
+        emit(frame, output_format, lambda: print_table(frame, table, filters, warning))
         if csv_file:
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
 
@@ -319,15 +324,18 @@ def signals(
     with user_errors():
         from cli.output import print_signals
         from cli.progress import FetchProgress
+        from cli.terminal import printable
         from ingest import background, store
         from ingest.errors import KratomAEError
         from ingest.openfda import OpenFDAClient
         from queries import export, library
         from queries import signals as signal_lib
 
+        if csv_file:
+            export.check_outputs([csv_file, Path(f"{csv_file}.provenance.json")], db)
         if counts is not None:
             frame = signal_lib.counts_table(counts, min_reports, sort.value)
-            info, warnings, requests, filters = None, [], 0, None
+            info, warnings, requests, filters, synthetic = None, [], 0, None, None
         else:
             filters = make_filters(source, None, None, role, False, None, unit)
             if not db.exists():
@@ -342,6 +350,7 @@ def signals(
                     info = signal_lib.background_info(con)
                     warnings = signal_lib.release_warnings(info)
                     requests = client.requests_sent
+                    synthetic = store.synthetic_warning(store.synthetic_sources(con))
                     if csv_file:
                         provenance = export.signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort.value)
                 finally:
@@ -352,8 +361,8 @@ def signals(
                 provenance = export.signals_provenance(None, None, None, None, [], 0, min_reports, sort.value, counts_file=counts)
             export.write_text(Path(f"{csv_file}.provenance.json"), provenance)
         for warning in warnings:
-            typer.echo(f"Warning: {warning}", err=True)
-        emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests))
+            typer.echo(f"Warning: {printable(warning)}", err=True)
+        emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests, synthetic))
         if csv_file:
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
 
@@ -375,15 +384,16 @@ def meddra_load(
     Example: kratom-ae meddra load ~/meddra/MedDRA_27_1_English
     """
     with user_errors():
+        from cli.terminal import printable
         from ingest import meddra, store
 
-        con = store.connect(db)
+        con = store.connect(db, allow=meddra.find_files(folder).values())
         try:
             info = meddra.load(con, folder, encoding)
         finally:
             con.close()
         version = f"MedDRA {info['version']}" if info["version"] else "MedDRA (version not found)"
-        typer.echo(f"Loaded {version}: {info['socs']} SOCs, {info['pts']:,} preferred terms, {info['llts']:,} lowest level terms into {db}.", err=True)
+        typer.echo(printable(f"Loaded {version}: {info['socs']} SOCs, {info['pts']:,} preferred terms, {info['llts']:,} lowest level terms into {db}."), err=True)
 
 
 @app.command("sql")
@@ -405,6 +415,8 @@ def sql_command(
         from queries import export
         from queries.library import read_only_query
 
+        if csv_file:
+            export.check_outputs([csv_file], db)
         con = store.connect(db, read_only=True)
         try:
             frame = read_only_query(con, statement)

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cli.terminal import cell_text, printable
 
-def print_status(frame: pd.DataFrame, db) -> None:
+
+def print_status(frame: pd.DataFrame, db, synthetic: list[str] = ()) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     if frame.empty:
-        console.print(f"The database {db} holds no fetched data yet; run `kratom-ae fetch`.", markup=False, soft_wrap=True)
+        console.print(f"The database {printable(db)} holds no fetched data yet; run `kratom-ae fetch`.", markup=False, soft_wrap=True)
         return
-    console.print(f"kratom-ae database {db}", markup=False, highlight=False)
+    from ingest.store import synthetic_warning
+
+    console.print(f"kratom-ae database {printable(db)}", markup=False, highlight=False)
+    print_warning(console, synthetic_warning(list(synthetic)))
     for row in frame.itertuples(index=False):
-        table = Table(show_header=False, title=f"{row.source} (openFDA {row.endpoint})", title_justify="left")
+        table = Table(show_header=False, title=cell_text(f"{row.source} (openFDA {row.endpoint})"), title_justify="left")
         table.add_column("what")
         table.add_column("value")
         for label, value in [
@@ -27,8 +32,8 @@ def print_status(frame: pd.DataFrame, db) -> None:
             ("records received", f"{row.records_received:,} from {row.queries} queries"),
             ("server", f"{row.base_url}/{row.endpoint}.json"),
             ("search terms", row.terms),
-        ]:
-            table.add_row(label, value)
+        ] + ([("data", "SYNTHETIC: not from openFDA")] if row.source in synthetic else []):
+            table.add_row(label, cell_text(value))
         console.print(table)
     console.print(
         "A report is counted once (latest version); a kratom report has at least one product matched as kratom. "
@@ -56,8 +61,13 @@ def print_query_list(queries: dict) -> None:
     table.add_column("what it shows")
     table.add_column("filters")
     for name, query in queries.items():
-        table.add_row(name, query.description, ", ".join(query.parameters))
+        table.add_row(cell_text(name), cell_text(query.description), ", ".join(query.parameters))
     Console().print(table)
+
+
+def print_warning(console, warning: str | None) -> None:
+    if warning:
+        console.print(warning, markup=False, highlight=False, soft_wrap=True)
 
 
 def stdout_console():
@@ -69,15 +79,16 @@ def stdout_console():
     return Console() if sys.stdout.isatty() else Console(width=200)
 
 
-def print_table(frame: pd.DataFrame, query, filters) -> None:
+def print_table(frame: pd.DataFrame, query, filters, warning: str | None = None) -> None:
     console = stdout_console()
-    console.print(f"{query.name}: {query.description}", markup=False, highlight=False, soft_wrap=True)
+    console.print(printable(f"{query.name}: {query.description}"), markup=False, highlight=False, soft_wrap=True)
     print_frame(frame, console)
     given = {k: v for k, v in filters.describe().items() if v not in (None, False)}
-    console.print(f"Counts: {query.counts}", markup=False, highlight=False, soft_wrap=True)
+    console.print(printable(f"Counts: {query.counts}"), markup=False, highlight=False, soft_wrap=True)
     if getattr(filters, "unit", "report") == "case":
         console.print("Unit: probable cases, not reports: read \"reports\" in the counts above as cases (duplicate reports of one event counted once; README \"Cases\").", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in given.items())}", markup=False, highlight=False, soft_wrap=True)
+    print_warning(console, warning)
 
 
 def print_frame(frame: pd.DataFrame, console=None) -> None:
@@ -95,12 +106,12 @@ def print_frame(frame: pd.DataFrame, console=None) -> None:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in shown:
         numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
-        table.add_column(str(column).replace("_", " "), justify="right" if numeric else "left", overflow="fold")
+        table.add_column(cell_text(str(column).replace("_", " ")), justify="right" if numeric else "left", overflow="fold")
     for row in frame[shown].itertuples(index=False):
-        table.add_row(*(cell(value) for value in row))
+        table.add_row(*(cell_text(cell(value)) for value in row))
     console.print(table)
     for column in constant:
-        console.print(f"{column}: {cell(frame[column].iloc[0])} (every row)", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"{printable(column)}: {cell(frame[column].iloc[0])} (every row)", markup=False, highlight=False, soft_wrap=True)
 
 
 def cell(value) -> str:
@@ -110,10 +121,10 @@ def cell(value) -> str:
         return f"{int(value):,}" if abs(value) >= 10000 else str(value)
     if isinstance(value, int):
         return f"{value:,}"
-    return str(value)
+    return printable(value)
 
 
-def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int) -> None:
+def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None) -> None:
     from queries.signals import HONESTY
 
     console = stdout_console()
@@ -137,11 +148,12 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     if info is not None:
         for row in info.itertuples(index=False):
             console.print(
-                f"Background {row.source}: {row.total_reports:,} reports in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}); "
-                f"{requests} requests to openFDA in this run.",
+                printable(f"Background {row.source}: {row.total_reports:,} reports in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}); "
+                f"{requests} requests to openFDA in this run."),
                 markup=False, highlight=False, soft_wrap=True,
             )
     console.print(HONESTY, markup=False, highlight=False, soft_wrap=True)
+    print_warning(console, warning)
 
 
 def interval(value, low, high) -> str:

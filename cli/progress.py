@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from cli.terminal import printable
+
 
 class FetchProgress:
     def __init__(self, enabled: bool, quiet: bool = False):
@@ -17,7 +19,7 @@ class FetchProgress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._progress = Progress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("records, page {task.fields[page]}"),
@@ -38,7 +40,7 @@ class FetchProgress:
             return
         key = (source, term.term)
         if key not in self._tasks:
-            self._tasks[key] = self._progress.add_task(f"{source} {term.term}", total=page.total, page=0)
+            self._tasks[key] = self._progress.add_task(printable(f"{source} {term.term}"), total=page.total, page=0)
         self._progress.update(self._tasks[key], completed=received, total=page.total, page=page.number)
 
     def background(self, source: str, done: int, total: int) -> None:
@@ -56,6 +58,7 @@ class FetchProgress:
     def message(self, text: str) -> None:
         if self.quiet:
             return
+        text = printable(text)  # retry notices quote the server
         if self._progress:
             self._progress.console.print(text, markup=False, highlight=False)
         else:

@@ -85,11 +85,14 @@ def fetch_all(con, client: OpenFDAClient, source: str, endpoint: str, kratom_las
         raise KratomAEError(f"openFDA updated {endpoint} while its background was being counted; run signals again.")
     con.execute("SET VARIABLE background_source = $s", {"s": source})
     con.execute(sql("background_clear"))
-    frame = pd.DataFrame({"source": source, "term": [t for t, _ in top], "reports": [n for _, n in top], "method": "count"})  # noqa: F841
+    frame = pd.DataFrame({"source": source, "term": [t for t, _ in top], "reports": [n for _, n in top], "method": "count"})
     if len(frame):
+        # Registered by name: with file access off, DuckDB does not look up Python variables.
         # By term key (shaping_macros.sql, loaded with the scope): spellings count= tells
         # apart (CROHN^S DISEASE, CROHN'S DISEASE) are one term, their reports summed.
-        con.execute("INSERT INTO background_terms BY NAME SELECT source, term_key(term) AS term, sum(reports) AS reports, method FROM frame WHERE term_key(term) IS NOT NULL GROUP BY ALL")
+        con.register("background_input", frame)
+        con.execute("INSERT INTO background_terms BY NAME SELECT source, term_key(term) AS term, sum(reports) AS reports, method FROM background_input WHERE term_key(term) IS NOT NULL GROUP BY ALL")
+        con.unregister("background_input")
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     con.execute(
         "INSERT INTO background_totals VALUES ($s, $e, $t, $u, $k, $f, 0)",

@@ -60,6 +60,8 @@ def assign(con: duckdb.DuckDBPyConnection, source: str) -> int:
         for key in keys:
             (rule, detail), other = linked_by[key]
             rows.append((key, case_id, f"{rule} with {ids[other]} ({detail})"))
-    frame = pd.DataFrame(rows, columns=["report_key", "case_id", "case_rule"])  # noqa: F841 (read by DuckDB by name)
-    con.execute("UPDATE reports SET case_id = f.case_id, case_rule = f.case_rule FROM frame AS f WHERE reports.report_key = f.report_key")
+    # Registered by name: with file access off, DuckDB does not look up Python variables.
+    con.register("case_input", pd.DataFrame(rows, columns=["report_key", "case_id", "case_rule"]))
+    con.execute("UPDATE reports SET case_id = f.case_id, case_rule = f.case_rule FROM case_input AS f WHERE reports.report_key = f.report_key")
+    con.unregister("case_input")
     return len(rows)

@@ -14,7 +14,7 @@ import duckdb
 from ingest import store
 from ingest.errors import KratomAEError
 from ingest.openfda import OpenFDAClient, Page, public_url
-from ingest.staging import Staging, database_file, remove_leftovers
+from ingest.staging import PageMeta, Staging, database_file, scratch_folder_of
 from ingest.terms import Term, search_query
 
 
@@ -63,10 +63,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
     the final transaction, so an exception (network failure, Ctrl-C, a bad record) or a
     killed process leaves it as it was.
     """
-    database = database_file(con)
-    if database:
-        remove_leftovers(database)
-    staging = Staging(database, terms)
+    staging = Staging(database_file(con), terms, folder=scratch_folder_of(con))
     try:
         runs: list[dict] = []
         for term in (t for t in terms if t.searched):
@@ -84,8 +81,9 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
                 "started_at": utcnow(),
                 "status": "complete",
                 "tool_version": tool_version(),
+                "disclaimer": None,
             }
-            for page in client.search(source.endpoint, search, staging.read_page):
+            for page in client.search(source.endpoint, search, page_reader(staging, run)):
                 if page.count:
                     staging.shape(source.name, source.id_field)
                 run["records_received"] += page.count
@@ -100,6 +98,18 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
         store.publish(con, source.name, runs, staging.path, staging.raw_files)
     finally:
         staging.cleanup()
+
+
+def page_reader(staging: Staging, run: dict) -> Callable[[bytes], PageMeta]:
+    """staging.read_page, keeping the server's meta.disclaimer in the run: the synthetic
+    fixtures say there that their data is SYNTHETIC, and so must everything made from them."""
+
+    def read(body: bytes) -> PageMeta:
+        meta = staging.read_page(body)
+        run["disclaimer"] = run["disclaimer"] or meta.disclaimer
+        return meta
+
+    return read
 
 
 def check_same_snapshot(source: Source, runs: list[dict]) -> None:

@@ -33,17 +33,36 @@ class PageMeta:
     last_updated: str | None
     total: int
     count: int
+    disclaimer: str | None = None  # meta.disclaimer: says SYNTHETIC on kratom-ae's test fixtures
 
 
 PREFIX = ".kratom-ae-staging-"
 OWNER = "database.txt"  # in each scratch folder: the database it stages for
 
 
+def new_scratch_folder(database: Path | None) -> tempfile.TemporaryDirectory:
+    """A scratch folder beside `database` (or in the system's temporary folder for None),
+    with the OWNER file by which a later fetch tells it apart if this one is killed."""
+    folder = tempfile.TemporaryDirectory(prefix=PREFIX, dir=database.parent if database else None)
+    (Path(folder.name) / OWNER).write_text(str(database), encoding="utf-8")
+    return folder
+
+
+def scratch_folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The scratch folder store.writing made for this connection: the one folder beside the
+    database that DuckDB lets it read (its setting allowed_directories)."""
+    allowed = con.execute("SELECT current_setting('allowed_directories')").fetchone()[0] or []
+    return next((Path(folder) for folder in allowed if Path(folder).name.startswith(PREFIX)), None)
+
+
 class Staging:
-    def __init__(self, database: Path | None, terms: list[Term]):
-        """A scratch folder beside `database` (or in the system's temporary folder for None)."""
-        self._dir = tempfile.TemporaryDirectory(prefix=PREFIX, dir=database.parent if database else None)
-        (Path(self._dir.name) / OWNER).write_text(str(database), encoding="utf-8")
+    def __init__(self, database: Path | None, terms: list[Term], folder: Path | None = None):
+        """Scratch space in `folder` (a scratch folder made by new_scratch_folder), or in a new
+        scratch folder beside `database` (in the system's temporary folder for None)."""
+        if folder:
+            self._dir = tempfile.TemporaryDirectory(prefix="source-", dir=folder)
+        else:
+            self._dir = new_scratch_folder(database)
         self.path = Path(self._dir.name) / "staging.duckdb"
         self.page_file = Path(self._dir.name) / "page.json"
         # Named one by one, not by a glob: the user's folder may have [ ] * ? in its name.
@@ -88,10 +107,10 @@ class Staging:
             self.con.execute(sql("read_page"))
         except duckdb.Error as exc:
             raise InvalidPage(str(exc).strip().splitlines()[0]) from None
-        row = self.con.execute("SELECT last_updated, total, len(results) FROM page_envelope").fetchone()
+        row = self.con.execute("SELECT last_updated, total, len(results), disclaimer FROM page_envelope").fetchone()
         if row is None or row[1] is None or row[2] is None:
             raise OpenFDAError("The server did not send an openFDA search response (no results list or meta.results.total).")
-        return PageMeta(row[0], int(row[1]), int(row[2]))
+        return PageMeta(row[0], int(row[1]), int(row[2]), row[3])
 
     def shape(self, source: str, id_field: str) -> int:
         """Shape the page just read into the staging tables; returns the records staged."""
@@ -120,12 +139,13 @@ def database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
     return Path(path).resolve() if path else None
 
 
-def remove_leftovers(database: Path) -> None:
-    """Remove the scratch folders that killed fetches into `database` left beside it. Call it
-    only while holding the database open for writing: DuckDB then guarantees that no other
-    fetch into it is running, so every such folder is a leftover. Folders of fetches into
-    other databases in the same folder are told apart by their OWNER file and kept."""
+def remove_leftovers(database: Path, keep: Path | None = None) -> None:
+    """Remove the scratch folders that killed fetches into `database` left beside it (all but
+    `keep`, the running fetch's own). Call it only while holding the database open for
+    writing: DuckDB then guarantees that no other fetch into it is running, so every such
+    folder is a leftover. Folders of fetches into other databases in the same folder are told
+    apart by their OWNER file and kept."""
     for folder in database.parent.glob(PREFIX + "*"):
         owner = folder / OWNER
-        if folder.is_dir() and owner.is_file() and owner.read_text(encoding="utf-8") == str(database):
+        if folder != keep and folder.is_dir() and owner.is_file() and owner.read_text(encoding="utf-8") == str(database):
             shutil.rmtree(folder, ignore_errors=True)

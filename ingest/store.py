@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Iterable
 
 import duckdb
 import pandas as pd
@@ -22,21 +24,30 @@ def sql(name: str) -> str:
     return resources.files("ingest").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: str | Path, read_only: bool = False, *, allow: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
     """Open (or create) the database and make sure the schema exists.
 
     DuckDB lets one process write a file at a time; a second one gets a lock error, which
     becomes one sentence here instead of a traceback.
+
+    Access to files is off before anything in the database runs: a database someone else
+    made could hold a view named like one of the tables that reads the user's files
+    (read_csv('/etc/passwd')). `allow` names the folders and files a connection may still
+    read (a fetch's scratch folder, a MedDRA release); nothing else outside the database.
     """
     path = Path(path)
+    allow = [Path(p) for p in allow]
     if read_only and not path.exists():
         raise KratomAEError(f"There is no database at {path}; run `kratom-ae fetch` first or pass --db.")
-    if not read_only and not path.parent.exists():
-        raise KratomAEError(f"Cannot create the database {path}: the folder {path.parent} does not exist.")
-    try:
+    if not read_only:
+        check_folder(path)
+    config = {} if allow else {"enable_external_access": False}
+    if not read_only:
         # A fetch publishes whole sources: bounded memory makes DuckDB spill instead of
         # growing with the number of reports.
-        con = duckdb.connect(str(path), read_only=read_only, config={} if read_only else {"memory_limit": WRITE_MEMORY_LIMIT})
+        config["memory_limit"] = WRITE_MEMORY_LIMIT
+    try:
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         message = str(exc)
         if "lock" in message.lower():
@@ -46,17 +57,68 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         raise KratomAEError(f"Cannot open the database {path}: {first_line(message)}.") from None
     except duckdb.Error as exc:
         raise KratomAEError(f"Cannot open the database {path}: {first_line(str(exc))}.") from None
-    # DuckDB's own progress bar would write to the user's terminal, even with --quiet.
-    con.execute("SET enable_progress_bar = false")
+    try:
+        if allow:
+            allow_only(con, allow)
+        # DuckDB's own progress bar would write to the user's terminal, even with --quiet.
+        con.execute("SET enable_progress_bar = false")
+        check_tables(con, path)
+        if not read_only:
+            con.execute(sql("schema"))
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def check_folder(path: Path) -> None:
+    if not path.parent.exists():
+        raise KratomAEError(f"Cannot create the database {path}: the folder {path.parent} does not exist.")
+
+
+def allow_only(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> None:
+    """Switch file access off, except for these folders and files (and the database's own)."""
+    folders = [str(p.resolve()) for p in paths if p.is_dir()]
+    files = [str(p.resolve()) for p in paths if not p.is_dir()]
+    con.execute("SET allowed_directories = $paths", {"paths": folders})
+    con.execute("SET allowed_paths = $paths", {"paths": files})
+    con.execute("SET enable_external_access = false")
+
+
+def check_tables(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """The tables of this version's schema, if present, must be tables with its columns, and
+    nothing in the database may stand in for kratom-ae's own SQL."""
+    impostor = impostors(con)
+    if impostor:
+        raise KratomAEError(f"The database {path} has {impostor}, so it was not made by kratom-ae and is not opened.")
     expected = schema_columns()
     if any(names != expected[table] for table, names in columns(con).items() if table in expected):
-        con.close()
         raise KratomAEError(
             f"The database {path} was made by another version of kratom-ae and its tables differ from this one's; fetch into a new file with --db, or delete it and fetch again."
         )
-    if not read_only:
-        con.execute(sql("schema"))
-    return con
+
+
+def impostors(con: duckdb.DuckDBPyConnection) -> str | None:
+    """What in the database would run in place of kratom-ae's own SQL: a function (macro)
+    named like one of DuckDB's, which DuckDB calls instead of its own, or a view named like a
+    table of schema.sql. Asked of DuckDB's catalog functions by their full names
+    (system.main), with no other function, and filtered here: the database's own functions
+    could stand in for any other."""
+    database = con.execute("SELECT system.main.current_database()").fetchone()[0]
+    functions = con.execute("SELECT database_name, function_name, internal FROM system.main.duckdb_functions()").fetchall()
+    built_in = {name for _, name, internal in functions if internal}
+    standing_in = sorted({name for db, name, internal in functions if db == database and not internal and name in built_in})
+    if standing_in:
+        return f"its own function {standing_in[0]} in place of DuckDB's"
+    views = con.execute("SELECT database_name, schema_name, view_name, temporary FROM system.main.duckdb_views()").fetchall()
+    posing = sorted({name for db, schema, name, temporary in views if db == database and schema == "main" and not temporary} & set(schema_columns()))
+    if posing:
+        return f"a view called {posing[0]} where kratom-ae keeps a table"
+    return None
+
+
+def names(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
+    return [row[0] for row in con.execute(query).fetchall()]
 
 
 def columns(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
@@ -82,20 +144,57 @@ def schema_columns() -> dict[str, tuple[str, ...]]:
 
 @contextmanager
 def writing(path: str | Path):
-    """A connection for a fetch. If the database did not exist and the fetch fails, the
-    file is removed again, so a failed first fetch leaves nothing behind."""
+    """A connection for a fetch, which may read no file but its own scratch folder beside
+    the database (see connect). Holding the database's write lock, it first removes what
+    killed fetches left beside it. If the database did not exist and the fetch fails before
+    any source was published, the file is removed again, so a failed first fetch leaves
+    nothing behind; a source that was published (--source all) is kept."""
+    from ingest.staging import new_scratch_folder, remove_leftovers
+
     path = Path(path)
     existed = path.exists()
-    con = connect(path)
+    check_folder(path)
     try:
+        scratch = new_scratch_folder(path.resolve())
+    except OSError as exc:
+        raise KratomAEError(f"Cannot write the fetch's scratch folder beside the database {path}: {exc.strerror}.") from None
+    try:
+        con = connect(path, allow=[Path(scratch.name)])
+    except BaseException:
+        scratch.cleanup()
+        raise
+    try:
+        remove_leftovers(path.resolve(), keep=Path(scratch.name))
+        remove_spill_folder(con, path)
         yield con
     except BaseException:
+        keep = existed or published(con)
         con.close()
-        if not existed:
+        if not keep:
             for leftover in (path, path.with_name(path.name + ".wal")):
                 leftover.unlink(missing_ok=True)
         raise
-    con.close()
+    else:
+        con.close()
+    finally:
+        scratch.cleanup()
+
+
+def published(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any source was published into the database (each leaves its fetch_runs)."""
+    try:
+        return con.execute("SELECT count(*) FROM fetch_runs").fetchone()[0] > 0
+    except duckdb.Error:
+        return True  # cannot tell: keeping a file is better than losing a published source
+
+
+def remove_spill_folder(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """DuckDB spills to a folder beside the database (DB.duckdb.tmp) and removes it when it
+    closes, but a killed process leaves it, and DuckDB never removes a folder it did not make.
+    Called while holding the write lock and before anything spilled, so no one uses it."""
+    folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or "")
+    if folder.name == f"{path.name}.tmp" and folder.is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def first_line(message: str) -> str:
@@ -116,8 +215,10 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
             con.execute(sql("publish"))
             con.execute(sql("shaping_macros"))  # term_key and reference_key, for the case rules
             cases.assign(con, source)
-            frame = pd.DataFrame.from_records(runs)  # noqa: F841 (read by DuckDB by name)
-            con.execute("INSERT INTO fetch_runs BY NAME SELECT * FROM frame")
+            # Registered by name: with file access off, DuckDB does not look up Python variables.
+            con.register("runs_input", pd.DataFrame.from_records(runs))
+            con.execute("INSERT INTO fetch_runs BY NAME SELECT * FROM runs_input")
+            con.unregister("runs_input")
             con.commit()
         except BaseException:
             con.rollback()
@@ -129,6 +230,24 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
     """False for a DuckDB file that kratom-ae never fetched into."""
     return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'fetch_runs'").fetchone()[0] == 1
+
+
+def synthetic_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The sources whose reports came from a server that calls its data synthetic in
+    meta.disclaimer (kratom-ae's test fixtures and `make demo` do; openFDA does not)."""
+    if not has_schema(con):
+        return []
+    return names(con, "SELECT DISTINCT source FROM fetch_runs WHERE disclaimer ILIKE '%synthetic%' ORDER BY source")
+
+
+def synthetic_warning(sources: list[str]) -> str | None:
+    """What every view of synthetic data says, so that no demo number passes for FDA data."""
+    if not sources:
+        return None
+    return (
+        f"SYNTHETIC DATA: the {' and '.join(sources)} reports in this database come from a server that calls them synthetic "
+        "(kratom-ae's test fixtures, `make demo`), not from openFDA; no number made from them describes real reports."
+    )
 
 
 def status(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -1,8 +1,8 @@
 -- _skin_curated: skin terms from the curated list queries/skin_terms.csv (used while no
--- MedDRA release is loaded), by term key. Variable skin_terms_file: that file's path.
+-- MedDRA release is loaded), by term key. View skin_terms_csv: that file's rows, as text.
 CREATE OR REPLACE TEMP TABLE curated_skin_terms AS
 SELECT term_key(reaction_pt) AS reaction_pt, lower(trim(is_pigmentation)) IN ('yes', 'true', '1') AS is_pigmentation
-FROM read_csv(getvariable('skin_terms_file'), header = true, all_varchar = true);
+FROM skin_terms_csv;
 
 CREATE OR REPLACE TEMP VIEW skin_terms AS
 SELECT reaction_pt, is_pigmentation, 'curated list' AS skin_basis FROM curated_skin_terms;

@@ -1,9 +1,9 @@
 -- _skin_meddra: skin terms from the user's loaded MedDRA release: every term whose primary
 -- SOC is "Skin and subcutaneous tissue disorders", by term key. Pigmentation terms are still
--- those marked in queries/skin_terms.csv. Variable skin_terms_file: that file's path.
+-- those marked in queries/skin_terms.csv. View skin_terms_csv: that file's rows, as text.
 CREATE OR REPLACE TEMP TABLE curated_skin_terms AS
 SELECT term_key(reaction_pt) AS reaction_pt, lower(trim(is_pigmentation)) IN ('yes', 'true', '1') AS is_pigmentation
-FROM read_csv(getvariable('skin_terms_file'), header = true, all_varchar = true);
+FROM skin_terms_csv;
 
 CREATE OR REPLACE TEMP VIEW skin_terms AS
 SELECT m.term AS reaction_pt, coalesce(c.is_pigmentation, false) AS is_pigmentation, 'MedDRA primary SOC' AS skin_basis

@@ -3,9 +3,13 @@ that makes a number citable."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
+import os
 import re
+import unicodedata
 from pathlib import Path
 
 import duckdb
@@ -13,13 +17,15 @@ import pandas as pd
 
 from ingest.errors import KratomAEError
 from ingest.fetch import tool_version
-from ingest.store import sql
+from ingest.store import sql, synthetic_sources, synthetic_warning
 from queries.library import BUNDLED, Filters, Query, has_meddra
 
 # A spreadsheet runs a cell that starts with one of these as a formula (product names come
-# from the public: "=HYPERLINK(...)" is a real risk). Such cells get a leading apostrophe,
-# which spreadsheets show as text and hide (OWASP's advice for CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# from the public: "=HYPERLINK(...)" is a real risk), also after leading blanks or invisible
+# characters, and in their full-width forms. Such cells get a leading apostrophe, which
+# spreadsheets show as text and hide (OWASP's advice for CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+CONTROL_START = ("\t", "\r")
 
 DISCLAIMER = (
     "Submission of an adverse event report does not constitute an admission that a product caused or contributed "
@@ -30,21 +36,56 @@ CITATION = "Data provided by the U.S. Food and Drug Administration (https://open
 
 
 def neutralise(value):
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and (value.startswith(CONTROL_START) or skip_invisible(value).startswith(FORMULA_START)):
         return "'" + value
     return value
 
 
+def skip_invisible(text: str) -> str:
+    """text without its leading whitespace and invisible characters (spaces of every kind,
+    zero-width and format characters such as a BOM, control characters): what a spreadsheet
+    may look past before it decides whether a cell is a formula."""
+    start = 0
+    while start < len(text) and (text[start].isspace() or unicodedata.category(text[start]) in ("Zs", "Cf", "Cc")):
+        start += 1
+    return text[start:]
+
+
 def csv_text(frame: pd.DataFrame) -> str:
+    """The frame as CSV ("\n" between rows), safe for spreadsheets: formula starts
+    neutralised, and every cell that holds a line break quoted. Python's csv module quotes
+    only the characters of its own line terminator, so a cell's lone "\r" would end the row
+    in a spreadsheet; the cells are formatted by pandas, then quoted here."""
     safe = frame.copy()
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
-    return safe.to_csv(index=False, lineterminator="\n")
+    safe.columns = [neutralise(str(column)) for column in safe.columns]
+    cells = csv.reader(io.StringIO(safe.to_csv(index=False, quoting=csv.QUOTE_ALL, lineterminator="\n"), newline=""))
+    return "".join(csv_row(row) for row in cells)
+
+
+def csv_row(cells: list[str]) -> str:
+    if cells == [""]:
+        return '""\n'  # a lone empty cell, not an empty line
+    return ",".join(f'"{c.replace(chr(34), chr(34) * 2)}"' if any(ch in c for ch in ',"\r\n') else c for c in cells) + "\n"
 
 
 def json_text(frame: pd.DataFrame) -> str:
     return frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=1)
+
+
+def check_outputs(paths: list[Path], db: Path) -> None:
+    """Refuse output files that are the database or its write-ahead log (by name, through a
+    symbolic link or as the same file): writing a CSV there would destroy the data."""
+    database = Path(db)
+    protected = {os.path.realpath(database): "the database", os.path.realpath(f"{database}.wal"): "the database's write-ahead log"}
+    for path in map(Path, paths):
+        what = protected.get(os.path.realpath(path)) or next(
+            (name for target, name in protected.items() if path.exists() and os.path.exists(target) and os.path.samefile(path, target)), None
+        )
+        if what:
+            raise KratomAEError(f"{path} is {what} ({database}); kratom-ae will not write output over it, so choose another file name.")
 
 
 def write_text(path: Path, text: str) -> None:
@@ -74,6 +115,7 @@ def counting_rules() -> list[str]:
 
 def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, tables: dict[str, Query], listing=None) -> dict:
     runs = con.execute(sql("provenance")).df()
+    synthetic = synthetic_sources(con)
     sources = []
     for source, group in runs.groupby("source", sort=True):
         sources.append(
@@ -82,6 +124,8 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
                 "endpoint": group["endpoint"].iloc[0],
                 "base_url": group["base_url"].iloc[0],
                 "fetched_at": group["finished_at"].max(),
+                "synthetic": source in synthetic,
+                "server_disclaimer": next(iter(group["disclaimer"].dropna()), None),
                 "openfda_last_updated": sorted(set(group["last_updated"].dropna())),
                 "queries": group[["term", "search", "total_reported", "records_received", "last_updated"]].astype(object).where(group.notna(), None).to_dict("records"),
             }
@@ -91,6 +135,8 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
         info = con.execute("SELECT folder, version, loaded_at FROM meddra_info").df().iloc[0]
         meddra = {"folder": info["folder"], "version": info["version"], "loaded_at": str(info["loaded_at"])}
     return {
+        "data_warning": synthetic_warning(synthetic),
+        "synthetic": bool(synthetic),
         "tool": "kratom-ae",
         "tool_version": tool_version(),
         "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -125,6 +171,7 @@ def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filter
         raise KratomAEError(f"Cannot create the folder {folder}: {exc.strerror}.") from None
     meddra = has_meddra(con)
     chosen = {name: q for name, q in tables.items() if meddra or "meddra" not in q.requires}
+    check_export_targets([folder / f"{name}.csv" for name in chosen] + [folder / "provenance.json"], db)
     written = []
     for name, query in chosen.items():
         path = folder / f"{name}.csv"
@@ -134,6 +181,15 @@ def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filter
     write_text(path, provenance_text(con, db, filters, chosen))
     written.append(path)
     return written
+
+
+def check_export_targets(paths: list[Path], db: Path) -> None:
+    """The files an export will write: none may be the database, and none a symbolic link
+    (found in a folder, a link would make the export overwrite whatever it points to)."""
+    check_outputs(paths, db)
+    for path in paths:
+        if path.is_symlink():
+            raise KratomAEError(f"{path} is a symbolic link; kratom-ae does not write through links it finds in the export folder, so remove it or export into another folder.")
 
 
 def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None) -> str:

@@ -124,7 +124,8 @@ def prepare_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
         raise KratomAEError("The database holds no reports yet; run `kratom-ae fetch` first.")
     for name in FILTERS:
         con.execute(f"SET VARIABLE {name} = $value", {"value": getattr(filters, name)})
-    con.execute("SET VARIABLE skin_terms_file = $value", {"value": str(SKIN_TERMS)})
+    # Read here, not by DuckDB: connections to the user's database may read no file.
+    con.register("skin_terms_csv", pd.read_csv(SKIN_TERMS, dtype=str, keep_default_na=False))
     con.execute(sql("shaping_macros"))  # term_key: the curated skin list is matched by term key
     narrow_listing(con, Listing())
     con.execute(internal_sql("scope"))

@@ -33,9 +33,10 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FakeOpenFDA:
-    def __init__(self, faers: list[dict] | None = None, caers: list[dict] | None = None, *, gateway_links: bool = False):
+    def __init__(self, faers: list[dict] | None = None, caers: list[dict] | None = None, *, gateway_links: bool = False, disclaimer: str | None = None):
         self.data = {"/drug/event.json": faers or [], "/food/event.json": caers or []}
         self.gateway_links = gateway_links
+        self.disclaimer = disclaimer  # meta.disclaimer of search pages; None: the synthetic one
         self.faults: list[tuple] = []
         self.cache: dict = {}
         self.requests: list[dict] = []
@@ -77,7 +78,8 @@ class FakeOpenFDA:
                 if parts.path not in fake.data:
                     return self._send(404, {"Content-Type": "text/html"}, b"<html>Not Found</html>")
                 link_base = "https://api.fda.gov" if fake.gateway_links else fake.url
-                status, headers, body = synthetic.respond(fake.data[parts.path], parts.path, params, link_base, cache=fake.cache)
+                extra = {"disclaimer": fake.disclaimer} if fake.disclaimer else {}
+                status, headers, body = synthetic.respond(fake.data[parts.path], parts.path, params, link_base, cache=fake.cache, **extra)
                 if fault and fault[0] == "badjson":
                     status, body = 200, body[: len(body) // 2]
                 self._send(status, headers, body)

@@ -191,12 +191,22 @@ def test_killed_fetch_leaves_the_database_as_it_was(db, replay):
     # The killed fetch left its scratch folder (with the raw Parquet files of the pages it
     # had); the next fetch into the same database removes it, and only it.
     assert len(list(db.parent.glob(".kratom-ae-staging-*"))) == 1
+    # A fetch killed while DuckDB spilled to disk leaves its spill folder (DB.duckdb.tmp, which
+    # DuckDB removes only if it made it in the same run); this small fetch never spills, so
+    # the folder is made as DuckDB makes it. The next fetch removes it; one into another
+    # database keeps it.
+    spill = db.with_name(db.name + ".tmp")
+    spill.mkdir()
+    (spill / "duckdb_temp_4242_0_storage_DEFAULT-0.tmp").write_bytes(b"\0" * 4096)
+    fetch(db.with_name("other.duckdb"), replay, cassette="synthetic_429_then_ok", sources=("faers",), terms=KRATOM_ONLY)
+    assert spill.is_dir()
     other = db.parent / ".kratom-ae-staging-another-database"
     other.mkdir()
     (other / "database.txt").write_text(str(db.parent / "other.duckdb"))
     fetch(db, replay, cassette="synthetic_429_then_ok", sources=("faers",), terms=KRATOM_ONLY)
     assert dump(db) == before
     assert list(db.parent.glob(".kratom-ae-staging-*")) == [other]
+    assert not spill.exists()
 
 
 def test_fetch_past_26000_matches_into_the_database(db):

@@ -129,7 +129,9 @@ CREATE TABLE IF NOT EXISTS fetch_runs (
     started_at        TIMESTAMP NOT NULL,           -- UTC
     finished_at       TIMESTAMP NOT NULL,           -- UTC
     status            VARCHAR NOT NULL,             -- 'complete': failed fetches leave no trace
-    tool_version      VARCHAR NOT NULL
+    tool_version      VARCHAR NOT NULL,
+    disclaimer        VARCHAR                       -- the server's meta.disclaimer (NULL when no matches); kratom-ae's
+                                                    -- synthetic fixtures say "SYNTHETIC data, not from openFDA." here
 );
 
 -- Disproportionality background, cached (kratom-ae signals): one row per source.

@@ -1,0 +1,89 @@
+"""A normal install, as `pip install .` or pipx makes it: the wheel, installed into a fresh
+virtual environment in a temporary folder outside the repository, fetches from the fake
+openFDA server and runs every table, status and export. An editable install (make test's)
+reads files from the source tree, so it cannot notice a file left out of the package, as
+queries/skin_terms.csv once was.
+
+Needs PyPI (pip downloads setuptools to build, and the dependencies); takes about a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import synthetic
+from cli.main import app
+from fake_openfda import FakeOpenFDA
+from queries.library import discover
+
+pytestmark = pytest.mark.install
+
+ROOT = Path(__file__).parents[1]
+MEDDRA = ROOT / "tests" / "fixtures" / "meddra_synthetic"
+# What a source checkout holds besides the project (a build from it must not see them).
+NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "*.duckdb*", "bench")
+
+
+def run(args: list, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600, **kwargs)
+    assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """The bin folder of a fresh virtual environment with the wheel installed."""
+    work = tmp_path_factory.mktemp("install")
+    assert ROOT not in work.parents
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
+    run([sys.executable, "-m", "pip", "wheel", source, "--no-deps", "--quiet", "--disable-pip-version-check", "-w", work / "wheels"], cwd=work)
+    (wheel,) = (work / "wheels").glob("kratom_ae-*.whl")
+    shutil.rmtree(source)  # nothing of the source is left to import by accident
+    run([sys.executable, "-m", "venv", work / "venv"], cwd=work)
+    bin_dir = work / "venv" / ("Scripts" if os.name == "nt" else "bin")
+    run([bin_dir / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel], cwd=work)
+    return bin_dir
+
+
+def test_the_installed_wheel_fetches_and_runs_every_table(installed, tmp_path):
+    """Every table, run by the installed command, gives what the development code gives on
+    the same database."""
+    here = tmp_path
+    located = run([installed / "python", "-c", "import cli, ingest, queries; print(cli.__file__, ingest.__file__, queries.__file__)"], cwd=here)
+    assert all(str(installed.parent) in path for path in located.stdout.split()), located.stdout
+    tool = installed / "kratom-ae"
+    db = here / "kratom.duckdb"
+    faers, caers = synthetic.fixture_dataset()
+    with FakeOpenFDA(faers, caers) as server:
+        fetched = run([tool, "fetch", "--db", db, "--base-url", server.url, "--requests-per-minute", "0"], cwd=here)
+        assert fetched.stderr.splitlines()[0].startswith("faers: 2,362 records received in 13 queries;"), fetched.stderr
+        run([tool, "meddra", "load", MEDDRA, "--db", db], cwd=here)
+        signals = run([tool, "signals", "--db", db, "--base-url", server.url, "--quiet", "--format", "csv"], cwd=here)
+    assert signals.stdout.startswith("source,term,a,b,c,d,")
+    status = run([tool, "status", "--db", db], cwd=here)
+    assert "reports held" in status.stdout and "2,179" in status.stdout
+    tables = discover()
+    assert {"summary", "reactions", "reactions_by_soc", "skin", "trend", "demographics", "outcomes", "drugs"} <= set(tables)
+    runner = CliRunner()
+    shown = run([tool, "query", "skin", "--db", db], cwd=here)
+    assert shown.stdout.startswith("skin: ") and "(any skin term)" in shown.stdout, shown.stdout
+    for name in tables:
+        as_csv = run([tool, "query", name, "--db", db, "--format", "csv"], cwd=here)
+        expected = runner.invoke(app, ["query", name, "--db", str(db), "--format", "csv"])
+        assert expected.exit_code == 0, expected.output
+        assert as_csv.stdout == expected.stdout, name
+    exported = run([tool, "export", here / "out", "--db", db], cwd=here)
+    assert sorted(Path(line).name for line in exported.stdout.split()) == sorted([f"{name}.csv" for name in tables] + ["provenance.json"])
+    provenance = json.loads((here / "out" / "provenance.json").read_text(encoding="utf-8"))
+    assert sorted(provenance["tables"]) == sorted(tables)
+    assert provenance["skin_terms"].startswith("MedDRA primary SOC")
