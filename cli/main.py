@@ -228,12 +228,13 @@ def query(
         try:
             library.prepare_scope(con, filters)
             frame = library.run(con, table, filters)
+            in_scope = library.scope_counts(con)
             if csv_file:
                 export.write_text(csv_file, export.csv_text(frame))
                 export.write_text(Path(f"{csv_file}.provenance.json"), export.provenance_text(con, db, filters, {table.name: table}))
         finally:
             con.close()
-        emit(frame, output_format, lambda: print_table(frame, table, filters))
+        emit(frame, output_format, lambda: print_table(frame, table, filters, in_scope))
         if csv_file:
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
 

@@ -69,13 +69,21 @@ def stdout_console():
     return Console() if sys.stdout.isatty() else Console(width=200)
 
 
-def print_table(frame: pd.DataFrame, query, filters) -> None:
+def print_table(frame: pd.DataFrame, query, filters, in_scope: dict | None = None) -> None:
     console = stdout_console()
     console.print(f"{query.name}: {query.description}", markup=False, highlight=False, soft_wrap=True)
     print_frame(frame, console)
+    if in_scope is not None:
+        console.print(denominator_line(in_scope), markup=False, highlight=False, soft_wrap=True)
     given = {k: v for k, v in filters.describe().items() if v not in (None, False)}
     console.print(f"Counts: {query.counts}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in given.items())}", markup=False, highlight=False, soft_wrap=True)
+
+
+def denominator_line(in_scope: dict) -> str:
+    """The number the percentages divide by, per source too (outcomes divides by a source's)."""
+    sources = ", ".join(f"{source} {n:,}" for source, n in in_scope.items() if source != "all")
+    return f"Kratom reports in scope (the denominator of the percentages): {in_scope['all']:,}" + (f" ({sources})." if len(in_scope) > 2 else ".")
 
 
 def print_frame(frame: pd.DataFrame, console=None) -> None:
@@ -127,6 +135,9 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", "chi2", "ror (95% CI)", "ic025", "flags", "note"]
     console.print("signals: reactions reported disproportionately often with kratom (2x2 tables of reports).", markup=False, highlight=False, soft_wrap=True)
     print_frame(shown[columns], console)
+    if filters is not None and "source" in frame.columns:
+        firsts = frame.drop_duplicates("source")
+        console.print(f"Kratom reports in scope (a + b): {', '.join(f'{r.source} {int(r.a) + int(r.b):,}' for r in firsts.itertuples())}.", markup=False, highlight=False, soft_wrap=True)
     basis = f"kratom in role: {filters.role}" if filters else "2x2 tables from the counts file"
     console.print(f"Counts: reports; a = kratom reports naming the term, b = kratom reports not naming it, c = other reports naming it, d = other reports not naming it ({basis}).", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Flags: Evans (PRR >= 2, chi2 >= 4, a >= 3), ROR (ROR025 > 1, a >= 3), IC (IC025 > 0); terms with fewer than {min_reports} reports are listed but not flagged.", markup=False, highlight=False, soft_wrap=True)
