@@ -136,7 +136,7 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     console.print("signals: reactions reported disproportionately often with kratom (2x2 tables of reports).", markup=False, highlight=False, soft_wrap=True)
     print_frame(shown[columns], console)
     if filters is not None and "source" in frame.columns:
-        firsts = frame.drop_duplicates("source")
+        firsts = frame.drop_duplicates("source").sort_values("source")
         console.print(f"Kratom reports in scope (a + b): {', '.join(f'{r.source} {int(r.a) + int(r.b):,}' for r in firsts.itertuples())}.", markup=False, highlight=False, soft_wrap=True)
     basis = f"kratom in role: {filters.role}" if filters else "2x2 tables from the counts file"
     console.print(f"Counts: reports; a = kratom reports naming the term, b = kratom reports not naming it, c = other reports naming it, d = other reports not naming it ({basis}).", markup=False, highlight=False, soft_wrap=True)
