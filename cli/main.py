@@ -400,10 +400,16 @@ def fetch_report_background(con, filters, base_url, api_key, quiet) -> None:
     from queries import library
     from report.build import signal_filters
 
+    from ingest.errors import KratomAEError
+
     with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
         client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
         library.prepare_scope(con, signal_filters(filters))
-        background.ensure(con, client, on_progress=progress.background)
+        try:
+            background.ensure(con, client, on_progress=progress.background)
+        except KratomAEError as exc:
+            # The rest of the report stands without it: the page says there is no background.
+            typer.echo(f"Warning: no signals background could be fetched ({exc}); the report has no forest plot where none was cached.", err=True)
 
 
 meddra_app = typer.Typer(no_args_is_help=True, help="Use your own licensed MedDRA release.")

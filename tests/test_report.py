@@ -214,6 +214,18 @@ def test_fetch_background_asks_openfda_and_draws_the_forest_plot(fetched_db, tmp
     assert read_csv(tmp_path / "out" / "signals_forest.csv") == [r for r in cli_csv("signals", "--db", db, "--quiet") if int(r["a"]) >= 3 and r["prr"] != ""][:20]
 
 
+def test_a_background_that_cannot_be_fetched_leaves_the_report_without_the_plot(fetched_db, tmp_path):
+    db = tmp_path / "kratom.duckdb"
+    shutil.copy(fetched_db, db)
+    # No cassette: a closed local port refuses the connection (retried without waiting: the sleeps fixture).
+    result = runner.invoke(app, ["report", str(tmp_path / "out"), "--db", str(db), "--fetch-background", "--base-url", "http://127.0.0.1:9", "--since", "2099-01-01", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Warning: no signals background could be fetched (Cannot reach openFDA at http://127.0.0.1:9")
+    assert result.stderr.endswith("the report has no forest plot where none was cached.\n")
+    page = Page((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    assert NO_BACKGROUND in " ".join(page.figures["fig-signals_forest"]["empty"].split())
+
+
 def test_text_from_the_data_is_escaped(report_dir, signals_db):
     import pandas as pd
 
