@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.installed
 
-.PHONY: run test demo bench cassettes cassettes-live clean
+.PHONY: run test demo screenshot bench cassettes cassettes-live clean
 
 # The main job: fetch every kratom report from openFDA, then show what the database holds.
 run: $(READY)
@@ -15,11 +15,16 @@ run: $(READY)
 test: $(READY)
 	$(BIN)/python -m pytest
 
-# The main job offline: the same fetch replayed from the recorded SYNTHETIC cassette.
+# The main job offline: the same fetch replayed from the recorded SYNTHETIC cassette, then
+# signals (background replayed from its synthetic cassette) and the report in demo-report/.
 # The demo database is made afresh each time (a file left by another version would be refused).
 demo: $(READY)
-	rm -f demo.duckdb demo.duckdb.wal
-	$(BIN)/python tests/demo.py --db demo.duckdb
+	rm -rf demo.duckdb demo.duckdb.wal demo-report
+	$(BIN)/python tests/demo.py --db demo.duckdb --report demo-report
+
+# Re-make docs/report.png (the README's screenshot) with the report's browser test.
+screenshot: $(READY)
+	KRATOM_AE_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest tests/test_report_browser.py -q
 
 # Ingest and query benchmarks; writes BENCHMARKS.md (about an hour: the naive baseline is slow).
 bench: $(READY)
@@ -37,4 +42,4 @@ $(READY): pyproject.toml
 	touch $(READY)
 
 clean:
-	rm -rf $(VENV) *.egg-info demo.duckdb
+	rm -rf $(VENV) *.egg-info demo.duckdb demo-report

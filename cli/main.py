@@ -246,12 +246,13 @@ def query(
             library.prepare_scope(con, filters)
             frame = library.run(con, table, filters)
             warning = store.synthetic_warning(store.synthetic_sources(con))
+            in_scope = library.scope_counts(con)
             if csv_file:
                 export.write_text(csv_file, export.csv_text(frame))
                 export.write_text(Path(f"{csv_file}.provenance.json"), export.provenance_text(con, db, filters, {table.name: table}))
         finally:
             con.close()
-        emit(frame, output_format, lambda: print_table(frame, table, filters, warning))
+        emit(frame, output_format, lambda: print_table(frame, table, filters, in_scope, warning))
         if csv_file:
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
 
@@ -365,6 +366,74 @@ def signals(
         emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests, synthetic))
         if csv_file:
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
+
+
+class MeasureChoice(str, enum.Enum):
+    prr = "prr"
+    ror = "ror"
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="Folder to write report.html, the figures (PNG, SVG, CSV) and provenance.json into (created if missing).")],
+    db: DbOption = DEFAULT_DB,
+    source: SourceFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
+    role: RoleFilter = None,
+    serious: SeriousFilter = False,
+    top: Annotated[Optional[int], typer.Option("--top", min=1, help="Rows of the ranked figures and tables (reactions, skin terms, products, signals).")] = None,
+    measure: Annotated[MeasureChoice, typer.Option("--measure", help="The forest plot's statistic: prr or ror.")] = MeasureChoice.prr,
+    min_reports: Annotated[int, typer.Option("--min-reports", min=1, help="The forest plot shows terms with at least this many kratom reports (those signals can flag).")] = 3,
+    fetch_background: Annotated[
+        bool, typer.Option("--fetch-background", help="Ask openFDA for the signals background when it is not cached (as `signals` does). Without it, the report sends no request.")
+    ] = False,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", help="openFDA server for --fetch-background.")] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENFDA_API_KEY", help="openFDA API key for --fetch-background (optional). Never stored or printed.", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or retry messages.")] = False,
+) -> None:
+    """Write a report to read and send: report.html (one self-contained page that opens offline)
+    with the summary and skin tables, figures (trend, reactions, skin outcomes, signals forest
+    plot, age by sex, seriousness, co-reported products), provenance, counting rules and
+    openFDA's disclaimer; and each figure beside it as PNG (300 dpi), SVG and CSV.
+
+    The forest plot uses the background cached by `kratom-ae signals`; without one the page
+    says so. Example: kratom-ae report report/ --since 2015-01-01 --role suspect
+    """
+    with user_errors():
+        from ingest import store
+        from report import build
+
+        filters = make_filters(source, since, until, role, serious, top)
+        filters.top = top or build.DEFAULT_TOP
+        con = store.connect(db, read_only=not fetch_background)
+        try:
+            if fetch_background:
+                fetch_report_background(con, filters, base_url, api_key, quiet)
+            written = build.write(build.collect(con, db, filters, measure.value, min_reports), folder)
+        finally:
+            con.close()
+        for path in written:
+            typer.echo(str(path))
+
+
+def fetch_report_background(con, filters, base_url, api_key, quiet) -> None:
+    from cli.progress import FetchProgress
+    from ingest import background
+    from ingest.openfda import OpenFDAClient
+    from queries import library
+    from report.build import signal_filters
+
+    from ingest.errors import KratomAEError
+
+    with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
+        client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
+        library.prepare_scope(con, signal_filters(filters))
+        try:
+            background.ensure(con, client, on_progress=progress.background)
+        except KratomAEError as exc:
+            # The rest of the report stands without it: the page says there is no background.
+            typer.echo(f"Warning: no signals background could be fetched ({exc}); the report has no forest plot where none was cached.", err=True)
 
 
 meddra_app = typer.Typer(no_args_is_help=True, help="Use your own licensed MedDRA release.")

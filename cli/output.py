@@ -79,16 +79,25 @@ def stdout_console():
     return Console() if sys.stdout.isatty() else Console(width=200)
 
 
-def print_table(frame: pd.DataFrame, query, filters, warning: str | None = None) -> None:
+def print_table(frame: pd.DataFrame, query, filters, in_scope: dict | None = None, warning: str | None = None) -> None:
     console = stdout_console()
     console.print(printable(f"{query.name}: {query.description}"), markup=False, highlight=False, soft_wrap=True)
     print_frame(frame, console)
+    if in_scope is not None:
+        console.print(denominator_line(in_scope, getattr(filters, "unit", "report")), markup=False, highlight=False, soft_wrap=True)
     given = {k: v for k, v in filters.describe().items() if v not in (None, False)}
     console.print(printable(f"Counts: {query.counts}"), markup=False, highlight=False, soft_wrap=True)
     if getattr(filters, "unit", "report") == "case":
         console.print("Unit: probable cases, not reports: read \"reports\" in the counts above as cases (duplicate reports of one event counted once; README \"Cases\").", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in given.items())}", markup=False, highlight=False, soft_wrap=True)
     print_warning(console, warning)
+
+
+def denominator_line(in_scope: dict, unit: str = "report") -> str:
+    """The number the percentages divide by, per source too (outcomes divides by a source's)."""
+    sources = ", ".join(f"{source} {n:,}" for source, n in in_scope.items() if source != "all")
+    what = "Probable cases" if unit == "case" else "Kratom reports"
+    return f"{what} in scope (the denominator of the percentages): {in_scope['all']:,}" + (f" ({sources})." if len(in_scope) > 2 else ".")
 
 
 def print_frame(frame: pd.DataFrame, console=None) -> None:
@@ -140,6 +149,9 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", "chi2", "ror (95% CI)", "ic025", "flags", "note"]
     console.print("signals: reactions reported disproportionately often with kratom (2x2 tables of reports).", markup=False, highlight=False, soft_wrap=True)
     print_frame(shown[columns], console)
+    if filters is not None and "source" in frame.columns:
+        firsts = frame.drop_duplicates("source").sort_values("source")
+        console.print(f"Kratom reports in scope (a + b): {', '.join(f'{r.source} {int(r.a) + int(r.b):,}' for r in firsts.itertuples())}.", markup=False, highlight=False, soft_wrap=True)
     basis = f"kratom in role: {filters.role}" if filters else "2x2 tables from the counts file"
     if filters and filters.unit == "case":
         console.print("Unit: a and b count probable cases (duplicate reports grouped, README \"Cases\"); c and d are still openFDA's counts of reports in the background.", markup=False, highlight=False, soft_wrap=True)

@@ -2,11 +2,12 @@
 -- SOC is "Skin and subcutaneous tissue disorders", by term key. Pigmentation terms are still
 -- those marked in queries/skin_terms.csv. View skin_terms_csv: that file's rows, as text.
 CREATE OR REPLACE TEMP TABLE curated_skin_terms AS
-SELECT term_key(reaction_pt) AS reaction_pt, lower(trim(is_pigmentation)) IN ('yes', 'true', '1') AS is_pigmentation
+SELECT term_key(reaction_pt) AS reaction_pt, lower(trim(is_pigmentation)) IN ('yes', 'true', '1') AS is_pigmentation,
+       nullif(lower(trim(pigmentation)), '') AS pigmentation  -- hyper, hypo, or empty (not a pigmentation term, or no direction)
 FROM skin_terms_csv;
 
 CREATE OR REPLACE TEMP VIEW skin_terms AS
-SELECT m.term AS reaction_pt, coalesce(c.is_pigmentation, false) AS is_pigmentation, 'MedDRA primary SOC' AS skin_basis
+SELECT m.term AS reaction_pt, coalesce(c.is_pigmentation, false) AS is_pigmentation, 'MedDRA primary SOC' AS skin_basis, c.pigmentation
 FROM meddra_terms AS m
 LEFT JOIN curated_skin_terms AS c ON c.reaction_pt = m.term
 WHERE m.soc_name = 'Skin and subcutaneous tissue disorders';

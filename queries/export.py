@@ -142,6 +142,8 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
         "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "database": str(Path(db).resolve()),
         "filters": filters.describe() | ({"listing": {"terms": list(listing.terms), "skin": listing.skin, "pigmentation": listing.pigmentation, "soc": listing.soc}} if listing else {}),
+        # The denominator of every pct_of_kratom_reports written with this provenance.
+        "kratom_reports_in_scope": con.execute("SELECT reports FROM scope_total").fetchone()[0],
         "sources": sources,
         "meddra": meddra,
         "skin_terms": "MedDRA primary SOC 'Skin and subcutaneous tissue disorders' of the loaded release" if meddra else "the curated list queries/skin_terms.csv",

@@ -164,6 +164,12 @@ def listing(con: duckdb.DuckDBPyConnection, filters: Filters, narrowed: Listing)
         narrow_listing(con, Listing())
 
 
+def scope_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Kratom reports in scope, in all and per source: the denominators of the percentages."""
+    per_source = dict(con.execute("SELECT source, count(*) FROM scope_reports GROUP BY source ORDER BY source").fetchall())
+    return {"all": sum(per_source.values()), **per_source}
+
+
 def check_filters(query: Query, filters: Filters) -> None:
     unused = sorted(filters.given - set(query.parameters))
     if unused:

@@ -2,7 +2,7 @@
 -- description: Skin and subcutaneous tissue disorders reported with kratom, pigmentation terms marked; the first row counts reports with any skin term, the second any pigmentation term.
 -- row: one skin term, after two rows for "any skin term" and "any pigmentation term"
 -- counts: reports (latest version) in scope naming the term, once per report whatever the spelling; pct_of_kratom_reports = reports / kratom reports in scope. Skin terms are the curated list queries/skin_terms.csv, or with a loaded MedDRA every term whose primary SOC is skin (see skin_basis).
--- columns: reaction_pt, is_pigmentation, reports, pct_of_kratom_reports, serious_reports, fatal_reports, skin_basis
+-- columns: reaction_pt, is_pigmentation, reports, pct_of_kratom_reports, serious_reports, fatal_reports, skin_basis, pigmentation (hyper or hypo for a term that says which way, as marked in queries/skin_terms.csv; empty otherwise)
 -- parameters: source, since, until, role, serious, top, unit
 WITH skin AS (
     SELECT x.report_key, x.reaction_pt, s.is_pigmentation, r.is_serious, r.serious_death
@@ -31,9 +31,10 @@ rows AS (
     UNION ALL
     SELECT 3, reaction_pt, is_pigmentation, reports, serious_reports, fatal_reports FROM terms
 )
-SELECT coalesce(l.label, r.reaction_pt) AS reaction_pt, is_pigmentation, reports,
+SELECT coalesce(l.label, r.reaction_pt) AS reaction_pt, r.is_pigmentation, reports,
        round(100.0 * reports / (SELECT reports FROM scope_total), 1) AS pct_of_kratom_reports,
-       serious_reports, fatal_reports, (SELECT any_value(skin_basis) FROM skin_terms) AS skin_basis
+       serious_reports, fatal_reports, (SELECT any_value(skin_basis) FROM skin_terms) AS skin_basis, st.pigmentation
 FROM rows AS r
 LEFT JOIN term_labels AS l USING (reaction_pt)
+LEFT JOIN skin_terms AS st ON st.reaction_pt = r.reaction_pt AND r.o = 3
 ORDER BY o, reports DESC, r.reaction_pt;

@@ -43,3 +43,36 @@ def fetched_db(tmp_path_factory):
         result = CliRunner().invoke(app, ["fetch", "--db", str(db), "--quiet", "--requests-per-minute", "0"])
     assert result.exit_code == 0, result.output
     return db
+
+
+@pytest.fixture(scope="session")
+def signals_db(fetched_db, tmp_path_factory):
+    """A copy of fetched_db whose signals background is cached (replayed from the synthetic
+    background cassette by `kratom-ae signals`), for the report."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    db = tmp_path_factory.mktemp("signals") / "kratom.duckdb"
+    shutil.copy(fetched_db, db)
+    with make_vcr("none").use_cassette("synthetic_signals_background.json"):
+        result = CliRunner().invoke(app, ["signals", "--db", str(db), "--quiet", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    return db
+
+
+@pytest.fixture(scope="session")
+def report_dir(signals_db, tmp_path_factory):
+    """`kratom-ae report` of signals_db with no filter, written once for every report test
+    (its figures at 300 dpi take a while). Any request to openFDA would fail it."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    folder = tmp_path_factory.mktemp("report") / "out"
+    with make_vcr("none").use_cassette("empty_never_recorded.json"):
+        result = CliRunner().invoke(app, ["report", str(folder), "--db", str(signals_db)])
+    assert result.exit_code == 0, result.output
+    return folder

@@ -1,7 +1,9 @@
 """Run the main job offline: `kratom-ae fetch` then `kratom-ae status`, with every openFDA
-request answered from the recorded SYNTHETIC cassette tests/cassettes/synthetic_fetch_all.json.
+request answered from the recorded SYNTHETIC cassette tests/cassettes/synthetic_fetch_all.json;
+with --report DIR, also `kratom-ae signals` (its background replayed from
+tests/cassettes/synthetic_signals_background.json) and `kratom-ae report DIR`.
 
-    python tests/demo.py --db demo.duckdb      (or: make demo)
+    python tests/demo.py --db demo.duckdb --report demo-report     (or: make demo)
 
 The reports are made up (tests/synthetic.py); the point is to see the tool work end to end.
 """
@@ -31,13 +33,29 @@ def run(args: list[str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description="kratom-ae offline demo on SYNTHETIC recorded data")
     parser.add_argument("--db", default="demo.duckdb")
-    db = parser.parse_args().db
+    parser.add_argument("--report", help="also run signals and write the report into this folder")
+    options = parser.parse_args()
+    db = options.db
     print("kratom-ae demo: openFDA is replayed from tests/cassettes/synthetic_fetch_all.json (SYNTHETIC reports, not real ones).", file=sys.stderr)
     with make_vcr("none").use_cassette("synthetic_fetch_all.json"):
         code = run(["fetch", "--db", db])
     if code == 0:
         code = run(["status", "--db", db])
+    if code == 0 and options.report:
+        code = signals_and_report(db, options.report)
     sys.exit(code)
+
+
+def signals_and_report(db: str, folder: str) -> int:
+    print("kratom-ae demo: the signals background is replayed from tests/cassettes/synthetic_signals_background.json (SYNTHETIC).", file=sys.stderr)
+    with make_vcr("none").use_cassette("synthetic_signals_background.json"):
+        code = run(["signals", "--db", db, "--quiet"])
+    if code == 0:
+        # No cassette: the report reads the background just cached and sends no request.
+        code = run(["report", folder, "--db", db])
+    if code == 0:
+        print(f"kratom-ae demo: open {Path(folder) / 'report.html'} in a browser.", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -362,3 +362,74 @@ def case_scope(reports: list[Report], case_of: dict, **filters) -> list[Report]:
         merged.kratom_only = all(all(k for _, _, k in r.products) for r in members)
         out.append(merged)
     return out
+
+
+# ---- The report's extra tables: pigmentation by year, age group by sex, per-term outcomes ----
+
+FAERS_OUTCOMES = {"1": "recovered/resolved", "2": "recovering/resolving", "3": "not recovered/not resolved", "4": "recovered/resolved with sequelae", "5": "fatal", "6": "unknown"}
+
+
+def pigmentation_kinds() -> dict[str, str]:
+    """Skin term -> 'hyper' or 'hypo', as the curated file marks which way a pigmentation term goes."""
+    with SKIN_FILE.open(encoding="utf-8") as f:
+        return {term(row["reaction_pt"]): row["pigmentation"].strip().lower() for row in csv.DictReader(f) if row["pigmentation"].strip()}
+
+
+def trend_pigmentation(scoped) -> dict:
+    """(received year, source) -> reports naming a pigmentation term."""
+    pigment = {t for t, is_pigment in skin_terms().items() if is_pigment}
+    out = Counter()
+    for r in scoped:
+        out[(r.received.year if r.received else None, r.source)] += bool(r.reactions & pigment)
+    return dict(out)
+
+
+def age_by_sex(scoped) -> dict:
+    return dict(Counter((band(r.age, r.decade), r.sex if r.sex in ("female", "male") else "unknown or not reported") for r in scoped))
+
+
+def latest_records() -> dict:
+    """(source, report id) -> the raw record of the highest version, read afresh from the cassette."""
+    latest: dict = {}
+    for interaction in json.loads(CASSETTE.read_text(encoding="utf-8"))["interactions"]:
+        if interaction["response"]["status"]["code"] != 200:
+            continue
+        source = "faers" if "/drug/event" in interaction["request"]["uri"] else "caers"
+        for record in json.loads(interaction["response"]["body"]["string"])["results"]:
+            key = (source, record.get("safetyreportid") or record.get("report_number"))
+            version = int(record.get("safetyreportversion", 0))
+            if key not in latest or version > latest[key][0]:
+                latest[key] = (version, record)
+    return {key: record for key, (_, record) in latest.items()}
+
+
+def term_outcomes(source: str, record: dict) -> dict[str, set]:
+    """Each term of a report -> the outcomes its own rows carry (CAERS has none per reaction)."""
+    out: dict[str, set] = {}
+    if source == "faers":
+        for x in record.get("patient", {}).get("reaction", []):
+            out.setdefault(term(x["reactionmeddrapt"]), set()).add(FAERS_OUTCOMES.get(x.get("reactionoutcome"), "not reported"))
+    else:
+        for t in record.get("reactions", []):
+            out.setdefault(term(t), set()).add("not reported")
+    return out
+
+
+def skin_outcomes(scoped, records) -> dict:
+    """(row, outcome) -> (reports with that outcome on a term of the row, reports naming a term of the row);
+    rows are the four groups and each skin term."""
+    terms = skin_terms()
+    kinds = pigmentation_kinds()
+    rows = {"(any skin term)": set(terms), "(any pigmentation term)": {t for t, p in terms.items() if p},
+            "(any hyperpigmentation term)": {t for t, k in kinds.items() if k == "hyper"}, "(any hypopigmentation term)": {t for t, k in kinds.items() if k == "hypo"}}
+    rows.update({t: {t} for t in terms})
+    with_outcome, naming = Counter(), Counter()
+    for r in scoped:
+        outcomes = term_outcomes(r.source, records[(r.source, r.report_id)])
+        for row, members in rows.items():
+            named = members & outcomes.keys()
+            if named:
+                naming[row] += 1
+                for outcome in set().union(*(outcomes[t] for t in named)):
+                    with_outcome[(row, outcome)] += 1
+    return {key: (n, naming[key[0]]) for key, n in with_outcome.items()}

@@ -80,6 +80,54 @@ def test_trend(fetched, reports, combo):
     rows = table(fetched, "trend", args)
     got = {(int(r["received_year"]), r["source"]): (int(r["reports"]), int(r["skin_reports"])) for r in rows}
     assert got == oracle.trend(oracle.scope(reports, **filters))
+    pigmentation = {(int(r["received_year"]), r["source"]): int(r["pigmentation_reports"]) for r in rows}
+    assert pigmentation == oracle.trend_pigmentation(oracle.scope(reports, **filters))
+    assert sum(pigmentation.values()) > 0 or "caers" in args
+
+
+@pytest.fixture(scope="module")
+def records():
+    return oracle.latest_records()
+
+
+@pytest.mark.parametrize("combo", COMBOS)
+def test_skin_outcomes(fetched, reports, records, combo):
+    args, filters = COMBOS[combo]
+    scoped = oracle.scope(reports, **filters)
+    rows = table(fetched, "skin_outcomes", args)
+    got = {(r["reaction_pt"], r["outcome"]): (int(r["reports"]), int(r["term_reports"])) for r in rows}
+    assert got == oracle.skin_outcomes(scoped, records)
+    # A term's reports are the skin table's: the outcomes split the same reports.
+    skin = {r["reaction_pt"]: int(r["reports"]) for r in table(fetched, "skin", args)}
+    assert {r["reaction_pt"]: int(r["term_reports"]) for r in rows if r["reaction_pt"] in skin} == {t: n for t, n in skin.items() if n}
+    assert all(r["pigmentation"] == "hyper" for r in rows if r["reaction_pt"] in ("(any hyperpigmentation term)", "HYPERPIGMENTATION", "SKIN HYPERPIGMENTATION"))
+
+
+def test_skin_outcomes_top_keeps_the_group_rows(fetched):
+    rows = table(fetched, "skin_outcomes", [], "--top", "2")
+    assert list(dict.fromkeys(r["reaction_pt"] for r in rows)) == ["(any skin term)", "(any pigmentation term)", "(any hyperpigmentation term)", "PRURITUS", "RASH"]
+
+
+@pytest.mark.parametrize("combo", COMBOS)
+def test_age_by_sex(fetched, reports, combo):
+    args, filters = COMBOS[combo]
+    scoped = oracle.scope(reports, **filters)
+    rows = table(fetched, "age_by_sex", args)
+    assert {(r["age_group"], r["sex"]): int(r["reports"]) for r in rows} == oracle.age_by_sex(scoped)
+    assert sum(int(r["reports"]) for r in rows) == len(scoped)
+
+
+def test_skin_table_marks_hyper_and_hypo_pigmentation(fetched):
+    rows = table(fetched, "skin", [])
+    kinds = oracle.pigmentation_kinds()
+    assert {r["reaction_pt"]: r["pigmentation"] for r in rows if r["pigmentation"]} == {t: k for t, k in kinds.items() if t in {r["reaction_pt"] for r in rows}}
+    assert {r["reaction_pt"] for r in rows if r["pigmentation"] == "hyper"} == {"HYPERPIGMENTATION", "SKIN HYPERPIGMENTATION"}
+
+
+def test_the_curated_list_says_which_way_pigmentation_goes():
+    # Typed out here, not read from the file: the file must mark exactly these.
+    assert oracle.pigmentation_kinds() == {"CHLOASMA": "hyper", "HYPERPIGMENTATION": "hyper", "SKIN HYPERPIGMENTATION": "hyper", "SKIN HYPOPIGMENTATION": "hypo", "VITILIGO": "hypo"}
+    assert all(oracle.skin_terms()[t] for t in oracle.pigmentation_kinds())  # every hyper or hypo term is a pigmentation term
 
 
 @pytest.mark.parametrize("combo", COMBOS)
@@ -132,7 +180,7 @@ def test_export_writes_every_table_with_provenance(fetched, reports, tmp_path):
     result = runner.invoke(app, ["export", str(out), "--db", str(fetched), *args, "--top", "5"])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["cases.csv", "demographics.csv", "drugs.csv", "outcomes.csv", "provenance.json", "reactions.csv", "skin.csv", "summary.csv", "trend.csv"]
+    assert names == ["age_by_sex.csv", "cases.csv", "demographics.csv", "drugs.csv", "outcomes.csv", "provenance.json", "reactions.csv", "skin.csv", "skin_outcomes.csv", "summary.csv", "trend.csv"]
     scoped = oracle.scope(reports, **filters)
     with (out / "reactions.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -147,6 +195,7 @@ def test_export_writes_every_table_with_provenance(fetched, reports, tmp_path):
     assert header == "section,measure,reports,value,detail,pct_of_kratom_reports"
     provenance = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
     assert provenance["filters"] == {"source": "faers", "since": "2018-01-01", "until": "2023-12-31", "role": "suspect", "serious_only": False, "top": 5, "unit": "report"}
+    assert provenance["kratom_reports_in_scope"] == len(scoped)
     assert [s["source"] for s in provenance["sources"]] == ["caers", "faers"]
     faers_prov = provenance["sources"][1]
     assert faers_prov["openfda_last_updated"] == ["2026-11-18"] and faers_prov["base_url"] == "https://api.fda.gov"
@@ -192,12 +241,31 @@ def test_terminal_table_says_what_it_counts(fetched):
     assert result.exit_code == 0, result.output
     assert "Counts: reports (latest version) in scope naming the term" in result.stdout
     assert "Filters: source=faers, role=any, top=2" in result.stdout
+    n = len(oracle.scope(oracle.all_reports(), source="faers"))
+    assert f"Kratom reports in scope (the denominator of the percentages): {n:,}.\n" in result.stdout
+
+
+def test_every_terminal_table_states_its_denominator(fetched, reports):
+    faers, caers = (len(oracle.scope(reports, source=s, serious=True)) for s in ("faers", "caers"))
+    for name in ["summary", "reactions", "skin", "skin_outcomes", "trend", "demographics", "age_by_sex", "outcomes", "drugs"]:
+        result = runner.invoke(app, ["query", name, "--db", str(fetched), "--serious"])
+        assert result.exit_code == 0, result.output
+        assert f"Kratom reports in scope (the denominator of the percentages): {faers + caers:,} (caers {caers:,}, faers {faers:,}).\n" in result.stdout, name
+    empty = runner.invoke(app, ["query", "reactions", "--db", str(fetched), "--since", "2099-01-01"])
+    assert "(no rows)" in empty.stdout and "Kratom reports in scope (the denominator of the percentages): 0." in empty.stdout
+
+
+def test_csv_provenance_states_the_denominator(fetched, reports, tmp_path):
+    path = tmp_path / "reactions.csv"
+    result = runner.invoke(app, ["query", "reactions", "--db", str(fetched), "--source", "caers", "--csv", str(path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(Path(f"{path}.provenance.json").read_text())["kratom_reports_in_scope"] == len(oracle.scope(reports, source="caers"))
 
 
 def test_list_of_tables(fetched):
     result = runner.invoke(app, ["query", "--db", str(fetched)])
     assert result.exit_code == 0
-    for name in ["summary", "reactions", "skin", "trend", "demographics", "outcomes", "drugs"]:
+    for name in ["summary", "reactions", "skin", "skin_outcomes", "trend", "demographics", "age_by_sex", "outcomes", "drugs"]:
         assert name in result.stdout
 
 
@@ -222,3 +290,65 @@ def test_sql_is_read_only(fetched, tmp_path):
         assert "Traceback" not in result.output
     assert not (tmp_path / "x.csv").exists()
     assert runner.invoke(app, ["sql", "SELECT count(*) FROM reports", "--db", str(fetched), "--format", "csv"]).stdout.splitlines()[1] == "2322"  # 4 look-alike reports too
+
+
+# ---- Skin outcomes on hand-made reports: each term's own outcome, hyper apart from hypo ----
+
+def hand_made_faers(report_id, *reactions):
+    return {"safetyreportid": report_id, "safetyreportversion": "1", "receivedate": "20200115", "serious": "2", "occurcountry": "US",
+            "patient": {"drug": [{"drugcharacterization": "1", "medicinalproduct": "KRATOM POWDER"}],
+                        "reaction": [{"reactionmeddrapt": pt, **({"reactionoutcome": code} if code else {})} for pt, code in reactions]}}
+
+
+@pytest.fixture(scope="module")
+def hand_made_db(tmp_path_factory):
+    from fake_openfda import FakeOpenFDA
+
+    faers = [
+        hand_made_faers("90000001", ("Vitiligo", "1"), ("Skin hypopigmentation", "3")),
+        # One term twice, with two outcomes: the report counts once under each.
+        hand_made_faers("90000002", ("Hyperpigmentation", "1"), ("HYPERPIGMENTATION", "2"), ("Skin hyperpigmentation", "2")),
+        hand_made_faers("90000003", ("Skin hyperpigmentation", None), ("Nausea", "5")),
+        hand_made_faers("90000004", ("Skin discolouration", "6")),
+    ]
+    caers = [{"report_number": "2020-CFS-000001", "outcomes": ["Other Outcome"], "date_created": "20200301", "reactions": ["VITILIGO"],
+              "products": [{"role": "SUSPECT", "name_brand": "KRATOM CAPSULES"}]}]
+    db = tmp_path_factory.mktemp("hand") / "hand.duckdb"
+    with FakeOpenFDA(faers, caers) as server:
+        result = runner.invoke(app, ["fetch", "--db", str(db), "--base-url", server.url, "--quiet", "--requests-per-minute", "0"])
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def test_skin_outcomes_count_each_terms_own_outcome(hand_made_db):
+    rows = table(hand_made_db, "skin_outcomes", [])
+    got = [(r["reaction_pt"], r["pigmentation"], r["outcome"], int(r["reports"]), int(r["term_reports"]), num(r["pct_of_term_reports"])) for r in rows]
+    assert got == [
+        ("(any skin term)", "", "recovered/resolved", 2, 5, 40.0),
+        ("(any skin term)", "", "recovering/resolving", 1, 5, 20.0),
+        ("(any skin term)", "", "not recovered/not resolved", 1, 5, 20.0),
+        ("(any skin term)", "", "unknown", 1, 5, 20.0),
+        ("(any skin term)", "", "not reported", 2, 5, 40.0),
+        ("(any pigmentation term)", "", "recovered/resolved", 2, 5, 40.0),
+        ("(any pigmentation term)", "", "recovering/resolving", 1, 5, 20.0),
+        ("(any pigmentation term)", "", "not recovered/not resolved", 1, 5, 20.0),
+        ("(any pigmentation term)", "", "unknown", 1, 5, 20.0),
+        ("(any pigmentation term)", "", "not reported", 2, 5, 40.0),
+        ("(any hyperpigmentation term)", "hyper", "recovered/resolved", 1, 2, 50.0),
+        ("(any hyperpigmentation term)", "hyper", "recovering/resolving", 1, 2, 50.0),
+        ("(any hyperpigmentation term)", "hyper", "not reported", 1, 2, 50.0),
+        ("(any hypopigmentation term)", "hypo", "recovered/resolved", 1, 2, 50.0),
+        ("(any hypopigmentation term)", "hypo", "not recovered/not resolved", 1, 2, 50.0),
+        ("(any hypopigmentation term)", "hypo", "not reported", 1, 2, 50.0),
+        ("SKIN HYPERPIGMENTATION", "hyper", "recovering/resolving", 1, 2, 50.0),
+        ("SKIN HYPERPIGMENTATION", "hyper", "not reported", 1, 2, 50.0),
+        ("VITILIGO", "hypo", "recovered/resolved", 1, 2, 50.0),
+        ("VITILIGO", "hypo", "not reported", 1, 2, 50.0),
+        ("HYPERPIGMENTATION", "hyper", "recovered/resolved", 1, 1, 100.0),
+        ("HYPERPIGMENTATION", "hyper", "recovering/resolving", 1, 1, 100.0),
+        ("SKIN DISCOLOURATION", "", "unknown", 1, 1, 100.0),
+        ("SKIN HYPOPIGMENTATION", "hypo", "not recovered/not resolved", 1, 1, 100.0),
+    ]
+    skin = {r["reaction_pt"]: (int(r["reports"]), r["pigmentation"]) for r in table(hand_made_db, "skin", [])}
+    assert skin == {"(any skin term)": (5, ""), "(any pigmentation term)": (5, ""), "SKIN HYPERPIGMENTATION": (2, "hyper"), "VITILIGO": (2, "hypo"),
+                    "HYPERPIGMENTATION": (1, "hyper"), "SKIN DISCOLOURATION": (1, ""), "SKIN HYPOPIGMENTATION": (1, "hypo")}

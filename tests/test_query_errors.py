@@ -32,7 +32,7 @@ def test_no_database(tmp_path):
 
 def test_unknown_table(base_db):
     assert error_of("query", "reaktions", "--db", base_db) == (
-        "Error: There is no table called 'reaktions'; the tables are: cases, demographics, drugs, outcomes, reactions, reactions_by_soc, skin, summary, trend."
+        "Error: There is no table called 'reaktions'; the tables are: age_by_sex, cases, demographics, drugs, outcomes, reactions, reactions_by_soc, skin, skin_outcomes, summary, trend."
     )
 
 

@@ -201,10 +201,13 @@ def test_csv_and_provenance(db, no_pacing, tmp_path):
     path = tmp_path / "signals.csv"
     result = signals(db, "--csv", path, "--role", "suspect")
     assert "hypothesis-generating" in result.stdout and "kratom in role: suspect" in result.stdout
+    faers, caers = (len(oracle.scope(oracle.all_reports(), source=s, role="suspect")) for s in ("faers", "caers"))
+    assert f"Kratom reports in scope (a + b): caers {caers:,}, faers {faers:,}.\n" in result.stdout
     header = path.read_text(encoding="utf-8").splitlines()[0]
     assert header == "source,term,a,b,c,d,background_method,prr,prr025,prr975,ror,ror025,ror975,chi2_yates,expected,ic,ic025,signal_evans,signal_ror,signal_ic,note"
     provenance = json.loads((tmp_path / "signals.csv.provenance.json").read_text())
     assert provenance["signals"]["role_basis"] == "suspect"
+    assert provenance["kratom_reports_in_scope"] == faers + caers
     assert provenance["signals"]["background_requests_this_run"] == 10
     assert {b["source"]: b["background_last_updated"] for b in provenance["signals"]["background"]} == {"caers": "2026-11-18", "faers": "2026-11-18"}
     assert "hypothesis-generating" in provenance["signals"]["caution"]

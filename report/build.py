@@ -1,0 +1,190 @@
+"""`kratom-ae report`: the tables and figures of one filtered scope as one self-contained HTML
+page, with every figure beside it as PNG (300 dpi), SVG and the CSV of the rows it draws.
+
+Every number comes from the bundled tables (queries/*.sql) and from the signals table
+(queries/signals.py) run exactly as `kratom-ae query` and `kratom-ae signals` run them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import numbers
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ingest.errors import KratomAEError
+from queries import export, library
+from queries import signals as signal_lib
+from queries.library import Filters
+from report import figures
+
+DEFAULT_TOP = 20
+# The tables shown on the page or drawn, by name in the query library.
+# Short names of the figures, for the page's contents.
+LABELS = {"trend": "Reports per year, with skin and pigmentation", "reactions": "Most reported reactions", "skin_outcomes": "Skin disorders by outcome",
+          "signals_forest": "Signals (forest plot)", "age_by_sex": "Age group by sex", "seriousness": "Seriousness criteria", "drugs": "Co-reported products"}
+TABLES = ("summary", "trend", "reactions", "skin", "skin_outcomes", "age_by_sex", "drugs")
+
+
+@dataclass
+class Signals:
+    """What the forest plot needs: the signals rows it draws, or why there are none."""
+
+    rows: pd.DataFrame  # the rows of signal_table drawn, in its order
+    all_rows: pd.DataFrame  # every row of signal_table
+    background: pd.DataFrame  # background_info of the sources with a cached background
+    kratom: dict  # kratom reports per source in the signals scope (a + b)
+    notes: list[str] = field(default_factory=list)
+    missing: str | None = None  # set when no background is cached at all
+
+
+@dataclass
+class Report:
+    filters: Filters
+    n: int  # kratom reports in scope: the denominator of every percent
+    tables: dict[str, pd.DataFrame]
+    figures: list[figures.Drawn]
+    signals: Signals
+    provenance: dict
+
+
+def signal_filters(filters: Filters) -> Filters:
+    """Signals compare kratom reports with all of openFDA at every date: only --source and
+    --role narrow them (as in `kratom-ae signals`)."""
+    return Filters(source=filters.source, role=filters.role, given={g for g in filters.given if g in ("source", "role")})
+
+
+def collect_signals(con: duckdb.DuckDBPyConnection, filters: Filters, measure: str, min_reports: int, top: int) -> Signals:
+    """The signals of the scope from the cached background (background.ensure must have run
+    if a fetch was asked for). The scope is left prepared for the signals filters."""
+    library.prepare_scope(con, signal_filters(filters))
+    kratom = dict(con.execute("SELECT source, count(*) FROM scope_reports GROUP BY source ORDER BY source").fetchall())
+    info = signal_lib.background_info(con)
+    info = info[info["source"].isin(kratom)]
+    if info.empty:
+        empty = pd.DataFrame()
+        return Signals(empty, empty, info, kratom, missing=(
+            "No disproportionality background is cached in this database, so there is no forest plot: run `kratom-ae signals` once "
+            "(it asks openFDA for the background counts and caches them), or `kratom-ae report --fetch-background`."
+        ))
+    table = signal_lib.signal_table(con, min_reports, measure)
+    notes = [f"{w[0].upper()}{w[1:]}" for w in signal_lib.release_warnings(info)]
+    for source in sorted(set(kratom) - set(info["source"])):
+        notes.append(f"{source.upper()} has no cached background and is not drawn.")
+    unknown = table[table["c"].isna() & table["source"].isin(info["source"])]
+    if len(unknown):
+        notes.append(f"{len(unknown):,} term(s) have no cached background count (run `kratom-ae signals` with these filters) and are not drawn.")
+    drawn = table[(table["a"] >= min_reports) & table[measure].notna()].head(top)
+    return Signals(drawn.reset_index(drop=True), table, info, kratom, notes)
+
+
+def run_tables(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, pd.DataFrame]:
+    library.prepare_scope(con, filters)
+    queries = library.discover()
+    return {name: library.run(con, queries[name], filters, check=False) for name in TABLES}
+
+
+def footnote(provenance: dict, filters: Filters) -> str:
+    releases = ", ".join(f"{s['source'].upper()} last_updated {', '.join(s['openfda_last_updated']) or '?'}" for s in provenance["sources"])
+    given = ", ".join(f"{k}={v}" for k, v in filters.describe().items() if v not in (None, False))
+    synthetic = "SYNTHETIC DATA, not from openFDA: " if provenance.get("synthetic") else ""
+    return f"{synthetic}openFDA ({releases}); filters: {given}; kratom-ae {provenance['tool_version']}. Reports do not show that kratom caused a reaction."
+
+
+def collect(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, measure: str = "prr", min_reports: int = 3) -> Report:
+    """Every table and figure of the report. filters.top must be set (the ranked figures'
+    length); the connection needs no write access unless a background was fetched before."""
+    signals = collect_signals(con, filters, measure, min_reports, filters.top)
+    tables = run_tables(con, filters)
+    n = con.execute("SELECT reports FROM scope_total").fetchone()[0]
+    provenance = export.provenance(con, db, filters, {name: q for name, q in library.discover().items() if name in TABLES})
+    provenance["signals_background"] = signals.background.astype(object).where(signals.background.notna(), None).to_dict("records")
+    note = footnote(provenance, filters)
+    skin = tables["skin"]
+    skin_reports = int(skin.loc[skin["reaction_pt"] == "(any skin term)", "reports"].iloc[0]) if len(skin) else 0
+    summary = tables["summary"]
+    drawn = [
+        figures.trend(tables["trend"], n, note),
+        figures.reactions(tables["reactions"], n, note),
+        figures.skin_outcomes(tables["skin_outcomes"], n, skin_reports, note),
+        forest(signals, measure, min_reports, note),
+        figures.age_by_sex(tables["age_by_sex"], n, note),
+        figures.seriousness(summary[summary["section"] == "seriousness"].reset_index(drop=True), n, note),
+        figures.drugs(tables["drugs"], n, note),
+    ]
+    return Report(filters, n, tables, drawn, signals, provenance)
+
+
+def forest(signals: Signals, measure: str, min_reports: int, note: str) -> figures.Drawn:
+    if signals.missing:
+        return figures.Drawn("signals_forest", "Disproportionality: signals forest plot", signals.missing, signals.rows, None, signals.missing)
+    return figures.forest(signals.rows, measure, min_reports, signals.kratom, signals.background, signals.notes, note)
+
+
+def data_uri(drawn: figures.Drawn) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(drawn.svg).decode("ascii")
+
+
+def render(report: Report) -> str:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    environment = Environment(loader=PackageLoader("report", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment.filters["cell"] = cell
+    environment.filters["count"] = lambda n: f"{n:,}"
+    template = environment.get_template("report.html.j2")
+    images = {d.name: data_uri(d) for d in report.figures if d.figure is not None}
+    return template.render(report=report, images=images, labels=LABELS, p=report.provenance, rules=report.provenance["counting_rules"])
+
+
+def cell(value, column: str = "") -> str:
+    """A table cell for people: counts with thousands separators; years, percents and means as they are."""
+    if value is None or (not isinstance(value, (str, list)) and pd.isna(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if column.endswith("year"):
+        return str(int(value))
+    if isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer() and not column.startswith("pct") and column != "value"):
+        return f"{int(value):,}"
+    return str(value)
+
+
+def write(report: Report, folder: Path) -> list[Path]:
+    """report.html, provenance.json, and each drawn figure as NAME.png, NAME.svg and NAME.csv
+    (the rows it draws). A figure with nothing to draw writes only its CSV."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise KratomAEError(f"Cannot write the report into {folder}: it is a file, not a folder.") from None
+    except OSError as exc:
+        raise KratomAEError(f"Cannot create the folder {folder}: {exc.strerror}.") from None
+    written = []
+    for drawn in report.figures:
+        if drawn.figure is not None:
+            for suffix, content in (("png", drawn.png()), ("svg", drawn.svg)):
+                path = folder / f"{drawn.name}.{suffix}"
+                write_bytes(path, content)
+                written.append(path)
+        path = folder / f"{drawn.name}.csv"
+        export.write_text(path, export.csv_text(drawn.data))
+        written.append(path)
+    path = folder / "provenance.json"
+    export.write_text(path, json.dumps(report.provenance, indent=2, ensure_ascii=False, default=str) + "\n")
+    written.append(path)
+    path = folder / "report.html"
+    export.write_text(path, render(report))
+    written.append(path)
+    return written
+
+
+def write_bytes(path: Path, content: bytes) -> None:
+    try:
+        path.write_bytes(content)
+    except OSError as exc:
+        raise KratomAEError(f"Cannot write {path}: {exc.strerror}.") from None
