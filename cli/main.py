@@ -14,8 +14,10 @@ from typing import Annotated, Optional
 
 import typer
 
+# Plain click help: it rewraps paragraphs to the terminal and shows no type for flags.
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="Pull openFDA adverse-event reports that mention kratom or mitragynine into DuckDB, and summarise them.",
@@ -30,7 +32,7 @@ class SourceChoice(str, enum.Enum):
 
 DbOption = Annotated[
     Path,
-    typer.Option("--db", envvar="KRATOM_AE_DB", help="DuckDB file to use.", show_default=True),
+    typer.Option("--db", envvar="KRATOM_AE_DB", metavar="PATH", help="DuckDB file to use.", show_default=True),
 ]
 DEFAULT_DB = Path("kratom-ae.duckdb")
 
@@ -59,23 +61,22 @@ def fetch(
     source: Annotated[SourceChoice, typer.Option(help="Which openFDA database: faers (drug/event), caers (food/event) or all.")] = SourceChoice.all,
     db: DbOption = DEFAULT_DB,
     base_url: Annotated[
-        Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", help="openFDA server (a mirror, proxy or test server).")
+        Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", metavar="URL", help="openFDA server (a mirror, proxy or test server).")
     ] = None,
     api_key: Annotated[
         Optional[str],
-        typer.Option("--api-key", envvar="OPENFDA_API_KEY", help="openFDA API key (optional; raises the daily limit). Never stored or printed.", show_default=False),
+        typer.Option("--api-key", envvar="OPENFDA_API_KEY", metavar="KEY", help="openFDA API key (optional; raises the daily limit). Never stored or printed.", show_default=False),
     ] = None,
-    terms: Annotated[Optional[Path], typer.Option("--terms", help="CSV of search terms (columns term,match) instead of the bundled kratom list.")] = None,
+    terms: Annotated[Optional[Path], typer.Option("--terms", metavar="FILE", help="CSV of search terms (columns term,match) instead of the bundled kratom list.")] = None,
     page_size: Annotated[int, typer.Option("--page-size", help="Records per request (1-1000).", hidden=True)] = 1000,
     requests_per_minute: Annotated[
-        float, typer.Option("--requests-per-minute", min=0, help="Request pacing. openFDA allows 240; change it only for your own mirror or test server (0: no pacing).")
+        float, typer.Option("--requests-per-minute", min=0, metavar="N", help="Request pacing. openFDA allows 240; change it only for your own mirror or test server (0: no pacing).")
     ] = 240,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or retry messages.")] = False,
 ) -> None:
-    """Fetch every FAERS and CAERS report that mentions kratom into the database.
+    """Fetch every FAERS and CAERS report that mentions kratom.
 
-    Each source is replaced whole and atomically: if the fetch fails or is interrupted, the
-    database keeps what it held before.
+    Each source is replaced whole and atomically: if the fetch fails or is interrupted, the database keeps what it held before.
 
     Example: kratom-ae fetch --source faers --db kratom.duckdb
     """
@@ -103,7 +104,9 @@ def fetch(
 
 @app.command()
 def status(db: DbOption = DEFAULT_DB) -> None:
-    """Show, per source, the reports held, when they were fetched and from which openFDA release.
+    """Show what the database holds and where it came from.
+
+    Per source: the reports held, when they were fetched and from which openFDA release.
 
     Example: kratom-ae status --db kratom.duckdb
     """
@@ -135,14 +138,14 @@ class ByChoice(str, enum.Enum):
 
 
 SourceFilter = Annotated[Optional[SourceChoice], typer.Option("--source", help="Only faers, only caers, or all (default).", show_default=False)]
-SinceFilter = Annotated[Optional[str], typer.Option("--since", help="Only reports received on or after this date (YYYY-MM-DD).")]
-UntilFilter = Annotated[Optional[str], typer.Option("--until", help="Only reports received on or before this date (YYYY-MM-DD).")]
+SinceFilter = Annotated[Optional[str], typer.Option("--since", metavar="YYYY-MM-DD", help="Only reports received on or after this date (YYYY-MM-DD).")]
+UntilFilter = Annotated[Optional[str], typer.Option("--until", metavar="YYYY-MM-DD", help="Only reports received on or before this date (YYYY-MM-DD).")]
 RoleFilter = Annotated[
     Optional[RoleChoice], typer.Option("--role", help="suspect: kratom was a suspect (or interacting) product; any (default): kratom in any role.", show_default=False)
 ]
 SeriousFilter = Annotated[bool, typer.Option("--serious", help="Only serious reports.")]
-TopFilter = Annotated[Optional[int], typer.Option("--top", min=1, help="Only the N most reported rows.")]
-QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", help="A folder of your own .sql tables, used beside the bundled ones.")]
+TopFilter = Annotated[Optional[int], typer.Option("--top", min=1, metavar="N", help="Only the N most reported rows.")]
+QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", metavar="DIR", help="A folder of your own .sql tables, used beside the bundled ones.")]
 
 
 def emit(frame, output_format: FormatChoice, print_for_people) -> None:
@@ -191,7 +194,7 @@ def make_filters(source, since, until, role, serious, top):
 
 @app.command()
 def query(
-    name: Annotated[Optional[str], typer.Argument(help="The table: summary, reactions, skin, trend, demographics, outcomes, drugs, or one of yours. Leave out to list them.")] = None,
+    name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="The table: summary, reactions, skin, trend, demographics, outcomes, drugs, or one of yours. Leave out to list them.")] = None,
     db: DbOption = DEFAULT_DB,
     source: SourceFilter = None,
     since: SinceFilter = None,
@@ -201,7 +204,7 @@ def query(
     top: TopFilter = None,
     by: Annotated[ByChoice, typer.Option("--by", help="reactions only: per preferred term (pt) or per MedDRA primary SOC (soc; needs `meddra load`).")] = ByChoice.pt,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table (for people), csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
     queries_dir: QueriesDir = None,
 ) -> None:
     """Show one summary table of the kratom reports, or list the tables.
@@ -240,7 +243,7 @@ def query(
 
 @app.command()
 def export(
-    folder: Annotated[Path, typer.Argument(help="Folder to write the CSV files and provenance.json into (created if missing).")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to write the CSV files and provenance.json into (created if missing).")],
     db: DbOption = DEFAULT_DB,
     source: SourceFilter = None,
     since: SinceFilter = None,
@@ -250,9 +253,9 @@ def export(
     top: TopFilter = None,
     queries_dir: QueriesDir = None,
 ) -> None:
-    """Write every table as CSV, with a provenance file (tool version, fetch times, openFDA
-    last_updated and queries, filters, counting rules). Each filter applies to the tables that
-    take it (provenance.json says which).
+    """Write every table as CSV, with a provenance file.
+
+    provenance.json holds the tool version, fetch times, openFDA last_updated and queries, the filters and the counting rules. Each filter applies to the tables that take it (provenance.json says which).
 
     Example: kratom-ae export results/ --since 2015-01-01 --role suspect
     """
@@ -284,20 +287,19 @@ def signals(
     db: DbOption = DEFAULT_DB,
     source: SourceFilter = None,
     role: RoleFilter = None,
-    min_reports: Annotated[int, typer.Option("--min-reports", min=1, help="Terms with fewer kratom reports are listed but never flagged.")] = 3,
+    min_reports: Annotated[int, typer.Option("--min-reports", min=1, metavar="N", help="Terms with fewer kratom reports are listed but never flagged.")] = 3,
     sort: Annotated[SortChoice, typer.Option("--sort", help="Order by prr, ror, ic or reports (highest first).")] = SortChoice.prr,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask openFDA for the background counts again instead of using the cache.")] = False,
-    counts: Annotated[Optional[Path], typer.Option("--counts", help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
+    counts: Annotated[Optional[Path], typer.Option("--counts", metavar="FILE", help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", help="openFDA server for the background counts.")] = None,
-    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENFDA_API_KEY", help="openFDA API key (optional). Never stored or printed.", show_default=False)] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", metavar="URL", help="openFDA server for the background counts.")] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENFDA_API_KEY", metavar="KEY", help="openFDA API key (optional). Never stored or printed.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or retry messages.")] = False,
 ) -> None:
-    """Which reactions are reported disproportionately often with kratom, compared with all
-    other reports of the same openFDA database: PRR, ROR (with 95% CIs), chi-squared (Yates),
-    the shrunk IC with IC025, and the Evans, ROR025 and IC025 signal flags. The background
-    counts come from openFDA and are cached in the database.
+    """Reactions reported disproportionately often with kratom.
+
+    Compared with all other reports of the same openFDA database: PRR, ROR (with 95% CIs), chi-squared (Yates), the shrunk IC with IC025, and the Evans, ROR025 and IC025 signal flags. The background counts come from openFDA and are cached in the database.
 
     Example: kratom-ae signals --source faers --role suspect --csv signals.csv
     """
@@ -343,19 +345,19 @@ def signals(
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
 
 
-meddra_app = typer.Typer(no_args_is_help=True, help="Use your own licensed MedDRA release.")
+meddra_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Use your own licensed MedDRA release.")
 app.add_typer(meddra_app, name="meddra")
 
 
 @meddra_app.command("load")
 def meddra_load(
-    folder: Annotated[Path, typer.Argument(help="The MedDRA ASCII release folder (holding MedAscii/ or the .asc files).")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="The MedDRA ASCII release folder (holding MedAscii/ or the .asc files).")],
     db: DbOption = DEFAULT_DB,
-    encoding: Annotated[str, typer.Option(help="latin-1 for English releases, utf-8 for others.")] = "latin-1",
+    encoding: Annotated[str, typer.Option(metavar="NAME", help="latin-1 for English releases, utf-8 for others.")] = "latin-1",
 ) -> None:
-    """Load mdhier.asc, pt.asc, llt.asc and soc.asc of your MedDRA release into the database, so
-    that `query reactions --by soc` groups terms by primary SOC and `query skin` uses the whole
-    skin SOC. MedDRA is licensed: kratom-ae never ships it.
+    """Load your licensed MedDRA release into the database.
+
+    Reads mdhier.asc, pt.asc, llt.asc and soc.asc, so that `query reactions --by soc` groups terms by primary SOC and `query skin` uses the whole skin SOC. MedDRA is licensed: kratom-ae never ships it.
 
     Example: kratom-ae meddra load ~/meddra/MedDRA_27_1_English
     """
@@ -373,14 +375,14 @@ def meddra_load(
 
 @app.command("sql")
 def sql_command(
-    statement: Annotated[str, typer.Argument(help="One SQL query (DuckDB dialect).")],
+    statement: Annotated[str, typer.Argument(metavar="STATEMENT", help="One SQL query (DuckDB dialect).")],
     db: DbOption = DEFAULT_DB,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the result to this CSV file.")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Also write the result to this CSV file.")] = None,
 ) -> None:
-    """Run a read-only ad hoc query. The tables are reports, products, reactions, raw_reports,
-    fetch_runs (and meddra_* once loaded); scope_reports and scope_reactions (joined by
-    report_key) hold the kratom reports and their terms, with no filter.
+    """Run one read-only SQL query of your own.
+
+    The tables are reports, products, reactions, raw_reports, fetch_runs (and meddra_* once loaded); scope_reports and scope_reactions (joined by report_key) hold the kratom reports and their terms, with no filter.
 
     Example: kratom-ae sql "SELECT sex, count(*) AS reports FROM scope_reports GROUP BY sex"
     """
