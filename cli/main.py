@@ -42,18 +42,41 @@ def error(message: str) -> None:
 
 
 @contextmanager
-def user_errors():
-    """Turn the project's errors into one sentence on stderr and a non-zero exit."""
+def user_errors(db: Path | None = None, unchanged=None):
+    """Turn every failure into one sentence on stderr and a non-zero exit: the project's own
+    errors, Ctrl-C (also when DuckDB reports it), a disk that cannot be written and a damaged
+    database. `unchanged` (a string, or a function giving one) says what an interrupted or failed
+    write left as it was. Anything else is a bug: one sentence too, unless KRATOM_AE_TRACEBACK is set."""
+    import os
+
+    from ingest import failures
     from ingest.errors import KratomAEError
 
     try:
         yield
+    except (typer.Exit, typer.Abort):
+        raise
     except KratomAEError as exc:
         error(str(exc))
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        error("Interrupted; the database is as it was before this fetch.")
-        raise typer.Exit(130) from None
+    except BaseException as exc:
+        left = unchanged() if callable(unchanged) else unchanged
+        tail = f"; {left}." if left else "."
+        if failures.is_interrupt(exc):
+            error(f"Interrupted{tail}")
+            raise typer.Exit(130) from None
+        if not isinstance(exc, Exception):
+            raise
+        message = failures.write_failure(exc)
+        if message:
+            error(message[:-1] + tail)
+        elif db is not None and failures.is_damage(exc):
+            error(failures.damage_sentence(db, exc))
+        elif os.environ.get("KRATOM_AE_TRACEBACK"):
+            raise
+        else:
+            error(f"kratom-ae stopped on a problem it does not know ({type(exc).__name__}: {failures.first_line(str(exc))}); please report it (KRATOM_AE_TRACEBACK=1 shows where).")
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -80,7 +103,13 @@ def fetch(
 
     Example: kratom-ae fetch --source faers --db kratom.duckdb
     """
-    with user_errors():
+    done: list[str] = []
+
+    def unchanged() -> str:
+        before = "as it was before this fetch"
+        return f"{' and '.join(done)} was fetched in full and kept, the rest is {before}" if done else f"the database is {before}"
+
+    with user_errors(db, unchanged):
         from cli.progress import FetchProgress
         from ingest import store
         from ingest.fetch import SOURCES, fetch_source
@@ -95,6 +124,7 @@ def fetch(
             with store.writing(db) as con:
                 for name in names:
                     fetch_source(con, client, SOURCES[name], term_list, on_page=progress.page)
+                    done.append(name)
                     held = store.status(con).set_index("source").loc[name]
                     progress.message(
                         f"{name}: {held['records_received']:,} records received in {held['queries']} queries; "
@@ -110,7 +140,7 @@ def status(db: DbOption = DEFAULT_DB) -> None:
 
     Example: kratom-ae status --db kratom.duckdb
     """
-    with user_errors():
+    with user_errors(db):
         from cli.output import print_status
         from ingest import store
 
@@ -211,7 +241,7 @@ def query(
 
     Example: kratom-ae query reactions --source faers --role suspect --top 20 --csv reactions.csv
     """
-    with user_errors():
+    with user_errors(db):
         from cli.output import print_query_list, print_table
         from ingest import store
         from ingest.errors import KratomAEError
@@ -259,7 +289,7 @@ def export(
 
     Example: kratom-ae export results/ --since 2015-01-01 --role suspect
     """
-    with user_errors():
+    with user_errors(db):
         from ingest import store
         from queries import library
         from queries.export import export_tables
@@ -303,7 +333,7 @@ def signals(
 
     Example: kratom-ae signals --source faers --role suspect --csv signals.csv
     """
-    with user_errors():
+    with user_errors(db):
         from cli.output import print_signals
         from cli.progress import FetchProgress
         from ingest import background, store
@@ -361,7 +391,7 @@ def meddra_load(
 
     Example: kratom-ae meddra load ~/meddra/MedDRA_27_1_English
     """
-    with user_errors():
+    with user_errors(db, "the database is as it was before"):
         from ingest import meddra, store
 
         con = store.connect(db)
@@ -386,7 +416,7 @@ def sql_command(
 
     Example: kratom-ae sql "SELECT sex, count(*) AS reports FROM scope_reports GROUP BY sex"
     """
-    with user_errors():
+    with user_errors(db):
         from cli.output import print_frame
         from ingest import store
         from queries import export

@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 
 from ingest.errors import KratomAEError
-from ingest.store import sql
+from ingest import failures
+from ingest.store import rollback_quietly, sql
 
 FILES = {"soc_file": "soc.asc", "pt_file": "pt.asc", "llt_file": "llt.asc", "hier_file": "mdhier.asc"}
 
@@ -58,9 +59,11 @@ def load(con: duckdb.DuckDBPyConnection, folder: Path, encoding: str = "latin-1"
             raise KratomAEError(f"The MedDRA files in {folder} hold no terms; are they a MedDRA ASCII release?")
         con.commit()
     except duckdb.Error as exc:
-        con.rollback()
+        rollback_quietly(con)
+        if failures.write_failure(exc) or failures.is_damage(exc):
+            raise
         raise KratomAEError(f"Cannot read the MedDRA release in {folder}: {str(exc).strip().splitlines()[0]}") from None
     except BaseException:
-        con.rollback()
+        rollback_quietly(con)
         raise
     return info

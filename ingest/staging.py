@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ingest import failures
 from ingest.openfda import InvalidPage, OpenFDAError
 from ingest.store import sql
 from ingest.terms import Term
@@ -41,7 +42,10 @@ OWNER = "database.txt"  # in each scratch folder: the database it stages for
 class Staging:
     def __init__(self, database: Path | None, terms: list[Term]):
         """A scratch folder beside `database` (or in the system's temporary folder for None)."""
-        self._dir = tempfile.TemporaryDirectory(prefix=PREFIX, dir=database.parent if database else None)
+        try:
+            self._dir = tempfile.TemporaryDirectory(prefix=PREFIX, dir=database.parent if database else None)
+        except OSError as exc:  # named by the folder the user chose, not the scratch folder's random name
+            raise OSError(exc.errno, exc.strerror, str(database.parent if database else tempfile.gettempdir())) from None
         (Path(self._dir.name) / OWNER).write_text(str(database), encoding="utf-8")
         self.path = Path(self._dir.name) / "staging.duckdb"
         self.page_file = Path(self._dir.name) / "page.json"
@@ -79,12 +83,17 @@ class Staging:
     def read_page(self, body: bytes) -> PageMeta:
         """Parse one search page with DuckDB. Raises InvalidPage (the client asks again) if
         it is not JSON, OpenFDAError if it is JSON but not an openFDA search response."""
-        self.page_file.write_bytes(body)
+        try:
+            self.page_file.write_bytes(body)
+        except OSError as exc:  # a full disk, not a bad page: named with the file it hit
+            raise OSError(exc.errno, exc.strerror, str(self.page_file)) from None
         self.con.execute("SET VARIABLE page_file = $f", {"f": str(self.page_file)})
         self.con.execute("SET VARIABLE page_bytes = $n", {"n": len(body) + 1024})
         try:
             self.con.execute(sql("read_page"))
         except duckdb.Error as exc:
+            if failures.write_failure(exc):
+                raise
             raise InvalidPage(str(exc).strip().splitlines()[0]) from None
         row = self.con.execute("SELECT last_updated, total, len(results) FROM page_envelope").fetchone()
         if row is None or row[1] is None or row[2] is None:
@@ -97,6 +106,8 @@ class Staging:
         try:
             self.con.execute(sql(f"{source}_page"))
         except duckdb.Error as exc:
+            if failures.write_failure(exc):
+                raise
             raise OpenFDAError(f"openFDA sent a {source} page kratom-ae cannot read ({str(exc).strip().splitlines()[0]}); the fetch was abandoned.") from None
         missing, count = self.con.execute(f"SELECT count(*) FILTER (WHERE report_id IS NULL), count(*) FROM page_{source}").fetchone()
         if missing:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from ingest import failures
 from ingest.errors import KratomAEError
 
 DEFAULT_DB = "kratom-ae.duckdb"
@@ -26,13 +27,18 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     """Open (or create) the database and make sure the schema exists.
 
     DuckDB lets one process write a file at a time; a second one gets a lock error, which
-    becomes one sentence here instead of a traceback.
+    becomes one sentence here instead of a traceback. A file cut short is refused here too,
+    before anything reads or writes it.
     """
     path = Path(path)
     if read_only and not path.exists():
         raise KratomAEError(f"There is no database at {path}; run `kratom-ae fetch` first or pass --db.")
     if not read_only and not path.parent.exists():
         raise KratomAEError(f"Cannot create the database {path}: the folder {path.parent} does not exist.")
+    if not read_only and "?" in str(path.resolve()):
+        # DuckDB names the journal by inserting ".wal" before the first "?" of the path, so
+        # every write would go to a file in another folder, or fail.
+        raise KratomAEError(f"DuckDB cannot write a database whose path contains '?' ({path}); rename the folder or the file, or choose another --db.")
     try:
         # A fetch publishes whole sources: bounded memory makes DuckDB spill instead of
         # growing with the number of reports.
@@ -43,20 +49,58 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             pid = re.search(r"PID (\d+)", message)
             holder = f" (process {pid.group(1)})" if pid else ""
             raise KratomAEError(f"The database {path} is in use by another program{holder}; close it and try again.") from None
+        if failures.is_damage(exc):
+            raise KratomAEError(failures.damage_sentence(path, exc)) from None
         raise KratomAEError(f"Cannot open the database {path}: {first_line(message)}.") from None
     except duckdb.Error as exc:
+        if failures.is_damage(exc):
+            raise KratomAEError(failures.damage_sentence(path, exc)) from None
         raise KratomAEError(f"Cannot open the database {path}: {first_line(str(exc))}.") from None
-    # DuckDB's own progress bar would write to the user's terminal, even with --quiet.
-    con.execute("SET enable_progress_bar = false")
-    expected = schema_columns()
-    if any(names != expected[table] for table, names in columns(con).items() if table in expected):
+    try:
+        check_size(con, path)
+        # DuckDB's own progress bar would write to the user's terminal, even with --quiet.
+        con.execute("SET enable_progress_bar = false")
+        expected = schema_columns()
+        if any(names != expected[table] for table, names in columns(con).items() if table in expected):
+            raise KratomAEError(
+                f"The database {path} was made by another version of kratom-ae and its tables differ from this one's; fetch into a new file with --db, or delete it and fetch again."
+            )
+        if not read_only:
+            con.execute(sql("schema"))
+    except BaseException as exc:
         con.close()
-        raise KratomAEError(
-            f"The database {path} was made by another version of kratom-ae and its tables differ from this one's; fetch into a new file with --db, or delete it and fetch again."
-        )
-    if not read_only:
-        con.execute(sql("schema"))
+        if failures.is_damage(exc):
+            raise KratomAEError(failures.damage_sentence(path, exc)) from None
+        raise
     return con
+
+
+# A DuckDB file starts with three 4 KiB headers; its blocks follow.
+HEADER_BYTES = 3 * 4096
+
+
+def check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a file shorter than the blocks its header lists: a copy or download cut short.
+    DuckDB itself would only notice when a query reaches a missing block."""
+    block_size, total_blocks = con.execute(
+        "SELECT block_size, total_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+    ).fetchone()
+    expected, actual = HEADER_BYTES + block_size * total_blocks, path.stat().st_size
+    if total_blocks and actual < expected:
+        raise KratomAEError(failures.damage_sentence(path, f"the file has {actual:,} bytes but its header lists {expected:,}: it was cut short"))
+
+
+def check_intact(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Read every value of every table, so that DuckDB verifies each block's checksum. A fetch
+    does this before it downloads anything: a damaged file would otherwise only fail when the
+    download is done and published."""
+    for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'").fetchall():
+        try:
+            con.execute(f'SELECT bit_xor(hash(COLUMNS(*))) FROM "{table}"').fetchall()
+        except duckdb.Error as exc:
+            if failures.is_damage(exc):
+                raise KratomAEError(failures.damage_sentence(path, exc)) from None
+            raise
 
 
 def columns(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
@@ -82,20 +126,37 @@ def schema_columns() -> dict[str, tuple[str, ...]]:
 
 @contextmanager
 def writing(path: str | Path):
-    """A connection for a fetch. If the database did not exist and the fetch fails, the
-    file is removed again, so a failed first fetch leaves nothing behind."""
+    """A connection for a fetch, on a database checked to be whole. If the database did not
+    exist and the fetch fails, the file is removed again, so a failed first fetch leaves
+    nothing behind."""
     path = Path(path)
     existed = path.exists()
     con = connect(path)
     try:
+        check_intact(con, path)
         yield con
     except BaseException:
-        con.close()
+        close_quietly(con)
         if not existed:
             for leftover in (path, path.with_name(path.name + ".wal")):
                 leftover.unlink(missing_ok=True)
         raise
     con.close()
+
+
+def close_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """Close after a failure: an error here (DuckDB may refuse further work once a write has
+    failed) must not hide the failure itself."""
+    with suppress(duckdb.Error):
+        con.close()
+
+
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failure. DuckDB has often ended the transaction itself already (a
+    commit that failed, a query interrupted by Ctrl-C): "cannot rollback - no transaction is
+    active" must not hide the failure that caused it."""
+    with suppress(duckdb.Error):
+        con.rollback()
 
 
 def first_line(message: str) -> str:
@@ -116,10 +177,11 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
             con.execute("INSERT INTO fetch_runs BY NAME SELECT * FROM frame")
             con.commit()
         except BaseException:
-            con.rollback()
+            rollback_quietly(con)
             raise
     finally:
-        con.execute("DETACH staging")
+        with suppress(duckdb.Error):
+            con.execute("DETACH staging")
 
 
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ingest import failures
 from ingest.errors import KratomAEError
 
 BUNDLED = Path(str(resources.files("queries")))
@@ -157,7 +158,9 @@ def read_only_query(con: duckdb.DuckDBPyConnection, statement: str) -> pd.DataFr
     try:
         result = con.execute(statement)
     except duckdb.Error as exc:
-        raise KratomAEError(f"The query failed: {str(exc).strip().splitlines()[0]}") from None
+        if failures.is_damage(exc):
+            raise
+        raise KratomAEError(f"The query failed: {failures.first_line(str(exc)).rstrip('!')}.") from None
     if result.description is None:
         return pd.DataFrame()
     return result.df()
