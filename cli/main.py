@@ -417,19 +417,23 @@ def sql_command(
     Example: kratom-ae sql "SELECT sex, count(*) AS reports FROM scope_reports GROUP BY sex"
     """
     with user_errors(db):
-        from cli.output import print_frame
+        from cli.output import print_result
         from ingest import store
         from queries import export
         from queries.library import read_only_query
 
         con = store.connect(db, read_only=True)
         try:
-            frame = read_only_query(con, statement)
+            result = read_only_query(con, statement, nested_as_json=output_format is FormatChoice.json)
+            text = read_only_query(con, statement) if csv_file and output_format is FormatChoice.json else result
         finally:
             con.close()
         if csv_file:
-            export.write_text(csv_file, export.csv_text(frame))
-        emit(frame, output_format, lambda: print_frame(frame))
+            export.write_text(csv_file, export.csv_text(text.frame()))
+        if output_format is FormatChoice.json:
+            typer.echo(result.json_text())
+        else:
+            emit(result.frame(), output_format, lambda: print_result(result))
 
 
 def main() -> None:

@@ -146,9 +146,11 @@ def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check
         raise KratomAEError(f"The {query.name} query ({query.path}) failed: {str(exc).strip().splitlines()[0]}") from None
 
 
-def read_only_query(con: duckdb.DuckDBPyConnection, statement: str) -> pd.DataFrame:
+def read_only_query(con: duckdb.DuckDBPyConnection, statement: str, nested_as_json: bool = False):
     """Run a researcher's own query on a read-only connection, with the scope views at hand
-    and no access to files (so COPY ... TO cannot write one either)."""
+    and no access to files (so COPY ... TO cannot write one either); see queries/adhoc.py."""
+    from queries import adhoc
+
     try:
         prepare_scope(con, Filters())
     except KratomAEError:
@@ -156,11 +158,8 @@ def read_only_query(con: duckdb.DuckDBPyConnection, statement: str) -> pd.DataFr
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     try:
-        result = con.execute(statement)
+        return adhoc.run(con, statement, nested_as_json)
     except duckdb.Error as exc:
         if failures.is_damage(exc):
             raise
         raise KratomAEError(f"The query failed: {failures.first_line(str(exc)).rstrip('!')}.") from None
-    if result.description is None:
-        return pd.DataFrame()
-    return result.df()
