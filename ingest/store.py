@@ -175,6 +175,7 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
             con.execute(sql("publish"))
             frame = pd.DataFrame.from_records(runs)  # noqa: F841 (read by DuckDB by name)
             con.execute("INSERT INTO fetch_runs BY NAME SELECT * FROM frame")
+            con.execute(sql("views"))
             con.commit()
         except BaseException:
             rollback_quietly(con)

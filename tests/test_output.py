@@ -124,3 +124,39 @@ def test_years_have_no_separator_and_counts_have_one(fetched_db, monkeypatch):
     total = int(next(r["reports"] for r in rows if r["measure"] == "kratom reports"))
     assert total >= 1000
     assert re.search(rf"kratom reports\s+{total:,}\s", summary), summary
+
+
+# ---- the views for your own queries, from plain DuckDB --------------------------------------
+
+def test_scope_views_exist_in_plain_duckdb(fetched_db):
+    """scope_reports, scope_reactions and scope_total are in the file itself (no session
+    variable needed) and hold what `kratom-ae sql` shows: the kratom reports, no filter."""
+    import duckdb
+
+    from ingest import store
+    from queries.library import Filters, prepare_scope
+
+    plain = duckdb.connect(str(fetched_db), read_only=True)
+    try:
+        ours = store.connect(fetched_db, read_only=True)
+        prepare_scope(ours, Filters())
+        for view in ("scope_reports", "scope_reactions", "scope_total"):
+            want = ours.execute(f"SELECT * FROM temp.{view} ORDER BY ALL").fetchall()
+            assert plain.execute(f"SELECT * FROM {view} ORDER BY ALL").fetchall() == want, view
+        ours.close()
+        kratom = plain.execute("SELECT count(*) FROM reports WHERE is_kratom_report").fetchone()[0]
+        assert plain.execute("SELECT reports FROM scope_total").fetchone()[0] == kratom > 0
+        assert plain.execute("SELECT count(*) FROM scope_reactions JOIN scope_reports USING (report_key)").fetchone()[0] > 0
+    finally:
+        plain.close()
+
+
+def test_filters_still_apply_to_your_own_tables(fetched_db, tmp_path):
+    """Inside kratom-ae the filtered scope of the same name takes the file's place."""
+    (tmp_path / "mine.sql").write_text("-- name: mine\n-- parameters: source\nSELECT count(*) AS reports FROM scope_reports;\n")
+    counts = {}
+    for source in ("caers", "faers"):
+        rows = csv_rows("query", "mine", "--db", fetched_db, "--queries-dir", tmp_path, "--source", source)
+        counts[source] = int(rows[0]["reports"])
+    everything = int(csv_rows("sql", "SELECT count(*) AS reports FROM scope_reports", "--db", fetched_db)[0]["reports"])
+    assert 0 < counts["caers"] < counts["faers"] and counts["caers"] + counts["faers"] == everything
