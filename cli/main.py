@@ -298,7 +298,7 @@ def export(
         con = store.connect(db, read_only=True)
         try:
             library.prepare_scope(con, filters)
-            written = export_tables(con, db, folder, filters, library.discover(queries_dir))
+            written = export_tables(con, db, folder, filters, library.discover(queries_dir), on_remove=lambda path: typer.echo(f"Removed {path}, a table of the earlier export there that this one does not make.", err=True))
         finally:
             con.close()
         for path in written:
@@ -343,6 +343,9 @@ def signals(
         from queries import signals as signal_lib
 
         if counts is not None:
+            cannot = [option for option, given in (("--source", source), ("--role", role), ("--refresh", refresh or None)) if given is not None]
+            if cannot:
+                raise KratomAEError(f"--counts takes its 2x2 tables from your file as they are, so {' and '.join(cannot)} cannot apply; leave {'it' if len(cannot) == 1 else 'them'} out.")
             frame = signal_lib.counts_table(counts, min_reports, sort.value)
             info, warnings, requests, filters = None, [], 0, None
         else:

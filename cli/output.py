@@ -241,7 +241,7 @@ def plain(value) -> str:
 
 
 def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int) -> None:
-    from queries.signals import HONESTY
+    from queries.signals import HONESTY, HONESTY_COUNTS
 
     console = stdout_console()
     if frame.empty:
@@ -254,10 +254,15 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     shown["chi2"] = frame["chi2_yates"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     shown["flags"] = [", ".join(n for n, f in (("Evans", r.signal_evans), ("ROR", r.signal_ror), ("IC", r.signal_ic)) if f) for r in frame.itertuples()]
     columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", "chi2", "ror (95% CI)", "ic025", "flags", "note"]
-    console.print("signals: reactions reported disproportionately often with kratom (2x2 tables of reports).", markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    if filters:  # counted by kratom-ae
+        title = "signals: reactions reported disproportionately often with kratom (2x2 tables of reports)."
+        counted = f"Counts: reports; a = kratom reports naming the term, b = kratom reports not naming it, c = other reports naming it, d = other reports not naming it (kratom in role: {filters.role})."
+    else:  # --counts: the user's own 2x2 tables
+        title = "signals: disproportionality of the 2x2 tables in your counts file."
+        counted = "Counts: a, b, c and d as your counts file gives them (a = the product's reports naming the term, b = its reports not naming it, c = other reports naming it, d = other reports not naming it)."
+    console.print(title, markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_frame(shown[columns], console)
-    basis = f"kratom in role: {filters.role}" if filters else "2x2 tables from the counts file"
-    console.print(f"Counts: reports; a = kratom reports naming the term, b = kratom reports not naming it, c = other reports naming it, d = other reports not naming it ({basis}).", markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    console.print(counted, markup=False, highlight=False, soft_wrap=not console.is_terminal)
     console.print(f"Flags: Evans (PRR >= 2, chi2 >= 4, a >= 3), ROR (ROR025 > 1, a >= 3), IC (IC025 > 0); terms with fewer than {min_reports} reports are listed but not flagged.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
     if info is not None:
         for row in info.itertuples(index=False):
@@ -266,7 +271,7 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
                 f"{requests} requests to openFDA in this run.",
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
-    console.print(HONESTY, markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    console.print(HONESTY if filters else HONESTY_COUNTS, markup=False, highlight=False, soft_wrap=not console.is_terminal)
 
 
 def interval(value, low, high) -> str:

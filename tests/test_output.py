@@ -160,3 +160,106 @@ def test_filters_still_apply_to_your_own_tables(fetched_db, tmp_path):
         counts[source] = int(rows[0]["reports"])
     everything = int(csv_rows("sql", "SELECT count(*) AS reports FROM scope_reports", "--db", fetched_db)[0]["reports"])
     assert 0 < counts["caers"] < counts["faers"] and counts["caers"] + counts["faers"] == everything
+
+
+# ---- export into a folder holding an earlier export -----------------------------------------
+
+def test_export_replaces_the_earlier_exports_tables(fetched_db, tmp_path):
+    import json
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "mine.sql").write_text("-- name: mine\nSELECT count(*) AS reports FROM scope_reports;\n")
+    out = tmp_path / "results"
+    assert runner.invoke(app, ["export", str(out), "--db", str(fetched_db), "--queries-dir", str(mine)]).exit_code == 0
+    assert (out / "mine.csv").exists()
+    (out / "notes.csv").write_text("my own notes\n")
+    result = runner.invoke(app, ["export", str(out), "--db", str(fetched_db)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"Removed {out / 'mine.csv'}, a table of the earlier export there that this one does not make.\n"
+    listed = set(json.loads((out / "provenance.json").read_text())["tables"])
+    assert {p.stem for p in out.glob("*.csv")} == listed | {"notes"}
+    assert (out / "notes.csv").read_text() == "my own notes\n"
+
+
+def test_export_removes_nothing_outside_its_folder(fetched_db, tmp_path):
+    import json
+
+    out = tmp_path / "results"
+    (out / "sub").mkdir(parents=True)
+    outside, inside = tmp_path / "outside.csv", out / "sub" / "x.csv"
+    outside.write_text("keep\n")
+    inside.write_text("keep\n")
+    (out / "provenance.json").write_text(json.dumps({"tool": "kratom-ae", "tables": {"../outside": {}, "sub/x": {}, "": {}}}))
+    result = runner.invoke(app, ["export", str(out), "--db", str(fetched_db)])
+    assert result.exit_code == 0 and result.stderr == ""
+    assert outside.read_text() == inside.read_text() == "keep\n"
+
+
+# ---- --top and the row of terms MedDRA does not know ----------------------------------------
+
+def test_top_keeps_the_not_found_row(meddra_db):
+    every = csv_rows("query", "reactions", "--by", "soc", "--db", meddra_db)
+    assert every[-1]["soc_name"] == "(not found in loaded MedDRA)" and len(every) > 2
+    top = csv_rows("query", "reactions", "--by", "soc", "--top", "1", "--db", meddra_db)
+    assert top == [every[0], every[-1]]
+
+
+# ---- signals --counts -----------------------------------------------------------------------
+
+@pytest.fixture
+def counts_file(tmp_path):
+    path = tmp_path / "counts.csv"
+    path.write_text("term,a,b,c,d\nHEPATOTOXICITY,20,180,1000,98800\nNEVER ELSEWHERE,5,195,0,99800\nRARE,3,197,40000,59800\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("extra,options", [(["--source", "faers"], "--source cannot apply; leave it out"), (["--role", "suspect", "--refresh"], "--role and --refresh cannot apply; leave them out")])
+def test_counts_refuses_options_that_cannot_apply(counts_file, extra, options):
+    result = runner.invoke(app, ["signals", "--counts", str(counts_file), *extra])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: --counts takes its 2x2 tables from your file as they are, so {options}.\n"
+
+
+def test_counts_refuses_a_term_given_twice(tmp_path):
+    path = tmp_path / "counts.csv"
+    path.write_text("term,a,b,c,d\nNAUSEA,20,180,1000,98800\nRASH,1,2,3,4\n nausea ,5,195,7,99800\n", encoding="utf-8")
+    result = runner.invoke(app, ["signals", "--counts", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {path}, lines 2 and 4: the term 'nausea' is there twice; give each term one 2x2 table.\n"
+
+
+@pytest.mark.parametrize("sort,first", [("prr", "NEVER ELSEWHERE"), ("ror", "NEVER ELSEWHERE"), ("reports", "HEPATOTOXICITY")])
+def test_infinite_prr_sorts_first(counts_file, sort, first):
+    """c = 0: no other report names the term, PRR and ROR are infinite (left empty): the
+    strongest disproportion, so first, not last."""
+    rows = csv_rows("signals", "--counts", counts_file, "--sort", sort)
+    assert rows[0]["term"] == first
+    assert [r["term"] for r in rows] == ([first, "HEPATOTOXICITY", "RARE"] if sort != "reports" else ["HEPATOTOXICITY", "NEVER ELSEWHERE", "RARE"])
+
+
+def test_counts_do_not_claim_what_kratom_ae_did_not_count(counts_file, tmp_path, monkeypatch):
+    import json
+
+    text = rendered(monkeypatch, 200, "signals", "--counts", counts_file, "--csv", tmp_path / "s.csv")
+    assert "latest version" not in text and "kratom-ae did not count them" in text
+    caution = json.loads((tmp_path / "s.csv.provenance.json").read_text())["signals"]["caution"]
+    assert "latest version" not in caution and "kratom-ae did not count them" in caution
+
+
+# ---- meddra load --encoding -----------------------------------------------------------------
+
+def test_encoding_duckdb_cannot_read(fetched_db, tmp_path):
+    db = tmp_path / "m.duckdb"
+    shutil.copy(fetched_db, db)
+    result = runner.invoke(app, ["meddra", "load", str(FIXTURE), "--db", str(db), "--encoding", "cp1252"])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: DuckDB cannot read files in the encoding 'cp1252'; it reads utf-16, latin-1, utf-8 (English MedDRA releases are latin-1).\n"
+
+
+def test_release_not_in_the_encoding_given(fetched_db, tmp_path):
+    db = tmp_path / "m.duckdb"
+    shutil.copy(fetched_db, db)
+    result = runner.invoke(app, ["meddra", "load", str(FIXTURE), "--db", str(db), "--encoding", "utf-8"])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: Cannot read the MedDRA release in {FIXTURE}: pt.asc line 17 is not utf-8 text (English MedDRA releases are latin-1: --encoding latin-1).\n"
