@@ -427,12 +427,11 @@ def sql_command(
 
         con = store.connect(db, read_only=True)
         try:
-            result = read_only_query(con, statement, nested_as_json=output_format is FormatChoice.json)
-            text = read_only_query(con, statement) if csv_file and output_format is FormatChoice.json else result
+            result = read_only_query(con, statement)
         finally:
             con.close()
         if csv_file:
-            export.write_text(csv_file, export.csv_text(text.frame()))
+            export.write_text(csv_file, export.csv_text(result.frame()))
         if output_format is FormatChoice.json:
             typer.echo(result.json_text())
         else:

@@ -4,7 +4,7 @@ pandas' conversion of a DuckDB result fails or loses digits on many types a quer
 (UUID, BIT, UHUGEINT, TIME WITH TIME ZONE, an INTERVAL of millions of years, an infinite DATE,
 HUGEINT as a float...). So values are fetched as Python objects where those are exact (numbers,
 booleans, text) and as DuckDB's own text otherwise; nested values (lists, structs, maps) as
-DuckDB's text for a table or CSV, and as JSON for JSON.
+DuckDB's text for a table or CSV, and as JSON for JSON (fetched together, from one run).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import decimal
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
@@ -29,7 +29,8 @@ EXAMPLE = 'kratom-ae sql "SELECT count(*) FROM scope_reports"'
 class Result:
     names: list[str]  # as the query wrote them (possibly the same name twice)
     numeric: list[bool]
-    rows: list[tuple]
+    rows: list[tuple]  # nested values as DuckDB's text
+    json_rows: list[tuple] = field(default_factory=list)  # nested values parsed from JSON
 
     @property
     def unique_names(self) -> list[str]:
@@ -59,7 +60,7 @@ class Result:
         """JSON records, like the tables' --format json; numbers keep every digit, NaN and
         infinities (which JSON cannot hold) become null."""
         names = [json.dumps(name, ensure_ascii=False) for name in self.unique_names]
-        records = [",\n".join(f"  {name}:{json_value(value)}" for name, value in zip(names, row)) for row in self.rows]
+        records = [",\n".join(f"  {name}:{json_value(value)}" for name, value in zip(names, row)) for row in self.json_rows]
         return "[\n" + ",\n".join(" {\n" + record + "\n }" for record in records) + "\n]" if records else "[]"
 
 
@@ -82,26 +83,32 @@ def single_statement(statement: str) -> None:
         raise KratomAEError(f"Give one SQL statement at a time, not {count}; run each with its own kratom-ae sql.")
 
 
-def run(con: duckdb.DuckDBPyConnection, statement: str, nested_as_json: bool = False) -> Result:
+def run(con: duckdb.DuckDBPyConnection, statement: str) -> Result:
+    """Run the statement once: nested values come back both as DuckDB's text (for a table or
+    CSV) and as JSON (for --format json), so that both outputs show the same rows."""
     single_statement(statement)
     relation = con.sql(statement)
     if relation is None:  # a statement that returns nothing
         return Result([], [], [])
     names, kinds = list(relation.columns), [str(t.id) for t in relation.types]
-    expressions = [f"{column_expression(i, kind, nested_as_json)} AS c{i}" for i, kind in enumerate(kinds, start=1)]
-    rows = relation.select(", ".join(expressions)).fetchall()
-    if nested_as_json:
-        rows = [tuple(json.loads(v, parse_float=decimal.Decimal, parse_constant=lambda _: None) if k in NESTED_TYPES and v is not None else v for v, k in zip(row, kinds)) for row in rows]
-    return Result(names, [k in NUMERIC_TYPES for k in kinds], rows)
+    nested = [i for i, kind in enumerate(kinds) if kind in NESTED_TYPES]
+    expressions = [column_expression(i + 1, kind) for i, kind in enumerate(kinds)]
+    # By position: a query may name two columns alike.
+    expressions += [f"CAST(to_json(#{i + 1}) AS VARCHAR)" for i in nested]
+    fetched = relation.select(", ".join(f"{e} AS c{n}" for n, e in enumerate(expressions))).fetchall()
+    rows = [row[: len(kinds)] for row in fetched]
+    json_rows = []
+    for row in fetched:
+        values = list(row[: len(kinds)])
+        for i, text in zip(nested, row[len(kinds):]):
+            values[i] = None if text is None else json.loads(text, parse_float=decimal.Decimal, parse_constant=lambda _: None)
+        json_rows.append(tuple(values))
+    return Result(names, [k in NUMERIC_TYPES for k in kinds], rows, json_rows)
 
 
-def column_expression(position: int, kind: str, nested_as_json: bool) -> str:
-    column = f"#{position}"  # by position: a query may name two columns alike
-    if kind in EXACT_TYPES:
-        return column
-    if kind in NESTED_TYPES and nested_as_json:
-        return f"CAST(to_json({column}) AS VARCHAR)"
-    return f"CAST({column} AS VARCHAR)"
+def column_expression(position: int, kind: str) -> str:
+    column = f"#{position}"
+    return column if kind in EXACT_TYPES else f"CAST({column} AS VARCHAR)"
 
 
 def json_value(value) -> str:

@@ -146,7 +146,7 @@ def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check
         raise KratomAEError(f"The {query.name} query ({query.path}) failed: {str(exc).strip().splitlines()[0]}") from None
 
 
-def read_only_query(con: duckdb.DuckDBPyConnection, statement: str, nested_as_json: bool = False):
+def read_only_query(con: duckdb.DuckDBPyConnection, statement: str):
     """Run a researcher's own query on a read-only connection, with the scope views at hand
     and no access to files (so COPY ... TO cannot write one either); see queries/adhoc.py."""
     from queries import adhoc
@@ -158,7 +158,7 @@ def read_only_query(con: duckdb.DuckDBPyConnection, statement: str, nested_as_js
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     try:
-        return adhoc.run(con, statement, nested_as_json)
+        return adhoc.run(con, statement)
     except duckdb.Error as exc:
         if failures.is_damage(exc):
             raise

@@ -124,3 +124,12 @@ def test_integers_with_nulls_stay_integers(fetched_db):
 def test_statement_without_rows(fetched_db):
     assert ok(sql(fetched_db, "SELECT 1 AS x WHERE false", "--format", "json")).strip() == "[]"
     assert "(0 rows)" in ok(sql(fetched_db, "SELECT 1 AS x WHERE false"))
+
+
+def test_json_and_csv_file_show_the_same_run(fetched_db, tmp_path):
+    """The statement runs once: a random value is the same on stdout and in the CSV file."""
+    path = tmp_path / "out.csv"
+    records = json.loads(ok(sql(fetched_db, "SELECT uuid() AS u, [random()] AS l", "--format", "json", "--csv", path)))
+    header, row = path.read_text().splitlines()
+    assert header == "u,l" and row.startswith(records[0]["u"] + ",")
+    assert float(row.split(",", 1)[1].strip('"[]')) == float(records[0]["l"][0])
