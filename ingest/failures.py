@@ -28,8 +28,9 @@ WRITE_ERRNOS = {
 }
 REASONS = {os.strerror(number): advice for number, advice in WRITE_ERRNOS.items()}
 
-# What DuckDB says when the database file is cut short or its bytes are not what it wrote.
-DAMAGE_MARKERS = ("Could not read enough bytes", "Corrupt database file", "does not match stored checksum")
+# What DuckDB says when the database file is cut short or its bytes are not what it wrote
+# (a block's checksum, or a segment whose content makes no sense: "Corrupted DICT_FSST segment").
+DAMAGE_MARKERS = ("Could not read enough bytes", "Corrupt database file", "does not match stored checksum", "Corrupted ")
 
 
 def is_interrupt(exc: BaseException) -> bool:

@@ -143,6 +143,8 @@ def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check
     try:
         return con.execute(query.sql).df()
     except duckdb.Error as exc:
+        if failures.is_damage(exc):
+            raise
         raise KratomAEError(f"The {query.name} query ({query.path}) failed: {str(exc).strip().splitlines()[0]}") from None
 
 

@@ -381,17 +381,35 @@ def test_truncated_database(truncated, command, monkeypatch):
     )
 
 
-@pytest.fixture
-def corrupted(db):
-    """A block of raw_reports overwritten: DuckDB's checksum of it no longer matches."""
+def corrupt(db, table, column=None):
+    """Overwrite bytes inside a block holding `table` (`column`): DuckDB's checksum of that
+    block no longer matches."""
     con = duckdb.connect(str(db), read_only=True)
     block_size = con.execute("SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()").fetchone()[0]
-    block = con.execute("SELECT max(block_id) FROM pragma_storage_info('raw_reports') WHERE persistent AND block_id >= 0").fetchone()[0]
+    block = con.execute(
+        f"SELECT max(block_id) FROM pragma_storage_info('{table}') WHERE persistent AND block_id >= 0 AND ($column IS NULL OR column_name = $column)",
+        {"column": column},
+    ).fetchone()[0]
     con.close()
     with open(db, "r+b") as f:
         f.seek(3 * 4096 + block * block_size + 64)  # past the three file headers
         f.write(b"\xff" * 64)
     return db
+
+
+@pytest.fixture
+def corrupted(db):
+    return corrupt(db, "raw_reports")
+
+
+@pytest.mark.parametrize("command", [("status",), ("query", "summary"), ("fetch", "--quiet")])
+def test_corrupted_database_in_status_query_and_fetch(db, command, monkeypatch):
+    """Here DuckDB finds the damage inside a segment ("Corrupted DICT_FSST segment")."""
+    corrupt(db, "reports", "source")
+    no_requests(monkeypatch)
+    message = one_sentence(run(*command, "--db", db))
+    assert message.startswith(f"Error: The database {db} is damaged (Corrupt")
+    assert message.endswith("; restore it from a backup, or fetch into a new file with --db.")
 
 
 def test_corrupted_database_in_sql(corrupted):
