@@ -107,7 +107,11 @@ def fetch(
 
     def unchanged() -> str:
         before = "as it was before this fetch"
-        return f"{' and '.join(done)} was fetched in full and kept, the rest is {before}" if done else f"the database is {before}"
+        if not done:
+            return f"the database is {before}"
+        if not db.exists():  # a new file is removed again when the fetch fails
+            return f"{' and '.join(done)} was fetched in full, but the new database file was removed again"
+        return f"{' and '.join(done)} was fetched in full and kept, the rest is {before}"
 
     with user_errors(db, unchanged):
         from cli.progress import FetchProgress

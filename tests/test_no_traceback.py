@@ -500,3 +500,23 @@ def test_an_unknown_problem_is_one_sentence_too(fetched_db, monkeypatch):
     )
     result = run("query", "summary", "--db", fetched_db, env={"KRATOM_AE_TRACEBACK": "1"})
     assert isinstance(result.exception, ZeroDivisionError)
+
+
+def test_ctrl_c_after_one_source_into_a_new_file_says_what_became_of_it(tmp_path, monkeypatch):
+    """Whatever happens to a new file when the second source fails, the sentence says it."""
+    db = tmp_path / "new.duckdb"
+    calls = []
+    original = store.publish
+
+    def second_publish_interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("Query interrupted")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, "publish", second_publish_interrupted)
+    message = one_sentence(fetch_replayed(db), 130)
+    if db.exists():
+        assert message == "Error: Interrupted; faers was fetched in full and kept, the rest is as it was before this fetch."
+    else:
+        assert message == "Error: Interrupted; faers was fetched in full, but the new database file was removed again."
