@@ -43,13 +43,8 @@ def error(message: str) -> None:
 
 @contextmanager
 def user_errors(db: Path | None = None, unchanged=None):
-    """Turn every failure into one sentence on stderr and a non-zero exit: the project's own
-    errors, Ctrl-C (also when DuckDB reports it), a disk that cannot be written and a damaged
-    database. `unchanged` (a string, or a function giving one) says what an interrupted or failed
-    write left as it was. Anything else is a bug: one sentence too, unless KRATOM_AE_TRACEBACK is set."""
-    import os
-
-    from ingest import failures
+    """Turn every failure into one sentence on stderr and a non-zero exit. `unchanged` (a
+    string, or a function giving one) says what an interrupted or failed write left as it was."""
     from ingest.errors import KratomAEError
 
     try:
@@ -60,23 +55,32 @@ def user_errors(db: Path | None = None, unchanged=None):
         error(str(exc))
         raise typer.Exit(1) from None
     except BaseException as exc:
-        left = unchanged() if callable(unchanged) else unchanged
-        tail = f"; {left}." if left else "."
-        if failures.is_interrupt(exc):
-            error(f"Interrupted{tail}")
-            raise typer.Exit(130) from None
-        if not isinstance(exc, Exception):
+        described = describe_failure(exc, db, unchanged() if callable(unchanged) else unchanged)
+        if described is None:
             raise
-        message = failures.write_failure(exc)
-        if message:
-            error(message[:-1] + tail)
-        elif db is not None and failures.is_damage(exc):
-            error(failures.damage_sentence(db, exc))
-        elif os.environ.get("KRATOM_AE_TRACEBACK"):
-            raise
-        else:
-            error(f"kratom-ae stopped on a problem it does not know ({type(exc).__name__}: {failures.first_line(str(exc))}); please report it (KRATOM_AE_TRACEBACK=1 shows where).")
-        raise typer.Exit(1) from None
+        error(described[1])
+        raise typer.Exit(described[0]) from None
+
+
+def describe_failure(exc: BaseException, db: Path | None, unchanged: str | None) -> tuple[int, str] | None:
+    """(exit code, sentence) for a failure that is not the project's own: Ctrl-C (also as
+    DuckDB reports it), a disk that cannot be written, a damaged database, or else a bug, which
+    is one sentence too unless KRATOM_AE_TRACEBACK asks for the traceback (then None)."""
+    import os
+
+    from ingest import failures
+
+    tail = f"; {unchanged}." if unchanged else "."
+    if failures.is_interrupt(exc):
+        return 130, f"Interrupted{tail}"
+    if not isinstance(exc, Exception) or os.environ.get("KRATOM_AE_TRACEBACK"):
+        return None
+    written = failures.write_failure(exc)
+    if written:
+        return 1, written[:-1] + tail
+    if db is not None and failures.is_damage(exc):
+        return 1, failures.damage_sentence(db, exc)
+    return 1, f"kratom-ae stopped on a problem it does not know ({type(exc).__name__}: {failures.first_line(str(exc))}); please report it (KRATOM_AE_TRACEBACK=1 shows where)."
 
 
 @app.command()
