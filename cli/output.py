@@ -153,6 +153,8 @@ def print_columns(columns: list[Column], console, keys: int) -> None:
     from rich import box
     from rich.table import Table
 
+    if not columns:  # every column had one value: they are all under the table
+        return
     for block in column_blocks(columns, keys, console.width):
         widths = block_widths([columns[i] for i in block], console.width)
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -175,7 +177,8 @@ def column_blocks(columns: list[Column], keys: int, width: int) -> list[list[int
     blocks, current = [], list(key_indices)
     for i in range(keys, len(columns)):
         candidate = current + [i]
-        if len(current) > keys and table_width([columns[j].least for j in candidate]) > width:
+        holds_more_than_keys = any(j >= keys for j in current)
+        if holds_more_than_keys and table_width([columns[j].least for j in candidate]) > width:
             blocks.append(current)
             candidate = key_indices + [i]
             if table_width([columns[j].least for j in candidate]) > width:

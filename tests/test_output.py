@@ -263,3 +263,20 @@ def test_release_not_in_the_encoding_given(fetched_db, tmp_path):
     result = runner.invoke(app, ["meddra", "load", str(FIXTURE), "--db", str(db), "--encoding", "utf-8"])
     assert result.exit_code == 1
     assert result.stderr == f"Error: Cannot read the MedDRA release in {FIXTURE}: pt.asc line 17 is not utf-8 text (English MedDRA releases are latin-1: --encoding latin-1).\n"
+
+
+def test_columns_after_one_wider_than_the_terminal_still_fit(fetched_db, monkeypatch):
+    """A column too wide even beside the key gets a table of its own; the columns after it
+    are still fitted to the width (and no number is cut)."""
+    statement = f"SELECT 'k' AS key, 0 AS n0, '{'W' * 100}' AS wide, 11111111 AS n1, 22222222 AS n2, 33333333 AS n3, 44444444 AS n4, 55555555 AS n5"
+    text = rendered(monkeypatch, 40, "sql", statement, "--db", fetched_db)
+    assert max(len(line) for line in text.splitlines()) <= 40
+    words = text.split()
+    assert all(str(n) * 8 in words for n in range(1, 6))
+    assert "W" * 37 + "…" in words  # the whole width for it: cut once, not again for n1
+
+
+def test_a_table_whose_columns_all_have_one_value(fetched_db, tmp_path, monkeypatch):
+    (tmp_path / "same.sql").write_text("-- name: same\nSELECT 'a' AS letter FROM range(3);\n")
+    text = rendered(monkeypatch, 80, "query", "same", "--db", fetched_db, "--queries-dir", tmp_path)
+    assert "letter: a (every row)" in text and "(3 rows)" in text
