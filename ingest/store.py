@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import tempfile
 from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
@@ -75,19 +76,34 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     return con
 
 
-# A DuckDB file starts with three 4 KiB headers; its blocks follow.
-HEADER_BYTES = 3 * 4096
-
-
 def check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Refuse a file shorter than the blocks its header lists: a copy or download cut short.
     DuckDB itself would only notice when a query reaches a missing block."""
     block_size, total_blocks = con.execute(
         "SELECT block_size, total_blocks FROM pragma_database_size() WHERE database_name = current_database()"
     ).fetchone()
-    expected, actual = HEADER_BYTES + block_size * total_blocks, path.stat().st_size
-    if total_blocks and actual < expected:
-        raise KratomAEError(failures.damage_sentence(path, f"the file has {actual:,} bytes but its header lists {expected:,}: it was cut short"))
+    blocks, actual = block_size * total_blocks, path.stat().st_size
+    # The headers' size is asked of DuckDB only for a file that is not plainly too short.
+    if total_blocks and (actual < blocks or actual < blocks + header_bytes()):
+        raise KratomAEError(failures.damage_sentence(path, f"the file has {actual:,} bytes but its header lists {blocks + header_bytes():,}: it was cut short"))
+
+
+@functools.cache
+def header_bytes() -> int:
+    """The bytes before a DuckDB file's first block (12,288 today), measured on a new file
+    rather than assumed, so that another storage layout is never taken for damage."""
+    with tempfile.TemporaryDirectory() as folder:
+        probe = Path(folder) / "probe.duckdb"
+        con = duckdb.connect(str(probe))
+        try:
+            con.execute("CREATE TABLE t AS SELECT 1 AS x")
+            con.execute("CHECKPOINT")
+            block_size, total_blocks = con.execute(
+                "SELECT block_size, total_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+            ).fetchone()
+        finally:
+            con.close()
+        return max(0, probe.stat().st_size - block_size * total_blocks)
 
 
 def check_intact(con: duckdb.DuckDBPyConnection, path: Path) -> None:

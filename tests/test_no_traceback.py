@@ -362,12 +362,13 @@ def test_meddra_load_into_a_read_only_folder(read_only_folder):
 
 # ---- damaged databases ----------------------------------------------------------------------
 
-@pytest.fixture
-def truncated(db):
+@pytest.fixture(params=["half", "last 4 KiB"])
+def truncated(db, request):
     size = db.stat().st_size
+    cut = size // 2 if request.param == "half" else size - 4096
     with open(db, "r+b") as f:
-        f.truncate(size // 2)
-    return db, size // 2, size
+        f.truncate(cut)
+    return db, cut, size
 
 
 @pytest.mark.parametrize("command", [("status",), ("query", "summary"), ("sql", "SELECT count(*) FROM raw_reports"), ("fetch", "--quiet")])
