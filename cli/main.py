@@ -14,8 +14,10 @@ from typing import Annotated, Optional
 
 import typer
 
+# Plain click help: it rewraps paragraphs to the terminal and shows no type for flags.
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="Pull openFDA adverse-event reports that mention kratom or mitragynine into DuckDB, and summarise them.",
@@ -30,7 +32,7 @@ class SourceChoice(str, enum.Enum):
 
 DbOption = Annotated[
     Path,
-    typer.Option("--db", envvar="KRATOM_AE_DB", help="DuckDB file to use.", show_default=True),
+    typer.Option("--db", envvar="KRATOM_AE_DB", metavar="PATH", help="DuckDB file to use.", show_default=True),
 ]
 DEFAULT_DB = Path("kratom-ae.duckdb")
 
@@ -42,18 +44,45 @@ def error(message: str) -> None:
 
 
 @contextmanager
-def user_errors():
-    """Turn the project's errors into one sentence on stderr and a non-zero exit."""
+def user_errors(db: Path | None = None, unchanged=None):
+    """Turn every failure into one sentence on stderr and a non-zero exit. `unchanged` (a
+    string, or a function giving one) says what an interrupted or failed write left as it was."""
     from ingest.errors import KratomAEError
 
     try:
         yield
+    except (typer.Exit, typer.Abort):
+        raise
     except KratomAEError as exc:
         error(str(exc))
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        error("Interrupted; the database is as it was before this fetch.")
-        raise typer.Exit(130) from None
+    except BaseException as exc:
+        described = describe_failure(exc, db, unchanged() if callable(unchanged) else unchanged)
+        if described is None:
+            raise
+        error(described[1])
+        raise typer.Exit(described[0]) from None
+
+
+def describe_failure(exc: BaseException, db: Path | None, unchanged: str | None) -> tuple[int, str] | None:
+    """(exit code, sentence) for a failure that is not the project's own: Ctrl-C (also as
+    DuckDB reports it), a disk that cannot be written, a damaged database, or else a bug, which
+    is one sentence too unless KRATOM_AE_TRACEBACK asks for the traceback (then None)."""
+    import os
+
+    from ingest import failures
+
+    tail = f"; {unchanged}." if unchanged else "."
+    if failures.is_interrupt(exc):
+        return 130, f"Interrupted{tail}"
+    if not isinstance(exc, Exception) or os.environ.get("KRATOM_AE_TRACEBACK"):
+        return None
+    written = failures.write_failure(exc)
+    if written:
+        return 1, written[:-1] + tail
+    if db is not None and failures.is_damage(exc):
+        return 1, failures.damage_sentence(db, exc)
+    return 1, f"kratom-ae stopped on a problem it does not know ({type(exc).__name__}: {failures.first_line(str(exc))}); please report it (KRATOM_AE_TRACEBACK=1 shows where)."
 
 
 @app.command()
@@ -61,27 +90,36 @@ def fetch(
     source: Annotated[SourceChoice, typer.Option(help="Which openFDA database: faers (drug/event), caers (food/event) or all.")] = SourceChoice.all,
     db: DbOption = DEFAULT_DB,
     base_url: Annotated[
-        Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", help="openFDA server (a mirror, proxy or test server).")
+        Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", metavar="URL", help="openFDA server (a mirror, proxy or test server).")
     ] = None,
     api_key: Annotated[
         Optional[str],
-        typer.Option("--api-key", envvar="OPENFDA_API_KEY", help="openFDA API key (optional; raises the daily limit). Never stored or printed.", show_default=False),
+        typer.Option("--api-key", envvar="OPENFDA_API_KEY", metavar="KEY", help="openFDA API key (optional; raises the daily limit). Never stored or printed.", show_default=False),
     ] = None,
-    terms: Annotated[Optional[Path], typer.Option("--terms", help="CSV of search terms (columns term,match) instead of the bundled kratom list.")] = None,
+    terms: Annotated[Optional[Path], typer.Option("--terms", metavar="FILE", help="CSV of search terms (columns term,match) instead of the bundled kratom list.")] = None,
     page_size: Annotated[int, typer.Option("--page-size", help="Records per request (1-1000).", hidden=True)] = 1000,
     requests_per_minute: Annotated[
-        float, typer.Option("--requests-per-minute", min=0, help="Request pacing. openFDA allows 240; change it only for your own mirror or test server (0: no pacing).")
+        float, typer.Option("--requests-per-minute", min=0, metavar="N", help="Request pacing. openFDA allows 240; change it only for your own mirror or test server (0: no pacing).")
     ] = 240,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or retry messages.")] = False,
 ) -> None:
-    """Fetch every FAERS and CAERS report that mentions kratom into the database.
+    """Fetch every FAERS and CAERS report that mentions kratom.
 
-    Each source is replaced whole and atomically: if the fetch fails or is interrupted, the
-    database keeps what it held before.
+    Each source is replaced whole and atomically: if the fetch fails or is interrupted, the database keeps what it held before.
 
     Example: kratom-ae fetch --source faers --db kratom.duckdb
     """
-    with user_errors():
+    done: list[str] = []
+
+    def unchanged() -> str:
+        before = "as it was before this fetch"
+        if not done:
+            return f"the database is {before}"
+        if not db.exists():  # a new file is removed again when the fetch fails
+            return f"{' and '.join(done)} was fetched in full, but the new database file was removed again"
+        return f"{' and '.join(done)} was fetched in full and kept, the rest is {before}"
+
+    with user_errors(db, unchanged):
         from cli.progress import FetchProgress
         from ingest import store
         from ingest.fetch import SOURCES, fetch_source
@@ -96,6 +134,7 @@ def fetch(
             with store.writing(db) as con:
                 for name in names:
                     fetch_source(con, client, SOURCES[name], term_list, on_page=progress.page)
+                    done.append(name)
                     held = store.status(con).set_index("source").loc[name]
                     progress.message(
                         f"{name}: {held['records_received']:,} records received in {held['queries']} queries; "
@@ -105,11 +144,13 @@ def fetch(
 
 @app.command()
 def status(db: DbOption = DEFAULT_DB) -> None:
-    """Show, per source, the reports held, when they were fetched and from which openFDA release.
+    """Show what the database holds and where it came from.
+
+    Per source: the reports held, when they were fetched and from which openFDA release.
 
     Example: kratom-ae status --db kratom.duckdb
     """
-    with user_errors():
+    with user_errors(db):
         from cli.output import print_status
         from ingest import store
 
@@ -137,13 +178,13 @@ class ByChoice(str, enum.Enum):
 
 
 SourceFilter = Annotated[Optional[SourceChoice], typer.Option("--source", help="Only faers, only caers, or all (default).", show_default=False)]
-SinceFilter = Annotated[Optional[str], typer.Option("--since", help="Only reports received on or after this date (YYYY-MM-DD).")]
-UntilFilter = Annotated[Optional[str], typer.Option("--until", help="Only reports received on or before this date (YYYY-MM-DD).")]
+SinceFilter = Annotated[Optional[str], typer.Option("--since", metavar="YYYY-MM-DD", help="Only reports received on or after this date (YYYY-MM-DD).")]
+UntilFilter = Annotated[Optional[str], typer.Option("--until", metavar="YYYY-MM-DD", help="Only reports received on or before this date (YYYY-MM-DD).")]
 RoleFilter = Annotated[
     Optional[RoleChoice], typer.Option("--role", help="suspect: kratom was a suspect (or interacting) product; any (default): kratom in any role.", show_default=False)
 ]
 SeriousFilter = Annotated[bool, typer.Option("--serious", help="Only serious reports.")]
-TopFilter = Annotated[Optional[int], typer.Option("--top", min=1, help="Only the N most reported rows.")]
+TopFilter = Annotated[Optional[int], typer.Option("--top", min=1, metavar="N", help="Only the N most reported rows.")]
 
 
 class UnitChoice(str, enum.Enum):
@@ -155,7 +196,7 @@ UnitFilter = Annotated[
     Optional[UnitChoice],
     typer.Option("--unit", help="Count reports (default, as openFDA does) or probable cases (duplicate reports of one event counted once; see README, Cases).", show_default=False),
 ]
-QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", help="A folder of your own .sql tables, used beside the bundled ones.")]
+QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", metavar="DIR", help="A folder of your own .sql tables, used beside the bundled ones.")]
 
 
 def emit(frame, output_format: FormatChoice, print_for_people) -> None:
@@ -205,7 +246,7 @@ def make_filters(source, since, until, role, serious, top, unit=None):
 
 @app.command()
 def query(
-    name: Annotated[Optional[str], typer.Argument(help="The table: summary, reactions, skin, trend, demographics, outcomes, drugs, or one of yours. Leave out to list them.")] = None,
+    name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="The table: summary, reactions, skin, trend, demographics, outcomes, drugs, or one of yours. Leave out to list them.")] = None,
     db: DbOption = DEFAULT_DB,
     source: SourceFilter = None,
     since: SinceFilter = None,
@@ -216,14 +257,14 @@ def query(
     unit: UnitFilter = None,
     by: Annotated[ByChoice, typer.Option("--by", help="reactions only: per preferred term (pt) or per MedDRA primary SOC (soc; needs `meddra load`).")] = ByChoice.pt,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table (for people), csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
     queries_dir: QueriesDir = None,
 ) -> None:
     """Show one summary table of the kratom reports, or list the tables.
 
     Example: kratom-ae query reactions --source faers --role suspect --top 20 --csv reactions.csv
     """
-    with user_errors():
+    with user_errors(db):
         from cli.output import print_query_list, print_table
         from ingest import store
         from ingest.errors import KratomAEError
@@ -259,7 +300,7 @@ def query(
 
 @app.command()
 def export(
-    folder: Annotated[Path, typer.Argument(help="Folder to write the CSV files and provenance.json into (created if missing).")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to write the CSV files and provenance.json into (created if missing).")],
     db: DbOption = DEFAULT_DB,
     source: SourceFilter = None,
     since: SinceFilter = None,
@@ -270,13 +311,13 @@ def export(
     unit: UnitFilter = None,
     queries_dir: QueriesDir = None,
 ) -> None:
-    """Write every table as CSV, with a provenance file (tool version, fetch times, openFDA
-    last_updated and queries, filters, counting rules). Each filter applies to the tables that
-    take it (provenance.json says which).
+    """Write every table as CSV, with a provenance file.
+
+    provenance.json holds the tool version, fetch times, openFDA last_updated and queries, the filters and the counting rules. Each filter applies to the tables that take it (provenance.json says which).
 
     Example: kratom-ae export results/ --since 2015-01-01 --role suspect
     """
-    with user_errors():
+    with user_errors(db):
         from ingest import store
         from queries import library
         from queries.export import export_tables
@@ -285,7 +326,7 @@ def export(
         con = store.connect(db, read_only=True)
         try:
             library.prepare_scope(con, filters)
-            written = export_tables(con, db, folder, filters, library.discover(queries_dir))
+            written = export_tables(con, db, folder, filters, library.discover(queries_dir), on_remove=lambda path: typer.echo(f"Removed {path}, a table of the earlier export there that this one does not make.", err=True))
         finally:
             con.close()
         for path in written:
@@ -305,24 +346,23 @@ def signals(
     source: SourceFilter = None,
     role: RoleFilter = None,
     unit: UnitFilter = None,
-    min_reports: Annotated[int, typer.Option("--min-reports", min=1, help="Terms with fewer kratom reports are listed but never flagged.")] = 3,
+    min_reports: Annotated[int, typer.Option("--min-reports", min=1, metavar="N", help="Terms with fewer kratom reports are listed but never flagged.")] = 3,
     sort: Annotated[SortChoice, typer.Option("--sort", help="Order by prr, ror, ic or reports (highest first).")] = SortChoice.prr,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask openFDA for the background counts again instead of using the cache.")] = False,
-    counts: Annotated[Optional[Path], typer.Option("--counts", help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
+    counts: Annotated[Optional[Path], typer.Option("--counts", metavar="FILE", help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", help="openFDA server for the background counts.")] = None,
-    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENFDA_API_KEY", help="openFDA API key (optional). Never stored or printed.", show_default=False)] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", metavar="URL", help="openFDA server for the background counts.")] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENFDA_API_KEY", metavar="KEY", help="openFDA API key (optional). Never stored or printed.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or retry messages.")] = False,
 ) -> None:
-    """Which reactions are reported disproportionately often with kratom, compared with all
-    other reports of the same openFDA database: PRR, ROR (with 95% CIs), chi-squared (Yates),
-    the shrunk IC with IC025, and the Evans, ROR025 and IC025 signal flags. The background
-    counts come from openFDA and are cached in the database.
+    """Reactions reported disproportionately often with kratom.
+
+    Compared with all other reports of the same openFDA database: PRR, ROR (with 95% CIs), chi-squared (Yates), the shrunk IC with IC025, and the Evans, ROR025 and IC025 signal flags. The background counts come from openFDA and are cached in the database.
 
     Example: kratom-ae signals --source faers --role suspect --csv signals.csv
     """
-    with user_errors():
+    with user_errors(db):
         from cli.output import print_signals
         from cli.progress import FetchProgress
         from cli.terminal import printable
@@ -335,6 +375,9 @@ def signals(
         if csv_file:
             export.check_outputs([csv_file, Path(f"{csv_file}.provenance.json")], db)
         if counts is not None:
+            cannot = [option for option, given in (("--source", source), ("--role", role), ("--refresh", refresh or None)) if given is not None]
+            if cannot:
+                raise KratomAEError(f"--counts takes its 2x2 tables from your file as they are, so {' and '.join(cannot)} cannot apply; leave {'it' if len(cannot) == 1 else 'them'} out.")
             frame = signal_lib.counts_table(counts, min_reports, sort.value)
             info, warnings, requests, filters, synthetic = None, [], 0, None, None
         else:
@@ -392,13 +435,11 @@ def report(
     api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENFDA_API_KEY", help="openFDA API key for --fetch-background (optional). Never stored or printed.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or retry messages.")] = False,
 ) -> None:
-    """Write a report to read and send: report.html (one self-contained page that opens offline)
-    with the summary and skin tables, figures (trend, reactions, skin outcomes, signals forest
-    plot, age by sex, seriousness, co-reported products), provenance, counting rules and
-    openFDA's disclaimer; and each figure beside it as PNG (300 dpi), SVG and CSV.
+    """Write a report to read and send: report.html (one self-contained page that opens offline) with the summary and skin tables, figures (trend, reactions, skin outcomes, signals forest plot, age by sex, seriousness, co-reported products), provenance, counting rules and openFDA's disclaimer; and each figure beside it as PNG (300 dpi), SVG and CSV.
 
-    The forest plot uses the background cached by `kratom-ae signals`; without one the page
-    says so. Example: kratom-ae report report/ --since 2015-01-01 --role suspect
+    The forest plot uses the background cached by `kratom-ae signals`; without one the page says so.
+
+    Example: kratom-ae report report/ --since 2015-01-01 --role suspect
     """
     with user_errors():
         from ingest import store
@@ -436,23 +477,23 @@ def fetch_report_background(con, filters, base_url, api_key, quiet) -> None:
             typer.echo(f"Warning: no signals background could be fetched ({exc}); the report has no forest plot where none was cached.", err=True)
 
 
-meddra_app = typer.Typer(no_args_is_help=True, help="Use your own licensed MedDRA release.")
+meddra_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Use your own licensed MedDRA release.")
 app.add_typer(meddra_app, name="meddra")
 
 
 @meddra_app.command("load")
 def meddra_load(
-    folder: Annotated[Path, typer.Argument(help="The MedDRA ASCII release folder (holding MedAscii/ or the .asc files).")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="The MedDRA ASCII release folder (holding MedAscii/ or the .asc files).")],
     db: DbOption = DEFAULT_DB,
-    encoding: Annotated[str, typer.Option(help="latin-1 for English releases, utf-8 for others.")] = "latin-1",
+    encoding: Annotated[str, typer.Option(metavar="NAME", help="latin-1 for English releases, utf-8 for others.")] = "latin-1",
 ) -> None:
-    """Load mdhier.asc, pt.asc, llt.asc and soc.asc of your MedDRA release into the database, so
-    that `query reactions --by soc` groups terms by primary SOC and `query skin` uses the whole
-    skin SOC. MedDRA is licensed: kratom-ae never ships it.
+    """Load your licensed MedDRA release into the database.
+
+    Reads mdhier.asc, pt.asc, llt.asc and soc.asc, so that `query reactions --by soc` groups terms by primary SOC and `query skin` uses the whole skin SOC. MedDRA is licensed: kratom-ae never ships it.
 
     Example: kratom-ae meddra load ~/meddra/MedDRA_27_1_English
     """
-    with user_errors():
+    with user_errors(db, "the database is as it was before"):
         from cli.terminal import printable
         from ingest import meddra, store
 
@@ -467,19 +508,19 @@ def meddra_load(
 
 @app.command("sql")
 def sql_command(
-    statement: Annotated[str, typer.Argument(help="One SQL query (DuckDB dialect).")],
+    statement: Annotated[str, typer.Argument(metavar="STATEMENT", help="One SQL query (DuckDB dialect).")],
     db: DbOption = DEFAULT_DB,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the result to this CSV file.")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Also write the result to this CSV file.")] = None,
 ) -> None:
-    """Run a read-only ad hoc query. The tables are reports, products, reactions, raw_reports,
-    fetch_runs (and meddra_* once loaded); scope_reports and scope_reactions (joined by
-    report_key) hold the kratom reports and their terms, with no filter.
+    """Run one read-only SQL query of your own.
+
+    The tables are reports, products, reactions, raw_reports, fetch_runs (and meddra_* once loaded); scope_reports and scope_reactions (joined by report_key) hold the kratom reports and their terms, with no filter.
 
     Example: kratom-ae sql "SELECT sex, count(*) AS reports FROM scope_reports GROUP BY sex"
     """
-    with user_errors():
-        from cli.output import print_frame
+    with user_errors(db):
+        from cli.output import print_result
         from ingest import store
         from queries import export
         from queries.library import read_only_query
@@ -488,12 +529,15 @@ def sql_command(
             export.check_outputs([csv_file], db)
         con = store.connect(db, read_only=True)
         try:
-            frame = read_only_query(con, statement)
+            result = read_only_query(con, statement)
         finally:
             con.close()
         if csv_file:
-            export.write_text(csv_file, export.csv_text(frame))
-        emit(frame, output_format, lambda: print_frame(frame))
+            export.write_text(csv_file, export.csv_text(result.frame()))
+        if output_format is FormatChoice.json:
+            typer.echo(result.json_text())
+        else:
+            emit(result.frame(), output_format, lambda: print_result(result))
 
 
 @app.command("cases")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
+from rich.cells import cell_len
 
 from cli.terminal import cell_text, printable
 
@@ -13,7 +18,7 @@ def print_status(frame: pd.DataFrame, db, synthetic: list[str] = ()) -> None:
 
     console = Console()
     if frame.empty:
-        console.print(f"The database {printable(db)} holds no fetched data yet; run `kratom-ae fetch`.", markup=False, soft_wrap=True)
+        console.print(f"The database {printable(db)} holds no fetched data yet; run `kratom-ae fetch`.", markup=False, soft_wrap=not console.is_terminal)
         return
     from ingest.store import synthetic_warning
 
@@ -40,7 +45,7 @@ def print_status(frame: pd.DataFrame, db, synthetic: list[str] = ()) -> None:
         "Reports do not show that kratom caused the reaction.",
         markup=False,
         highlight=False,
-        soft_wrap=True,
+        soft_wrap=not console.is_terminal,
     )
 
 
@@ -67,11 +72,12 @@ def print_query_list(queries: dict) -> None:
 
 def print_warning(console, warning: str | None) -> None:
     if warning:
-        console.print(warning, markup=False, highlight=False, soft_wrap=True)
+        console.print(warning, markup=False, highlight=False, soft_wrap=not console.is_terminal)
 
 
 def stdout_console():
-    """Rich console for stdout. Piped output is not cut to 80 columns (rich's default)."""
+    """Rich console for stdout. Piped output is not cut to 80 columns (rich's default). On a
+    terminal, sentences wrap between words at its width; piped, each stays on one line."""
     import sys
 
     from rich.console import Console
@@ -81,15 +87,16 @@ def stdout_console():
 
 def print_table(frame: pd.DataFrame, query, filters, in_scope: dict | None = None, warning: str | None = None) -> None:
     console = stdout_console()
-    console.print(printable(f"{query.name}: {query.description}"), markup=False, highlight=False, soft_wrap=True)
+    wrap = not console.is_terminal
+    console.print(printable(f"{query.name}: {query.description}"), markup=False, highlight=False, soft_wrap=wrap)
     print_frame(frame, console)
     if in_scope is not None:
-        console.print(denominator_line(in_scope, getattr(filters, "unit", "report")), markup=False, highlight=False, soft_wrap=True)
+        console.print(denominator_line(in_scope, getattr(filters, "unit", "report")), markup=False, highlight=False, soft_wrap=wrap)
     given = {k: v for k, v in filters.describe().items() if v not in (None, False)}
-    console.print(printable(f"Counts: {query.counts}"), markup=False, highlight=False, soft_wrap=True)
+    console.print(printable(f"Counts: {query.counts}"), markup=False, highlight=False, soft_wrap=wrap)
     if getattr(filters, "unit", "report") == "case":
-        console.print("Unit: probable cases, not reports: read \"reports\" in the counts above as cases (duplicate reports of one event counted once; README \"Cases\").", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in given.items())}", markup=False, highlight=False, soft_wrap=True)
+        console.print("Unit: probable cases, not reports: read \"reports\" in the counts above as cases (duplicate reports of one event counted once; README \"Cases\").", markup=False, highlight=False, soft_wrap=wrap)
+    console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in given.items())}", markup=False, highlight=False, soft_wrap=wrap)
     print_warning(console, warning)
 
 
@@ -100,41 +107,167 @@ def denominator_line(in_scope: dict, unit: str = "report") -> str:
     return f"{what} in scope (the denominator of the percentages): {in_scope['all']:,}" + (f" ({sources})." if len(in_scope) > 2 else ".")
 
 
-def print_frame(frame: pd.DataFrame, console=None) -> None:
-    """A DataFrame as a terminal table. Headers wrap at their underscores; a column with one
-    value in every row is shown once under the table instead (CSV keeps every column)."""
-    from rich import box
-    from rich.table import Table
+@dataclass
+class Column:
+    header: str
+    cells: list[str]
+    numeric: bool
 
+    @property
+    def least(self) -> int:
+        """The narrowest width that splits no word or number: lines break between words only."""
+        words = [w for text in [self.header, *self.cells] for w in text.split()]
+        return max((cell_len(w) for w in words), default=1)
+
+    @property
+    def natural(self) -> int:
+        """The width at which neither cells nor header wrap."""
+        return max(self.body, max((cell_len(line) for line in self.header.splitlines()), default=1))
+
+    @property
+    def body(self) -> int:
+        """The width at which no cell wraps (the header may)."""
+        return max([self.least] + [cell_len(line) for text in self.cells for line in text.splitlines()])
+
+
+def print_frame(frame: pd.DataFrame, console=None, *, keys: int = 1) -> None:
+    """A table of the bundled tables' kind: headers with spaces for underscores (they wrap
+    there), counts with thousands separators, a column with one value in every row shown once
+    under the table (CSV keeps every column), and the number of rows."""
     console = console or stdout_console()
     if frame.empty:
         console.print("(no rows)", markup=False)
         return
     constant = [c for c in frame.columns if len(frame) > 1 and frame[c].astype(str).nunique(dropna=False) == 1 and not pd.api.types.is_numeric_dtype(frame[c])]
     shown = [c for c in frame.columns if c not in constant]
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    columns = []
     for column in shown:
         numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
-        table.add_column(cell_text(str(column).replace("_", " ")), justify="right" if numeric else "left", overflow="fold")
-    for row in frame[shown].itertuples(index=False):
-        table.add_row(*(cell_text(cell(value)) for value in row))
-    console.print(table)
+        year = str(column) == "year" or str(column).endswith("_year")
+        columns.append(Column(printable(str(column).replace("_", " ")), [printable(cell(v, year=year)) for v in frame[column]], numeric))
+    print_columns(columns, console, keys=min(keys, len(columns)))
     for column in constant:
-        console.print(f"{printable(column)}: {cell(frame[column].iloc[0])} (every row)", markup=False, highlight=False, soft_wrap=True)
+        console.print(printable(f"{column}: {cell(frame[column].iloc[0])} (every row)"), markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    print_row_count(len(frame), console)
 
 
-def cell(value) -> str:
-    if value is None or (not isinstance(value, (str, list)) and pd.isna(value)):
+def print_result(result, console=None) -> None:
+    """A `kratom-ae sql` result: every column, named as the query wrote it, values as DuckDB
+    writes them, and the number of rows."""
+    console = console or stdout_console()
+    if not result.names:
+        console.print("(no result)", markup=False)
+        return
+    columns = [Column(printable(name), [printable(plain(row[i])) for row in result.rows], numeric) for i, (name, numeric) in enumerate(zip(result.names, result.numeric))]
+    print_columns(columns, console, keys=1)
+    print_row_count(len(result.rows), console)
+
+
+def print_row_count(rows: int, console) -> None:
+    console.print(f"({rows:,} row{'' if rows == 1 else 's'})", markup=False, highlight=False)
+
+
+def print_columns(columns: list[Column], console, keys: int) -> None:
+    """Print the columns within the console's width without ever splitting a word or a
+    number across lines: cells wrap between words, and columns that do not fit beside the
+    others go to a further table below, which repeats the first `keys` columns so that
+    each row can still be recognised. Only a single word wider than the whole console is
+    cut short, with an ellipsis."""
+    from rich import box
+    from rich.table import Table
+
+    if not columns:  # every column had one value: they are all under the table
+        return
+    for block in column_blocks(columns, keys, console.width):
+        widths = block_widths([columns[i] for i in block], console.width)
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        for i, width in zip(block, widths):
+            table.add_column(cell_text(columns[i].header), justify="right" if columns[i].numeric else "left", width=width, overflow="ellipsis")
+        for row in zip(*(columns[i].cells for i in block)):
+            table.add_row(*(cell_text(text) for text in row))  # Text: no [brackets] in the data read as markup
+        console.print(table)
+
+
+def table_width(widths: list[int]) -> int:
+    """Width of a SIMPLE_HEAD table without outer padding: a space at each edge, one between
+    columns, one of padding on each inner side."""
+    return sum(widths) + 3 * len(widths) - 1
+
+
+def column_blocks(columns: list[Column], keys: int, width: int) -> list[list[int]]:
+    """Column indices per table: greedily as many as fit at their least width."""
+    key_indices = list(range(keys))
+    blocks, current = [], list(key_indices)
+    for i in range(keys, len(columns)):
+        candidate = current + [i]
+        holds_more_than_keys = any(j >= keys for j in current)
+        if holds_more_than_keys and table_width([columns[j].least for j in candidate]) > width:
+            blocks.append(current)
+            candidate = key_indices + [i]
+            if table_width([columns[j].least for j in candidate]) > width:
+                candidate = [i]  # too wide even beside the keys alone
+        current = candidate
+    blocks.append(current)
+    return blocks
+
+
+def block_widths(columns: list[Column], width: int) -> list[int]:
+    """Each column's width: its least, then what is left shared out towards the natural
+    widths. If even the least widths do not fit (one word wider than the console), text
+    columns give way and that word is cut with an ellipsis; numbers never are."""
+    widths = [c.least for c in columns]
+    room = width - table_width(widths)
+    if room < 0:
+        text = [i for i, c in enumerate(columns) if not c.numeric]
+        for i in sorted(text, key=lambda i: -widths[i]):
+            cut = min(-room, widths[i] - 1)
+            widths[i] -= cut
+            room += cut
+            if room >= 0:
+                break
+        return widths
+    # Cells first (a wrapped cell makes every such row taller), then headers.
+    for goal in ([c.body for c in columns], [c.natural for c in columns]):
+        widths, room = share_out(widths, goal, room)
+    return widths
+
+
+def share_out(widths: list[int], goal: list[int], room: int) -> tuple[list[int], int]:
+    """Widen columns towards their goal widths with `room` spare characters, in proportion to
+    what each still lacks; returns the widths and the room left."""
+    wants = [max(0, g - w) for w, g in zip(widths, goal)]
+    if sum(wants) <= room:
+        return [w + want for w, want in zip(widths, wants)], room - sum(wants)
+    shares = [room * want // sum(wants) for want in wants]
+    for i in sorted(range(len(widths)), key=lambda i: -(wants[i] - shares[i]))[: room - sum(shares)]:
+        shares[i] += 1
+    return [w + share for w, share in zip(widths, shares)], 0
+
+
+def cell(value, year: bool = False) -> str:
+    """A value of a bundled table for people: counts with thousands separators, years without."""
+    if isinstance(value, np.ndarray):  # a list column of one of your own tables
+        value = value.tolist()
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return f"{int(value):,}" if abs(value) >= 10000 else str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    return printable(value)
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value)) if year else f"{int(value):,}"
+    if isinstance(value, float):
+        if year and value.is_integer():
+            return str(int(value))
+        return f"{int(value):,}" if value.is_integer() and abs(value) >= 10000 else f"{value:,}"
+    return str(value)
+
+
+def plain(value) -> str:
+    """A value of a researcher's own query, as DuckDB would write it (no separators)."""
+    return "" if value is None else str(value)
 
 
 def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None) -> None:
-    from queries.signals import HONESTY
+    from queries.signals import HONESTY, HONESTY_COUNTS
 
     console = stdout_console()
     if frame.empty:
@@ -147,24 +280,30 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     shown["chi2"] = frame["chi2_yates"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     shown["flags"] = [", ".join(n for n, f in (("Evans", r.signal_evans), ("ROR", r.signal_ror), ("IC", r.signal_ic)) if f) for r in frame.itertuples()]
     columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", "chi2", "ror (95% CI)", "ic025", "flags", "note"]
-    console.print("signals: reactions reported disproportionately often with kratom (2x2 tables of reports).", markup=False, highlight=False, soft_wrap=True)
+    if filters:  # counted by kratom-ae
+        title = "signals: reactions reported disproportionately often with kratom (2x2 tables of reports)."
+        counted = f"Counts: reports; a = kratom reports naming the term, b = kratom reports not naming it, c = other reports naming it, d = other reports not naming it (kratom in role: {filters.role})."
+    else:  # --counts: the user's own 2x2 tables
+        title = "signals: disproportionality of the 2x2 tables in your counts file."
+        counted = "Counts: a, b, c and d as your counts file gives them (a = the product's reports naming the term, b = its reports not naming it, c = other reports naming it, d = other reports not naming it)."
+    console.print(title, markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_frame(shown[columns], console)
     if filters is not None and "source" in frame.columns:
         firsts = frame.drop_duplicates("source").sort_values("source")
-        console.print(f"Kratom reports in scope (a + b): {', '.join(f'{r.source} {int(r.a) + int(r.b):,}' for r in firsts.itertuples())}.", markup=False, highlight=False, soft_wrap=True)
-    basis = f"kratom in role: {filters.role}" if filters else "2x2 tables from the counts file"
+        what = "Probable cases" if filters.unit == "case" else "Kratom reports"
+        console.print(f"{what} in scope (a + b): {', '.join(f'{r.source} {int(r.a) + int(r.b):,}' for r in firsts.itertuples())}.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
     if filters and filters.unit == "case":
-        console.print("Unit: a and b count probable cases (duplicate reports grouped, README \"Cases\"); c and d are still openFDA's counts of reports in the background.", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"Counts: reports; a = kratom reports naming the term, b = kratom reports not naming it, c = other reports naming it, d = other reports not naming it ({basis}).", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"Flags: Evans (PRR >= 2, chi2 >= 4, a >= 3), ROR (ROR025 > 1, a >= 3), IC (IC025 > 0); terms with fewer than {min_reports} reports are listed but not flagged.", markup=False, highlight=False, soft_wrap=True)
+        console.print("Unit: a and b count probable cases (duplicate reports grouped, README \"Cases\"); c and d are still openFDA's counts of reports in the background.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    console.print(counted, markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    console.print(f"Flags: Evans (PRR >= 2, chi2 >= 4, a >= 3), ROR (ROR025 > 1, a >= 3), IC (IC025 > 0); terms with fewer than {min_reports} reports are listed but not flagged.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
     if info is not None:
         for row in info.itertuples(index=False):
             console.print(
                 printable(f"Background {row.source}: {row.total_reports:,} reports in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}); "
-                f"{requests} requests to openFDA in this run."),
-                markup=False, highlight=False, soft_wrap=True,
+                          f"{requests} requests to openFDA in this run."),
+                markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
-    console.print(HONESTY, markup=False, highlight=False, soft_wrap=True)
+    console.print(HONESTY if filters else HONESTY_COUNTS, markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_warning(console, warning)
 
 
@@ -178,12 +317,12 @@ def interval(value, low, high) -> str:
 
 def print_kratom_names(frame: pd.DataFrame) -> None:
     console = stdout_console()
-    console.print("terms: every product name of the fetched reports and how it was judged.", markup=False, highlight=False, soft_wrap=True)
+    console.print("terms: every product name of the fetched reports and how it was judged.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_frame(frame, console)
     counts = frame.groupby("judged")["product_name"].count().to_dict() if not frame.empty else {}
     console.print(
         "Counts: reports (latest version) naming the product name, once per report. "
         + ", ".join(f"{n:,} names {judged}" for judged, n in counts.items())
         + ". A name is kratom when a search term matches it (matched_term, in matched_field); an exclude term keeps look-alikes out.",
-        markup=False, highlight=False, soft_wrap=True,
+        markup=False, highlight=False, soft_wrap=not console.is_terminal,
     )

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ingest.errors import KratomAEError
 from ingest.openfda import OpenFDAClient
-from ingest.store import sql
+from ingest.store import rollback_quietly, sql
 
 FIELDS = {"faers": "patient.reaction.reactionmeddrapt.exact", "caers": "reactions.exact"}
 
@@ -71,7 +71,7 @@ def ensure(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, refresh: bool 
             con.execute(sql("background_requests"), {"n": client.requests_sent - before, "s": source})
             con.commit()
         except BaseException:
-            con.rollback()
+            rollback_quietly(con)
             raise
         done.append(Refresh(source, client.requests_sent - before, len(row["missing_terms"]), last_updated))
     return done

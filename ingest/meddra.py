@@ -6,12 +6,14 @@ tables then group reactions by primary System Organ Class.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
 
 from ingest.errors import KratomAEError
-from ingest.store import sql
+from ingest import failures
+from ingest.store import rollback_quietly, sql
 
 FILES = {"soc_file": "soc.asc", "pt_file": "pt.asc", "llt_file": "llt.asc", "hier_file": "mdhier.asc"}
 
@@ -59,9 +61,28 @@ def load(con: duckdb.DuckDBPyConnection, folder: Path, encoding: str = "latin-1"
             raise KratomAEError(f"The MedDRA files in {folder} hold no terms; are they a MedDRA ASCII release?")
         con.commit()
     except duckdb.Error as exc:
-        con.rollback()
-        raise KratomAEError(f"Cannot read the MedDRA release in {folder}: {str(exc).strip().splitlines()[0]}") from None
+        rollback_quietly(con)
+        if failures.write_failure(exc) or failures.is_damage(exc):
+            raise
+        raise KratomAEError(read_failure(folder, encoding, str(exc))) from None
     except BaseException:
-        con.rollback()
+        rollback_quietly(con)
         raise
     return info
+
+
+def read_failure(folder: Path, encoding: str, message: str) -> str:
+    """One sentence for DuckDB's answer to reading the release: an encoding it does not know
+    (with the ones it does, as its read_csv lists them), a file not in the encoding given, or
+    anything else it says."""
+    if "does not support the encoding" in message:
+        known = re.findall(r"^\*\s+(\S+)\s*$", message, flags=re.M)
+        takes = f"; it reads {', '.join(known)}" if known else ""
+        return f"DuckDB cannot read files in the encoding {encoding!r}{takes} (English MedDRA releases are latin-1)."
+    if "Invalid unicode" in message:
+        file = re.search(r"^\s*file = (.+)$", message, flags=re.M)
+        line = re.search(r"CSV Error on Line: (\d+)", message)
+        where = f"{Path(file.group(1)).name} line {line.group(1)}" if file and line else "a file"
+        return f"Cannot read the MedDRA release in {folder}: {where} is not {encoding} text (English MedDRA releases are latin-1: --encoding latin-1)."
+    return f"Cannot read the MedDRA release in {folder}: {failures.first_line(message)}."
+

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -110,9 +111,41 @@ def public_url(base_url: str) -> str:
     """The base URL without user info, query or fragment: safe to print and store."""
     parts = urlsplit(base_url)
     host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def without_user_info(url: str) -> str:
+    """The URL as it may be shown in a message: no user name or password."""
+    return re.sub(r"(//)[^/@]*@", r"\1", url)
+
+
+def check_base_url(base_url: str) -> str:
+    """The base URL, if requests can send to it; else one sentence saying what is wrong."""
+    shown = without_user_info(base_url)
+    if any(c.isspace() or not c.isprintable() for c in base_url):
+        raise KratomAEError(f"The base URL must not contain spaces or control characters, not {shown!r}.")
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 (parsing the port is the check: 99999 or abc raise here)
+    except ValueError as exc:
+        raise KratomAEError(f"The base URL {shown!r} cannot be used: {str(exc).rstrip('.')}.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise KratomAEError(f"The base URL must start with http:// or https:// and name a host, not {shown!r}.")
+    return base_url
+
+
+def check_api_key(api_key: str) -> str:
+    """The key as it can be sent: HTTP headers carry Latin-1 at most, and openFDA's keys are
+    letters and digits. Surrounding whitespace (a key read from a file) is dropped. The key is
+    never part of the message."""
+    key = api_key.strip()
+    if not key or not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+        raise KratomAEError("The API key holds characters openFDA keys never have (spaces, control characters or letters outside ASCII); check --api-key or OPENFDA_API_KEY.")
+    return key
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -175,9 +208,7 @@ class OpenFDAClient:
     ):
         if not 1 <= page_size <= MAX_LIMIT:
             raise KratomAEError(f"The page size must be between 1 and {MAX_LIMIT}, not {page_size}.")
-        base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
-        if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).hostname:
-            raise KratomAEError(f"The base URL must start with http:// or https:// and name a host, not {base_url!r}.")
+        base_url = check_base_url((base_url or DEFAULT_BASE_URL).rstrip("/"))
         self.base_url = base_url
         self.page_size = page_size
         self.max_retries, self.backoff, self.max_wait, self.timeout = max_retries, backoff, max_wait, timeout
@@ -189,7 +220,7 @@ class OpenFDAClient:
         self.session.headers["User-Agent"] = "kratom-ae (+https://open.fda.gov research client)"
         if api_key:
             # Basic auth with the key as user name and an empty password (openFDA docs).
-            self.session.auth = (api_key, "")
+            self.session.auth = (check_api_key(api_key), "")
 
     # -- one request ---------------------------------------------------------------------
     def get(self, endpoint: str, params: dict, read: Callable[[bytes], object] = json_object) -> tuple[object, requests.Response | None]:

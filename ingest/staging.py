@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ingest import failures
 from ingest.countries import country_names
 from ingest.openfda import InvalidPage, OpenFDAError
 from ingest.store import sql
@@ -100,12 +101,17 @@ class Staging:
     def read_page(self, body: bytes) -> PageMeta:
         """Parse one search page with DuckDB. Raises InvalidPage (the client asks again) if
         it is not JSON, OpenFDAError if it is JSON but not an openFDA search response."""
-        self.page_file.write_bytes(body)
+        try:
+            self.page_file.write_bytes(body)
+        except OSError as exc:  # a full disk, not a bad page: named with the file it hit
+            raise OSError(exc.errno, exc.strerror, str(self.page_file)) from None
         self.con.execute("SET VARIABLE page_file = $f", {"f": str(self.page_file)})
         self.con.execute("SET VARIABLE page_bytes = $n", {"n": len(body) + 1024})
         try:
             self.con.execute(sql("read_page"))
         except duckdb.Error as exc:
+            if failures.write_failure(exc):
+                raise
             raise InvalidPage(str(exc).strip().splitlines()[0]) from None
         row = self.con.execute("SELECT last_updated, total, len(results), disclaimer FROM page_envelope").fetchone()
         if row is None or row[1] is None or row[2] is None:
@@ -118,6 +124,8 @@ class Staging:
         try:
             self.con.execute(sql(f"{source}_page"))
         except duckdb.Error as exc:
+            if failures.write_failure(exc):
+                raise
             raise OpenFDAError(f"openFDA sent a {source} page kratom-ae cannot read ({str(exc).strip().splitlines()[0]}); the fetch was abandoned.") from None
         missing, count = self.con.execute(f"SELECT count(*) FILTER (WHERE report_id IS NULL), count(*) FROM page_{source}").fetchone()
         if missing:

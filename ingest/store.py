@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import re
 import shutil
-from contextlib import contextmanager
+import tempfile
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Iterable
@@ -13,6 +14,7 @@ from typing import Iterable
 import duckdb
 import pandas as pd
 
+from ingest import failures
 from ingest.errors import KratomAEError
 
 DEFAULT_DB = "kratom-ae.duckdb"
@@ -28,7 +30,8 @@ def connect(path: str | Path, read_only: bool = False, *, allow: Iterable[Path] 
     """Open (or create) the database and make sure the schema exists.
 
     DuckDB lets one process write a file at a time; a second one gets a lock error, which
-    becomes one sentence here instead of a traceback.
+    becomes one sentence here instead of a traceback. A file cut short is refused here too,
+    before anything reads or writes it.
 
     Access to files is off before anything in the database runs: a database someone else
     made could hold a view named like one of the tables that reads the user's files
@@ -54,19 +57,26 @@ def connect(path: str | Path, read_only: bool = False, *, allow: Iterable[Path] 
             pid = re.search(r"PID (\d+)", message)
             holder = f" (process {pid.group(1)})" if pid else ""
             raise KratomAEError(f"The database {path} is in use by another program{holder}; close it and try again.") from None
+        if failures.is_damage(exc):
+            raise KratomAEError(failures.damage_sentence(path, exc)) from None
         raise KratomAEError(f"Cannot open the database {path}: {first_line(message)}.") from None
     except duckdb.Error as exc:
+        if failures.is_damage(exc):
+            raise KratomAEError(failures.damage_sentence(path, exc)) from None
         raise KratomAEError(f"Cannot open the database {path}: {first_line(str(exc))}.") from None
     try:
         if allow:
             allow_only(con, allow)
+        check_size(con, path)
         # DuckDB's own progress bar would write to the user's terminal, even with --quiet.
         con.execute("SET enable_progress_bar = false")
         check_tables(con, path)
         if not read_only:
             con.execute(sql("schema"))
-    except BaseException:
+    except BaseException as exc:
         con.close()
+        if failures.is_damage(exc):
+            raise KratomAEError(failures.damage_sentence(path, exc)) from None
         raise
     return con
 
@@ -74,6 +84,10 @@ def connect(path: str | Path, read_only: bool = False, *, allow: Iterable[Path] 
 def check_folder(path: Path) -> None:
     if not path.parent.exists():
         raise KratomAEError(f"Cannot create the database {path}: the folder {path.parent} does not exist.")
+    if "?" in str(path.resolve()):
+        # DuckDB names the journal by inserting ".wal" before the first "?" of the path, so
+        # every write would go to a file in another folder, or fail.
+        raise KratomAEError(f"DuckDB cannot write a database whose path contains '?' ({path}); rename the folder or the file, or choose another --db.")
 
 
 def allow_only(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> None:
@@ -121,6 +135,49 @@ def names(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
     return [row[0] for row in con.execute(query).fetchall()]
 
 
+def check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a file shorter than the blocks its header lists: a copy or download cut short.
+    DuckDB itself would only notice when a query reaches a missing block."""
+    block_size, total_blocks = con.execute(
+        "SELECT block_size, total_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+    ).fetchone()
+    blocks, actual = block_size * total_blocks, path.stat().st_size
+    # The headers' size is asked of DuckDB only for a file that is not plainly too short.
+    if total_blocks and (actual < blocks or actual < blocks + header_bytes()):
+        raise KratomAEError(failures.damage_sentence(path, f"the file has {actual:,} bytes but its header lists {blocks + header_bytes():,}: it was cut short"))
+
+
+@functools.cache
+def header_bytes() -> int:
+    """The bytes before a DuckDB file's first block (12,288 today), measured on a new file
+    rather than assumed, so that another storage layout is never taken for damage."""
+    with tempfile.TemporaryDirectory() as folder:
+        probe = Path(folder) / "probe.duckdb"
+        con = duckdb.connect(str(probe))
+        try:
+            con.execute("CREATE TABLE t AS SELECT 1 AS x")
+            con.execute("CHECKPOINT")
+            block_size, total_blocks = con.execute(
+                "SELECT block_size, total_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+            ).fetchone()
+        finally:
+            con.close()
+        return max(0, probe.stat().st_size - block_size * total_blocks)
+
+
+def check_intact(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Read every value of every table, so that DuckDB verifies each block's checksum. A fetch
+    does this before it downloads anything: a damaged file would otherwise only fail when the
+    download is done and published."""
+    for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'").fetchall():
+        try:
+            con.execute(f'SELECT bit_xor(hash(COLUMNS(*))) FROM "{table}"').fetchall()
+        except duckdb.Error as exc:
+            if failures.is_damage(exc):
+                raise KratomAEError(failures.damage_sentence(path, exc)) from None
+            raise
+
+
 def columns(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
     """Each table of the database with its column names, in order."""
     rows = con.execute(
@@ -156,20 +213,21 @@ def writing(path: str | Path):
     check_folder(path)
     try:
         scratch = new_scratch_folder(path.resolve())
-    except OSError as exc:
-        raise KratomAEError(f"Cannot write the fetch's scratch folder beside the database {path}: {exc.strerror}.") from None
+    except OSError as exc:  # named by the folder the user chose, not the scratch folder's random name
+        raise OSError(exc.errno, exc.strerror, str(path.parent)) from None
     try:
         con = connect(path, allow=[Path(scratch.name)])
     except BaseException:
         scratch.cleanup()
         raise
     try:
+        check_intact(con, path)
         remove_leftovers(path.resolve(), keep=Path(scratch.name))
         remove_spill_folder(con, path)
         yield con
     except BaseException:
         keep = existed or published(con)
-        con.close()
+        close_quietly(con)
         if not keep:
             for leftover in (path, path.with_name(path.name + ".wal")):
                 leftover.unlink(missing_ok=True)
@@ -197,6 +255,21 @@ def remove_spill_folder(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def close_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """Close after a failure: an error here (DuckDB may refuse further work once a write has
+    failed) must not hide the failure itself."""
+    with suppress(duckdb.Error):
+        con.close()
+
+
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failure. DuckDB has often ended the transaction itself already (a
+    commit that failed, a query interrupted by Ctrl-C): "cannot rollback - no transaction is
+    active" must not hide the failure that caused it."""
+    with suppress(duckdb.Error):
+        con.rollback()
+
+
 def first_line(message: str) -> str:
     return message.strip().splitlines()[0].rstrip(".") if message.strip() else "unknown error"
 
@@ -219,12 +292,14 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
             con.register("runs_input", pd.DataFrame.from_records(runs))
             con.execute("INSERT INTO fetch_runs BY NAME SELECT * FROM runs_input")
             con.unregister("runs_input")
+            con.execute(sql("views"))
             con.commit()
         except BaseException:
-            con.rollback()
+            rollback_quietly(con)
             raise
     finally:
-        con.execute("DETACH staging")
+        with suppress(duckdb.Error):
+            con.execute("DETACH staging")
 
 
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:

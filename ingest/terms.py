@@ -78,9 +78,12 @@ def load_terms(path: str | Path | None = None) -> list[Term]:
         where = "the bundled kratom terms"
     else:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte order mark.
+            text = Path(path).read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise KratomAEError(f"Cannot read the terms file {path}: {exc.strerror}.") from None
+        except UnicodeDecodeError as exc:
+            raise KratomAEError(f"The terms file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}); save it as UTF-8.") from None
         where = str(path)
     rows = list(csv.DictReader(text.splitlines()))
     if not rows or "term" not in rows[0] or "match" not in rows[0]:

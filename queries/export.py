@@ -161,7 +161,7 @@ def provenance_text(con, db, filters, tables, listing=None) -> str:
     return json.dumps(provenance(con, db, filters, tables, listing), indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filters: Filters, tables: dict[str, Query]) -> list[Path]:
+def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filters: Filters, tables: dict[str, Query], on_remove=None) -> list[Path]:
     """Every table as <name>.csv in folder, plus provenance.json. Tables that need a MedDRA
     release are skipped while none is loaded (provenance.json lists what was written)."""
     from queries.library import run
@@ -174,6 +174,9 @@ def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filter
     meddra = has_meddra(con)
     chosen = {name: q for name, q in tables.items() if meddra or "meddra" not in q.requires}
     check_export_targets([folder / f"{name}.csv" for name in chosen] + [folder / "provenance.json"], db)
+    for path in remove_previous_export(folder, keep=set(chosen)):
+        if on_remove:
+            on_remove(path)
     written = []
     for name, query in chosen.items():
         path = folder / f"{name}.csv"
@@ -194,9 +197,34 @@ def check_export_targets(paths: list[Path], db: Path) -> None:
             raise KratomAEError(f"{path} is a symbolic link; kratom-ae does not write through links it finds in the export folder, so remove it or export into another folder.")
 
 
+def remove_previous_export(folder: Path, keep: set[str]) -> list[Path]:
+    """Remove the CSVs that an earlier export into `folder` listed in its provenance.json and
+    that this one does not write again (a table of a --queries-dir not given now, the SOC table
+    without MedDRA), so that no stale table sits beside the new ones unlisted. Only files
+    named <table>.csv directly in the folder are touched; other files are left alone."""
+    try:
+        earlier = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(earlier, dict) or earlier.get("tool") != "kratom-ae" or not isinstance(earlier.get("tables"), dict):
+        return []
+    removed = []
+    for name in earlier["tables"]:
+        path = folder / f"{name}.csv"
+        if name in keep or Path(name).name != name or name in ("", ".", "..") or path.parent != folder:
+            continue
+        try:
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+                removed.append(path)
+        except OSError as exc:
+            raise KratomAEError(f"Cannot remove {path}, a table of the earlier export in {folder}: {exc.strerror}.") from None
+    return removed
+
+
 def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None) -> str:
     """Provenance of a signals table: the usual one, plus the background and its requests."""
-    from queries.signals import HONESTY
+    from queries.signals import HONESTY, HONESTY_COUNTS
     from queries.disproportionality import __doc__ as formulas
 
     base = provenance(con, db, filters, {}) if con is not None else {
@@ -207,7 +235,8 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
     base["signals"] = {
         "unit": ("probable cases on the kratom side (a, b); the background (c, d) is openFDA's count of reports"
                  if filters is not None and filters.unit == "case" else
-                 "reports (2x2 tables: a kratom reports naming the term, b kratom reports not naming it, c other reports naming it, d other reports not naming it)"),
+                 "reports (2x2 tables: a kratom reports naming the term, b kratom reports not naming it, c other reports naming it, d other reports not naming it)"
+                 if filters else "as counted in the counts file (kratom-ae did not count them)"),
         "role_basis": filters.role if filters else "as given in the counts file",
         "min_reports": min_reports,
         "sort": sort,
@@ -215,6 +244,6 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
         "background_requests_this_run": requests,
         "warnings": warnings,
         "formulas": formulas.strip(),
-        "caution": HONESTY,
+        "caution": HONESTY if filters else HONESTY_COUNTS,
     }
     return json.dumps(base, indent=2, ensure_ascii=False, default=str) + "\n"

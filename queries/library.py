@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ingest import failures
 from ingest.errors import KratomAEError
 from ingest.store import sql
 
@@ -186,12 +187,16 @@ def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check
     try:
         return con.execute(query.sql).df()
     except duckdb.Error as exc:
+        if failures.is_damage(exc):
+            raise
         raise KratomAEError(f"The {query.name} query ({query.path}) failed: {str(exc).strip().splitlines()[0]}") from None
 
 
-def read_only_query(con: duckdb.DuckDBPyConnection, statement: str) -> pd.DataFrame:
+def read_only_query(con: duckdb.DuckDBPyConnection, statement: str):
     """Run a researcher's own query on a read-only connection, with the scope views at hand
-    and no access to files (so COPY ... TO cannot write one either)."""
+    and no access to files (so COPY ... TO cannot write one either); see queries/adhoc.py."""
+    from queries import adhoc
+
     try:
         prepare_scope(con, Filters())
     except KratomAEError:
@@ -199,12 +204,11 @@ def read_only_query(con: duckdb.DuckDBPyConnection, statement: str) -> pd.DataFr
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     try:
-        result = con.execute(statement)
+        return adhoc.run(con, statement)
     except duckdb.Error as exc:
-        raise KratomAEError(f"The query failed: {str(exc).strip().splitlines()[0]}") from None
-    if result.description is None:
-        return pd.DataFrame()
-    return result.df()
+        if failures.is_damage(exc):
+            raise
+        raise KratomAEError(f"The query failed: {failures.first_line(str(exc)).rstrip('!')}.") from None
 
 
 JUDGED = ("all", "kratom", "look-alike", "not-kratom")

@@ -23,5 +23,7 @@ counted AS (
 SELECT soc_name, reports, round(100.0 * reports / (SELECT reports FROM scope_total), 1) AS pct_of_kratom_reports,
        serious_reports, fatal_reports, terms, term_list
 FROM counted
-ORDER BY soc_name = '(not found in loaded MedDRA)', reports DESC, soc_name
-LIMIT coalesce(getvariable('top'), 1000000000);
+-- --top N keeps the N most reported SOCs, and always the row of terms MedDRA does not know.
+QUALIFY soc_name = '(not found in loaded MedDRA)'
+     OR row_number() OVER (ORDER BY soc_name = '(not found in loaded MedDRA)', reports DESC, soc_name) <= coalesce(getvariable('top'), 1000000000)
+ORDER BY soc_name = '(not found in loaded MedDRA)', reports DESC, soc_name;

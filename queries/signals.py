@@ -3,6 +3,7 @@ statistics of queries/disproportionality.py, flags limited to terms with enough 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,12 @@ STAT_COLUMNS = ["prr", "prr025", "prr975", "ror", "ror025", "ror975", "chi2_yate
 HONESTY = (
     "Counts are reports (latest version), not patients or cases. Disproportionality is a hypothesis-generating "
     "signal of reporting, not an estimate of risk or incidence: a report does not show that kratom caused the reaction."
+)
+# --counts: kratom-ae did not count these, so it cannot say what they count.
+HONESTY_COUNTS = (
+    "The 2x2 tables come from your counts file: kratom-ae did not count them, and what they count (reports, versions, "
+    "cases) is as you counted it. Disproportionality is a hypothesis-generating signal of reporting, not an estimate of "
+    "risk or incidence: a report does not show that a product caused the reaction."
 )
 
 
@@ -45,10 +52,26 @@ def add_statistics(frame: pd.DataFrame, min_reports: int) -> pd.DataFrame:
 
 
 def sort_table(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """Highest first. An infinite PRR or ROR (left empty in the table, see the note) is the
+    highest of all, not the lowest: it comes first; undefined values come last."""
     if sort not in SORTS:
         raise KratomAEError(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}.")
-    key = SORTS[sort]
-    return frame.sort_values([key, "a", "term"], ascending=[False, False, True], na_position="last", kind="stable").reset_index(drop=True)
+    key = frame[SORTS[sort]].astype("Float64")
+    infinite = {"prr": infinite_prr, "ror": infinite_ror}.get(sort)
+    if infinite is not None:
+        key = key.mask(infinite(frame), math.inf)
+    ordered = frame.assign(_key=key).sort_values(["_key", "a", "term"], ascending=[False, False, True], na_position="last", kind="stable")
+    return ordered.drop(columns="_key").reset_index(drop=True)
+
+
+def infinite_prr(frame: pd.DataFrame) -> pd.Series:
+    """c = 0 with a > 0 and d > 0: no other report names the term, so PRR = a/(a+b) / 0."""
+    return ((frame["c"] == 0) & (frame["a"] > 0) & (frame["d"] > 0)).fillna(False).astype(bool)
+
+
+def infinite_ror(frame: pd.DataFrame) -> pd.Series:
+    """b = 0 or c = 0, with a > 0 and d > 0: ROR = ad / 0."""
+    return (((frame["b"] == 0) | (frame["c"] == 0)) & (frame["a"] > 0) & (frame["d"] > 0)).fillna(False).astype(bool)
 
 
 def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str) -> pd.DataFrame:
@@ -82,6 +105,12 @@ def counts_table(path: Path, min_reports: int, sort: str) -> pd.DataFrame:
     missing = [c for c in ("term", "a", "b", "c", "d") if c not in frame.columns]
     if missing:
         raise KratomAEError(f"The counts file {path} lacks the column(s) {', '.join(missing)}; it needs term,a,b,c,d.")
+    seen: dict[str, int] = {}
+    for line_no, term in enumerate(frame["term"], start=2):
+        key = " ".join(term.split()).casefold()
+        if key in seen:
+            raise KratomAEError(f"{path}, lines {seen[key]} and {line_no}: the term {term.strip()!r} is there twice; give each term one 2x2 table.")
+        seen[key] = line_no
     for column in "abcd":
         bad = frame.index[~frame[column].str.strip().str.fullmatch(r"\d+")]
         if len(bad):

@@ -199,3 +199,36 @@ def test_every_command_has_help_and_an_example():
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     for command in commands:
         assert f"### `kratom-ae {command}`" in readme
+
+
+COMMANDS = ["fetch", "status", "query", "signals", "export", "sql", "meddra load", "meddra", ""]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_wraps_paragraphs_and_shows_no_type_for_flags(command):
+    """Help at 80 columns: paragraphs rewrapped to the width (a docstring's own line breaks
+    would leave short lines mid-sentence), and flags such as --quiet or --help without the
+    `<bool>` that typer's rich help prints beside them."""
+    result = run(*command.split(), "--help", env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "<bool>" not in result.output
+    assert max(len(line) for line in lines) <= 80
+    assert "  --help  " in result.output or re.search(r"^  --help\s+Show this message", result.output, re.M)
+    # Each paragraph of the description fills its lines: only a paragraph's last line is short.
+    description = result.output.split("\n\n", 1)[1].split("\nOptions:")[0].split("\nArguments:")[0]
+    for paragraph in description.split("\n\n"):
+        wrapped = paragraph.splitlines()
+        for line, following in zip(wrapped, wrapped[1:]):
+            assert len(line) + 1 + len(following.split()[0]) > 78, (line, following)
+
+
+def test_docstrings_have_no_line_breaks_inside_paragraphs():
+    import inspect
+
+    from cli.main import meddra_app
+
+    for typer_app in (app, meddra_app):
+        for command in typer_app.registered_commands:
+            for paragraph in inspect.cleandoc(command.callback.__doc__).split("\n\n"):
+                assert "\n" not in paragraph, (command.callback.__name__, paragraph)
