@@ -85,6 +85,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
                 "status": "complete",
                 "tool_version": tool_version(),
             }
+            staging.begin_query()
             for page in client.search(source.endpoint, search, staging.read_page):
                 if page.count:
                     staging.shape(source.name, source.id_field)

@@ -106,6 +106,10 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
     """Swap a fetch's staged rows (in its scratch database, and the raw records in the Parquet
     files raw_files) in for the source's old ones and record its runs, in one transaction."""
     con.execute("ATTACH $path AS staging (READ_ONLY)", {"path": str(staging_path)})
+    # DuckDB cannot size read_parquet of a list held in a variable (it estimates 0 rows), and
+    # would then build the hash table of `stage_seq IN (winners)` from the raw records: every
+    # raw record in memory at once, out of memory from a few hundred MB of reports on.
+    con.execute("SET disabled_optimizers = 'build_side_probe_side'")
     try:
         con.begin()
         try:
@@ -119,6 +123,7 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
             con.rollback()
             raise
     finally:
+        con.execute("RESET disabled_optimizers")
         con.execute("DETACH staging")
 
 
