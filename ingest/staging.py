@@ -63,7 +63,7 @@ class Staging:
         terms_input = pd.DataFrame(  # noqa: F841 (read by DuckDB by name)
             {"term_order": range(len(terms)), "term": [t.term for t in terms], "kind": [t.match for t in terms]}
         )
-        for name in ("schema", "codes", "shaping_macros", "staging"):
+        for name in ("schema", "codes", "shaping_macros", "staging", "problems"):
             self.con.execute(sql(name))
         # An empty raw file, so that publish has one to read even when the fetch found nothing.
         self.con.execute("CREATE TEMP TABLE page_raw AS FROM stage_raw")
@@ -146,7 +146,9 @@ class Staging:
 
     def shape(self, source: str, id_field: str) -> int:
         """Shape the page just read into the staging tables, slice by slice (SLICE_BYTES);
-        returns the records staged."""
+        returns the records staged. Records that break a rule for malformed records are
+        noted in stage_problems first ({source}_problems.sql), and left out if they cannot
+        be stored."""
         self.con.execute("SET VARIABLE first_seq = $n", {"n": self.next_seq})
         self.con.execute("SET VARIABLE slice_bytes = $n", {"n": SLICE_BYTES})
         staged = 0
@@ -159,6 +161,7 @@ class Staging:
 
     def _shape_slice(self, source: str, id_field: str) -> int:
         try:
+            self.con.execute(sql(f"{source}_problems"))
             self.con.execute(sql(f"{source}_page"))
         except duckdb.OutOfMemoryException as exc:
             raise OpenFDAError(f"Shaping a {source} page ran out of the {MEMORY_LIMIT} of memory kratom-ae gives DuckDB ({first_line(exc)}); the fetch was abandoned.") from None

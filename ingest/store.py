@@ -116,6 +116,7 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
             con.execute("SET VARIABLE source = $source", {"source": source})
             con.execute("SET VARIABLE raw_files = $files", {"files": raw_files})
             con.execute(sql("publish"))
+            con.execute(sql("publish_problems"))
             frame = pd.DataFrame.from_records(runs)  # noqa: F841 (read by DuckDB by name)
             con.execute("INSERT INTO fetch_runs BY NAME SELECT * FROM frame")
             con.commit()
@@ -136,4 +137,20 @@ def status(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per fetched source (see ingest/sql/status.sql); empty if nothing was fetched."""
     if not has_schema(con):
         return pd.DataFrame()
-    return con.execute(sql("status")).df()
+    checked = has_table(con, "fetch_problems")
+    if not checked:  # fetched by a kratom-ae that did not check records (opened read-only)
+        con.execute("CREATE TEMP TABLE fetch_problems AS SELECT ''::VARCHAR AS source, ''::VARCHAR AS report_id, ''::VARCHAR AS problem, true AS stored LIMIT 0")
+    frame = con.execute(sql("status")).df()
+    if not checked:
+        frame["malformed_records"] = None
+    return frame
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": name}).fetchone()[0] > 0
+
+
+def malformed_records(con: duckdb.DuckDBPyConnection, source: str, limit: int) -> list[tuple[str, str]]:
+    """(report_id, its problems) of the first `limit` records of a source that broke a rule
+    for malformed records, by report_id."""
+    return con.execute(sql("malformed_records"), {"source": source, "limit": limit}).fetchall()

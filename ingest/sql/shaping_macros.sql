@@ -9,7 +9,8 @@ CREATE OR REPLACE MACRO number(x) AS CASE WHEN NOT isnan(try_cast(trim(x) AS DOU
 -- value as reported stays in age_reported).
 CREATE OR REPLACE MACRO age_years(value, years_per_unit) AS
     CASE WHEN round(number(value) * years_per_unit, 3) BETWEEN 0 AND 120 THEN round(number(value) * years_per_unit, 3) END;
-CREATE OR REPLACE MACRO report_version(v) AS CASE WHEN regexp_full_match(trim(v), '[0-9]+') THEN trim(v)::INTEGER END;
+-- A version out of INTEGER's range is no version (faers_problems.sql notes it), not an error.
+CREATE OR REPLACE MACRO report_version(v) AS CASE WHEN regexp_full_match(trim(v), '[0-9]+') THEN try_cast(trim(v) AS INTEGER) END;
 -- Names for matching and grouping. squeeze: letters and digits only, upper case.
 -- normalize_name: upper case, dots and apostrophes dropped, other punctuation as spaces,
 -- spaces collapsed ("O.P.M.S. Kratom" -> "OPMS KRATOM").
