@@ -217,7 +217,9 @@ def locate_results(body: bytes) -> tuple[dict, int, int] | None:
             return None
         position += 1
     start = len(head[:position].encode("utf-8", "surrogateescape"))
-    end = len(body.rstrip(b" \t\n\r"))
+    end = len(body)
+    while end and body[end - 1] in b" \t\n\r":  # not rstrip: that would copy the page
+        end -= 1
     if not isinstance(meta, dict) or body[start : start + 1] != b"[" or body[end - 1 : end] != b"}":
         return None
     return meta, start, end - 1
