@@ -190,7 +190,7 @@ def bounds(pages: list[Path], repeats: int) -> dict[str, list[float]]:
                 json.loads(body)
             rates.setdefault("parse only: Python json.loads", []).append(len(sample) * 1000 / (time.perf_counter() - start))
             read, shaped = staged_seconds(bodies, Path(tmp))
-            rates.setdefault("parse only: DuckDB, as the fetch reads a page (ingest/sql/read_page.sql)", []).append(len(sample) * 1000 / read)
+            rates.setdefault("parse only: DuckDB, as the fetch reads a page (ingest/sql/read_records.sql)", []).append(len(sample) * 1000 / read)
             rates.setdefault("parse and shape in DuckDB, raw records to Parquet (the fetch's work per page, without HTTP and publish)", []).append(len(sample) * 1000 / shaped)
             rates.setdefault("store only: every record's JSON text into a DuckDB table, compressed and checkpointed", []).append(
                 len(sample) * 1000 / stored_seconds(sample, Path(tmp) / "raw.duckdb")

@@ -140,6 +140,25 @@ def fetch(
                         f"{name}: {held['records_received']:,} records received in {held['queries']} queries; "
                         f"{held['reports']:,} reports held, {held['kratom_reports']:,} of them kratom reports."
                     )
+                    if held["malformed_records"]:
+                        for line in malformed_summary(name, held, store.malformed_records(con, name, SHOWN_MALFORMED)):
+                            progress.message(line)  # a line at a time: each is escaped whole
+
+
+SHOWN_MALFORMED = 10
+
+
+def malformed_summary(source: str, held, named: list[tuple[str, str]]) -> list[str]:
+    """The records of a fetch that broke a rule for malformed records, the first few named."""
+    count, not_stored = int(held["malformed_records"]), int(held["not_stored"])
+    lines = [
+        f"{source}: {count:,} record{'s' if count != 1 else ''} broke a rule for malformed records"
+        f"{f' ({not_stored:,} not stored)' if not_stored else ''}; all are listed in the table fetch_problems (README, \"Malformed records\"):"
+    ]
+    lines += [f"  {report_id}: {problems}" for report_id, problems in named]
+    if count > len(named):
+        lines.append(f"  and {count - len(named):,} more.")
+    return lines
 
 
 @app.command()

@@ -35,6 +35,7 @@ def print_status(frame: pd.DataFrame, db, synthetic: list[str] = ()) -> None:
             ("fetched (UTC)", fmt(row.fetched_at)[:19]),
             ("openFDA last_updated", fmt(row.openfda_last_updated)),
             ("records received", f"{row.records_received:,} from {row.queries} queries"),
+            ("malformed records", malformed(row)),
             ("server", f"{row.base_url}/{row.endpoint}.json"),
             ("search terms", row.terms),
         ] + ([("data", "SYNTHETIC: not from openFDA")] if row.source in synthetic else []):
@@ -47,6 +48,16 @@ def print_status(frame: pd.DataFrame, db, synthetic: list[str] = ()) -> None:
         highlight=False,
         soft_wrap=not console.is_terminal,
     )
+
+
+def malformed(row) -> str:
+    """Records that broke a rule for malformed records (README), as the status shows them."""
+    if row.malformed_records is None:
+        return "not checked (fetched by an older kratom-ae)"
+    if not row.malformed_records:
+        return "none"
+    not_stored = f", {row.not_stored:,} not stored" if row.not_stored else ""
+    return f"{row.malformed_records:,}{not_stored} (table fetch_problems)"
 
 
 def fmt(value) -> str:

@@ -58,7 +58,7 @@ class FetchProgress:
     def message(self, text: str) -> None:
         if self.quiet:
             return
-        text = printable(text)  # retry notices quote the server
+        text = printable(text)  # retry notices quote the server, malformed-record lines the data
         if self._progress:
             self._progress.console.print(text, markup=False, highlight=False)
         else:

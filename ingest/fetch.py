@@ -83,6 +83,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
                 "tool_version": tool_version(),
                 "disclaimer": None,
             }
+            staging.begin_query()
             for page in client.search(source.endpoint, search, page_reader(staging, run)):
                 if page.count:
                     staging.shape(source.name, source.id_field)

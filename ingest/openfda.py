@@ -9,6 +9,10 @@ Everything here follows openFDA's documented behaviour (see docs/openfda-api-not
 * 404 ``NOT_FOUND`` is "no matches", not an error;
 * 429, 5xx, timeouts, dropped connections and bodies that are not JSON are retried with
   exponential backoff, honouring ``Retry-After``, a bounded number of times;
+* a response must arrive whole within a deadline (a server that drips bytes never trips a
+  read timeout) and may not expand to more than MAX_PAGE_BYTES (a gzip bomb);
+* a result set must come back whole and once: a Link back to a page already fetched, a
+  record sent twice, or a count of records other than meta.results.total stops the fetch;
 * requests are spaced evenly to stay within 240 per minute, retries included;
 * the API key travels as the HTTP Basic user name (documented by openFDA), so it never
   appears in a URL, a log line, an error message or a recorded cassette's URI.
@@ -26,6 +30,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 
+from ingest.deadline import Deadline, DeadlineAdapter
 from ingest.errors import KratomAEError
 
 DEFAULT_BASE_URL = "https://api.fda.gov"
@@ -33,6 +38,12 @@ MAX_LIMIT = 1000
 MAX_SKIP = 25000
 REQUESTS_PER_MINUTE = 240
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+# The largest response body accepted, after decompression. openFDA reports average up to
+# ~72 KB for some drugs, so a page of 1000 can be ~70 MB; this leaves room for 3.5 times that.
+MAX_PAGE_BYTES = 256 * 1024 * 1024
+# The longest a whole response (headers and body) may take: a 70 MB page at 1 MB/s, 4 times over.
+DEADLINE = 300.0
+CHUNK = 1 << 16
 
 
 class OpenFDAError(KratomAEError):
@@ -41,6 +52,14 @@ class OpenFDAError(KratomAEError):
 
 class InvalidPage(ValueError):
     """A 200 response whose body is not a JSON object: asked for again, like a 5xx."""
+
+
+class _Retry(Exception):
+    """A failed attempt worth repeating: a timeout, a broken connection, a 5xx, a bad body."""
+
+    def __init__(self, problem: str, retry_after: float | None = None):
+        super().__init__(problem)
+        self.problem, self.retry_after = problem, retry_after
 
 
 @dataclass
@@ -63,6 +82,7 @@ class PageContent:
     total: int | None
     count: int
     results: list[dict] | None = None
+    repeated: int = 0  # records on this page that the reader saw earlier in the same query
 
 
 def json_object(body: bytes) -> dict:
@@ -162,15 +182,32 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def error_body(response: requests.Response) -> tuple[str | None, str | None]:
+def error_body(body: bytes) -> tuple[str | None, str | None]:
     """(code, message) from openFDA's {"error": {"code", "message"}} envelope, if it is one."""
     try:
-        error = response.json().get("error") or {}
+        error = json.loads(body).get("error") or {}
     except (ValueError, AttributeError):
         return None, None
     if not isinstance(error, dict):
         return None, None
     return error.get("code"), error.get("message")
+
+
+def cut_json(response: requests.Response, body: bytes) -> bool:
+    """A body that says it is JSON, or starts like it, but does not parse: it was cut short."""
+    if "json" not in response.headers.get("Content-Type", "").lower() and body.lstrip()[:1] not in (b"{", b"["):
+        return False
+    try:
+        json.loads(body)
+    except ValueError:
+        return True
+    return False
+
+
+def request_key(params: dict) -> tuple:
+    """The request a set of parameters makes, for spotting a page asked for twice
+    (skip=0 asks for the same page as no skip)."""
+    return tuple(sorted((name, str(value)) for name, value in params.items() if not (name == "skip" and str(value) == "0")))
 
 
 def next_params(response: requests.Response) -> dict | None:
@@ -201,6 +238,8 @@ class OpenFDAClient:
         backoff: float = 1.0,
         max_wait: float = 120.0,
         timeout: tuple[float, float] = (10.0, 120.0),
+        deadline: float | None = None,
+        max_page_bytes: int | None = None,
         pacer: Pacer | None = None,
         sleep: Callable[[float], None] | None = None,
         on_retry: Callable[[str, float], None] | None = None,
@@ -212,11 +251,15 @@ class OpenFDAClient:
         self.base_url = base_url
         self.page_size = page_size
         self.max_retries, self.backoff, self.max_wait, self.timeout = max_retries, backoff, max_wait, timeout
+        self.deadline = DEADLINE if deadline is None else deadline
+        self.max_page_bytes = MAX_PAGE_BYTES if max_page_bytes is None else max_page_bytes
         self.pacer = pacer or Pacer()
         self.sleep = sleep or wait
         self.on_retry = on_retry
         self.requests_sent = 0
         self.session = session or requests.Session()
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, DeadlineAdapter())
         self.session.headers["User-Agent"] = "kratom-ae (+https://open.fda.gov research client)"
         if api_key:
             # Basic auth with the key as user name and an empty password (openFDA docs).
@@ -227,41 +270,14 @@ class OpenFDAClient:
         """GET one openFDA page with retries. Returns (read(body), response), or (None, None)
         for openFDA's 404 "No matches found!". `read` raising InvalidPage means the body was
         not JSON: the request is retried."""
-        url = f"{self.base_url}/{endpoint}.json"
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
             self.pacer.wait()
             self.requests_sent += 1
-            retry_after = None
             try:
-                response = self.session.get(url, params=params, timeout=self.timeout)
-            except requests.exceptions.ConnectionError as exc:
-                if _is_name_resolution_error(exc):
-                    raise OpenFDAError(
-                        f"Cannot reach openFDA at {public_url(self.base_url)}: the host name could not be resolved (is this machine offline?)."
-                    ) from None
-                problem = f"Cannot reach openFDA at {public_url(self.base_url)}: the connection failed"
-            except requests.exceptions.Timeout:
-                problem = f"Cannot reach openFDA at {public_url(self.base_url)}: the request timed out"
-            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
-                problem = f"Cannot reach openFDA at {public_url(self.base_url)}: the connection broke off"
-            except requests.exceptions.RequestException as exc:
-                raise OpenFDAError(f"Cannot reach openFDA at {public_url(self.base_url)}: {type(exc).__name__}.") from None
-            else:
-                status = response.status_code
-                if status == 200:
-                    try:
-                        return read(response.content), response
-                    except InvalidPage:
-                        problem = f"openFDA at {public_url(self.base_url)} sent a page that is not valid JSON"
-                elif status == 404 and error_body(response)[0] == "NOT_FOUND":
-                    return None, None
-                elif status in RETRY_STATUSES:
-                    code, _ = error_body(response)
-                    problem = f"openFDA at {public_url(self.base_url)} answered HTTP {status}" + (f" {code}" if code else "")
-                    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-                else:
-                    raise OpenFDAError(self._refusal(endpoint, response)) from None
+                return self._attempt(endpoint, params, read)
+            except _Retry as retry:
+                problem, retry_after = retry.problem, retry.retry_after
             if attempt == attempts:
                 raise OpenFDAError(f"{problem}, and still did after {attempts} attempts; the fetch was abandoned.")
             delay = self.backoff * 2 ** (attempt - 1) if retry_after is None else retry_after
@@ -272,9 +288,62 @@ class OpenFDAClient:
             self.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _refusal(self, endpoint: str, response: requests.Response) -> str:
-        code, message = error_body(response)
+    def _attempt(self, endpoint: str, params: dict, read: Callable[[bytes], object]) -> tuple[object, requests.Response | None]:
+        """One request: the result, or _Retry, or OpenFDAError for what asking again cannot mend."""
+        where = public_url(self.base_url)
+        deadline = Deadline(self.deadline)
+        try:
+            with deadline:
+                response = self.session.get(f"{self.base_url}/{endpoint}.json", params=params, timeout=self.timeout, stream=True)
+                with response:
+                    body = self._body(response, deadline)
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_problem(exc, deadline) from None
         status = response.status_code
+        if status == 200:
+            try:
+                return read(body), response
+            except InvalidPage:
+                raise _Retry(f"openFDA at {where} sent a page that is not valid JSON") from None
+        code, message = error_body(body)
+        if status == 404 and code == "NOT_FOUND":
+            return None, None
+        if status == 404 and cut_json(response, body):
+            raise _Retry(f"openFDA at {where} sent a 404 whose body is not valid JSON")
+        if status in RETRY_STATUSES:
+            raise _Retry(f"openFDA at {where} answered HTTP {status}" + (f" {code}" if code else ""), retry_after_seconds(response.headers.get("Retry-After")))
+        raise OpenFDAError(self._refusal(endpoint, status, code, message))
+
+    def _body(self, response: requests.Response, deadline: Deadline) -> bytearray:
+        """The body, decompressed, read in chunks: refused past max_page_bytes, so that a gzip
+        bomb is stopped before it fills the memory."""
+        body = bytearray()
+        for chunk in response.iter_content(CHUNK):
+            body += chunk
+            if len(body) > self.max_page_bytes:
+                raise OpenFDAError(
+                    f"openFDA at {public_url(self.base_url)} sent a response larger than {self.max_page_bytes / 2**20:.0f} MiB "
+                    "once decompressed, more than kratom-ae accepts for one page; the fetch was abandoned."
+                )
+            if deadline.expired:
+                raise self._transport_problem(None, deadline)
+        return body
+
+    def _transport_problem(self, exc: requests.exceptions.RequestException | None, deadline: Deadline) -> Exception:
+        where = public_url(self.base_url)
+        if deadline.expired:  # whatever the read that the deadline cut short raised
+            return _Retry(f"openFDA at {where} took longer than {deadline.seconds:g} s to send a response")
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            if _is_name_resolution_error(exc):
+                return OpenFDAError(f"Cannot reach openFDA at {where}: the host name could not be resolved (is this machine offline?).")
+            return _Retry(f"Cannot reach openFDA at {where}: the connection failed")
+        if isinstance(exc, requests.exceptions.Timeout):
+            return _Retry(f"Cannot reach openFDA at {where}: the request timed out")
+        if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+            return _Retry(f"Cannot reach openFDA at {where}: the connection broke off")
+        return OpenFDAError(f"Cannot reach openFDA at {where}: {type(exc).__name__}.")
+
+    def _refusal(self, endpoint: str, status: int, code: str | None, message: str | None) -> str:
         if code in ("API_KEY_INVALID", "API_KEY_MISSING", "API_KEY_DISABLED", "API_KEY_UNAUTHORIZED") or status in (401, 403):
             what = {"API_KEY_MISSING": "requires an API key"}.get(code, "rejected the API key")
             return f"openFDA {what} (HTTP {status}{' ' + code if code else ''}); check --api-key or OPENFDA_API_KEY."
@@ -288,9 +357,13 @@ class OpenFDAClient:
     def search(self, endpoint: str, search: str, read_page: Callable[[bytes], PageContent] = json_page) -> Iterator[Page]:
         """Every page of a search, in order. Each body goes to read_page (which returns its
         last_updated, total and record count). Raises OpenFDAError if the result set cannot
-        be had whole (openFDA updated mid-fetch, pages stopping short of meta.results.total)."""
+        be had whole and once: openFDA updated mid-fetch, pages stopping short of
+        meta.results.total or going past it, a Link back to a page already fetched, records
+        sent twice."""
+        where = public_url(self.base_url)
         params: dict = {"search": search, "limit": self.page_size}
-        received, number, last_updated = 0, 0, None
+        requested = {request_key(params)}
+        received, number, last_updated, total = 0, 0, None, None
         while True:
             content, response = self.get(endpoint, params, read=read_page)
             number += 1
@@ -300,26 +373,43 @@ class OpenFDAClient:
                     return
                 raise OpenFDAError(f"openFDA stopped answering {endpoint} after {received} records (404 on page {number}); the fetch was abandoned.")
             if content.total is None:
-                raise OpenFDAError(f"The server at {public_url(self.base_url)} did not send an openFDA search response (no results list or meta.results.total).")
+                raise OpenFDAError(f"The server at {where} did not send an openFDA search response (no results list or meta.results.total).")
             if number == 1:
-                last_updated = content.last_updated
+                last_updated, total = content.last_updated, content.total
             elif content.last_updated != last_updated:
                 raise OpenFDAError(
                     f"openFDA updated {endpoint} during the fetch (last_updated {last_updated} became {content.last_updated}); run the fetch again."
                 )
+            elif content.total != total:
+                raise OpenFDAError(
+                    f"The server at {where} changed meta.results.total of a query on {endpoint} from {total:,} to {content.total:,} on page {number}; the fetch was abandoned."
+                )
+            if getattr(content, "repeated", 0):  # a reader that compares records with earlier pages
+                raise OpenFDAError(
+                    f"The server at {where} sent {content.repeated:,} records on page {number} of a query on {endpoint} that it had already sent in that query; the fetch was abandoned."
+                )
             received += content.count
-            yield Page(endpoint, search, number, last_updated, content.total, content.count, getattr(content, "results", None))
-            if received >= content.total:
+            if received > total:
+                raise OpenFDAError(
+                    f"The server at {where} sent {received:,} records for a query on {endpoint} whose meta.results.total is {total:,}; the fetch was abandoned."
+                )
+            yield Page(endpoint, search, number, last_updated, total, content.count, getattr(content, "results", None))
+            if received == total:
                 return
             if not content.count:
-                raise OpenFDAError(f"openFDA sent an empty page after {received} of {content.total} records for {endpoint}; the fetch was abandoned.")
+                raise OpenFDAError(f"openFDA sent an empty page after {received} of {total} records for {endpoint}; the fetch was abandoned.")
             following = next_params(response)
             if following is None:
                 if received > MAX_SKIP:
                     raise OpenFDAError(
-                        f"The server sent no Link header to page past {received} of {content.total} records, and skip stops at {MAX_SKIP}; the fetch was abandoned."
+                        f"The server sent no Link header to page past {received} of {total} records, and skip stops at {MAX_SKIP}; the fetch was abandoned."
                     )
                 following = {"search": search, "limit": self.page_size, "skip": received}
+            if request_key(following) in requested:
+                raise OpenFDAError(
+                    f"The server at {where} sent a Link on page {number} of a query on {endpoint} back to a page it had already sent; the fetch was abandoned."
+                )
+            requested.add(request_key(following))
             params = following
 
     # -- counts for the disproportionality background ----------------------------------------

@@ -280,12 +280,17 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
     runs, in one transaction."""
     from ingest import cases  # it reads SQL through this module
     con.execute("ATTACH $path AS staging (READ_ONLY)", {"path": str(staging_path)})
+    # DuckDB cannot size read_parquet of a list held in a variable (it estimates 0 rows), and
+    # would then build the hash table of `stage_seq IN (winners)` from the raw records: every
+    # raw record in memory at once, out of memory from a few hundred MB of reports on.
+    con.execute("SET disabled_optimizers = 'build_side_probe_side'")
     try:
         con.begin()
         try:
             con.execute("SET VARIABLE source = $source", {"source": source})
             con.execute("SET VARIABLE raw_files = $files", {"files": raw_files})
             con.execute(sql("publish"))
+            con.execute(sql("publish_problems"))
             con.execute(sql("shaping_macros"))  # term_key and reference_key, for the case rules
             cases.assign(con, source)
             # Registered by name: with file access off, DuckDB does not look up Python variables.
@@ -299,6 +304,7 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
             raise
     finally:
         with suppress(duckdb.Error):
+            con.execute("RESET disabled_optimizers")
             con.execute("DETACH staging")
 
 
@@ -329,4 +335,20 @@ def status(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per fetched source (see ingest/sql/status.sql); empty if nothing was fetched."""
     if not has_schema(con):
         return pd.DataFrame()
-    return con.execute(sql("status")).df()
+    checked = has_table(con, "fetch_problems")
+    if not checked:  # fetched by a kratom-ae that did not check records (opened read-only)
+        con.execute("CREATE TEMP TABLE fetch_problems AS SELECT ''::VARCHAR AS source, ''::VARCHAR AS report_id, ''::VARCHAR AS problem, true AS stored LIMIT 0")
+    frame = con.execute(sql("status")).df()
+    if not checked:
+        frame["malformed_records"] = None
+    return frame
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": name}).fetchone()[0] > 0
+
+
+def malformed_records(con: duckdb.DuckDBPyConnection, source: str, limit: int) -> list[tuple[str, str]]:
+    """(report_id, its problems) of the first `limit` records of a source that broke a rule
+    for malformed records, by report_id."""
+    return con.execute(sql("malformed_records"), {"source": source, "limit": limit}).fetchall()

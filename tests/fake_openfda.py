@@ -1,11 +1,17 @@
 """A local HTTP server that answers like openFDA (see synthetic.respond), for tests, for
 recording the synthetic cassettes and for benchmarks. Binds to 127.0.0.1 only.
 
-Faults can be queued to test the client's error handling: each request takes the next one.
+Faults can be queued to test the client's error handling: each request takes the next one
+(None: answer normally).
     ("status", 429, body_bytes, {"Retry-After": "1"})   send this response instead
     ("drop",)                                            close the connection, no response
     ("sleep", 2.0)                                       wait, then answer normally
     ("badjson",)                                         200 with a cut-off JSON body
+    ("gzip", gzip_bytes)                                 200 with Content-Encoding: gzip and this body
+    ("drip", 0.2, 3.0)                                   the answer's body a byte every 0.2 s, for 3 s at most
+    ("drip_headers", 0.2, 3.0)                           the same from the status line on
+    ("link", {"search": ..., "search_after": ...})      answer normally, with a Link to this query instead
+    ("total", 3)                                         answer normally, but say meta.results.total is 3
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import synthetic
 
@@ -75,6 +81,8 @@ class FakeOpenFDA:
                     time.sleep(fault[1])
                 if fault and fault[0] == "status":
                     return self._send(fault[1], {"Content-Type": "application/json", **fault[3]}, fault[2])
+                if fault and fault[0] == "gzip":
+                    return self._send(200, {"Content-Type": "application/json", "Content-Encoding": "gzip"}, fault[1])
                 if parts.path not in fake.data:
                     return self._send(404, {"Content-Type": "text/html"}, b"<html>Not Found</html>")
                 link_base = "https://api.fda.gov" if fake.gateway_links else fake.url
@@ -82,6 +90,14 @@ class FakeOpenFDA:
                 status, headers, body = synthetic.respond(fake.data[parts.path], parts.path, params, link_base, cache=fake.cache, **extra)
                 if fault and fault[0] == "badjson":
                     status, body = 200, body[: len(body) // 2]
+                if fault and fault[0] == "link":
+                    headers = {**headers, "Link": f'<{fake.url}{parts.path}?{urlencode(fault[1])}>; rel="next"'}
+                if fault and fault[0] == "total":
+                    page = json.loads(body)
+                    page["meta"]["results"]["total"] = fault[1]
+                    body = json.dumps(page).encode()
+                if fault and fault[0] in ("drip", "drip_headers"):
+                    return self._drip(status, headers, body, *fault)
                 self._send(status, headers, body)
 
             def _send(self, status, headers, body):
@@ -91,6 +107,24 @@ class FakeOpenFDA:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _drip(self, status, headers, body, kind, interval, longest):
+                """A byte at a time, each well within any read timeout, then hang up."""
+                head = f"HTTP/1.1 {status} OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in {**headers, "Content-Length": len(body)}.items()) + "\r\n"
+                if kind == "drip":
+                    self.wfile.write(head.encode())
+                    self.wfile.flush()
+                    rest = body
+                else:
+                    rest = head.encode() + body
+                stop = time.monotonic() + longest
+                for i in range(len(rest)):
+                    if time.monotonic() > stop:
+                        break
+                    self.wfile.write(rest[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(interval)
+                self.close_connection = True
 
         return Handler
 

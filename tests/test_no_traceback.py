@@ -196,7 +196,7 @@ def test_disk_full_while_saving_a_page(db, monkeypatch):
     assert dump(db) == before
 
 
-@pytest.mark.parametrize("step", ["read_page", "faers_page"])
+@pytest.mark.parametrize("step", ["read_records", "faers_page"])
 def test_disk_full_in_duckdb_is_not_called_a_bad_page(db, monkeypatch, step):
     """A write that fails inside DuckDB while a page is read or shaped is the disk's fault:
     not "openFDA sent a page kratom-ae cannot read", and not "not valid JSON" after retries."""

@@ -134,6 +134,15 @@ CREATE TABLE IF NOT EXISTS fetch_runs (
                                                     -- synthetic fixtures say "SYNTHETIC data, not from openFDA." here
 );
 
+-- One row per record of the fetch that produced a source's rows and rule for malformed
+-- records it breaks (README "Malformed records"); empty when every record was well formed.
+CREATE TABLE IF NOT EXISTS fetch_problems (
+    source     VARCHAR NOT NULL,
+    report_id  VARCHAR,                                  -- as received (an id that is not one value: its JSON text)
+    problem    VARCHAR NOT NULL,                         -- the rule broken, and what kratom-ae did with the record
+    stored     BOOLEAN NOT NULL                          -- false: the record could not be stored and was left out
+);
+
 -- Disproportionality background, cached (kratom-ae signals): one row per source.
 CREATE TABLE IF NOT EXISTS background_totals (
     source               VARCHAR PRIMARY KEY,

@@ -18,7 +18,8 @@ CREATE OR REPLACE TEMP MACRO age_decade(value) AS
     CASE WHEN number(value) = floor(number(value)) AND number(value) BETWEEN 0 AND 11 THEN (10 * number(value))::INTEGER END;
 -- CAERS age units are words: "year(s)", "Month(s)", "decade(s)" -> year, month, decade.
 CREATE OR REPLACE TEMP MACRO caers_age_unit(unit) AS rtrim(trim(lower(split_part(unit, '(', 1))), 's');
-CREATE OR REPLACE TEMP MACRO report_version(v) AS CASE WHEN regexp_full_match(trim(v), '[0-9]+') THEN trim(v)::INTEGER END;
+-- A version out of INTEGER's range is no version (faers_problems.sql notes it), not an error.
+CREATE OR REPLACE TEMP MACRO report_version(v) AS CASE WHEN regexp_full_match(trim(v), '[0-9]+') THEN try_cast(trim(v) AS INTEGER) END;
 -- FAERS puts the case event date in patient.summary.narrativeincludeclinical
 -- ("CASE EVENT DATE: 20190412"); the date as written (8, 6 or 4 digits) is kept, and only a
 -- whole YYYYMMDD becomes event_date.

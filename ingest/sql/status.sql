@@ -1,7 +1,8 @@
 -- status: what the database holds, one row per source.
 -- reports: reports held (latest version each); kratom_reports: of those, reports with at
 -- least one product matched as kratom. fetched_at: when the fetch that produced them ended
--- (UTC). queries: the openFDA search terms used.
+-- (UTC). queries: the openFDA search terms used. malformed_records: records that broke a
+-- rule for malformed records (fetch_problems), not_stored: of those, records left out.
 WITH held AS (
     SELECT source, count(*) AS reports, count(*) FILTER (WHERE is_kratom_report) AS kratom_reports,
            min(received_date) AS first_received, max(received_date) AS last_received
@@ -15,12 +16,18 @@ WITH held AS (
            string_agg(term, ' | ' ORDER BY term) AS terms
     FROM fetch_runs
     GROUP BY source
+), problems AS (
+    SELECT source, count(DISTINCT report_id) AS malformed_records,
+           count(DISTINCT report_id) FILTER (WHERE NOT stored) AS not_stored
+    FROM fetch_problems
+    GROUP BY source
 )
 SELECT runs.source, runs.endpoint,
        coalesce(held.reports, 0) AS reports,
        coalesce(held.kratom_reports, 0) AS kratom_reports,
        held.first_received, held.last_received,
        runs.fetched_at, runs.openfda_last_updated, runs.base_url,
-       runs.queries, runs.records_received, runs.terms
-FROM runs LEFT JOIN held USING (source)
+       runs.queries, runs.records_received, runs.terms,
+       coalesce(problems.malformed_records, 0) AS malformed_records, coalesce(problems.not_stored, 0) AS not_stored
+FROM runs LEFT JOIN held USING (source) LEFT JOIN problems USING (source)
 ORDER BY runs.source;
