@@ -11,9 +11,10 @@ run: $(READY)
 	$(BIN)/kratom-ae fetch
 	$(BIN)/kratom-ae status
 
-# The whole test suite, offline (recorded cassettes and a local fake server only).
+# The whole test suite, offline (recorded cassettes and a local fake server only), on every
+# core (pytest-xdist): about 4.5 minutes on 2 cores, twice that on one.
 test: $(READY)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The main job offline: the same fetch replayed from the recorded SYNTHETIC cassette, then
 # signals (background replayed from its synthetic cassette) and the report in demo-report/.
