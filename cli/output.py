@@ -278,7 +278,7 @@ def plain(value) -> str:
 
 
 def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None) -> None:
-    from queries.signals import HONESTY, HONESTY_COUNTS
+    from queries.signals import honesty
 
     console = stdout_console()
     if frame.empty:
@@ -314,7 +314,7 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
                           f"{requests} requests to openFDA in this run."),
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
-    console.print(HONESTY if filters else HONESTY_COUNTS, markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    console.print(honesty(filters), markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_warning(console, warning)
 
 

@@ -224,7 +224,7 @@ def remove_previous_export(folder: Path, keep: set[str]) -> list[Path]:
 
 def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None) -> str:
     """Provenance of a signals table: the usual one, plus the background and its requests."""
-    from queries.signals import HONESTY, HONESTY_COUNTS
+    from queries.signals import honesty
     from queries.disproportionality import __doc__ as formulas
 
     base = provenance(con, db, filters, {}) if con is not None else {
@@ -244,6 +244,6 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
         "background_requests_this_run": requests,
         "warnings": warnings,
         "formulas": formulas.strip(),
-        "caution": HONESTY if filters else HONESTY_COUNTS,
+        "caution": honesty(filters),
     }
     return json.dumps(base, indent=2, ensure_ascii=False, default=str) + "\n"

@@ -20,6 +20,21 @@ HONESTY = (
     "Counts are reports (latest version), not patients or cases. Disproportionality is a hypothesis-generating "
     "signal of reporting, not an estimate of risk or incidence: a report does not show that kratom caused the reaction."
 )
+# --unit case: the kratom side counts probable cases, the background is still reports.
+HONESTY_CASES = (
+    "Kratom counts (a, b) are probable cases (duplicate reports grouped by rules, not verified patients); the background "
+    "(c, d) is openFDA's count of reports. Disproportionality is a hypothesis-generating signal of reporting, not an "
+    "estimate of risk or incidence: a report does not show that kratom caused the reaction."
+)
+
+
+def honesty(filters) -> str:
+    """The caution printed with a signals table: what its counts are, and what they are not."""
+    if filters is None:
+        return HONESTY_COUNTS
+    return HONESTY_CASES if filters.unit == "case" else HONESTY
+
+
 # --counts: kratom-ae did not count these, so it cannot say what they count.
 HONESTY_COUNTS = (
     "The 2x2 tables come from your counts file: kratom-ae did not count them, and what they count (reports, versions, "

@@ -245,6 +245,8 @@ def test_signals_count_cases_on_the_kratom_side(fetched_db, reports, case_of, tm
         result = runner.invoke(app, ["signals", "--db", str(db), "--unit", "case", "--source", "faers"])
     assert result.exit_code == 0, result.output
     assert "probable cases" in result.stdout and "background" in result.stdout
+    assert "Counts are reports (latest version)" not in result.stdout  # the caution says what a and b count
+    assert "Kratom counts (a, b) are probable cases" in result.stdout
     result = runner.invoke(app, ["signals", "--db", str(db), "--unit", "case", "--source", "faers", "--format", "csv"])
     rows = {r["term"]: (int(r["a"]), int(r["b"])) for r in csv.DictReader(io.StringIO(result.stdout))}
     scoped = oracle.case_scope(reports, case_of, source="faers")
