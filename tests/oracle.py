@@ -127,17 +127,7 @@ def caers_report(r: dict) -> Report:
 
 def all_reports() -> list[Report]:
     """Every report in the cassette's responses, the highest version of each."""
-    latest: dict = {}
-    for interaction in json.loads(CASSETTE.read_text(encoding="utf-8"))["interactions"]:
-        if interaction["response"]["status"]["code"] != 200:
-            continue
-        source = "faers" if "/drug/event" in interaction["request"]["uri"] else "caers"
-        for record in json.loads(interaction["response"]["body"]["string"])["results"]:
-            key = (source, record.get("safetyreportid") or record.get("report_number"))
-            version = int(record.get("safetyreportversion", 0))
-            if key not in latest or version > latest[key][0]:
-                latest[key] = (version, record)
-    return [faers_report(rec) if src == "faers" else caers_report(rec) for (src, _), (_, rec) in latest.items()]
+    return [faers_report(rec) if src == "faers" else caers_report(rec) for (src, _), rec in latest_records().items()]
 
 
 def scope(reports, source="all", since=None, until=None, role="any", serious=False) -> list[Report]:
