@@ -21,29 +21,11 @@ CREATE OR REPLACE TEMP TABLE page_products AS
 SELECT stage_seq, report_id, unnest(r.products) AS product, generate_subscripts(r.products, 1) AS product_seq
 FROM page_caers;
 
--- Which products are kratom: the brand name against every term, the first term deciding;
--- a hit inside a look-alike named by an exclude term does not count (see faers_page.sql).
-CREATE OR REPLACE TEMP TABLE page_hits AS
-WITH forms AS (
-    SELECT stage_seq, product_seq, clean(product.name_brand) AS name, squeeze(product.name_brand) AS squeezed,
-           ' ' || coalesce(normalize_name(product.name_brand), '') || ' ' AS spaced
-    FROM page_products WHERE clean(product.name_brand) IS NOT NULL
-),
-hits AS (
-    SELECT f.*, t.term, t.term_order AS rank,
-           (SELECT min_by(e.term, e.term_order) FROM match_terms AS e
-            WHERE e.kind = 'exclude' AND contains(f.squeezed, e.squeezed) AND contains(e.squeezed, t.squeezed)) AS excluded_by
-    FROM forms AS f
-    JOIN match_terms AS t ON t.kind <> 'exclude'
-        AND CASE t.kind WHEN 'substring' THEN contains(f.squeezed, t.squeezed) ELSE contains(f.spaced, t.spaced) END
-)
-SELECT stage_seq, product_seq,
-       arg_min(term, rank) FILTER (WHERE excluded_by IS NULL) AS matched_term,
-       CASE WHEN count(*) FILTER (WHERE excluded_by IS NULL) > 0 THEN 'name_brand' END AS matched_field,
-       arg_min(name, rank) FILTER (WHERE excluded_by IS NULL) AS matched_name,
-       arg_min(excluded_by, rank) AS excluded_by
-FROM hits
-GROUP BY stage_seq, product_seq;
+-- A CAERS product has one name, its brand; kratom_hits (staging.sql) decides which are kratom.
+CREATE OR REPLACE TEMP TABLE page_names AS
+SELECT stage_seq, product_seq, 1 AS name_order, 'name_brand' AS field, product.name_brand AS name FROM page_products;
+
+CREATE OR REPLACE TEMP TABLE page_hits AS FROM kratom_hits();
 
 CREATE OR REPLACE TEMP TABLE page_matches AS
 SELECT stage_seq, product_seq, matched_term, matched_field, matched_name FROM page_hits WHERE matched_term IS NOT NULL;

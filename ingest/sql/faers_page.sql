@@ -23,38 +23,16 @@ CREATE OR REPLACE TEMP TABLE page_products AS
 SELECT stage_seq, report_id, unnest(r.patient.drug) AS drug, generate_subscripts(r.patient.drug, 1) AS product_seq
 FROM page_faers;
 
--- Which products are kratom: every name of a product (the product, its active substance,
--- then its openfda brand, generic and substance names) against every term; the first name
--- in that order, and for it the first term, decides. A hit inside a look-alike named by an
--- exclude term (7-OH in 7-OH-DPAT) does not count (staging.sql); such a product keeps the
--- exclude term in excluded_by.
-CREATE OR REPLACE TEMP TABLE page_hits AS
-WITH names AS (
-    SELECT stage_seq, product_seq, 1 AS name_order, 'medicinalproduct' AS field, drug.medicinalproduct AS name FROM page_products
-    UNION ALL SELECT stage_seq, product_seq, 2, 'activesubstancename', drug.activesubstance.activesubstancename FROM page_products
-    UNION ALL SELECT stage_seq, product_seq, 1000 + generate_subscripts(drug.openfda.brand_name, 1), 'openfda.brand_name', unnest(drug.openfda.brand_name) FROM page_products
-    UNION ALL SELECT stage_seq, product_seq, 2000 + generate_subscripts(drug.openfda.generic_name, 1), 'openfda.generic_name', unnest(drug.openfda.generic_name) FROM page_products
-    UNION ALL SELECT stage_seq, product_seq, 3000 + generate_subscripts(drug.openfda.substance_name, 1), 'openfda.substance_name', unnest(drug.openfda.substance_name) FROM page_products
-),
-forms AS (
-    SELECT stage_seq, product_seq, name_order, field, clean(name) AS name, squeeze(name) AS squeezed, ' ' || coalesce(normalize_name(name), '') || ' ' AS spaced
-    FROM names WHERE clean(name) IS NOT NULL
-),
-hits AS (
-    SELECT f.*, t.term, f.name_order * 10000 + t.term_order AS rank,
-           (SELECT min_by(e.term, e.term_order) FROM match_terms AS e
-            WHERE e.kind = 'exclude' AND contains(f.squeezed, e.squeezed) AND contains(e.squeezed, t.squeezed)) AS excluded_by
-    FROM forms AS f
-    JOIN match_terms AS t ON t.kind <> 'exclude'
-        AND CASE t.kind WHEN 'substring' THEN contains(f.squeezed, t.squeezed) ELSE contains(f.spaced, t.spaced) END
-)
-SELECT stage_seq, product_seq,
-       arg_min(term, rank) FILTER (WHERE excluded_by IS NULL) AS matched_term,
-       arg_min(field, rank) FILTER (WHERE excluded_by IS NULL) AS matched_field,
-       arg_min(name, rank) FILTER (WHERE excluded_by IS NULL) AS matched_name,
-       arg_min(excluded_by, rank) AS excluded_by
-FROM hits
-GROUP BY stage_seq, product_seq;
+-- Every name of a product: the product, its active substance, then its openfda brand, generic
+-- and substance names, in that order; kratom_hits (staging.sql) decides which are kratom.
+CREATE OR REPLACE TEMP TABLE page_names AS
+SELECT stage_seq, product_seq, 1 AS name_order, 'medicinalproduct' AS field, drug.medicinalproduct AS name FROM page_products
+UNION ALL SELECT stage_seq, product_seq, 2, 'activesubstancename', drug.activesubstance.activesubstancename FROM page_products
+UNION ALL SELECT stage_seq, product_seq, 1000 + generate_subscripts(drug.openfda.brand_name, 1), 'openfda.brand_name', unnest(drug.openfda.brand_name) FROM page_products
+UNION ALL SELECT stage_seq, product_seq, 2000 + generate_subscripts(drug.openfda.generic_name, 1), 'openfda.generic_name', unnest(drug.openfda.generic_name) FROM page_products
+UNION ALL SELECT stage_seq, product_seq, 3000 + generate_subscripts(drug.openfda.substance_name, 1), 'openfda.substance_name', unnest(drug.openfda.substance_name) FROM page_products;
+
+CREATE OR REPLACE TEMP TABLE page_hits AS FROM kratom_hits();
 
 CREATE OR REPLACE TEMP TABLE page_matches AS
 SELECT stage_seq, product_seq, matched_term, matched_field, matched_name FROM page_hits WHERE matched_term IS NOT NULL;

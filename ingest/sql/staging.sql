@@ -17,6 +17,34 @@ CREATE TABLE match_terms AS
 SELECT term_order, term, kind, note, squeeze(term) AS squeezed, ' ' || normalize_name(term) || ' ' AS spaced
 FROM terms_input;
 
+-- Which products are kratom, for the page in `page_names` (stage_seq, product_seq, name_order,
+-- field, name: every name of every product, made by faers_page.sql or caers_page.sql): each
+-- name against every term; the first name in name_order, and for it the first term, decides.
+-- A hit inside a look-alike named by an exclude term (7-OH in 7-OH-DPAT) does not count; such
+-- a product keeps the exclude term in excluded_by. One row per product with any hit.
+-- (page_names exists empty from the start: DuckDB checks a macro's tables when it is made.)
+CREATE OR REPLACE TEMP TABLE page_names (stage_seq BIGINT, product_seq BIGINT, name_order INTEGER, field VARCHAR, name VARCHAR);
+CREATE OR REPLACE TEMP MACRO kratom_hits() AS TABLE
+WITH forms AS (
+    SELECT stage_seq, product_seq, name_order, field, clean(name) AS name, squeeze(name) AS squeezed, ' ' || coalesce(normalize_name(name), '') || ' ' AS spaced
+    FROM page_names WHERE clean(name) IS NOT NULL
+),
+hits AS (
+    SELECT f.*, t.term, f.name_order * 10000 + t.term_order AS rank,
+           (SELECT min_by(e.term, e.term_order) FROM match_terms AS e
+            WHERE e.kind = 'exclude' AND contains(f.squeezed, e.squeezed) AND contains(e.squeezed, t.squeezed)) AS excluded_by
+    FROM forms AS f
+    JOIN match_terms AS t ON t.kind <> 'exclude'
+        AND CASE t.kind WHEN 'substring' THEN contains(f.squeezed, t.squeezed) ELSE contains(f.spaced, t.spaced) END
+)
+SELECT stage_seq, product_seq,
+       arg_min(term, rank) FILTER (WHERE excluded_by IS NULL) AS matched_term,
+       arg_min(field, rank) FILTER (WHERE excluded_by IS NULL) AS matched_field,
+       arg_min(name, rank) FILTER (WHERE excluded_by IS NULL) AS matched_name,
+       arg_min(excluded_by, rank) AS excluded_by
+FROM hits
+GROUP BY stage_seq, product_seq;
+
 -- Countries as reported -> ISO 3166 (ingest/countries.py), by country_key.
 CREATE TABLE country_lookup AS
 SELECT map_from_entries(list((key, code))) AS code, map_from_entries(list((key, name))) AS name
