@@ -177,9 +177,10 @@ class Staging:
 
     def shape(self, source: str, id_field: str) -> int:
         """Shape the page just read into the staging tables, slice by slice (SLICE_BYTES);
-        returns the records staged. Records that break a rule for malformed records are
-        noted in stage_problems first ({source}_problems.sql), and left out if they cannot
-        be stored."""
+        returns the records staged. Each slice is parsed ({source}_read.sql), its records
+        that break a rule for malformed records are noted in stage_problems
+        ({source}_problems.sql) and left out if they cannot be stored, and the rest shaped
+        ({source}_page.sql)."""
         self.con.execute("SET VARIABLE first_seq = $n", {"n": self.next_seq})
         self.con.execute("SET VARIABLE slice_bytes = $n", {"n": SLICE_BYTES})
         staged = 0
@@ -192,6 +193,7 @@ class Staging:
 
     def _shape_slice(self, source: str, id_field: str) -> int:
         try:
+            self.con.execute(sql(f"{source}_read"))
             self.con.execute(sql(f"{source}_problems"))
             self.con.execute(sql(f"{source}_page"))
         except duckdb.OutOfMemoryException as exc:

@@ -1,22 +1,10 @@
--- caers_page: shape the CAERS (food/event) page in `page` into the staging tables.
--- Variable: first_seq. CAERS reports have no versions, no seriousness flags and no reporter
+-- caers_page: shape the CAERS (food/event) records in `page_caers` (caers_read.sql, less the
+-- records caers_problems.sql left out) into the staging tables. CAERS reports have no versions, no seriousness flags and no reporter
 -- fields; the flags are derived from the outcomes. openFDA documents upper-case outcomes
 -- ("OTHER SERIOUS (IMPORTANT MEDICAL EVENTS)") but serves other wording too ("Other Serious
 -- or Important Medical Event"), so outcomes are matched on keywords, case ignored. "Visited an
 -- ER" and "visited a health care provider" are not serious criteria; "NON-SERIOUS INJURIES/
 -- ILLNESS" is not serious although it contains "SERIOUS INJURIES".
-CREATE OR REPLACE TEMP TABLE page_caers AS
-SELECT getvariable('first_seq') + pos - 1 AS stage_seq, record, r, clean(r.report_number) AS report_id,
-       coalesce(list_filter(list_transform(r.outcomes, lambda o: clean(o)), lambda o: o IS NOT NULL), []) AS outcomes
-FROM (
-    SELECT pos, record, from_json(record, '{
-        "report_number": "VARCHAR", "date_created": "VARCHAR", "date_started": "VARCHAR",
-        "outcomes": ["VARCHAR"], "reactions": ["VARCHAR"],
-        "consumer": {"age": "VARCHAR", "age_unit": "VARCHAR", "gender": "VARCHAR"},
-        "products": [{"role": "VARCHAR", "name_brand": "VARCHAR", "industry_name": "VARCHAR"}]}') AS r
-    FROM page
-);
-
 CREATE OR REPLACE TEMP TABLE page_products AS
 SELECT stage_seq, report_id, unnest(r.products) AS product, generate_subscripts(r.products, 1) AS product_seq
 FROM page_caers;

@@ -1,17 +1,24 @@
--- caers_problems: the CAERS records of the page in `page` that break a rule for malformed
--- records (README "Malformed records"): one row per record and broken rule in
+-- caers_problems: the CAERS records of `page_caers` (caers_read.sql) that break a rule for
+-- malformed records (README "Malformed records"): one row per record and broken rule in
 -- `page_problems`, kept in stage_problems. A record whose report_number is not one value
--- cannot be stored: it is taken out of `page`. Runs before caers_page.sql.
--- Each json_* call parses every record again, so they are few: the kinds in one call, the
--- kinds of the products; the id only for a record with a problem.
+-- cannot be stored: it is taken out of `page_caers`. Runs before caers_page.sql.
+-- Each json_* call parses a record again, so only suspects are checked (as in
+-- faers_problems.sql): an id read as JSON text, a list or the consumer read as NULL or empty,
+-- a product with no brand name.
 CREATE OR REPLACE TEMP TABLE page_problems AS
-WITH kinds AS (
-    SELECT pos, record,
+WITH suspects AS (
+    SELECT stage_seq, record FROM page_caers
+    WHERE left(r.report_number, 1) IN ('[', '{') OR r.report_number IN ('true', 'false')
+       OR r.products IS NULL OR r.reactions IS NULL OR r.outcomes IS NULL
+       OR (r.consumer.age IS NULL AND r.consumer.age_unit IS NULL AND r.consumer.gender IS NULL)
+       OR list_bool_or(list_transform(r.products, lambda p: p.name_brand IS NULL))
+), kinds AS (
+    SELECT stage_seq, record,
            json_type(record, ['$.report_number', '$.products', '$.reactions', '$.outcomes', '$.consumer']) AS t,
            stray_kind(json_type(record, '$.products[*]'), ['OBJECT', 'NULL']) AS stray_product
-    FROM page
+    FROM suspects
 ), found AS (
-    SELECT pos, record, t, [
+    SELECT stage_seq, record, t, [
         CASE WHEN t[1] IN ('ARRAY', 'OBJECT', 'BOOLEAN') THEN 'report_number is ' || json_kind(t[1]) || ', not one value (record not stored)' END,
         CASE WHEN t[2] NOT IN ('ARRAY', 'NULL') THEN 'products is ' || json_kind(t[2]) || ', not a list (read as no products)' END,
         CASE WHEN stray_product IS NOT NULL THEN 'products holds ' || json_kind(stray_product) || ', not only objects (read as a product without a name)' END,
@@ -21,9 +28,9 @@ WITH kinds AS (
     ] AS checks
     FROM kinds
 )
-SELECT pos, CASE WHEN is_scalar(t[1]) THEN clean(record ->> '$.report_number') ELSE (record -> '$.report_number')::VARCHAR END AS report_id,
+SELECT stage_seq, CASE WHEN is_scalar(t[1]) THEN clean(record ->> '$.report_number') ELSE (record -> '$.report_number')::VARCHAR END AS report_id,
        problem, t[1] IN ('ARRAY', 'OBJECT', 'BOOLEAN') AS rejected
-FROM (SELECT pos, record, t, unnest(list_filter(checks, lambda c: c IS NOT NULL)) AS problem FROM found);
+FROM (SELECT stage_seq, record, t, unnest(list_filter(checks, lambda c: c IS NOT NULL)) AS problem FROM found);
 
 INSERT INTO stage_problems SELECT 'caers', report_id, problem, NOT rejected FROM page_problems;
-DELETE FROM page WHERE pos IN (SELECT pos FROM page_problems WHERE rejected);
+DELETE FROM page_caers WHERE stage_seq IN (SELECT stage_seq FROM page_problems WHERE rejected);

@@ -1,24 +1,6 @@
--- faers_page: shape the FAERS (drug/event) page in `page` into the staging tables.
--- Variable: first_seq, the stage_seq of the page's first record.
+-- faers_page: shape the FAERS (drug/event) records in `page_faers` (faers_read.sql, less the
+-- records faers_problems.sql left out) into the staging tables.
 -- Field names and code lists are openFDA's; ingest/sql/codes.sql has the labels.
-CREATE OR REPLACE TEMP TABLE page_faers AS
-SELECT getvariable('first_seq') + pos - 1 AS stage_seq, record, r, clean(r.safetyreportid) AS report_id, report_version(r.safetyreportversion) AS report_version
-FROM (
-    SELECT pos, record, from_json(record, '{
-        "safetyreportid": "VARCHAR", "safetyreportversion": "VARCHAR", "receivedate": "VARCHAR", "serious": "VARCHAR",
-        "seriousnessdeath": "VARCHAR", "seriousnesslifethreatening": "VARCHAR", "seriousnesshospitalization": "VARCHAR",
-        "seriousnessdisabling": "VARCHAR", "seriousnesscongenitalanomali": "VARCHAR", "seriousnessother": "VARCHAR",
-        "occurcountry": "VARCHAR", "primarysource": {"qualification": "VARCHAR", "reportercountry": "VARCHAR", "literaturereference": "VARCHAR"},
-        "reporttype": "VARCHAR", "companynumb": "VARCHAR", "reportduplicate": {"duplicatesource": "VARCHAR", "duplicatenumb": "VARCHAR"},
-        "patient": {"patientonsetage": "VARCHAR", "patientonsetageunit": "VARCHAR", "patientagegroup": "VARCHAR",
-                    "patientsex": "VARCHAR", "patientweight": "VARCHAR", "summary": {"narrativeincludeclinical": "VARCHAR"},
-                    "drug": [{"medicinalproduct": "VARCHAR", "drugcharacterization": "VARCHAR", "drugindication": "VARCHAR", "drugstartdate": "VARCHAR",
-                              "drugadministrationroute": "VARCHAR", "activesubstance": {"activesubstancename": "VARCHAR"},
-                              "openfda": {"brand_name": ["VARCHAR"], "generic_name": ["VARCHAR"], "substance_name": ["VARCHAR"]}}],
-                    "reaction": [{"reactionmeddrapt": "VARCHAR", "reactionoutcome": "VARCHAR"}]}}') AS r
-    FROM page
-);
-
 CREATE OR REPLACE TEMP TABLE page_products AS
 SELECT stage_seq, report_id, unnest(r.patient.drug) AS drug, generate_subscripts(r.patient.drug, 1) AS product_seq
 FROM page_faers;

@@ -1,18 +1,26 @@
--- faers_problems: the FAERS records of the page in `page` that break a rule for malformed
--- records (README "Malformed records"): one row per record and broken rule in
+-- faers_problems: the FAERS records of `page_faers` (faers_read.sql) that break a rule for
+-- malformed records (README "Malformed records"): one row per record and broken rule in
 -- `page_problems`, kept in stage_problems. A record whose safetyreportid is not one value
--- cannot be stored: it is taken out of `page`. Runs before faers_page.sql.
--- Each json_* call parses every record again, so they are few: the kinds in one call, the
--- version, the kinds of the products; the id only for a record with a problem.
+-- cannot be stored: it is taken out of `page_faers`. Runs before faers_page.sql.
+-- Each json_* call parses a record again, so only suspects are checked: records whose typed
+-- fields (r) show what every broken rule leaves behind (an id or version read as JSON text,
+-- a list read as NULL, a product with no name: from_json reads a product that is not an
+-- object as one with every field NULL). Well-formed records are rarely suspects.
 CREATE OR REPLACE TEMP TABLE page_problems AS
-WITH kinds AS (
-    SELECT pos, record,
+WITH suspects AS (
+    SELECT stage_seq, record FROM page_faers
+    WHERE left(r.safetyreportid, 1) IN ('[', '{') OR r.safetyreportid IN ('true', 'false')
+       OR (r.safetyreportversion IS NOT NULL AND report_version(r.safetyreportversion) IS NULL)
+       OR r.patient.drug IS NULL OR r.patient.reaction IS NULL
+       OR list_bool_or(list_transform(r.patient.drug, lambda d: d.medicinalproduct IS NULL))
+), kinds AS (
+    SELECT stage_seq, record,
            json_type(record, ['$.safetyreportid', '$.safetyreportversion', '$.patient', '$.patient.drug', '$.patient.reaction']) AS t,
            json_extract_string(record, '$.safetyreportversion') AS version,
            stray_kind(json_type(record, '$.patient.drug[*]'), ['OBJECT', 'NULL']) AS stray_drug
-    FROM page
+    FROM suspects
 ), found AS (
-    SELECT pos, record, t, [
+    SELECT stage_seq, record, t, [
         CASE WHEN t[1] IN ('ARRAY', 'OBJECT', 'BOOLEAN') THEN 'safetyreportid is ' || json_kind(t[1]) || ', not one value (record not stored)' END,
         CASE WHEN t[2] <> 'NULL' AND report_version(version) IS NULL
              THEN 'safetyreportversion ' || shown(json_extract(record, '$.safetyreportversion')::VARCHAR) || ' is not a whole number from 0 to 2147483647 (stored as no version)' END,
@@ -23,9 +31,9 @@ WITH kinds AS (
     ] AS checks
     FROM kinds
 )
-SELECT pos, CASE WHEN is_scalar(t[1]) THEN clean(record ->> '$.safetyreportid') ELSE (record -> '$.safetyreportid')::VARCHAR END AS report_id,
+SELECT stage_seq, CASE WHEN is_scalar(t[1]) THEN clean(record ->> '$.safetyreportid') ELSE (record -> '$.safetyreportid')::VARCHAR END AS report_id,
        problem, t[1] IN ('ARRAY', 'OBJECT', 'BOOLEAN') AS rejected
-FROM (SELECT pos, record, t, unnest(list_filter(checks, lambda c: c IS NOT NULL)) AS problem FROM found);
+FROM (SELECT stage_seq, record, t, unnest(list_filter(checks, lambda c: c IS NOT NULL)) AS problem FROM found);
 
 INSERT INTO stage_problems SELECT 'faers', report_id, problem, NOT rejected FROM page_problems;
-DELETE FROM page WHERE pos IN (SELECT pos FROM page_problems WHERE rejected);
+DELETE FROM page_faers WHERE stage_seq IN (SELECT stage_seq FROM page_problems WHERE rejected);
