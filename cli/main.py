@@ -30,6 +30,11 @@ class SourceChoice(str, enum.Enum):
     all = "all"
 
 
+class RawSource(str, enum.Enum):
+    faers = "faers"
+    caers = "caers"
+
+
 DbOption = Annotated[
     Path,
     typer.Option("--db", envvar="KRATOM_AE_DB", metavar="PATH", help="DuckDB file to use.", show_default=True),
@@ -634,6 +639,30 @@ def terms_command(
         emit(frame, output_format, lambda: print_kratom_names(frame))
         if csv_file:
             typer.echo(f"Wrote {csv_file}.", err=True)
+
+
+@app.command("raw")
+def raw_command(
+    source: Annotated[RawSource, typer.Argument(help="faers or caers.")],
+    report_id: Annotated[str, typer.Argument(help="The report's id: FAERS safetyreportid, CAERS report_number.")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Print one report's openFDA record, the JSON text exactly as openFDA sent it (the raw records are stored compressed; README "The raw records").
+
+    Example: kratom-ae raw faers 10003301 | python -m json.tool
+    """
+    with user_errors():
+        from ingest import raw, store
+        from ingest.errors import KratomAEError
+
+        con = store.connect(db, read_only=True)
+        try:
+            text = raw.record(con, source.value, report_id)
+        finally:
+            con.close()
+        if text is None:
+            raise KratomAEError(f"No {source.value} report {report_id} is stored in {db}; `kratom-ae cases` lists the reports.")
+        typer.echo(text)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
-"""A fetch: every search term of one source, each page parsed and shaped by DuckDB in a
-scratch database (ingest/staging.py), then published in one transaction, so that an
-interrupted fetch leaves the user's database exactly as it was."""
+"""A fetch: every search term of one source, each page read and shaped by DuckDB in a
+scratch database (ingest/staging.py: reading and shaping in two threads), then published in
+one transaction, so that an interrupted fetch leaves the user's database exactly as it was."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
     the final transaction, so an exception (network failure, Ctrl-C, a bad record) or a
     killed process leaves it as it was.
     """
-    staging = Staging(database_file(con), terms, folder=scratch_folder_of(con))
+    staging = Staging(database_file(con), terms, folder=scratch_folder_of(con), threaded=True)
     try:
         runs: list[dict] = []
         for term in (t for t in terms if t.searched):
@@ -85,8 +85,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
             }
             staging.begin_query()
             for page in client.search(source.endpoint, search, page_reader(staging, run)):
-                if page.count:
-                    staging.shape(source.name, source.id_field)
+                staging.page_done(source.name, source.id_field)
                 run["records_received"] += page.count
                 run["pages"] += 1
                 run["last_updated"], run["total_reported"] = page.last_updated, page.total
@@ -94,9 +93,10 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
                     on_page(source.name, term, page, run["records_received"])
             run["finished_at"] = utcnow()
             runs.append(run)
+        staging.finish(source.name, source.id_field)
         check_same_snapshot(source, runs)
         staging.close()
-        store.publish(con, source.name, runs, staging.path, staging.raw_files)
+        store.publish(con, source.name, runs, staging.path, staging.raw_files, staging.dictionary)
     finally:
         staging.cleanup()
 

@@ -1,24 +1,33 @@
-"""A fetch's scratch database: every page is parsed by DuckDB (read_json) and shaped by SQL
-(ingest/sql/faers_page.sql, caers_page.sql) into staging tables there, page by page; the raw
-records of each page go to a Parquet file beside it (the bulk of the bytes, kept out of the
-database's checkpoints).
+"""A fetch's scratch space, in a temporary folder beside the user's database, removed
+afterwards. Each page goes through two steps, in two threads, so that the two cores of a
+small machine both work:
 
-It lives in a temporary folder beside the user's database and is removed afterwards. Only
-`store.publish` touches the user's database, in one transaction, so an interrupted or failed
-fetch leaves it as it was, and a page that turns out not to be JSON can simply be asked for
-again.
+- the reader (the thread that sends the requests): the page's results array is written to a
+  file of its own, its records counted and compared with the query's earlier ones (a server
+  that loops would send them twice), and each record's JSON text compressed (zstd, with a
+  dictionary trained on the source's first page) into a Parquet file: the raw records, which
+  publish stores for the winners;
+- the shaper (a thread of its own): the pages are shaped by SQL (ingest/sql/faers_page.sql,
+  caers_page.sql) in batches of several pages, into the staging tables of a scratch database.
+
+Only `store.publish` touches the user's database, in one transaction, so an interrupted or
+failed fetch leaves it as it was, and a page that turns out not to be JSON can simply be asked
+for again.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import zstandard
 
 from ingest import failures
 from ingest.countries import country_names
@@ -26,14 +35,28 @@ from ingest.openfda import InvalidPage, OpenFDAError
 from ingest.store import sql
 from ingest.terms import Term
 
-# DuckDB may use this much memory for a page; beyond it, it spills to the scratch folder.
+# DuckDB may use this much memory for shaping, and half as much for reading a page; beyond
+# it, it spills to the scratch folder.
 MEMORY_LIMIT = "256MB"
-# Records are shaped in slices of about this many bytes of JSON: DuckDB works on 2048 rows at
-# a time, so a page of 1000 records of 70 KB each, shaped at once, needs several times its
-# 70 MB. Pages of the usual size (7 MB) are one slice.
-SLICE_BYTES = 8 * 1024 * 1024
+READER_MEMORY_LIMIT = "128MB"
+# Pages are shaped together until they hold about this many bytes of JSON: each SQL statement
+# costs a few milliseconds to plan whatever its size, so shaping one page of 1000 records at a
+# time spent a third of the time planning.
+BATCH_BYTES = 24 * 1024 * 1024
+# A batch is shaped in slices of about this many bytes: DuckDB works on 2048 rows at a time, so
+# a page of 1000 records of 70 KB each, shaped at once, needs several times its 70 MB.
+SLICE_BYTES = 24 * 1024 * 1024
 # openFDA's meta comes first and is a few hundred bytes: this much of a page is searched for it.
 ENVELOPE_BYTES = 1024 * 1024
+# The raw records: zstd level 1 (fast) with a dictionary of this size, trained on up to
+# DICTIONARY_SAMPLES records of the source's first page (none for a first page of fewer than
+# DICTIONARY_MIN records: too few to learn from). Records of a few KB compress about 4 times
+# with one, 3 times without.
+DICTIONARY_BYTES = 64 * 1024
+DICTIONARY_SAMPLES = 200
+DICTIONARY_MIN = 50
+# Records fetched from DuckDB and compressed at a time (a 70 MB page is not held twice).
+CHUNK = 200
 
 
 @dataclass(frozen=True)
@@ -43,6 +66,16 @@ class PageMeta:
     count: int
     repeated: int = 0  # records that the same query brought before (see begin_query)
     disclaimer: str | None = None  # meta.disclaimer: says SYNTHETIC on kratom-ae's test fixtures
+
+
+@dataclass(frozen=True)
+class PageFile:
+    """A page read: its results array in `path`, its records numbered from first_seq."""
+
+    path: Path
+    first_seq: int
+    count: int
+    size: int
 
 
 PREFIX = ".kratom-ae-staging-"
@@ -65,20 +98,17 @@ def scratch_folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:
 
 
 class Staging:
-    def __init__(self, database: Path | None, terms: list[Term], folder: Path | None = None):
+    def __init__(self, database: Path | None, terms: list[Term], folder: Path | None = None, *, threaded: bool = False):
         """Scratch space in `folder` (a scratch folder made by new_scratch_folder), or in a new
-        scratch folder beside `database` (in the system's temporary folder for None)."""
+        scratch folder beside `database` (in the system's temporary folder for None). With
+        `threaded`, batches are shaped in a thread of their own (see Shaper)."""
         if folder:
             self._dir = tempfile.TemporaryDirectory(prefix="source-", dir=folder)
         else:
             self._dir = new_scratch_folder(database)
-        self.path = Path(self._dir.name) / "staging.duckdb"
-        self.page_file = Path(self._dir.name) / "page.json"
-        # Named one by one, not by a glob: the user's folder may have [ ] * ? in its name.
-        self.raw_files: list[str] = []
-        self.next_seq = 0
-        self._page_count = 0  # records on the page just read
-        self._slices = 0  # slices shaped, for the raw files' names
+        self.folder = Path(self._dir.name)
+        self.path = self.folder / "staging.duckdb"
+        self.reader = Reader(self.folder)
         self.con = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT, "temp_directory": self._dir.name})
         self.con.execute("SET enable_progress_bar = false")
         terms_input = pd.DataFrame(  # noqa: F841 (read by DuckDB by name)
@@ -87,10 +117,9 @@ class Staging:
         country_input = country_names()  # noqa: F841 (read by DuckDB by name)
         for name in ("schema", "codes", "shaping_macros", "staging", "problems"):
             self.con.execute(sql(name))
-        # An empty raw file, so that publish has one to read even when the fetch found nothing.
-        self.con.execute("CREATE TEMP TABLE page_raw AS FROM stage_raw")
-        self._write_raw("raw-empty.parquet")
-        self.begin_query()
+        self._batch: list[PageFile] = []
+        self._shaper: ShapingThread | None = None
+        self._threaded = threaded
 
     def __enter__(self):
         return self
@@ -99,11 +128,23 @@ class Staging:
         self.close()
         return False
 
+    @property
+    def raw_files(self) -> list[str]:
+        return self.reader.raw_files
+
+    @property
+    def dictionary(self) -> bytes | None:
+        return self.reader.dictionary
+
     def close(self) -> None:
-        """Close the connection (publish needs the file free) and, once done, remove it."""
+        """Stop shaping and close the connections (publish needs the file free)."""
+        if self._shaper is not None:
+            self._shaper.cancel()
+            self._shaper = None
         if self.con is not None:
             self.con.close()
             self.con = None
+        self.reader.close()
 
     def cleanup(self) -> None:
         self.close()
@@ -111,110 +152,271 @@ class Staging:
 
     def begin_query(self) -> None:
         """Start counting the records of a new query: read_page reports those it sees twice."""
-        self.con.execute("CREATE OR REPLACE TEMP TABLE query_records (h UBIGINT)")
+        self.reader.begin_query()
 
     def read_page(self, body: bytes) -> PageMeta:
-        """Read one search page into DuckDB (the table page_records: record, pos). Raises
-        InvalidPage (the client asks again) if it is not JSON, OpenFDAError if it is JSON but
-        not an openFDA search response or needs more memory than DuckDB is allowed.
+        """The reader's step for one search page (see Reader.read); the page joins the batch
+        to be shaped. Raises InvalidPage (the client asks again) if it is not JSON,
+        OpenFDAError if it is JSON but not an openFDA search response or needs more memory
+        than DuckDB is allowed."""
+        meta, page = self.reader.read(body)
+        if page is not None:
+            self._batch.append(page)
+        return meta
 
-        openFDA's page, {"meta": {...}, "results": [...]}, is read as its meta (in Python) and
-        its results array, record by record (read_records.sql); any other layout is read as
-        one JSON value (read_page.sql), which needs memory of several times the page."""
+    def page_done(self, source: str, id_field: str) -> None:
+        """After each page: shape the batch once it holds BATCH_BYTES of records."""
+        if sum(page.size for page in self._batch) >= BATCH_BYTES:
+            self._submit(source, id_field)
+
+    def finish(self, source: str, id_field: str) -> int:
+        """Shape what is left and wait for the shaping to end; returns the records staged."""
+        self._submit(source, id_field)
+        if self._shaper is not None:
+            shaper, self._shaper = self._shaper, None
+            shaper.finish()
+        return self.staged()
+
+    def staged(self) -> int:
+        return self.con.execute("SELECT count(*) FROM stage_reports").fetchone()[0]
+
+    def shape(self, source: str, id_field: str) -> int:
+        """Shape every page read so far and wait for it; returns the records staged."""
+        return self.finish(source, id_field)
+
+    def _submit(self, source: str, id_field: str) -> None:
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        if not self._threaded:
+            shape_batch(self.con, batch, source, id_field)
+            return
+        if self._shaper is None:
+            self._shaper = ShapingThread(self.con)
+        self._shaper.submit(batch, source, id_field)
+
+
+class ShapingThread:
+    """Shapes batches in a thread of its own, one after another, while the reader goes on.
+    DuckDB lets other Python threads run while it works, so reading the next pages (HTTP,
+    the reader's parse and compression) and shaping use both cores. At most one batch waits:
+    memory does not grow if shaping is the slower step. A failure in the thread is raised in
+    the fetch's thread at the next submit or at finish."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.jobs: queue.Queue = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="kratom-ae shaping", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            if self.error is None:
+                try:
+                    shape_batch(self.con, *job)
+                except BaseException as exc:  # noqa: BLE001 (raised again in the fetch's thread)
+                    self.error = exc
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def submit(self, batch: list[PageFile], source: str, id_field: str) -> None:
+        self._raise()
+        self.jobs.put((batch, source, id_field))
+
+    def finish(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+        self._raise()
+
+    def cancel(self) -> None:
+        """Stop at once (the fetch failed or was interrupted): interrupt DuckDB's query."""
+        if self.thread.is_alive():
+            self.error = self.error or OpenFDAError("cancelled")
+            self.con.interrupt()
+            while self.thread.is_alive():
+                try:
+                    self.jobs.put_nowait(None)
+                except queue.Full:
+                    pass
+                self.thread.join(0.05)
+                self.con.interrupt()
+
+
+def shape_batch(con: duckdb.DuckDBPyConnection, batch: list[PageFile], source: str, id_field: str) -> None:
+    """Shape the pages of a batch into the staging tables, in slices of SLICE_BYTES; their
+    files are removed afterwards."""
+    con.execute("CREATE OR REPLACE TEMP TABLE batch (stage_seq BIGINT, record JSON)")
+    for page in batch:
+        con.execute("SET VARIABLE page_file = $f", {"f": str(page.path)})
+        con.execute("SET VARIABLE first_seq = $n", {"n": page.first_seq})
+        try:
+            con.execute(sql("read_batch"))
+        except duckdb.OutOfMemoryException:
+            raise OpenFDAError(f"A page of {page.size / 2**20:.0f} MiB from openFDA needed more than the {MEMORY_LIMIT} of memory kratom-ae gives DuckDB; the fetch was abandoned.") from None
+    con.execute("SET VARIABLE slice_bytes = $n", {"n": SLICE_BYTES})
+    for low, high in con.execute(sql("page_slices")).fetchall():
+        con.execute("CREATE OR REPLACE TEMP TABLE page AS FROM batch WHERE stage_seq BETWEEN $low AND $high", {"low": low, "high": high})
+        shape_slice(con, source, id_field)
+    con.execute("DROP TABLE batch")
+    for page in batch:
+        page.path.unlink(missing_ok=True)
+
+
+def shape_slice(con: duckdb.DuckDBPyConnection, source: str, id_field: str) -> None:
+    """Parse the records in `page` ({source}_read.sql), note those that break a rule for
+    malformed records in stage_problems ({source}_problems.sql), leaving out those that
+    cannot be stored, and shape the rest ({source}_page.sql)."""
+    try:
+        con.execute(sql(f"{source}_read"))
+        con.execute(sql(f"{source}_problems"))
+        con.execute(sql(f"{source}_page"))
+    except duckdb.OutOfMemoryException as exc:
+        raise OpenFDAError(f"Shaping a {source} page ran out of the {MEMORY_LIMIT} of memory kratom-ae gives DuckDB ({first_line(exc)}); the fetch was abandoned.") from None
+    except duckdb.Error as exc:
+        if failures.write_failure(exc):
+            raise
+        raise OpenFDAError(f"openFDA sent a {source} page kratom-ae cannot read ({first_line(exc)}); the fetch was abandoned.") from None
+    if con.execute(f"SELECT count(*) FROM page_{source} WHERE report_id IS NULL").fetchone()[0]:
+        raise OpenFDAError(f"openFDA sent a record without {id_field}; the fetch was abandoned.")
+
+
+class Reader:
+    """The reader's step for each page (see the module's docstring), with a DuckDB of its own
+    (in memory, spilling to the scratch folder), so that it can run while the shaper works."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.con = duckdb.connect(config={"memory_limit": READER_MEMORY_LIMIT, "temp_directory": str(folder)})
+        self.con.execute("SET enable_progress_bar = false")
+        self.next_seq = 0  # stage_seq of the next record received: numbers are never reused
+        self.pages = 0
+        self.raw_files: list[str] = []  # named one by one, not by a glob: the folder may have [ ] * ? in its name
+        self.dictionary: bytes | None = None
+        self._compressor: zstandard.ZstdCompressor | None = None
+        self._query_hashes: set[int] = set()
+        # An empty raw file, so that publish has one to read even when the fetch found nothing.
+        self._write_raw([], [])
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def begin_query(self) -> None:
+        self._query_hashes = set()
+
+    def read(self, body: bytes) -> tuple[PageMeta, PageFile | None]:
+        """Write the page's results array to a file, count its records and those the query
+        sent before, and store each record's JSON text compressed (a Parquet file of
+        stage_seq, record). openFDA's page, {"meta": {...}, "results": [...]}, is cut in
+        Python (only the meta is parsed here); any other layout is read as one JSON value
+        (read_page.sql), which needs memory of several times the page."""
+        path = self.folder / f"page-{self.pages:06d}.json"
         located = locate_results(body)
         if located is None:
-            return self._read_whole_page(body)
-        meta, start, end = located
+            last_updated, total, disclaimer, results = self._read_whole_page(body, path)
+            if results is None:
+                return PageMeta(last_updated, None, 0, disclaimer=disclaimer), None
+        else:
+            meta, start, end = located
+            write(path, memoryview(body)[start:end])  # a view: the page is not copied
+            last_updated, total, disclaimer = envelope(meta)
         try:
-            self.page_file.write_bytes(memoryview(body)[start:end])  # a view: the page is not copied
-        except OSError as exc:  # a full disk, not a bad page: named with the file it hit
-            raise OSError(exc.errno, exc.strerror, str(self.page_file)) from None
-        self.con.execute("SET VARIABLE page_file = $f", {"f": str(self.page_file)})
+            count, repeated = self._records(path, len(body))
+        except InvalidPage:
+            if located is None:
+                raise
+            # Not a plain list after all (a key after "results"): the whole-page reader says
+            # what is wrong, or reads it.
+            last_updated, total, disclaimer, results = self._read_whole_page(body, path)
+            if results is None:
+                return PageMeta(last_updated, None, 0, disclaimer=disclaimer), None
+            count, repeated = self._records(path, len(body))
+        page = PageFile(path, self.next_seq, count, len(body))
+        self.pages += 1
+        self.next_seq += count
+        return PageMeta(last_updated, total, count, repeated, disclaimer), (page if count else None)
+
+    def _records(self, path: Path, size: int) -> tuple[int, int]:
+        """(records, records repeated): reads the records, compresses them into a raw file."""
+        self.con.execute("SET VARIABLE page_file = $f", {"f": str(path)})
+        seqs: list[int] = []
+        blobs: list[bytes] = []
+        hashes: list[int] = []
         try:
-            self.con.execute(sql("read_records"))
+            cursor = self.con.execute(sql("read_records"))
+            while rows := cursor.fetchmany(CHUNK):
+                records = [record for record, _ in rows]
+                if self._compressor is None:
+                    self._start_compressing(records)
+                compressed = self._compressor.multi_compress_to_buffer(records)
+                blobs.extend(compressed[i].tobytes() for i in range(len(compressed)))
+                hashes.extend(h for _, h in rows)
         except duckdb.OutOfMemoryException:
-            raise self._out_of_memory(len(body)) from None
-        except duckdb.Error as exc:  # not a plain list: the whole-page reader says what is wrong
+            raise out_of_memory(size) from None
+        except duckdb.Error as exc:  # not a JSON list
             if failures.write_failure(exc):
                 raise
-            return self._read_whole_page(body)
-        last_updated, total, disclaimer = envelope(meta)
-        return self._page_meta(last_updated, total, len(body), disclaimer)
+            raise InvalidPage(first_line(exc)) from None
+        seqs = list(range(self.next_seq, self.next_seq + len(blobs)))
+        if blobs:
+            self._write_raw(seqs, blobs)
+        # Compared whole (64-bit hashes of the JSON text): two versions of one report differ.
+        seen = set(hashes)
+        repeated = len(hashes) - len(seen) + len(seen & self._query_hashes)
+        self._query_hashes |= seen
+        return len(blobs), repeated
 
-    def _read_whole_page(self, body: bytes) -> PageMeta:
-        try:
-            self.page_file.write_bytes(body)
-        except OSError as exc:  # a full disk, not a bad page: named with the file it hit
-            raise OSError(exc.errno, exc.strerror, str(self.page_file)) from None
-        self.con.execute("SET VARIABLE page_file = $f", {"f": str(self.page_file)})
+    def _start_compressing(self, records: list[bytes]) -> None:
+        if len(records) >= DICTIONARY_MIN:
+            try:
+                self.dictionary = zstandard.train_dictionary(DICTIONARY_BYTES, records[:DICTIONARY_SAMPLES], level=1).as_bytes()
+            except zstandard.ZstdError:  # records too alike or too few to learn from
+                self.dictionary = None
+        dictionary = zstandard.ZstdCompressionDict(self.dictionary) if self.dictionary else None
+        self._compressor = zstandard.ZstdCompressor(level=1, dict_data=dictionary)
+
+    def _write_raw(self, seqs: list[int], blobs: list[bytes]) -> None:
+        path = self.folder / f"raw-{len(self.raw_files):06d}.parquet"
+        raw_input = pd.DataFrame({"stage_seq": pd.Series(seqs, dtype="int64"), "record": pd.Series(blobs, dtype=object)})  # noqa: F841 (read by DuckDB by name)
+        self.con.execute(f"COPY (SELECT stage_seq, record::BLOB AS record FROM raw_input) TO '{path}' (FORMAT parquet, COMPRESSION uncompressed)")
+        self.raw_files.append(str(path))
+
+    def _read_whole_page(self, body: bytes, path: Path) -> tuple[str | None, int | None, str | None, str | None]:
+        """(last_updated, total, disclaimer, results written to path or None) of a page in
+        another layout, read as one JSON value."""
+        write(path, body)
+        self.con.execute("SET VARIABLE page_file = $f", {"f": str(path)})
         self.con.execute("SET VARIABLE page_bytes = $n", {"n": len(body) + 1024})
         try:
             self.con.execute(sql("read_page"))
         except duckdb.OutOfMemoryException:
-            raise self._out_of_memory(len(body)) from None
+            raise out_of_memory(len(body)) from None
         except duckdb.Error as exc:
             if failures.write_failure(exc):
                 raise
-            raise InvalidPage(str(exc).strip().splitlines()[0]) from None
+            raise InvalidPage(first_line(exc)) from None
         row = self.con.execute("SELECT last_updated, total, results IS NOT NULL, disclaimer FROM page_envelope").fetchone()
         if row is None or not row[2]:
-            return PageMeta(None if row is None else row[0], None, 0, disclaimer=None if row is None else row[3])
-        return self._page_meta(row[0], row[1], len(body), row[3])
+            return (None if row is None else row[0]), None, (None if row is None else row[3]), None
+        records = self.con.execute("SELECT '[' || coalesce(string_agg(record::VARCHAR, ',' ORDER BY pos), '') || ']' FROM page_records").fetchone()[0]
+        write(path, records.encode("utf-8"))
+        return row[0], row[1], row[3], str(path)
 
-    def _page_meta(self, last_updated: str | None, total: int | None, size: int, disclaimer: str | None = None) -> PageMeta:
-        """The page's meta, with its records counted and checked against the query's so far."""
-        try:
-            count, repeated = self.con.execute(sql("page_repeats")).fetchone()
-        except duckdb.OutOfMemoryException:
-            raise self._out_of_memory(size) from None
-        self._page_count = count
-        return PageMeta(last_updated, total, count, repeated, disclaimer)
 
-    @staticmethod
-    def _out_of_memory(size: int) -> OpenFDAError:
-        # Not InvalidPage: asking again for the same page would run out of memory again.
-        return OpenFDAError(f"A page of {size / 2**20:.0f} MiB from openFDA needed more than the {MEMORY_LIMIT} of memory kratom-ae gives DuckDB; the fetch was abandoned.")
+def write(path: Path, data) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:  # a full disk, not a bad page: named with the file it hit
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
 
-    def shape(self, source: str, id_field: str) -> int:
-        """Shape the page just read into the staging tables, slice by slice (SLICE_BYTES);
-        returns the records staged. Each slice is parsed ({source}_read.sql), its records
-        that break a rule for malformed records are noted in stage_problems
-        ({source}_problems.sql) and left out if they cannot be stored, and the rest shaped
-        ({source}_page.sql)."""
-        self.con.execute("SET VARIABLE first_seq = $n", {"n": self.next_seq})
-        self.con.execute("SET VARIABLE slice_bytes = $n", {"n": SLICE_BYTES})
-        staged = 0
-        for low, high in self.con.execute(sql("page_slices")).fetchall():
-            self.con.execute("CREATE OR REPLACE TEMP TABLE page AS FROM page_records WHERE pos BETWEEN $low AND $high", {"low": low, "high": high})
-            staged += self._shape_slice(source, id_field)
-        # Every record received has its stage_seq, those left out too: numbers are never reused.
-        self.next_seq += self._page_count
-        return staged
 
-    def _shape_slice(self, source: str, id_field: str) -> int:
-        try:
-            self.con.execute(sql(f"{source}_read"))
-            self.con.execute(sql(f"{source}_problems"))
-            self.con.execute(sql(f"{source}_page"))
-        except duckdb.OutOfMemoryException as exc:
-            raise OpenFDAError(f"Shaping a {source} page ran out of the {MEMORY_LIMIT} of memory kratom-ae gives DuckDB ({first_line(exc)}); the fetch was abandoned.") from None
-        except duckdb.Error as exc:
-            if failures.write_failure(exc):
-                raise
-            raise OpenFDAError(f"openFDA sent a {source} page kratom-ae cannot read ({first_line(exc)}); the fetch was abandoned.") from None
-        missing, count = self.con.execute(f"SELECT count(*) FILTER (WHERE report_id IS NULL), count(*) FROM page_{source}").fetchone()
-        if missing:
-            raise OpenFDAError(f"openFDA sent a record without {id_field}; the fetch was abandoned.")
-        if count:
-            self._write_raw(f"raw-{self.next_seq:012d}-{self._slices:06d}.parquet")
-        self._slices += 1
-        return count
-
-    def _write_raw(self, name: str) -> None:
-        path = str(Path(self._dir.name) / name)
-        self.con.execute("SET VARIABLE raw_file = $f", {"f": path})
-        self.con.execute(sql("stage_raw"))
-        self.raw_files.append(path)
+def out_of_memory(size: int) -> OpenFDAError:
+    # Not InvalidPage: asking again for the same page would run out of memory again.
+    return OpenFDAError(f"A page of {size / 2**20:.0f} MiB from openFDA needed more than the {READER_MEMORY_LIMIT} of memory kratom-ae gives DuckDB; the fetch was abandoned.")
 
 
 def first_line(exc: Exception) -> str:

@@ -274,10 +274,10 @@ def first_line(message: str) -> str:
     return message.strip().splitlines()[0].rstrip(".") if message.strip() else "unknown error"
 
 
-def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staging_path: Path, raw_files: list[str]) -> None:
+def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staging_path: Path, raw_files: list[str], dictionary: bytes | None) -> None:
     """Swap a fetch's staged rows (in its scratch database, and the raw records in the Parquet
-    files raw_files) in for the source's old ones, group them into probable cases, and record its
-    runs, in one transaction."""
+    files raw_files, compressed with `dictionary`) in for the source's old ones, group them
+    into probable cases, and record its runs, in one transaction."""
     from ingest import cases  # it reads SQL through this module
     con.execute("ATTACH $path AS staging (READ_ONLY)", {"path": str(staging_path)})
     # DuckDB cannot size read_parquet of a list held in a variable (it estimates 0 rows), and
@@ -289,6 +289,7 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
         try:
             con.execute("SET VARIABLE source = $source", {"source": source})
             con.execute("SET VARIABLE raw_files = $files", {"files": raw_files})
+            con.execute("SET VARIABLE dictionary = $d::BLOB", {"d": dictionary})
             con.execute(sql("publish"))
             con.execute(sql("publish_problems"))
             con.execute(sql("shaping_macros"))  # term_key and reference_key, for the case rules

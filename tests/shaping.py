@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import zstandard
+
 from ingest.fetch import SOURCES
 from ingest.staging import Staging
 from ingest.terms import load_terms
@@ -25,6 +27,10 @@ def rows_of(source: str, *records: dict, terms=None) -> list[dict] | dict:
             return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
         reports, products, reactions, raw = (table(t) for t in ("stage_reports", "stage_products", "stage_reactions", "stage_raw"))
+        # The raw records are stored compressed: shown here as the text they hold.
+        dictionary = zstandard.ZstdCompressionDict(staging.dictionary) if staging.dictionary else None
+        for row in raw:
+            row["record"] = zstandard.ZstdDecompressor(dict_data=dictionary).decompress(row["record"]).decode()
     finally:
         staging.cleanup()
     result = []

@@ -106,10 +106,10 @@ def test_ctrl_c_inside_duckdb_during_download(db, monkeypatch):
     interrupted"), not as KeyboardInterrupt (checked for real in test_duckdb_reports_ctrl_c_so)."""
     before = dump(db)
 
-    def interrupted(self, source, id_field):
+    def interrupted(*args):
         raise RuntimeError("Query interrupted")
 
-    monkeypatch.setattr("ingest.staging.Staging.shape", interrupted)
+    monkeypatch.setattr("ingest.staging.shape_batch", interrupted)
     result = fetch_replayed(db)
     assert one_sentence(result, 130) == f"Error: Interrupted; {UNCHANGED}"
     assert dump(db) == before
@@ -189,7 +189,7 @@ def test_disk_full_while_saving_a_page(db, monkeypatch):
     monkeypatch.setattr(Path, "write_bytes", full)
     message = one_sentence(fetch_replayed(db))
     assert re.fullmatch(
-        rf"Error: Cannot write {re.escape(str(db.parent))}/\.kratom-ae-staging-\w+/source-\w+/page\.json: No space left on device; "
+        rf"Error: Cannot write {re.escape(str(db.parent))}/\.kratom-ae-staging-\w+/source-\w+/page-\d+\.json: No space left on device; "
         rf"free some disk space and run it again; {UNCHANGED}",
         message,
     ), message
@@ -206,9 +206,7 @@ def test_disk_full_in_duckdb_is_not_called_a_bad_page(db, monkeypatch, step):
 
     def connect(path=":memory:", *a, **k):
         con = real_connect(path, *a, **k)
-        if str(path).endswith("staging.duckdb"):
-            return Connection(con, execute_fails=(lambda q: q == store.sql(step), failure))
-        return con
+        return Connection(con, execute_fails=(lambda q: q == store.sql(step), failure))
 
     monkeypatch.setattr("ingest.staging.duckdb.connect", connect)
     result = fetch_replayed(db)
@@ -414,7 +412,7 @@ def test_corrupted_database_in_status_query_and_fetch(db, command, monkeypatch):
 
 
 def test_corrupted_database_in_sql(corrupted):
-    message = one_sentence(run("sql", "SELECT max(length(record)) FROM raw_reports", "--db", corrupted))
+    message = one_sentence(run("sql", "SELECT max(octet_length(record_zstd)) FROM raw_reports", "--db", corrupted))
     assert re.fullmatch(
         rf"Error: The database {re.escape(str(corrupted))} is damaged \(Corrupt database file: computed checksum \d+ does not match stored checksum \d+ in block at location \d+\); "
         r"restore it from a backup, or fetch into a new file with --db\.",

@@ -85,9 +85,3 @@ SELECT c.stage_seq, 'caers' AS source, c.report_id, NULL AS report_version,
 FROM page_caers AS c
 JOIN criteria AS k USING (stage_seq)
 CROSS JOIN labels AS l;
-
--- The raw records go to a Parquet file per page (staging.py), not into the scratch database:
--- they are nine tenths of the bytes, and re-compressing them at every checkpoint of a growing
--- table was the slowest step of a fetch.
-CREATE OR REPLACE TEMP TABLE page_raw AS
-SELECT stage_seq, 'caers' AS source, report_id, NULL::INTEGER AS report_version, record FROM page_caers;

@@ -86,9 +86,3 @@ SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,
 FROM page_faers AS f
 CROSS JOIN labels AS l
 CROSS JOIN country_lookup AS c;
-
--- The raw records go to a Parquet file per page (staging.py), not into the scratch database:
--- they are nine tenths of the bytes, and re-compressing them at every checkpoint of a growing
--- table was the slowest step of a fetch.
-CREATE OR REPLACE TEMP TABLE page_raw AS
-SELECT stage_seq, 'faers' AS source, report_id, report_version, record FROM page_faers;

@@ -1,12 +1,11 @@
--- faers_read: the FAERS (drug/event) records of the page in `page` (record, pos) parsed into
+-- faers_read: the FAERS (drug/event) records in `page` (stage_seq, record) parsed into
 -- `page_faers`, with the fields kratom-ae reads typed (r). from_json is lenient: a field of
 -- another JSON kind than expected is read as NULL (or, for a string field, as its JSON text),
 -- which faers_problems.sql then names. Runs first; faers_page.sql shapes page_faers.
--- Variable: first_seq, the stage_seq of the page's first record.
 CREATE OR REPLACE TEMP TABLE page_faers AS
-SELECT getvariable('first_seq') + pos - 1 AS stage_seq, record, r, clean(r.safetyreportid) AS report_id, report_version(r.safetyreportversion) AS report_version
+SELECT stage_seq, record, r, clean(r.safetyreportid) AS report_id, report_version(r.safetyreportversion) AS report_version
 FROM (
-    SELECT pos, record, from_json(record, '{
+    SELECT stage_seq, record, from_json(record, '{
         "safetyreportid": "VARCHAR", "safetyreportversion": "VARCHAR", "receivedate": "VARCHAR", "serious": "VARCHAR",
         "seriousnessdeath": "VARCHAR", "seriousnesslifethreatening": "VARCHAR", "seriousnesshospitalization": "VARCHAR",
         "seriousnessdisabling": "VARCHAR", "seriousnesscongenitalanomali": "VARCHAR", "seriousnessother": "VARCHAR",

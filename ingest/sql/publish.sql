@@ -1,7 +1,8 @@
 -- Replace one source's rows with what the fetch staged (its scratch database, attached as
 -- `staging`, and the raw records' Parquet files), keeping one version per report. Runs in
 -- one transaction.
--- Variables: `source`, and `raw_files`, the list of the raw Parquet files (stage_raw.sql).
+-- Variables: `source`, and `raw_files`, the list of the raw records' Parquet files (stage_seq,
+-- record: compressed, written by staging.py's reader), and `dictionary`, their zstd dictionary.
 -- A report can arrive several times (found by several search terms, or in several
 -- versions): the highest report_version wins, and among equal versions the last received.
 -- Each winner gets its report_key: even numbers for FAERS, odd for CAERS, so that the two
@@ -36,7 +37,12 @@ SELECT s.* EXCLUDE (stage_seq, report_key, is_first_mention, is_first_outcome), 
        row_number() OVER (PARTITION BY s.stage_seq, s.reaction_outcome ORDER BY s.reaction_seq) = 1 AS is_first_outcome
 FROM staging.stage_reactions AS s JOIN winners AS w USING (stage_seq);
 INSERT INTO raw_reports BY NAME
-SELECT * EXCLUDE (stage_seq) FROM read_parquet(getvariable('raw_files')) WHERE stage_seq IN (SELECT stage_seq FROM winners);
+SELECT s.source, s.report_id, s.report_version, r.record AS record_zstd
+FROM read_parquet(getvariable('raw_files')) AS r
+JOIN winners AS w USING (stage_seq)
+JOIN staging.stage_reports AS s USING (stage_seq);
+DELETE FROM raw_dictionaries WHERE source = getvariable('source');
+INSERT INTO raw_dictionaries VALUES (getvariable('source'), getvariable('dictionary'));
 
 INSERT INTO kratom_terms BY NAME
 SELECT getvariable('source') AS source, term_order, term, kind AS match, note FROM staging.match_terms;

@@ -95,13 +95,22 @@ CREATE TABLE IF NOT EXISTS reactions (
     PRIMARY KEY (source, report_id, reaction_seq)
 );
 
--- One row per report: the openFDA record as received.
+-- One row per report: the openFDA record as received, compressed (zstd, with its source's
+-- dictionary in raw_dictionaries). Read it with `kratom-ae raw SOURCE REPORT_ID` or, in
+-- Python, ingest.raw.record(con, source, report_id) (README "The raw records").
 CREATE TABLE IF NOT EXISTS raw_reports (
     source          VARCHAR NOT NULL,
     report_id       VARCHAR NOT NULL,
     report_version  INTEGER,
-    record          JSON NOT NULL,
+    record_zstd     BLOB NOT NULL,                  -- the record's JSON text (UTF-8) as received, zstd-compressed
     PRIMARY KEY (source, report_id)
+);
+
+-- One row per source: the zstd dictionary its raw_reports were compressed with (trained on
+-- the fetch's first page); NULL when they were compressed without one.
+CREATE TABLE IF NOT EXISTS raw_dictionaries (
+    source      VARCHAR PRIMARY KEY,
+    dictionary  BLOB
 );
 
 -- One row per term of the terms file of the fetch that produced a source's rows: what was

@@ -1,12 +1,10 @@
 -- staging: the tables of a fetch's scratch database (beside the user's, removed after the
 -- fetch). Pages are shaped into them one by one; publish.sql copies them over in one
 -- transaction. stage_seq numbers records in the order received.
--- stage_raw stays empty: the raw records go to a Parquet file per page (stage_raw.sql), and
--- this table gives those files their columns.
+-- The raw records are not here: staging.py's reader writes them, compressed, to Parquet files.
 CREATE TABLE stage_reports AS SELECT 0::BIGINT AS stage_seq, * FROM reports LIMIT 0;
 CREATE TABLE stage_products AS SELECT 0::BIGINT AS stage_seq, * FROM products LIMIT 0;
 CREATE TABLE stage_reactions AS SELECT 0::BIGINT AS stage_seq, * FROM reactions LIMIT 0;
-CREATE TABLE stage_raw AS SELECT 0::BIGINT AS stage_seq, * FROM raw_reports LIMIT 0;
 
 -- The terms, in the order they are tried (term_order), with the forms they are matched in:
 -- a substring term inside the squeezed name, a word term as whole words of the normalized
@@ -22,20 +20,26 @@ FROM terms_input;
 -- name against every term; the first name in name_order, and for it the first term, decides.
 -- A hit inside a look-alike named by an exclude term (7-OH in 7-OH-DPAT) does not count; such
 -- a product keeps the exclude term in excluded_by. One row per product with any hit.
+-- The same few hundred names recur on every page, so each distinct name is matched once
+-- (name_forms), and products take their name's hits.
 -- (page_names exists empty from the start: DuckDB checks a macro's tables when it is made.)
 CREATE OR REPLACE TEMP TABLE page_names (stage_seq BIGINT, product_seq BIGINT, name_order INTEGER, field VARCHAR, name VARCHAR);
+CREATE OR REPLACE TEMP MACRO name_forms() AS TABLE
+SELECT name, clean(name) AS cleaned, squeeze(name) AS squeezed, ' ' || coalesce(normalize_name(name), '') || ' ' AS spaced
+FROM (SELECT DISTINCT name FROM page_names)
+WHERE clean(name) IS NOT NULL;
 CREATE OR REPLACE TEMP MACRO kratom_hits() AS TABLE
-WITH forms AS (
-    SELECT stage_seq, product_seq, name_order, field, clean(name) AS name, squeeze(name) AS squeezed, ' ' || coalesce(normalize_name(name), '') || ' ' AS spaced
-    FROM page_names WHERE clean(name) IS NOT NULL
-),
-hits AS (
-    SELECT f.*, t.term, f.name_order * 10000 + t.term_order AS rank,
+WITH name_hits AS (
+    SELECT f.name, f.cleaned, t.term, t.term_order,
            (SELECT min_by(e.term, e.term_order) FROM match_terms AS e
             WHERE e.kind = 'exclude' AND contains(f.squeezed, e.squeezed) AND contains(e.squeezed, t.squeezed)) AS excluded_by
-    FROM forms AS f
+    FROM name_forms() AS f
     JOIN match_terms AS t ON t.kind <> 'exclude'
         AND CASE t.kind WHEN 'substring' THEN contains(f.squeezed, t.squeezed) ELSE contains(f.spaced, t.spaced) END
+),
+hits AS (
+    SELECT p.stage_seq, p.product_seq, p.field, h.cleaned AS name, h.term, h.excluded_by, p.name_order * 10000 + h.term_order AS rank
+    FROM page_names AS p JOIN name_hits AS h USING (name)
 )
 SELECT stage_seq, product_seq,
        arg_min(term, rank) FILTER (WHERE excluded_by IS NULL) AS matched_term,
