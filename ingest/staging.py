@@ -35,10 +35,9 @@ from ingest.openfda import InvalidPage, OpenFDAError
 from ingest.store import sql
 from ingest.terms import Term
 
-# DuckDB may use this much memory for shaping, and half as much for reading a page; beyond
-# it, it spills to the scratch folder.
+# DuckDB may use this much memory for reading pages, and as much for shaping them; beyond it,
+# it spills to the scratch folder.
 MEMORY_LIMIT = "256MB"
-READER_MEMORY_LIMIT = "128MB"
 # Pages are shaped together until they hold about this many bytes of JSON: each SQL statement
 # costs a few milliseconds to plan whatever its size, so shaping one page of 1000 records at a
 # time spent a third of the time planning.
@@ -70,7 +69,8 @@ class PageMeta:
 
 @dataclass(frozen=True)
 class PageFile:
-    """A page read: its results array in `path`, its records numbered from first_seq."""
+    """A page read: its records (stage_seq, record) in the Parquet file `path`, numbered from
+    first_seq; size is the page's bytes."""
 
     path: Path
     first_seq: int
@@ -246,23 +246,34 @@ class ShapingThread:
 
 
 def shape_batch(con: duckdb.DuckDBPyConnection, batch: list[PageFile], source: str, id_field: str) -> None:
-    """Shape the pages of a batch into the staging tables, in slices of SLICE_BYTES; their
-    files are removed afterwards."""
-    con.execute("CREATE OR REPLACE TEMP TABLE batch (stage_seq BIGINT, record JSON)")
-    for page in batch:
-        con.execute("SET VARIABLE page_file = $f", {"f": str(page.path)})
-        con.execute("SET VARIABLE first_seq = $n", {"n": page.first_seq})
-        try:
-            con.execute(sql("read_batch"))
-        except duckdb.OutOfMemoryException:
-            raise OpenFDAError(f"A page of {page.size / 2**20:.0f} MiB from openFDA needed more than the {MEMORY_LIMIT} of memory kratom-ae gives DuckDB; the fetch was abandoned.") from None
-    con.execute("SET VARIABLE slice_bytes = $n", {"n": SLICE_BYTES})
-    for low, high in con.execute(sql("page_slices")).fetchall():
-        con.execute("CREATE OR REPLACE TEMP TABLE page AS FROM batch WHERE stage_seq BETWEEN $low AND $high", {"low": low, "high": high})
-        shape_slice(con, source, id_field)
-    con.execute("DROP TABLE batch")
+    """Shape the pages of a batch into the staging tables, in slices of up to SLICE_BYTES of
+    JSON (several pages, or part of one big page); their files are removed afterwards."""
+    for group in slices(batch):
+        con.execute("SET VARIABLE batch_files = $f", {"f": [str(page.path) for page in group]})
+        if len(group) > 1 or group[0].size <= SLICE_BYTES:
+            con.execute(sql("read_batch").replace("TEMP TABLE batch", "TEMP TABLE page"))
+            shape_slice(con, source, id_field)
+            continue
+        con.execute(sql("read_batch"))
+        con.execute("SET VARIABLE slice_bytes = $n", {"n": SLICE_BYTES})
+        for low, high in con.execute(sql("page_slices")).fetchall():
+            con.execute("CREATE OR REPLACE TEMP TABLE page AS FROM batch WHERE stage_seq BETWEEN $low AND $high", {"low": low, "high": high})
+            shape_slice(con, source, id_field)
+        con.execute("DROP TABLE batch")
     for page in batch:
         page.path.unlink(missing_ok=True)
+
+
+def slices(batch: list[PageFile]) -> list[list[PageFile]]:
+    """The pages in groups of consecutive pages of up to SLICE_BYTES together; a page bigger
+    than that is a group of its own (cut into slices by its records)."""
+    groups: list[list[PageFile]] = []
+    for page in batch:
+        if groups and sum(p.size for p in groups[-1]) + page.size <= SLICE_BYTES:
+            groups[-1].append(page)
+        else:
+            groups.append([page])
+    return groups
 
 
 def shape_slice(con: duckdb.DuckDBPyConnection, source: str, id_field: str) -> None:
@@ -289,7 +300,7 @@ class Reader:
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.con = duckdb.connect(config={"memory_limit": READER_MEMORY_LIMIT, "temp_directory": str(folder)})
+        self.con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(folder)})
         self.con.execute("SET enable_progress_bar = false")
         self.next_seq = 0  # stage_seq of the next record received: numbers are never reused
         self.pages = 0
@@ -335,19 +346,24 @@ class Reader:
             if results is None:
                 return PageMeta(last_updated, None, 0, disclaimer=disclaimer), None
             count, repeated = self._records(path, len(body))
-        page = PageFile(path, self.next_seq, count, len(body))
+        page = PageFile(path.with_suffix(".parquet"), self.next_seq, count, len(body))
         self.pages += 1
         self.next_seq += count
         return PageMeta(last_updated, total, count, repeated, disclaimer), (page if count else None)
 
     def _records(self, path: Path, size: int) -> tuple[int, int]:
-        """(records, records repeated): reads the records, compresses them into a raw file."""
+        """(records, records repeated): reads the page's records, writes them for the shaper
+        (page_out.sql, to a Parquet file named like the page's) and compresses them into a
+        raw file."""
         self.con.execute("SET VARIABLE page_file = $f", {"f": str(path)})
-        seqs: list[int] = []
         blobs: list[bytes] = []
         hashes: list[int] = []
         try:
-            cursor = self.con.execute(sql("read_records"))
+            self.con.execute(sql("read_records"))
+            self.con.execute("SET VARIABLE first_seq = $n", {"n": self.next_seq})
+            self.con.execute("SET VARIABLE records_file = $f", {"f": str(path.with_suffix(".parquet"))})
+            self.con.execute(sql("page_out"))
+            cursor = self.con.execute("SELECT encode(record), h FROM page_records ORDER BY pos")
             while rows := cursor.fetchmany(CHUNK):
                 records = [record for record, _ in rows]
                 if self._compressor is None:
@@ -361,9 +377,11 @@ class Reader:
             if failures.write_failure(exc):
                 raise
             raise InvalidPage(first_line(exc)) from None
-        seqs = list(range(self.next_seq, self.next_seq + len(blobs)))
+        finally:
+            path.unlink(missing_ok=True)
+        self.con.execute("DROP TABLE IF EXISTS page_records")
         if blobs:
-            self._write_raw(seqs, blobs)
+            self._write_raw(list(range(self.next_seq, self.next_seq + len(blobs))), blobs)
         # Compared whole (64-bit hashes of the JSON text): two versions of one report differ.
         seen = set(hashes)
         repeated = len(hashes) - len(seen) + len(seen & self._query_hashes)
@@ -416,7 +434,7 @@ def write(path: Path, data) -> None:
 
 def out_of_memory(size: int) -> OpenFDAError:
     # Not InvalidPage: asking again for the same page would run out of memory again.
-    return OpenFDAError(f"A page of {size / 2**20:.0f} MiB from openFDA needed more than the {READER_MEMORY_LIMIT} of memory kratom-ae gives DuckDB; the fetch was abandoned.")
+    return OpenFDAError(f"A page of {size / 2**20:.0f} MiB from openFDA needed more than the {MEMORY_LIMIT} of memory kratom-ae gives DuckDB; the fetch was abandoned.")
 
 
 def first_line(exc: Exception) -> str:
