@@ -18,7 +18,7 @@ CREATE OR REPLACE TEMP TABLE page_hits AS FROM kratom_hits();
 CREATE OR REPLACE TEMP TABLE page_matches AS
 SELECT stage_seq, product_seq, matched_term, matched_field, matched_name FROM page_hits WHERE matched_term IS NOT NULL;
 
-INSERT INTO stage_products BY NAME
+CREATE OR REPLACE TEMP TABLE page_products_out AS
 SELECT p.stage_seq, 'caers' AS source, p.report_id, p.product_seq,
        clean(p.product.name_brand) AS product_name,
        normalize_name(clean(p.product.name_brand)) AS product_name_normalized,
@@ -33,9 +33,12 @@ FROM page_products AS p
 CROSS JOIN labels AS l
 LEFT JOIN page_hits AS m USING (stage_seq, product_seq);
 
-INSERT INTO stage_reactions BY NAME
+CREATE OR REPLACE TEMP TABLE page_reactions_out AS
 SELECT stage_seq, 'caers' AS source, report_id, reaction_seq, term_key(reaction) AS reaction_pt, clean(reaction) AS reaction_pt_reported, NULL AS reaction_outcome
 FROM (SELECT stage_seq, report_id, unnest(r.reactions) AS reaction, generate_subscripts(r.reactions, 1) AS reaction_seq FROM page_caers);
+
+INSERT INTO stage_products BY NAME FROM product_flags();
+INSERT INTO stage_reactions BY NAME FROM reaction_flags();
 
 INSERT INTO stage_reports BY NAME
 WITH flags AS (

@@ -19,7 +19,7 @@ CREATE OR REPLACE TEMP TABLE page_hits AS FROM kratom_hits();
 CREATE OR REPLACE TEMP TABLE page_matches AS
 SELECT stage_seq, product_seq, matched_term, matched_field, matched_name FROM page_hits WHERE matched_term IS NOT NULL;
 
-INSERT INTO stage_products BY NAME
+CREATE OR REPLACE TEMP TABLE page_products_out AS
 SELECT p.stage_seq, 'faers' AS source, p.report_id, p.product_seq,
        clean(p.drug.medicinalproduct) AS product_name,
        normalize_name(clean(p.drug.medicinalproduct)) AS product_name_normalized,
@@ -35,13 +35,16 @@ FROM page_products AS p
 CROSS JOIN labels AS l
 LEFT JOIN page_hits AS m USING (stage_seq, product_seq);
 
-INSERT INTO stage_reactions BY NAME
+CREATE OR REPLACE TEMP TABLE page_reactions_out AS
 SELECT stage_seq, 'faers' AS source, report_id, reaction_seq,
        term_key(reaction.reactionmeddrapt) AS reaction_pt,
        clean(reaction.reactionmeddrapt) AS reaction_pt_reported,
        map_extract_value(l.reaction_outcome, clean(reaction.reactionoutcome)) AS reaction_outcome
 FROM (SELECT stage_seq, report_id, unnest(r.patient.reaction) AS reaction, generate_subscripts(r.patient.reaction, 1) AS reaction_seq FROM page_faers)
 CROSS JOIN labels AS l;
+
+INSERT INTO stage_products BY NAME FROM product_flags();
+INSERT INTO stage_reactions BY NAME FROM reaction_flags();
 
 INSERT INTO stage_reports BY NAME
 SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,

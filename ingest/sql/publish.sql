@@ -23,18 +23,11 @@ INSERT INTO reports BY NAME
 SELECT s.* EXCLUDE (stage_seq, report_key, case_id, case_rule), w.report_key,
        s.source || ':' || s.report_id AS case_id, 'single report' AS case_rule
 FROM staging.stage_reports AS s JOIN winners AS w USING (stage_seq);
--- is_first_mention and named_as_suspect are decided here, once, so that no table has to
--- de-duplicate the products or terms of a report.
 INSERT INTO products BY NAME
-SELECT s.* EXCLUDE (stage_seq, report_key, is_first_mention, named_as_suspect), w.report_key,
-       s.product_name_normalized IS NOT NULL
-           AND row_number() OVER (PARTITION BY s.stage_seq, s.product_name_normalized, s.is_kratom ORDER BY s.product_seq) = 1 AS is_first_mention,
-       s.product_name_normalized IS NOT NULL AND coalesce(bool_or(s.role IN ('suspect', 'interacting')) OVER (PARTITION BY s.stage_seq, s.product_name_normalized, s.is_kratom), false) AS named_as_suspect
+SELECT s.* EXCLUDE (stage_seq, report_key), w.report_key
 FROM staging.stage_products AS s JOIN winners AS w USING (stage_seq);
 INSERT INTO reactions BY NAME
-SELECT s.* EXCLUDE (stage_seq, report_key, is_first_mention, is_first_outcome), w.report_key,
-       s.reaction_pt IS NOT NULL AND row_number() OVER (PARTITION BY s.stage_seq, s.reaction_pt ORDER BY s.reaction_seq) = 1 AS is_first_mention,
-       row_number() OVER (PARTITION BY s.stage_seq, s.reaction_outcome ORDER BY s.reaction_seq) = 1 AS is_first_outcome
+SELECT s.* EXCLUDE (stage_seq, report_key), w.report_key
 FROM staging.stage_reactions AS s JOIN winners AS w USING (stage_seq);
 INSERT INTO raw_reports BY NAME
 SELECT s.source, s.report_id, s.report_version, r.record AS record_zstd

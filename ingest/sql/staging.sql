@@ -49,6 +49,25 @@ SELECT stage_seq, product_seq,
 FROM hits
 GROUP BY stage_seq, product_seq;
 
+-- is_first_mention, named_as_suspect (products) and is_first_mention, is_first_outcome
+-- (reactions) are decided once, as each page is shaped, so that no table has to de-duplicate
+-- the products or terms of a report. faers_page.sql and caers_page.sql make page_products_out
+-- and page_reactions_out (the staging tables' columns but these), and append these.
+CREATE OR REPLACE TEMP TABLE page_products_out AS SELECT * EXCLUDE (is_first_mention, named_as_suspect) FROM stage_products LIMIT 0;
+CREATE OR REPLACE TEMP TABLE page_reactions_out AS SELECT * EXCLUDE (is_first_mention, is_first_outcome) FROM stage_reactions LIMIT 0;
+CREATE OR REPLACE TEMP MACRO product_flags() AS TABLE
+SELECT *,
+       product_name_normalized IS NOT NULL
+           AND row_number() OVER (PARTITION BY stage_seq, product_name_normalized, is_kratom ORDER BY product_seq) = 1 AS is_first_mention,
+       product_name_normalized IS NOT NULL
+           AND coalesce(bool_or(role IN ('suspect', 'interacting')) OVER (PARTITION BY stage_seq, product_name_normalized, is_kratom), false) AS named_as_suspect
+FROM page_products_out;
+CREATE OR REPLACE TEMP MACRO reaction_flags() AS TABLE
+SELECT *,
+       reaction_pt IS NOT NULL AND row_number() OVER (PARTITION BY stage_seq, reaction_pt ORDER BY reaction_seq) = 1 AS is_first_mention,
+       row_number() OVER (PARTITION BY stage_seq, reaction_outcome ORDER BY reaction_seq) = 1 AS is_first_outcome
+FROM page_reactions_out;
+
 -- Countries as reported -> ISO 3166 (ingest/countries.py), by country_key.
 CREATE TABLE country_lookup AS
 SELECT map_from_entries(list((key, code))) AS code, map_from_entries(list((key, name))) AS name
