@@ -93,10 +93,10 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
                     on_page(source.name, term, page, run["records_received"])
             run["finished_at"] = utcnow()
             runs.append(run)
-        staging.finish(source.name, source.id_field)
+        staged = staging.finish(source.name, source.id_field)
         check_same_snapshot(source, runs)
         staging.close()
-        store.publish(con, source.name, runs, staging.path, staging.raw_files, staging.dictionary)
+        store.publish(con, source.name, runs, staged)
     finally:
         staging.cleanup()
 

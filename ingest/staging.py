@@ -107,18 +107,21 @@ class Staging:
         else:
             self._dir = new_scratch_folder(database)
         self.folder = Path(self._dir.name)
-        self.path = self.folder / "staging.duckdb"
         self.reader = Reader(self.folder)
-        self.con = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT, "temp_directory": self._dir.name})
+        # In memory (spilling to the scratch folder): what is shaped goes to Parquet files
+        # batch by batch (Shaper.flush), so no journal or checkpoint is written twice.
+        self.con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": self._dir.name})
         self.con.execute("SET enable_progress_bar = false")
+        self.con.execute("SET threads = 1")
         terms_input = pd.DataFrame(  # noqa: F841 (read by DuckDB by name)
             {"term_order": range(len(terms)), "term": [t.term for t in terms], "kind": [t.match for t in terms], "note": [t.note or None for t in terms]}
         )
         country_input = country_names()  # noqa: F841 (read by DuckDB by name)
         for name in ("schema", "codes", "shaping_macros", "staging", "problems"):
             self.con.execute(sql(name))
+        self.shaper = Shaper(self.con, self.folder)
         self._batch: list[PageFile] = []
-        self._shaper: ShapingThread | None = None
+        self._thread: ShapingThread | None = None
         self._threaded = threaded
 
     def __enter__(self):
@@ -129,18 +132,14 @@ class Staging:
         return False
 
     @property
-    def raw_files(self) -> list[str]:
-        return self.reader.raw_files
-
-    @property
     def dictionary(self) -> bytes | None:
         return self.reader.dictionary
 
     def close(self) -> None:
         """Stop shaping and close the connections (publish needs the file free)."""
-        if self._shaper is not None:
-            self._shaper.cancel()
-            self._shaper = None
+        if self._thread is not None:
+            self._thread.cancel()
+            self._thread = None
         if self.con is not None:
             self.con.close()
             self.con = None
@@ -169,31 +168,79 @@ class Staging:
         if sum(page.size for page in self._batch) >= BATCH_BYTES:
             self._submit(source, id_field)
 
-    def finish(self, source: str, id_field: str) -> int:
-        """Shape what is left and wait for the shaping to end; returns the records staged."""
+    def finish(self, source: str, id_field: str) -> Staged:
+        """Shape what is left, wait for the shaping to end, and write the rest of what publish
+        needs (stage_problems, the terms); returns the files to publish."""
         self._submit(source, id_field)
-        if self._shaper is not None:
-            shaper, self._shaper = self._shaper, None
-            shaper.finish()
-        return self.staged()
-
-    def staged(self) -> int:
-        return self.con.execute("SELECT count(*) FROM stage_reports").fetchone()[0]
+        if self._thread is not None:
+            thread, self._thread = self._thread, None
+            thread.finish()
+        return self.shaper.finish(self.reader.raw_files, self.reader.dictionary)
 
     def shape(self, source: str, id_field: str) -> int:
         """Shape every page read so far and wait for it; returns the records staged."""
-        return self.finish(source, id_field)
+        return self.finish(source, id_field).count(self.con)
 
     def _submit(self, source: str, id_field: str) -> None:
         if not self._batch:
             return
         batch, self._batch = self._batch, []
         if not self._threaded:
-            shape_batch(self.con, batch, source, id_field)
+            self.shaper.shape(batch, source, id_field)
             return
-        if self._shaper is None:
-            self._shaper = ShapingThread(self.con)
-        self._shaper.submit(batch, source, id_field)
+        if self._thread is None:
+            self._thread = ShapingThread(self.shaper)
+        self._thread.submit(batch, source, id_field)
+
+
+@dataclass
+class Staged:
+    """What a fetch staged, for store.publish (ingest/sql/publish.sql): Parquet files of the
+    staging tables' rows (stage_seq and the columns of reports, products, reactions), of
+    stage_problems and of the terms; the raw records (stage_seq, record) and their dictionary."""
+
+    reports: list[str]
+    products: list[str]
+    reactions: list[str]
+    problems: str
+    terms: str
+    raw: list[str]
+    dictionary: bytes | None
+
+    def count(self, con: duckdb.DuckDBPyConnection) -> int:
+        """The records staged (reports rows, before one version per report is kept)."""
+        return con.execute("SELECT count(*) FROM read_parquet($f)", {"f": self.reports}).fetchone()[0]
+
+
+class Shaper:
+    """Shapes batches of pages into the staging tables of an in-memory DuckDB, and writes what
+    each batch staged to Parquet files (flush), so that memory does not grow with the fetch."""
+
+    TABLES = ("reports", "products", "reactions")
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path):
+        self.con = con
+        self.folder = folder
+        self.files: dict[str, list[str]] = {table: [] for table in self.TABLES}
+        self.flush()  # empty files, so that publish has files to read even when nothing was found
+
+    def shape(self, batch: list[PageFile], source: str, id_field: str) -> None:
+        shape_batch(self.con, batch, source, id_field)
+        self.flush()
+
+    def flush(self) -> None:
+        number = len(self.files["reports"])
+        for table in self.TABLES:
+            path = self.folder / f"{table}-{number:06d}.parquet"
+            self.con.execute(f"COPY stage_{table} TO '{path}' (FORMAT parquet, COMPRESSION uncompressed)")
+            self.con.execute(f"CREATE OR REPLACE TABLE stage_{table} AS FROM stage_{table} LIMIT 0")
+            self.files[table].append(str(path))
+
+    def finish(self, raw: list[str], dictionary: bytes | None) -> Staged:
+        problems, terms = self.folder / "problems.parquet", self.folder / "terms.parquet"
+        self.con.execute(f"COPY stage_problems TO '{problems}' (FORMAT parquet)")
+        self.con.execute(f"COPY match_terms TO '{terms}' (FORMAT parquet)")
+        return Staged(self.files["reports"], self.files["products"], self.files["reactions"], str(problems), str(terms), raw, dictionary)
 
 
 class ShapingThread:
@@ -203,8 +250,9 @@ class ShapingThread:
     memory does not grow if shaping is the slower step. A failure in the thread is raised in
     the fetch's thread at the next submit or at finish."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con = con
+    def __init__(self, shaper: Shaper):
+        self.shaper = shaper
+        self.con = shaper.con
         self.jobs: queue.Queue = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="kratom-ae shaping", daemon=True)
@@ -214,7 +262,7 @@ class ShapingThread:
         while (job := self.jobs.get()) is not None:
             if self.error is None:
                 try:
-                    shape_batch(self.con, *job)
+                    self.shaper.shape(*job)
                 except BaseException as exc:  # noqa: BLE001 (raised again in the fetch's thread)
                     self.error = exc
 
@@ -302,6 +350,7 @@ class Reader:
         self.folder = folder
         self.con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(folder)})
         self.con.execute("SET enable_progress_bar = false")
+        self.con.execute("SET threads = 1")
         self.next_seq = 0  # stage_seq of the next record received: numbers are never reused
         self.pages = 0
         self.raw_files: list[str] = []  # named one by one, not by a glob: the folder may have [ ] * ? in its name

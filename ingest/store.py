@@ -274,12 +274,11 @@ def first_line(message: str) -> str:
     return message.strip().splitlines()[0].rstrip(".") if message.strip() else "unknown error"
 
 
-def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staging_path: Path, raw_files: list[str], dictionary: bytes | None) -> None:
-    """Swap a fetch's staged rows (in its scratch database, and the raw records in the Parquet
-    files raw_files, compressed with `dictionary`) in for the source's old ones, group them
-    into probable cases, and record its runs, in one transaction."""
+def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staged) -> None:
+    """Swap a fetch's staged rows (ingest.staging.Staged: Parquet files in its scratch folder,
+    the raw records compressed with staged.dictionary) in for the source's old ones, group
+    them into probable cases, and record its runs, in one transaction."""
     from ingest import cases  # it reads SQL through this module
-    con.execute("ATTACH $path AS staging (READ_ONLY)", {"path": str(staging_path)})
     # DuckDB cannot size read_parquet of a list held in a variable (it estimates 0 rows), and
     # would then build the hash table of `stage_seq IN (winners)` from the raw records: every
     # raw record in memory at once, out of memory from a few hundred MB of reports on.
@@ -288,8 +287,11 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
         con.begin()
         try:
             con.execute("SET VARIABLE source = $source", {"source": source})
-            con.execute("SET VARIABLE raw_files = $files", {"files": raw_files})
-            con.execute("SET VARIABLE dictionary = $d::BLOB", {"d": dictionary})
+            for name, files in (("stage_reports", staged.reports), ("stage_products", staged.products), ("stage_reactions", staged.reactions), ("raw_files", staged.raw)):
+                con.execute(f"SET VARIABLE {name} = $files", {"files": files})
+            con.execute("SET VARIABLE stage_problems = $f", {"f": staged.problems})
+            con.execute("SET VARIABLE match_terms = $f", {"f": staged.terms})
+            con.execute("SET VARIABLE dictionary = $d::BLOB", {"d": staged.dictionary})
             con.execute(sql("publish"))
             con.execute(sql("publish_problems"))
             con.execute(sql("shaping_macros"))  # term_key and reference_key, for the case rules
@@ -306,7 +308,6 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stagi
     finally:
         with suppress(duckdb.Error):
             con.execute("RESET disabled_optimizers")
-            con.execute("DETACH staging")
 
 
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:

@@ -18,10 +18,11 @@ def rows_of(source: str, *records: dict, terms=None) -> list[dict] | dict:
     try:
         body = json.dumps({"meta": {"last_updated": "2026-11-18", "results": {"skip": 0, "limit": 1000, "total": len(records)}}, "results": list(records)}).encode()
         staging.read_page(body)
-        staging.shape(source, SOURCES[source].id_field)
+        staged = staging.finish(source, SOURCES[source].id_field)
+        files = {"stage_reports": staged.reports, "stage_products": staged.products, "stage_reactions": staged.reactions, "stage_raw": staged.raw}
 
         def table(name):
-            relation = f"read_parquet({staging.raw_files!r})" if name == "stage_raw" else name
+            relation = f"read_parquet({files[name]!r})"
             cursor = staging.con.execute(f"SELECT * EXCLUDE (stage_seq), stage_seq FROM {relation} ORDER BY ALL")
             columns = [d[0] for d in cursor.description]
             return [dict(zip(columns, row)) for row in cursor.fetchall()]

@@ -357,8 +357,8 @@ def test_a_page_in_any_layout_is_read_the_same(layout):
     scratch = staging.Staging(None, load_terms(KRATOM_ONLY))
     try:
         page = scratch.read_page(layout(meta, records).encode())
-        scratch.shape("faers", "safetyreportid")
-        got = scratch.con.execute("SELECT list(report_id ORDER BY stage_seq) FROM stage_reports").fetchone()[0]
+        staged = scratch.finish("faers", "safetyreportid")
+        got = scratch.con.execute("SELECT list(report_id ORDER BY stage_seq) FROM read_parquet($f)", {"f": staged.reports}).fetchone()[0]
     finally:
         scratch.cleanup()
     assert (page.last_updated, page.total, page.count, page.repeated) == ("2026-11-18", 3, 3, 0)

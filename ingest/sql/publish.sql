@@ -1,7 +1,9 @@
--- Replace one source's rows with what the fetch staged (its scratch database, attached as
--- `staging`, and the raw records' Parquet files), keeping one version per report. Runs in
--- one transaction.
--- Variables: `source`, and `raw_files`, the list of the raw records' Parquet files (stage_seq,
+-- Replace one source's rows with what the fetch staged (Parquet files in its scratch folder,
+-- written by ingest/staging.py), keeping one version per report. Runs in one transaction.
+-- Variables: `source`; `stage_reports`, `stage_products`, `stage_reactions`: lists of the
+-- files of the staging tables' rows (stage_seq and the table's columns); `match_terms`: the
+-- file of the terms;
+-- `raw_files`, the list of the raw records' Parquet files (stage_seq,
 -- record: compressed, written by staging.py's reader), and `dictionary`, their zstd dictionary.
 -- A report can arrive several times (found by several search terms, or in several
 -- versions): the highest report_version wins, and among equal versions the last received.
@@ -9,7 +11,7 @@
 -- sources (published separately) never share one.
 CREATE TEMP TABLE winners AS
 SELECT stage_seq, 2 * stage_seq + CASE getvariable('source') WHEN 'caers' THEN 1 ELSE 0 END AS report_key
-FROM staging.stage_reports
+FROM read_parquet(getvariable('stage_reports'))
 QUALIFY row_number() OVER (PARTITION BY report_id ORDER BY report_version DESC NULLS LAST, stage_seq DESC) = 1;
 
 DELETE FROM reports WHERE source = getvariable('source');
@@ -22,23 +24,23 @@ DELETE FROM kratom_terms WHERE source = getvariable('source');
 INSERT INTO reports BY NAME
 SELECT s.* EXCLUDE (stage_seq, report_key, case_id, case_rule), w.report_key,
        s.source || ':' || s.report_id AS case_id, 'single report' AS case_rule
-FROM staging.stage_reports AS s JOIN winners AS w USING (stage_seq);
+FROM read_parquet(getvariable('stage_reports')) AS s JOIN winners AS w USING (stage_seq);
 INSERT INTO products BY NAME
 SELECT s.* EXCLUDE (stage_seq, report_key), w.report_key
-FROM staging.stage_products AS s JOIN winners AS w USING (stage_seq);
+FROM read_parquet(getvariable('stage_products')) AS s JOIN winners AS w USING (stage_seq);
 INSERT INTO reactions BY NAME
 SELECT s.* EXCLUDE (stage_seq, report_key), w.report_key
-FROM staging.stage_reactions AS s JOIN winners AS w USING (stage_seq);
+FROM read_parquet(getvariable('stage_reactions')) AS s JOIN winners AS w USING (stage_seq);
 INSERT INTO raw_reports BY NAME
 SELECT s.source, s.report_id, s.report_version, r.record AS record_zstd
 FROM read_parquet(getvariable('raw_files')) AS r
 JOIN winners AS w USING (stage_seq)
-JOIN staging.stage_reports AS s USING (stage_seq);
+JOIN (SELECT stage_seq, source, report_id, report_version FROM read_parquet(getvariable('stage_reports'))) AS s USING (stage_seq);
 DELETE FROM raw_dictionaries WHERE source = getvariable('source');
 INSERT INTO raw_dictionaries VALUES (getvariable('source'), getvariable('dictionary'));
 
 INSERT INTO kratom_terms BY NAME
-SELECT getvariable('source') AS source, term_order, term, kind AS match, note FROM staging.match_terms;
+SELECT getvariable('source') AS source, term_order, term, kind AS match, note FROM read_parquet(getvariable('match_terms'));
 
 DELETE FROM fetch_runs WHERE source = getvariable('source');
 
