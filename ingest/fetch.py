@@ -63,7 +63,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
     the final transaction, so an exception (network failure, Ctrl-C, a bad record) or a
     killed process leaves it as it was.
     """
-    staging = Staging(database_file(con), terms, folder=scratch_folder_of(con), threaded=True)
+    staging = Staging(database_file(con), terms, source.name, folder=scratch_folder_of(con), threaded=True)
     try:
         runs: list[dict] = []
         for term in (t for t in terms if t.searched):

@@ -69,10 +69,10 @@ class PageMeta:
 
 @dataclass(frozen=True)
 class PageFile:
-    """A page read: its records (stage_seq, record) in the Parquet file `path`, numbered from
-    first_seq; size is the page's bytes."""
+    """A page read: its records (stage_seq, record, r) in Parquet files (one, or one per slice
+    of a big page), numbered from first_seq; size is the page's bytes."""
 
-    path: Path
+    paths: list[Path]
     first_seq: int
     count: int
     size: int
@@ -98,16 +98,17 @@ def scratch_folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:
 
 
 class Staging:
-    def __init__(self, database: Path | None, terms: list[Term], folder: Path | None = None, *, threaded: bool = False):
-        """Scratch space in `folder` (a scratch folder made by new_scratch_folder), or in a new
-        scratch folder beside `database` (in the system's temporary folder for None). With
-        `threaded`, batches are shaped in a thread of their own (see Shaper)."""
+    def __init__(self, database: Path | None, terms: list[Term], source: str, folder: Path | None = None, *, threaded: bool = False):
+        """Scratch space for a fetch of `source` (faers, caers) in `folder` (a scratch folder
+        made by new_scratch_folder), or in a new scratch folder beside `database` (in the
+        system's temporary folder for None). With `threaded`, batches are shaped in a thread of
+        their own (ShapingThread)."""
         if folder:
             self._dir = tempfile.TemporaryDirectory(prefix="source-", dir=folder)
         else:
             self._dir = new_scratch_folder(database)
         self.folder = Path(self._dir.name)
-        self.reader = Reader(self.folder)
+        self.reader = Reader(self.folder, source)
         # In memory (spilling to the scratch folder): what is shaped goes to Parquet files
         # batch by batch (Shaper.flush), so no journal or checkpoint is written twice.
         self.con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": self._dir.name})
@@ -297,7 +298,7 @@ def shape_batch(con: duckdb.DuckDBPyConnection, batch: list[PageFile], source: s
     """Shape the pages of a batch into the staging tables, in slices of up to SLICE_BYTES of
     JSON (several pages, or part of one big page); their files are removed afterwards."""
     for group in slices(batch):
-        con.execute("SET VARIABLE batch_files = $f", {"f": [str(page.path) for page in group]})
+        con.execute("SET VARIABLE batch_files = $f", {"f": [str(path) for page in group for path in page.paths]})
         if len(group) > 1 or group[0].size <= SLICE_BYTES:
             con.execute(sql("read_batch").replace("TEMP TABLE batch", "TEMP TABLE page"))
             shape_slice(con, source, id_field)
@@ -309,7 +310,8 @@ def shape_batch(con: duckdb.DuckDBPyConnection, batch: list[PageFile], source: s
             shape_slice(con, source, id_field)
         con.execute("DROP TABLE batch")
     for page in batch:
-        page.path.unlink(missing_ok=True)
+        for path in page.paths:
+            path.unlink(missing_ok=True)
 
 
 def slices(batch: list[PageFile]) -> list[list[PageFile]]:
@@ -346,11 +348,13 @@ class Reader:
     """The reader's step for each page (see the module's docstring), with a DuckDB of its own
     (in memory, spilling to the scratch folder), so that it can run while the shaper works."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, source: str):
         self.folder = folder
+        self.source = source
         self.con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(folder)})
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute("SET threads = 1")
+        self.con.execute(sql("shaping_macros"))  # report_version, for the parse's suspects
         self.next_seq = 0  # stage_seq of the next record received: numbers are never reused
         self.pages = 0
         self.raw_files: list[str] = []  # named one by one, not by a glob: the folder may have [ ] * ? in its name
@@ -385,7 +389,7 @@ class Reader:
             write(path, memoryview(body)[start:end])  # a view: the page is not copied
             last_updated, total, disclaimer = envelope(meta)
         try:
-            count, repeated = self._records(path, len(body))
+            count, repeated, files = self._records(path, len(body))
         except InvalidPage:
             if located is None:
                 raise
@@ -394,32 +398,32 @@ class Reader:
             last_updated, total, disclaimer, results = self._read_whole_page(body, path)
             if results is None:
                 return PageMeta(last_updated, None, 0, disclaimer=disclaimer), None
-            count, repeated = self._records(path, len(body))
-        page = PageFile(path.with_suffix(".parquet"), self.next_seq, count, len(body))
+            count, repeated, files = self._records(path, len(body))
+        page = PageFile(files, self.next_seq, count, len(body))
         self.pages += 1
         self.next_seq += count
         return PageMeta(last_updated, total, count, repeated, disclaimer), (page if count else None)
 
-    def _records(self, path: Path, size: int) -> tuple[int, int]:
-        """(records, records repeated): reads the page's records, writes them for the shaper
-        (page_out.sql, to a Parquet file named like the page's) and compresses them into a
-        raw file."""
+    def _records(self, path: Path, size: int) -> tuple[int, int, list[Path]]:
+        """(records, records repeated, the parsed records' files): reads the page's records,
+        parses them for the shaper (_parse) and compresses them into a raw file."""
         self.con.execute("SET VARIABLE page_file = $f", {"f": str(path)})
+        seqs: list[int] = []
         blobs: list[bytes] = []
         hashes: list[int] = []
         try:
             self.con.execute(sql("read_records"))
-            self.con.execute("SET VARIABLE first_seq = $n", {"n": self.next_seq})
-            self.con.execute("SET VARIABLE records_file = $f", {"f": str(path.with_suffix(".parquet"))})
-            self.con.execute(sql("page_out"))
-            cursor = self.con.execute("SELECT encode(record), h FROM page_records ORDER BY pos")
+            files = self._parse(path, size)
+            # In the table's order, not sorted: sorting a 70 MB page would need memory for it.
+            cursor = self.con.execute("SELECT pos, encode(record), h FROM page_records")
             while rows := cursor.fetchmany(CHUNK):
-                records = [record for record, _ in rows]
+                records = [record for _, record, _ in rows]
                 if self._compressor is None:
                     self._start_compressing(records)
                 compressed = self._compressor.multi_compress_to_buffer(records)
                 blobs.extend(compressed[i].tobytes() for i in range(len(compressed)))
-                hashes.extend(h for _, h in rows)
+                seqs.extend(self.next_seq + pos - 1 for pos, _, _ in rows)
+                hashes.extend(h for _, _, h in rows)
         except duckdb.OutOfMemoryException:
             raise out_of_memory(size) from None
         except duckdb.Error as exc:  # not a JSON list
@@ -430,12 +434,27 @@ class Reader:
             path.unlink(missing_ok=True)
         self.con.execute("DROP TABLE IF EXISTS page_records")
         if blobs:
-            self._write_raw(list(range(self.next_seq, self.next_seq + len(blobs))), blobs)
+            self._write_raw(seqs, blobs)
         # Compared whole (64-bit hashes of the JSON text): two versions of one report differ.
         seen = set(hashes)
         repeated = len(hashes) - len(seen) + len(seen & self._query_hashes)
         self._query_hashes |= seen
-        return len(blobs), repeated
+        return len(blobs), repeated, files
+
+    def _parse(self, path: Path, size: int) -> list[Path]:
+        """Parse the records just read for the shaper ({source}_parse.sql) into Parquet files
+        named like the page's: one, or one per slice of SLICE_BYTES for a bigger page."""
+        self.con.execute("SET VARIABLE first_seq = $n", {"n": self.next_seq})
+        self.con.execute("SET VARIABLE slice_bytes = $n", {"n": SLICE_BYTES})
+        slices = self.con.execute(sql("record_slices")).fetchall() if size > SLICE_BYTES else [(1, 2**62)]
+        files = []
+        for number, (low, high) in enumerate(slices):
+            files.append(path.with_name(f"{path.stem}-{number:04d}.parquet"))
+            self.con.execute("SET VARIABLE records_file = $f", {"f": str(files[-1])})
+            self.con.execute("SET VARIABLE low = $low", {"low": low})
+            self.con.execute("SET VARIABLE high = $high", {"high": high})
+            self.con.execute(sql(f"{self.source}_parse"))
+        return files
 
     def _start_compressing(self, records: list[bytes]) -> None:
         if len(records) >= DICTIONARY_MIN:

@@ -2,16 +2,11 @@
 -- malformed records (README "Malformed records"): one row per record and broken rule in
 -- `page_problems`, kept in stage_problems. A record whose report_number is not one value
 -- cannot be stored: it is taken out of `page_caers`. Runs before caers_page.sql.
--- Each json_* call parses a record again, so only suspects are checked (as in
--- faers_problems.sql): an id read as JSON text, a list or the consumer read as NULL or empty,
--- a product with no brand name.
+-- Each json_* call parses a record again, so only suspects are checked: the records whose
+-- typed fields show what a broken rule leaves behind (caers_parse.sql says which).
 CREATE OR REPLACE TEMP TABLE page_problems AS
 WITH suspects AS (
-    SELECT stage_seq, record FROM page_caers
-    WHERE left(r.report_number, 1) IN ('[', '{') OR r.report_number IN ('true', 'false')
-       OR r.products IS NULL OR r.reactions IS NULL OR r.outcomes IS NULL
-       OR (r.consumer.age IS NULL AND r.consumer.age_unit IS NULL AND r.consumer.gender IS NULL)
-       OR list_bool_or(list_transform(r.products, lambda p: p.name_brand IS NULL))
+    SELECT stage_seq, record FROM page_caers WHERE record IS NOT NULL  -- caers_parse.sql keeps the text of suspects only
 ), kinds AS (
     SELECT stage_seq, record,
            json_type(record, ['$.report_number', '$.products', '$.reactions', '$.outcomes', '$.consumer']) AS t,

@@ -2,17 +2,11 @@
 -- malformed records (README "Malformed records"): one row per record and broken rule in
 -- `page_problems`, kept in stage_problems. A record whose safetyreportid is not one value
 -- cannot be stored: it is taken out of `page_faers`. Runs before faers_page.sql.
--- Each json_* call parses a record again, so only suspects are checked: records whose typed
--- fields (r) show what every broken rule leaves behind (an id or version read as JSON text,
--- a list read as NULL, a product with no name: from_json reads a product that is not an
--- object as one with every field NULL). Well-formed records are rarely suspects.
+-- Each json_* call parses a record again, so only suspects are checked: the records whose
+-- typed fields show what a broken rule leaves behind (faers_parse.sql says which).
 CREATE OR REPLACE TEMP TABLE page_problems AS
 WITH suspects AS (
-    SELECT stage_seq, record FROM page_faers
-    WHERE left(r.safetyreportid, 1) IN ('[', '{') OR r.safetyreportid IN ('true', 'false')
-       OR (r.safetyreportversion IS NOT NULL AND report_version(r.safetyreportversion) IS NULL)
-       OR r.patient.drug IS NULL OR r.patient.reaction IS NULL
-       OR list_bool_or(list_transform(r.patient.drug, lambda d: d.medicinalproduct IS NULL))
+    SELECT stage_seq, record FROM page_faers WHERE record IS NOT NULL  -- faers_parse.sql keeps the text of suspects only
 ), kinds AS (
     SELECT stage_seq, record,
            json_type(record, ['$.safetyreportid', '$.safetyreportversion', '$.patient', '$.patient.drug', '$.patient.reaction']) AS t,
