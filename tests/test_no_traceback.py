@@ -161,9 +161,9 @@ def test_duckdb_reports_ctrl_c_so():
         "signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored\n"
         "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # or blocked\n"
         "con = duckdb.connect()  # first: on a busy machine connecting alone can take 0.1 s\n"
-        "threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        "threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
         "try:\n"
-        "    con.execute('SELECT count(*) FROM range(2000000000) t(x) WHERE x % 7 = 3').fetchall()\n"
+        "    con.execute('SELECT count(*) FROM range(500000000) t(x) WHERE x % 7 = 3').fetchall()\n"
         "except BaseException as exc:\n"
         "    print(type(exc).__name__, exc)\n"
     )
