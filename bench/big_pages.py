@@ -105,12 +105,12 @@ def measure(pages: int, record_kb: int, bomb_gb: float = 0, code: Path | None = 
     finally:
         server.kill()
         server.wait()
-    what = f"gzip bomb of {bomb_gb:g} GB" if bomb_gb else f"{pages} pages of 1000 reports of ~{record_kb} KB"
+    what = f"gzip bomb of {bomb_gb:g} GB" if bomb_gb else f"{pages} page{'s' * (pages != 1)} of 1000 reports of ~{record_kb} KB"
     return Fetched(what, pages * 1000, seconds, peak, code_, stderr.strip(), count, float(page_mb))
 
 
 def show(result: Fetched) -> None:
-    print(f"{result.what}: exit {result.exit_code}, {result.seconds:.1f} s, peak RSS {result.peak_mb:.0f} MB, {result.held} reports held")
+    print(f"{result.what}: exit {result.exit_code}, {result.seconds:.1f} s, peak RSS {result.peak_mb:.0f} MB, {'no' if result.held is None else result.held} reports held")
     if result.stderr:
         print("  " + result.stderr.replace("\n", "\n  "))
 
@@ -130,7 +130,7 @@ def main() -> None:
         args.pages, args.bomb_gb = 1, 0
     code = args.code.resolve() if args.code else None
     if code:
-        print(f"measuring the code in {code}: cli.main imported from {kratom_ae_from.where(sys.executable, code)}")
+        print(f"measuring the code in {code}: ingest imported from {kratom_ae_from.where(sys.executable, code)}")
     show(measure(args.pages, args.record_kb, 0, code))
     if args.bomb_gb:
         show(measure(1, 1, args.bomb_gb, code))

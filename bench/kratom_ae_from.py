@@ -3,7 +3,7 @@ checkout this venv was installed from: how `bench/run.py --code` and `bench/big_
 --code` measure other code with this venv's packages.
 
     python -I bench/kratom_ae_from.py DIR fetch ...     (kratom-ae's arguments after DIR)
-    python -I bench/kratom_ae_from.py DIR --where       (prints the file of every kratom-ae module it imports)
+    python -I bench/kratom_ae_from.py DIR --where       (imports cli.main and ingest, prints the file of every kratom-ae module loaded)
 
 -I matters: without it, `python -c` and scripts put the working directory (often the
 checkout) on sys.path ahead of PYTHONPATH, which is how --code used to measure the checkout.
@@ -27,16 +27,16 @@ def command(python: str, code: Path) -> list[str]:
 
 
 def where(python: str, code: Path) -> str:
-    """The file DIR's cli.main is imported from, after checking that every kratom-ae module
-    the command imports lies under DIR; a one-sentence SystemExit otherwise."""
+    """Where DIR's ingest package is imported from (its __init__.py), after checking that every
+    kratom-ae module the command loads lies under DIR; a one-sentence SystemExit otherwise."""
     done = subprocess.run([*command(python, code), "--where"], capture_output=True, text=True)
     files = done.stdout.split()
     outside = [f for f in files if not Path(f).resolve().is_relative_to(code)]
-    main = [f for f in files if f.endswith(os.path.join("cli", "main.py"))]
-    if done.returncode or outside or not main:
-        problem = outside or (done.stderr.strip().splitlines() or ["no cli/main.py"])[-1]
+    ingest = [f for f in files if f.endswith(os.path.join("ingest", "__init__.py"))]
+    if done.returncode or outside or not ingest:
+        problem = ", ".join(outside) if outside else (done.stderr.strip().splitlines() or ["no ingest package"])[-1]
         raise SystemExit(f"Error: --code {code} cannot run kratom-ae from that folder alone: {problem}.")
-    return main[0]
+    return ingest[0]
 
 
 def use(code: Path) -> None:
@@ -70,6 +70,7 @@ def main() -> None:
     code, args = Path(sys.argv[1]).resolve(), sys.argv[2:]
     use(code)
     import cli.main
+    import ingest  # noqa: F401  (cli.main imports it lazily; --where shows where it comes from)
 
     if args == ["--where"]:
         print("\n".join(sorted(m.__file__ for n, m in sys.modules.items() if n.split(".")[0] in PACKAGES and getattr(m, "__file__", None))))
