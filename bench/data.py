@@ -5,6 +5,10 @@ to look like real FAERS records: most name 1-4 drugs, a fifth 5-8 drugs with ope
 blocks, one in ten 20-40 drugs with openfda blocks (real reports of up to ~70 KB exist).
 
     python bench/data.py REPORTS     (makes the pages for REPORTS reports, and says how long it took)
+
+It prints a first line once every page left is current (stale ones deleted): from then on a
+page is either absent or complete, so bench/server.py, which waits for absent pages, can serve
+while the rest are made (tests/test_scale.py does).
 """
 
 from __future__ import annotations
@@ -104,22 +108,34 @@ def write_page(number: int) -> None:
     os.replace(tmp, path)
 
 
-def ensure_pages(reports: int) -> list[Path]:
-    """The result arrays (JSON text) of the first reports/1000 pages, made if missing or
-    stale, on every core (a page takes about half a second)."""
+def pages_to_make(reports: int) -> list[int]:
+    """The numbers of the pages for `reports` that are missing or stale; stale ones are deleted."""
     CACHE.mkdir(exist_ok=True)
-    numbers = range((reports + PAGE - 1) // PAGE)
-    missing = [n for n in numbers if not is_current(n)]
-    if len(missing) > 1:
+    missing = [n for n in range((reports + PAGE - 1) // PAGE) if not is_current(n)]
+    for number in missing:
+        page_path(number).unlink(missing_ok=True)
+    return missing
+
+
+def make_pages(numbers: list[int]) -> None:
+    """On every core: a page takes about half a second."""
+    if len(numbers) > 1:
         # spawn, not fork: the caller may be a pytest-xdist worker with threads of its own.
-        with ProcessPoolExecutor(min(len(missing), os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn")) as pool:
-            list(pool.map(write_page, missing))
-    elif missing:
-        write_page(missing[0])
-    return [page_path(n) for n in numbers]
+        with ProcessPoolExecutor(min(len(numbers), os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn")) as pool:
+            list(pool.map(write_page, numbers))
+    elif numbers:
+        write_page(numbers[0])
+
+
+def ensure_pages(reports: int) -> list[Path]:
+    """The result arrays (JSON text) of the first reports/1000 pages, made if missing or stale."""
+    make_pages(pages_to_make(reports))
+    return [page_path(n) for n in range((reports + PAGE - 1) // PAGE)]
 
 
 if __name__ == "__main__":
-    start = time.perf_counter()
-    ensure_pages(int(sys.argv[1]))
-    print(f"pages for {int(sys.argv[1]):,} reports ready in {time.perf_counter() - start:.1f} s ({CACHE})")
+    start, reports = time.perf_counter(), int(sys.argv[1])
+    missing = pages_to_make(reports)
+    print(f"{len(missing)} of {(reports + PAGE - 1) // PAGE} pages to make", flush=True)
+    make_pages(missing)
+    print(f"pages for {reports:,} reports ready in {time.perf_counter() - start:.1f} s ({CACHE})")
