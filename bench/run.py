@@ -319,7 +319,7 @@ def measure_all(args, sizes: list[int], naive_sizes: set[int], pages: list[Path]
     bound_rates = bounds(pages, args.repeats)
     big = []
     for _ in range(args.repeats if args.big_pages else 0):
-        print(f"{args.big_pages} pages of ~70 KB reports ...", flush=True)
+        print(f"big pages: {args.big_pages} of 1000 reports of ~70 KB ...", flush=True)
         big.append(big_pages.measure(args.big_pages, 70))
         big_pages.show(big[-1])
 
