@@ -8,7 +8,7 @@ blocks, one in ten 20-40 drugs with openfda blocks (real reports of up to ~70 KB
 
 It prints a first line once every page left is current (stale ones deleted): from then on a
 page is either absent or complete, so bench/server.py, which waits for absent pages, can serve
-while the rest are made (tests/test_scale.py does).
+while the rest are made (tests/test_at_scale.py does).
 """
 
 from __future__ import annotations

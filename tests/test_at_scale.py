@@ -7,6 +7,9 @@ measure the folder they are given.
 On a clean checkout the pages are made while the fetch runs (bench/server.py waits for a page
 not made yet); later runs reuse bench/.cache. Nothing here is timed: the speed and peak memory
 are printed (pytest -s) and kept as properties of the test's report.
+
+The file's name sorts first so that its long test is collected first: pytest-xdist then starts
+it at once on one worker, instead of handing it out near the end where it would run alone.
 """
 
 from __future__ import annotations
