@@ -4,6 +4,8 @@ Writes BENCHMARKS.md. Run with `make bench` (about half an hour on a 2-core mach
 
     python bench/run.py [--sizes 10000,100000,300000] [--repeats 3] [--naive-repeats 1] [--out BENCHMARKS.md]
     python bench/run.py --naive-only 300000      (the naive baseline alone: about 80 minutes)
+    python bench/run.py --quick                  (`make bench-quick`: one 100k fetch, checked and printed; BENCHMARKS.md untouched)
+    python bench/run.py --code DIR ...           (the ingest figures of the kratom-ae source in DIR, printed)
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
+import big_pages  # noqa: E402
+import kratom_ae_from  # noqa: E402
 from data import ensure_pages  # noqa: E402
 
 PYTHON = sys.executable
@@ -34,15 +38,19 @@ KRATOM_AE = str(Path(PYTHON).with_name("kratom-ae"))
 # is when the measurements above it are rewritten (so check it against them).
 ANALYSIS = "<!-- Below: the reading of these figures, written by hand and kept by bench/run.py when it rewrites the measurements above. -->"
 
-CODE: str | None = None  # --code: measure the kratom-ae source in that folder instead (e.g. an older commit)
-UNPACED = "import sys, ingest.openfda as o; o.Pacer.wait = lambda self: None; from cli.main import app; app(sys.argv[1:], prog_name='kratom-ae')"
+CODE: Path | None = None  # --code: measure the kratom-ae source in that folder instead (e.g. an older commit)
+
+
+def kratom_ae() -> list[str]:
+    """The command that runs kratom-ae: this venv's, or with --code DIR's source (with this
+    venv's packages, bench/kratom_ae_from.py)."""
+    return kratom_ae_from.command(PYTHON, CODE) if CODE else [KRATOM_AE]
 
 
 def measure(command: list[str]) -> tuple[float, float]:
     """(seconds, peak resident memory in MB) of one child process, which must succeed."""
     start = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": CODE} if CODE else None
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
@@ -69,9 +77,7 @@ class Server:
 
 
 def ours(url: str, reports: int, db: Path) -> list[str]:
-    if CODE:  # older code may lack --requests-per-minute: pacing is switched off from outside
-        return [PYTHON, "-c", UNPACED, "fetch", "--source", "faers", "--terms", str(HERE / "terms.csv"), "--db", str(db), "--base-url", f"{url}/n{reports}", "--quiet"]
-    return [KRATOM_AE, "fetch", "--source", "faers", "--terms", str(HERE / "terms.csv"), "--db", str(db), "--base-url", f"{url}/n{reports}", "--requests-per-minute", "0", "--quiet"]
+    return [*kratom_ae(), "fetch", "--source", "faers", "--terms", str(HERE / "terms.csv"), "--db", str(db), "--base-url", f"{url}/n{reports}", "--requests-per-minute", "0", "--quiet"]
 
 
 def naive(url: str, reports: int, db: Path) -> list[str]:
@@ -258,6 +264,8 @@ def main() -> None:
     parser.add_argument("--query-sizes", default="100000,1000000")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--code", help="measure the kratom-ae source in this folder (a git worktree of an older commit); ingest only, printed")
+    parser.add_argument("--quick", action="store_true", help="one fetch of 100,000 reports, its count checked, its speed and peak memory printed (make bench-quick); BENCHMARKS.md untouched")
+    parser.add_argument("--big-pages", type=int, default=6, metavar="PAGES", help="pages of 1000 reports of ~70 KB to fetch (bench/big_pages.py); 0: none")
     parser.add_argument("--naive-only", type=int, metavar="REPORTS", help="run only the naive baseline, once, at this many reports, and print its figures (for a size too slow for the whole run)")
     args = parser.parse_args()
     if args.naive_only:
@@ -268,14 +276,26 @@ def main() -> None:
         return
     if args.code:
         global CODE
-        CODE = str(Path(args.code).resolve())
+        CODE = Path(args.code).resolve()
+        print(f"measuring the code in {CODE}: ingest imported from {kratom_ae_from.where(PYTHON, CODE)}", flush=True)
+    if args.quick:
+        args.sizes, args.repeats, args.naive_sizes = "100000", 1, ""
     sizes = [int(s) for s in args.sizes.split(",")]
     naive_sizes = {int(s) for s in args.naive_sizes.split(",") if s}
     print(f"making pages for {max(sizes):,} reports (cached in bench/.cache) ...", flush=True)
+    start = time.perf_counter()
     pages = ensure_pages(max(sizes))
+    print(f"  ready in {time.perf_counter() - start:.1f} s", flush=True)
     page_bytes = sum(p.stat().st_size for p in pages) / (len(pages) * 1000)
 
     work = Path(tempfile.mkdtemp(prefix="kratom-ae-bench-", dir=ROOT / "bench" / ".cache"))
+    try:
+        measure_all(args, sizes, naive_sizes, pages, page_bytes, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_all(args, sizes: list[int], naive_sizes: set[int], pages: list[Path], page_bytes: float, work: Path) -> None:
     ingest: dict[int, dict] = {}
     with Server() as server:
         for reports in sizes:
@@ -287,12 +307,21 @@ def main() -> None:
             if theirs:
                 print(f"  naive {spread([reports / s for s, _ in theirs], '{:,.0f}')} reports/s", flush=True)
 
-    if CODE:
+    if CODE or args.quick:
         for reports, result in ingest.items():
-            print(f"{CODE} at {reports:,}: {spread([reports / s for s, _ in result['ours']], '{:,.0f}')} reports/s, peak {spread([m for _, m in result['ours']], '{:,.0f}')} MB")
+            seconds = [s for s, _ in result["ours"]]
+            print(
+                f"{CODE or 'kratom-ae'} at {reports:,} reports (all held): {spread([reports / s for s in seconds], '{:,.0f}')} reports/s, "
+                f"{spread(seconds)} s, peak RSS {spread([m for _, m in result['ours']], '{:,.0f}')} MB"
+            )
         return
     print("bounds ...", flush=True)
     bound_rates = bounds(pages, args.repeats)
+    big = []
+    for _ in range(args.repeats if args.big_pages else 0):
+        print(f"big pages: {args.big_pages} of 1000 reports of ~70 KB ...", flush=True)
+        big.append(big_pages.measure(args.big_pages, 70))
+        big_pages.show(big[-1])
 
     query_sizes = [int(s) for s in args.query_sizes.split(",")]
     base = max((s for s in sizes if s <= min(query_sizes)), default=max(sizes))
@@ -358,11 +387,35 @@ def main() -> None:
     ]
     for name in next(iter(query_times.values())):
         lines.append(f"| {name} | " + " | ".join(spread(t[name], "{:.3f}") for t in query_times.values()) + " |")
+    lines += big_pages_section(big)
     out = Path(args.out)
     kept = out.read_text(encoding="utf-8").partition(ANALYSIS)[2] if out.exists() else ""
     out.write_text("\n".join(lines) + "\n\n" + ANALYSIS + (kept or "\n"), encoding="utf-8")
-    shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {args.out}")
+
+
+def big_pages_section(runs: list[big_pages.Fetched]) -> list[str]:
+    """Real reports can average 70 KB, so pages 70 MB: the fetch of such pages, each run in
+    the table (a failed one with its sentence: it must not pass unnoticed)."""
+    if not runs:
+        return []
+    done = [r for r in runs if r.exit_code == 0 and r.held == r.reports]
+    lines = [
+        "",
+        "## Big pages: reports of ~70 KB",
+        "",
+        f"`kratom-ae fetch` of {runs[0].what} ({runs[0].page_mb:,.0f} MB of JSON a page; `bench/big_pages.py`, served by the tests' fake openFDA "
+        f"in a separate process), {len(runs)} run(s); {len(done)} completed with every report held.",
+        "",
+        "| reports | seconds | reports/s | peak MB |",
+        "|---:|---:|---:|---:|",
+    ]
+    if done:
+        lines.append(f"| {done[0].reports:,} | {spread([r.seconds for r in done])} | {spread([r.reports / r.seconds for r in done], '{:,.0f}')} | {spread([r.peak_mb for r in done], '{:,.0f}')} |")
+    for failed in (r for r in runs if r not in done):
+        sentence = failed.stderr.splitlines()[-1] if failed.stderr else "no message"
+        lines.append(f"| {failed.reports:,} | failed (exit {failed.exit_code}, {failed.held} held): {sentence} | | |")
+    return lines
 
 
 if __name__ == "__main__":

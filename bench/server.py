@@ -3,17 +3,22 @@ named by a Link header with a search_after cursor (so past 26,000 too). Every re
 /n<REPORTS>/drug/event.json gets the first <REPORTS> reports, whatever the search.
 
     python bench/server.py PORT_FILE     (writes its port there, serves until killed)
+
+A page not yet in bench/.cache is waited for (up to WAIT seconds): a test serves pages while
+bench/data.py is still making the later ones.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from data import PAGE, page_path
 
+WAIT = 300
 META = '{{"meta":{{"disclaimer":"SYNTHETIC benchmark data","terms":"","license":"","last_updated":"2026-11-18","results":{{"skip":0,"limit":{limit},"total":{total}}}}},"results":'
 
 
@@ -31,7 +36,7 @@ class Handler(BaseHTTPRequestHandler):
         total = int(prefix[1:])
         number = int(params["search_after"].split(";")[0].split("=")[1]) + 1 if "search_after" in params else 0
         pages = (total + PAGE - 1) // PAGE
-        results = page_path(number).read_bytes()
+        results = wait_for(page_path(number)).read_bytes()
         if (number + 1) * PAGE > total:  # a last partial page: cut the array
             import json
 
@@ -46,6 +51,13 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+def wait_for(path: Path) -> Path:
+    give_up = time.monotonic() + WAIT
+    while not path.exists() and time.monotonic() < give_up:
+        time.sleep(0.05)
+    return path
 
 
 def main() -> None:
