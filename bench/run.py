@@ -196,31 +196,31 @@ def bounds(pages: list[Path], repeats: int) -> dict[str, list[float]]:
                 json.loads(body)
             rates.setdefault("parse only: Python json.loads", []).append(len(sample) * 1000 / (time.perf_counter() - start))
             read, shaped = staged_seconds(bodies, Path(tmp))
-            rates.setdefault("parse only: DuckDB, as the fetch reads a page (ingest/sql/read_records.sql)", []).append(len(sample) * 1000 / read)
-            rates.setdefault("parse and shape in DuckDB, raw records to Parquet (the fetch's work per page, without HTTP and publish)", []).append(len(sample) * 1000 / shaped)
-            rates.setdefault("store only: every record's JSON text into a DuckDB table, compressed and checkpointed", []).append(
+            rates.setdefault("the reader's step alone (staging.Reader: read the records, count them, compress the raw records, parse them typed)", []).append(len(sample) * 1000 / read)
+            rates.setdefault("the shaper's step alone (staging.shape_batch: check and shape the parsed records, in batches)", []).append(len(sample) * 1000 / shaped)
+            rates.setdefault("store only, the design before issue 12: every record's JSON text into a DuckDB table, compressed by DuckDB and checkpointed", []).append(
                 len(sample) * 1000 / stored_seconds(sample, Path(tmp) / "raw.duckdb")
             )
     return rates
 
 
 def staged_seconds(bodies: list[bytes], folder: Path) -> tuple[float, float]:
-    """Seconds for the fetch's own per-page steps (ingest/staging.py) over these pages: reading
-    each page alone, then reading and shaping each."""
+    """Seconds for the fetch's two per-page steps (ingest/staging.py) over these pages, one
+    after the other in one thread (a fetch runs them side by side): the reader's, then the
+    shaper's."""
     from ingest.staging import Staging
     from ingest.terms import load_terms
 
-    seconds = []
-    for shape in (False, True):
-        with Staging(folder / "bench.duckdb", load_terms(HERE / "terms.csv")) as staging:
-            start = time.perf_counter()
-            for body in bodies:
-                staging.read_page(body)
-                if shape:
-                    staging.shape("faers", "safetyreportid")
-            seconds.append(time.perf_counter() - start)
-            staging.cleanup()
-    return seconds[0], seconds[1]
+    with Staging(folder / "bench.duckdb", load_terms(HERE / "terms.csv"), "faers") as staging:
+        start = time.perf_counter()
+        for body in bodies:
+            staging.read_page(body)
+        read = time.perf_counter() - start
+        start = time.perf_counter()
+        staging.finish("faers", "safetyreportid")
+        shaped = time.perf_counter() - start
+        staging.cleanup()
+    return read, shaped
 
 
 def stored_seconds(pages: list[Path], db: Path) -> float:

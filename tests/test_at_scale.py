@@ -74,7 +74,9 @@ def raw_count(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def raw_record(con: duckdb.DuckDBPyConnection, report_id: str) -> dict:
-    return json.loads(con.execute("SELECT record FROM raw_reports WHERE source = 'faers' AND report_id = ?", [report_id]).fetchone()[0])
+    from ingest import raw
+
+    return json.loads(raw.record(con, "faers", report_id))
 
 
 class BenchServer:
