@@ -388,12 +388,9 @@ def signals(
     """
     with user_errors(db):
         from cli.output import print_signals
-        from cli.progress import FetchProgress
         from cli.terminal import printable
-        from ingest import background, store
         from ingest.errors import KratomAEError
-        from ingest.openfda import OpenFDAClient
-        from queries import export, library
+        from queries import export
         from queries import signals as signal_lib
 
         if csv_file:
@@ -405,6 +402,12 @@ def signals(
             frame = signal_lib.counts_table(counts, min_reports, sort.value)
             info, warnings, requests, filters, synthetic = None, [], 0, None, None
         else:
+            # Here, not above: --counts reads no database and sends no request.
+            from cli.progress import FetchProgress
+            from ingest import background, store
+            from ingest.openfda import OpenFDAClient
+            from queries import library
+
             filters = make_filters(source, None, None, role, False, None, unit)
             if not db.exists():
                 raise KratomAEError(f"There is no database at {db}; run `kratom-ae fetch` first or pass --db.")

@@ -21,17 +21,23 @@ Everything here follows openFDA's documented behaviour (see docs/openfda-api-not
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import requests
-
-from ingest.deadline import Deadline, DeadlineAdapter
 from ingest.errors import KratomAEError
+
+# requests (with urllib3, and ingest.deadline built on them) is imported when the first
+# request is made: a tenth of a second that `signals` with its background cached, and every
+# command that only reads the database, never needs.
+if TYPE_CHECKING:
+    import requests
+
+    from ingest.deadline import Deadline
 
 DEFAULT_BASE_URL = "https://api.fda.gov"
 MAX_LIMIT = 1000
@@ -257,13 +263,23 @@ class OpenFDAClient:
         self.sleep = sleep or wait
         self.on_retry = on_retry
         self.requests_sent = 0
-        self.session = session or requests.Session()
+        self._given_session = session
+        # Basic auth with the key as user name and an empty password (openFDA docs).
+        self._auth = (check_api_key(api_key), "") if api_key else None
+
+    @functools.cached_property
+    def session(self) -> requests.Session:
+        import requests
+
+        from ingest.deadline import DeadlineAdapter
+
+        session = self._given_session or requests.Session()
         for prefix in ("http://", "https://"):
-            self.session.mount(prefix, DeadlineAdapter())
-        self.session.headers["User-Agent"] = "kratom-ae (+https://open.fda.gov research client)"
-        if api_key:
-            # Basic auth with the key as user name and an empty password (openFDA docs).
-            self.session.auth = (check_api_key(api_key), "")
+            session.mount(prefix, DeadlineAdapter())
+        session.headers["User-Agent"] = "kratom-ae (+https://open.fda.gov research client)"
+        if self._auth:
+            session.auth = self._auth
+        return session
 
     # -- one request ---------------------------------------------------------------------
     def get(self, endpoint: str, params: dict, read: Callable[[bytes], object] = json_object) -> tuple[object, requests.Response | None]:
@@ -290,6 +306,10 @@ class OpenFDAClient:
 
     def _attempt(self, endpoint: str, params: dict, read: Callable[[bytes], object]) -> tuple[object, requests.Response | None]:
         """One request: the result, or _Retry, or OpenFDAError for what asking again cannot mend."""
+        import requests
+
+        from ingest.deadline import Deadline
+
         where = public_url(self.base_url)
         deadline = Deadline(self.deadline)
         try:
@@ -330,6 +350,8 @@ class OpenFDAClient:
         return body
 
     def _transport_problem(self, exc: requests.exceptions.RequestException | None, deadline: Deadline) -> Exception:
+        import requests
+
         where = public_url(self.base_url)
         if deadline.expired:  # whatever the read that the deadline cut short raised
             return _Retry(f"openFDA at {where} took longer than {deadline.seconds:g} s to send a response")

@@ -11,14 +11,19 @@ import os
 import re
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pandas as pd
 
 from ingest.errors import KratomAEError
-from ingest.fetch import tool_version
-from ingest.store import sql, synthetic_sources, synthetic_warning
-from queries.library import BUNDLED, Filters, Query, has_meddra
+
+# The database side (duckdb, ingest.store, queries.library) is imported in the functions that
+# read a database, and ingest.fetch (which brings the HTTP client) only for the tool's version:
+# `signals --counts` writes its CSV and JSON with neither, and every command starts faster.
+if TYPE_CHECKING:
+    import duckdb
+
+    from queries.library import Filters, Query
 
 # A spreadsheet runs a cell that starts with one of these as a formula (product names come
 # from the public: "=HYPERLINK(...)" is a real risk), also after leading blanks or invisible
@@ -97,6 +102,8 @@ def write_text(path: Path, text: str) -> None:
 
 def counting_rules() -> list[str]:
     """The counting rules as written in queries/_scope.sql's header (the one place they live)."""
+    from queries.library import BUNDLED
+
     text = (BUNDLED / "_scope.sql").read_text(encoding="utf-8")
     block = text.split("-- Counting rules", 1)[1].split("\n--\n", 1)[0]
     rules, current = [], ""
@@ -114,6 +121,9 @@ def counting_rules() -> list[str]:
 
 
 def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, tables: dict[str, Query], listing=None) -> dict:
+    from ingest.store import sql, synthetic_sources, synthetic_warning
+    from queries.library import has_meddra
+
     runs = con.execute(sql("provenance")).df()
     synthetic = synthetic_sources(con)
     sources = []
@@ -157,6 +167,12 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
     }
 
 
+def tool_version() -> str:
+    from ingest.fetch import tool_version as installed_version
+
+    return installed_version()
+
+
 def provenance_text(con, db, filters, tables, listing=None) -> str:
     return json.dumps(provenance(con, db, filters, tables, listing), indent=2, ensure_ascii=False, default=str) + "\n"
 
@@ -164,7 +180,7 @@ def provenance_text(con, db, filters, tables, listing=None) -> str:
 def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filters: Filters, tables: dict[str, Query], on_remove=None) -> list[Path]:
     """Every table as <name>.csv in folder, plus provenance.json. Tables that need a MedDRA
     release are skipped while none is loaded (provenance.json lists what was written)."""
-    from queries.library import run
+    from queries.library import has_meddra, run
 
     folder = Path(folder)
     try:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pandas as pd
 
 from ingest.errors import KratomAEError
-from ingest.store import sql
 from queries.disproportionality import statistics
-from queries.library import internal_sql
+
+# The database side (duckdb, ingest.store, queries.library) is imported where a database is
+# read: `signals --counts` needs none, and starts without it.
+if TYPE_CHECKING:
+    import duckdb
 
 SORTS = {"prr": "prr", "ror": "ror", "ic": "ic", "reports": "a"}
 STAT_COLUMNS = ["prr", "prr025", "prr975", "ror", "ror025", "ror975", "chi2_yates", "expected", "ic", "ic025", "signal_evans", "signal_ror", "signal_ic", "note"]
@@ -91,12 +94,16 @@ def infinite_ror(frame: pd.DataFrame) -> pd.Series:
 
 def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str) -> pd.DataFrame:
     """The signals of every term in scope (prepare_scope and background.ensure must have run)."""
+    from queries.library import internal_sql
+
     frame = con.execute(internal_sql("signals")).df()
     frame = frame[["source", "term", "a", "b", "c", "d", "background_method"]].astype({"a": "Int64", "b": "Int64", "c": "Int64", "d": "Int64"})
     return sort_table(add_statistics(frame, min_reports), sort)
 
 
 def background_info(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    from ingest.store import sql
+
     return con.execute(sql("background_info")).df()
 
 
