@@ -39,6 +39,7 @@ FROM (SELECT stage_seq, report_id, unnest(r.reactions) AS reaction, generate_sub
 
 INSERT INTO stage_products BY NAME FROM product_flags();
 INSERT INTO stage_reactions BY NAME FROM reaction_flags();
+INSERT INTO stage_case_facts BY NAME FROM case_facts_of_page();
 
 INSERT INTO stage_reports BY NAME
 WITH flags AS (

@@ -11,30 +11,21 @@
 --      country, event date, drug start dates and indications all agree or all but one; CAERS
 --      has only sex, age and event date of these, so there all or all but one of those three.
 --      A missing value never counts as agreement.
+-- The sets of drugs, start dates, indications and reactions were decided as each page was
+-- shaped (stage_case_facts in staging.sql, read from the fetch's files by the report's
+-- stage_seq through publish.sql's winners).
+-- Variables: source, stage_case_facts (the files).
 CREATE OR REPLACE TEMP TABLE case_facts AS
-WITH drugs AS (
-    SELECT report_key,
-           nullif(list_sort(list(DISTINCT product_name_normalized) FILTER (WHERE product_name_normalized IS NOT NULL)), []) AS drug_set,
-           nullif(list_sort(list(DISTINCT start_date) FILTER (WHERE start_date IS NOT NULL)), []) AS start_dates,
-           nullif(list_sort(list(DISTINCT term_key(indication)) FILTER (WHERE term_key(indication) IS NOT NULL)), []) AS indications
-    FROM products WHERE source = getvariable('source')
-    GROUP BY report_key
-),
-terms AS (
-    SELECT report_key, nullif(list_sort(list(DISTINCT reaction_pt) FILTER (WHERE reaction_pt IS NOT NULL)), []) AS reaction_set
-    FROM reactions WHERE source = getvariable('source')
-    GROUP BY report_key
-)
 SELECT r.report_key, r.report_id,
        CASE WHEN r.sex IN ('female', 'male') THEN r.sex END AS sex,  -- "unknown" is no value
        CASE WHEN r.age_years IS NOT NULL THEN 'y' || round(r.age_years, 1) WHEN r.age_decade IS NOT NULL THEN 'd' || r.age_decade END AS age,
        coalesce(r.country_code, r.country_name) AS country,
        r.event_date,
        r.company_number, r.duplicate_number, reference_key(r.literature_reference) AS reference,
-       d.drug_set, t.reaction_set, d.start_dates, d.indications
+       f.drug_set, f.reaction_set, f.start_dates, f.indications
 FROM reports AS r
-LEFT JOIN drugs AS d USING (report_key)
-LEFT JOIN terms AS t USING (report_key)
+JOIN winners AS w USING (report_key)
+LEFT JOIN read_parquet(getvariable('stage_case_facts')) AS f USING (stage_seq)
 WHERE r.source = getvariable('source');
 
 CREATE OR REPLACE TEMP MACRO agrees(x, y) AS coalesce(x = y, false);

@@ -45,6 +45,7 @@ CROSS JOIN labels AS l;
 
 INSERT INTO stage_products BY NAME FROM product_flags();
 INSERT INTO stage_reactions BY NAME FROM reaction_flags();
+INSERT INTO stage_case_facts BY NAME FROM case_facts_of_page();
 
 INSERT INTO stage_reports BY NAME
 SELECT f.stage_seq, 'faers' AS source, f.report_id, f.report_version,

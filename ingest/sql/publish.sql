@@ -8,8 +8,8 @@
 -- A report can arrive several times (found by several search terms, or in several
 -- versions): the highest report_version wins, and among equal versions the last received.
 -- Each winner gets its report_key: even numbers for FAERS, odd for CAERS, so that the two
--- sources (published separately) never share one.
-CREATE TEMP TABLE winners AS
+-- sources (published separately) never share one. case_pairs.sql reads winners too.
+CREATE OR REPLACE TEMP TABLE winners AS
 SELECT stage_seq, 2 * stage_seq + CASE getvariable('source') WHEN 'caers' THEN 1 ELSE 0 END AS report_key
 FROM read_parquet(getvariable('stage_reports'))
 QUALIFY row_number() OVER (PARTITION BY report_id ORDER BY report_version DESC NULLS LAST, stage_seq DESC) = 1;
@@ -44,4 +44,3 @@ SELECT getvariable('source') AS source, term_order, term, kind AS match, note FR
 
 DELETE FROM fetch_runs WHERE source = getvariable('source');
 
-DROP TABLE winners;

@@ -68,6 +68,29 @@ SELECT *,
        row_number() OVER (PARTITION BY stage_seq, reaction_outcome ORDER BY reaction_seq) = 1 AS is_first_outcome
 FROM page_reactions_out;
 
+-- The facts of each report that the case rules compare (ingest/sql/case_pairs.sql): its sets
+-- of drugs, drug start dates, indications and reactions, sorted, NULL when empty. Decided as
+-- each page is shaped, from its products and reactions (page_products_out,
+-- page_reactions_out), instead of aggregating every product and reaction of the source at
+-- publish, which ran out of memory at 300,000 reports.
+CREATE TABLE stage_case_facts (stage_seq BIGINT, drug_set VARCHAR[], start_dates DATE[], indications VARCHAR[], reaction_set VARCHAR[]);
+CREATE OR REPLACE TEMP MACRO case_facts_of_page() AS TABLE
+WITH drugs AS (
+    SELECT stage_seq,
+           nullif(list_sort(list(DISTINCT product_name_normalized) FILTER (WHERE product_name_normalized IS NOT NULL)), []) AS drug_set,
+           nullif(list_sort(list(DISTINCT start_date) FILTER (WHERE start_date IS NOT NULL)), []) AS start_dates,
+           nullif(list_sort(list(DISTINCT term_key(indication)) FILTER (WHERE term_key(indication) IS NOT NULL)), []) AS indications
+    FROM page_products_out
+    GROUP BY stage_seq
+),
+terms AS (
+    SELECT stage_seq, nullif(list_sort(list(DISTINCT reaction_pt) FILTER (WHERE reaction_pt IS NOT NULL)), []) AS reaction_set
+    FROM page_reactions_out
+    GROUP BY stage_seq
+)
+SELECT stage_seq, d.drug_set, d.start_dates, d.indications, t.reaction_set
+FROM drugs AS d FULL JOIN terms AS t USING (stage_seq);
+
 -- Countries as reported -> ISO 3166 (ingest/countries.py), by country_key.
 CREATE TABLE country_lookup AS
 SELECT map_from_entries(list((key, code))) AS code, map_from_entries(list((key, name))) AS name
