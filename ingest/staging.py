@@ -178,10 +178,6 @@ class Staging:
             thread.finish()
         return self.shaper.finish(self.reader.raw_files, self.reader.dictionary)
 
-    def shape(self, source: str, id_field: str) -> int:
-        """Shape every page read so far and wait for it; returns the records staged."""
-        return self.finish(source, id_field).count(self.con)
-
     def _submit(self, source: str, id_field: str) -> None:
         if not self._batch:
             return
@@ -198,7 +194,8 @@ class Staging:
 class Staged:
     """What a fetch staged, for store.publish (ingest/sql/publish.sql): Parquet files of the
     staging tables' rows (stage_seq and the columns of reports, products, reactions; the case
-    rules' facts of each report), of stage_problems and of the terms; the raw records (stage_seq, record) and their dictionary."""
+    rules' facts of each report), of stage_problems and of the terms; the raw records
+    (stage_seq, record) and their dictionary."""
 
     reports: list[str]
     products: list[str]
@@ -208,10 +205,6 @@ class Staged:
     terms: str
     raw: list[str]
     dictionary: bytes | None
-
-    def count(self, con: duckdb.DuckDBPyConnection) -> int:
-        """The records staged (reports rows, before one version per report is kept)."""
-        return con.execute("SELECT count(*) FROM read_parquet($f)", {"f": self.reports}).fetchone()[0]
 
 
 class Shaper:
