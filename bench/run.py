@@ -211,13 +211,13 @@ def staged_seconds(bodies: list[bytes], folder: Path) -> tuple[float, float]:
     from ingest.staging import Staging
     from ingest.terms import load_terms
 
-    with Staging(folder / "bench.duckdb", load_terms(HERE / "terms.csv"), "faers") as staging:
+    with Staging(folder / "bench.duckdb", load_terms(HERE / "terms.csv"), "faers", "safetyreportid") as staging:
         start = time.perf_counter()
         for body in bodies:
             staging.read_page(body)
         read = time.perf_counter() - start
         start = time.perf_counter()
-        staging.finish("faers", "safetyreportid")
+        staging.finish()
         shaped = time.perf_counter() - start
         staging.cleanup()
     return read, shaped

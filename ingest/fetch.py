@@ -63,7 +63,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
     the final transaction, so an exception (network failure, Ctrl-C, a bad record) or a
     killed process leaves it as it was.
     """
-    staging = Staging(database_file(con), terms, source.name, folder=scratch_folder_of(con), threaded=True)
+    staging = Staging(database_file(con), terms, source.name, source.id_field, folder=scratch_folder_of(con), threaded=True)
     try:
         runs: list[dict] = []
         for term in (t for t in terms if t.searched):
@@ -85,7 +85,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
             }
             staging.begin_query()
             for page in client.search(source.endpoint, search, page_reader(staging, run)):
-                staging.page_done(source.name, source.id_field)
+                staging.page_done()
                 run["records_received"] += page.count
                 run["pages"] += 1
                 run["last_updated"], run["total_reported"] = page.last_updated, page.total
@@ -93,7 +93,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
                     on_page(source.name, term, page, run["records_received"])
             run["finished_at"] = utcnow()
             runs.append(run)
-        staged = staging.finish(source.name, source.id_field)
+        staged = staging.finish()
         check_same_snapshot(source, runs)
         staging.close()
         store.publish(con, source.name, runs, staged)

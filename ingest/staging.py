@@ -98,8 +98,9 @@ def scratch_folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:
 
 
 class Staging:
-    def __init__(self, database: Path | None, terms: list[Term], source: str, folder: Path | None = None, *, threaded: bool = False):
-        """Scratch space for a fetch of `source` (faers, caers) in `folder` (a scratch folder
+    def __init__(self, database: Path | None, terms: list[Term], source: str, id_field: str, folder: Path | None = None, *, threaded: bool = False):
+        """Scratch space for a fetch of `source` (faers, caers; its records are named by
+        `id_field`) in `folder` (a scratch folder
         made by new_scratch_folder), or in a new scratch folder beside `database` (in the
         system's temporary folder for None). With `threaded`, batches are shaped in a thread of
         their own (ShapingThread)."""
@@ -124,6 +125,7 @@ class Staging:
         self._batch: list[PageFile] = []
         self._thread: ShapingThread | None = None
         self._threaded = threaded
+        self.source, self.id_field = source, id_field
 
     def __enter__(self):
         return self
@@ -164,30 +166,30 @@ class Staging:
             self._batch.append(page)
         return meta
 
-    def page_done(self, source: str, id_field: str) -> None:
+    def page_done(self) -> None:
         """After each page: shape the batch once it holds BATCH_BYTES of records."""
         if sum(page.size for page in self._batch) >= BATCH_BYTES:
-            self._submit(source, id_field)
+            self._submit()
 
-    def finish(self, source: str, id_field: str) -> Staged:
+    def finish(self) -> Staged:
         """Shape what is left, wait for the shaping to end, and write the rest of what publish
         needs (stage_problems, the terms); returns the files to publish."""
-        self._submit(source, id_field)
+        self._submit()
         if self._thread is not None:
             thread, self._thread = self._thread, None
             thread.finish()
         return self.shaper.finish(self.reader.raw_files, self.reader.dictionary)
 
-    def _submit(self, source: str, id_field: str) -> None:
+    def _submit(self) -> None:
         if not self._batch:
             return
         batch, self._batch = self._batch, []
         if not self._threaded:
-            self.shaper.shape(batch, source, id_field)
+            self.shaper.shape(batch, self.source, self.id_field)
             return
         if self._thread is None:
             self._thread = ShapingThread(self.shaper)
-        self._thread.submit(batch, source, id_field)
+        self._thread.submit(batch, self.source, self.id_field)
 
 
 @dataclass

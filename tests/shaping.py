@@ -14,11 +14,11 @@ from ingest.terms import load_terms
 def rows_of(source: str, *records: dict, terms=None) -> list[dict] | dict:
     """Shape records as one openFDA page; returns, per record, {'report', 'products',
     'reactions', 'raw'} (a single dict when one record is given)."""
-    staging = Staging(None, terms or load_terms(), source)
+    staging = Staging(None, terms or load_terms(), source, SOURCES[source].id_field)
     try:
         body = json.dumps({"meta": {"last_updated": "2026-11-18", "results": {"skip": 0, "limit": 1000, "total": len(records)}}, "results": list(records)}).encode()
         staging.read_page(body)
-        staged = staging.finish(source, SOURCES[source].id_field)
+        staged = staging.finish()
         files = {"stage_reports": staged.reports, "stage_products": staged.products, "stage_reactions": staged.reactions, "stage_raw": staged.raw}
 
         def table(name):

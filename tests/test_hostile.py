@@ -354,10 +354,10 @@ def test_a_page_in_any_layout_is_read_the_same(layout):
     """Only openFDA's own layout is read record by record; any other is read whole, the same."""
     records = faers_records(3)
     meta = {"last_updated": "2026-11-18", "results": {"skip": 0, "limit": 1000, "total": 3}}
-    scratch = staging.Staging(None, load_terms(KRATOM_ONLY), "faers")
+    scratch = staging.Staging(None, load_terms(KRATOM_ONLY), "faers", "safetyreportid")
     try:
         page = scratch.read_page(layout(meta, records).encode())
-        staged = scratch.finish("faers", "safetyreportid")
+        staged = scratch.finish()
         got = scratch.con.execute("SELECT list(report_id ORDER BY stage_seq) FROM read_parquet($f)", {"f": staged.reports}).fetchone()[0]
     finally:
         scratch.cleanup()
@@ -369,7 +369,7 @@ def test_a_page_in_any_layout_is_read_the_same(layout):
 def test_a_page_that_is_not_valid_json_is_asked_for_again(body):
     from ingest.openfda import InvalidPage
 
-    scratch = staging.Staging(None, load_terms(KRATOM_ONLY), "faers")
+    scratch = staging.Staging(None, load_terms(KRATOM_ONLY), "faers", "safetyreportid")
     try:
         with pytest.raises(InvalidPage):
             scratch.read_page(body)
