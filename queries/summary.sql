@@ -17,14 +17,16 @@ bands AS (
     SELECT age_band(age_years, age_decade) AS band, age_years IS NULL AND age_decade IS NOT NULL AS is_decade
     FROM units
 ),
+-- scope_reactions is a view (a join) too, read three times below.
+terms AS MATERIALIZED (SELECT report_key, reaction_pt FROM scope_reactions),
 top_reactions AS (
     SELECT coalesce(l.label, x.reaction_pt) AS reaction_pt, count(*) AS reports
-    FROM scope_reactions AS x LEFT JOIN term_labels AS l USING (reaction_pt)
+    FROM terms AS x LEFT JOIN term_labels AS l USING (reaction_pt)
     GROUP BY ALL
     ORDER BY reports DESC, reaction_pt LIMIT 10
 ),
-skin AS (SELECT DISTINCT report_key FROM scope_reactions JOIN skin_terms USING (reaction_pt)),
-pigment AS (SELECT DISTINCT report_key FROM scope_reactions JOIN skin_terms USING (reaction_pt) WHERE is_pigmentation),
+skin AS (SELECT DISTINCT report_key FROM terms JOIN skin_terms USING (reaction_pt)),
+pigment AS (SELECT DISTINCT report_key FROM terms JOIN skin_terms USING (reaction_pt) WHERE is_pigmentation),
 rows AS (
     SELECT 1 AS o, 'reports' AS section, 'kratom reports' AS measure, (SELECT count(*) FROM scope_members) AS reports, NULL::DOUBLE AS value,
            'reports in scope, whatever the unit' AS detail
