@@ -201,7 +201,64 @@ def bounds(pages: list[Path], repeats: int) -> dict[str, list[float]]:
             rates.setdefault("store only, the design before issue 12: every record's JSON text into a DuckDB table, compressed by DuckDB and checkpointed", []).append(
                 len(sample) * 1000 / stored_seconds(sample, Path(tmp) / "raw.duckdb")
             )
+            for step, seconds in alternative_seconds(sample, Path(tmp)).items():
+                rates.setdefault(step, []).append(len(sample) * 1000 / seconds)
     return rates
+
+
+def alternative_seconds(pages: list[Path], folder: Path) -> dict[str, float]:
+    """Seconds over these pages (the cached results arrays, one at a time, DuckDB on one thread
+    as in the fetch) of the steps of a reader that would read each page once, typed, instead of
+    as records and then typed (faers_parse.sql): what such a design could save. Not taken:
+    read_json stops at a field of another JSON kind, which the fetch must read and name."""
+    import json
+    import re
+
+    import duckdb
+    import zstandard
+
+    from ingest.store import sql
+
+    parse = sql("faers_parse")
+    shape = json.loads(re.search(r"from_json\(record, '(.*?)'\) AS r", parse, re.S).group(1))
+    columns = {field: duck_type(kind) for field, kind in shape.items()}
+    con = duckdb.connect(config={"memory_limit": "256MB"})
+    con.execute("SET threads = 1")
+    con.execute(sql("shaping_macros"))
+    steps = {
+        "alternative: one typed pass over the page (read_json with the parse's columns) to Parquet": lambda page: con.execute(
+            "COPY (SELECT * FROM read_json($f, format = 'array', columns = $c)) TO $out (FORMAT parquet, COMPRESSION uncompressed)",
+            {"f": str(page), "c": columns, "out": str(folder / "typed.parquet")},
+        ),
+        "alternative: the records' lengths and hashes only (read_json_objects), which that design still needs for the raw records and repeats": lambda page: con.execute(
+            "SELECT length(json::VARCHAR), hash(json) FROM read_json_objects($f, format = 'array')", {"f": str(page)}
+        ).fetchall(),
+        "the reader's read and typed parse as built (read_records.sql, then faers_parse.sql), without the raw records": lambda page: (
+            con.execute("SET VARIABLE page_file = $f", {"f": str(page)}),
+            con.execute(sql("read_records")),
+            con.execute("SET VARIABLE first_seq = 0; SET VARIABLE low = 1; SET VARIABLE high = 9223372036854775807"),
+            con.execute("SET VARIABLE records_file = $f", {"f": str(folder / "parsed.parquet")}),
+            con.execute(parse),
+        ),
+        "zstd level 1 of each whole page (one value a page, not one a record)": lambda page: zstandard.ZstdCompressor(level=1).compress(page.read_bytes()),
+    }
+    seconds = {}
+    for step, run in steps.items():
+        start = time.perf_counter()
+        for page in pages:
+            run(page)
+        seconds[step] = time.perf_counter() - start
+    con.close()
+    return seconds
+
+
+def duck_type(kind) -> str:
+    """A from_json shape ('VARCHAR', [..], {..}) as a DuckDB type for read_json's columns."""
+    if isinstance(kind, str):
+        return kind
+    if isinstance(kind, list):
+        return duck_type(kind[0]) + "[]"
+    return "STRUCT(" + ", ".join(f'"{field}" {duck_type(inner)}' for field, inner in kind.items()) + ")"
 
 
 def staged_seconds(bodies: list[bytes], folder: Path) -> tuple[float, float]:
