@@ -32,8 +32,7 @@
 -- since and until (DATE or NULL), role ('suspect' or 'any'), serious (BOOLEAN),
 -- top (INTEGER or NULL), unit ('report' or 'case').
 
--- The reports that pass the filters, each with the key of the unit it counts in (unit_key):
--- its own report_key, or with unit = 'case' the report_key of its case's representative.
+-- Whether a report passes the filters (one definition for scope_members and scope_reports).
 CREATE OR REPLACE TEMP MACRO passes_filters(source, received_date, is_serious, is_kratom_report, is_kratom_suspect_report) AS
     (getvariable('source') = 'all' OR source = getvariable('source'))
     AND (getvariable('since') IS NULL OR received_date >= getvariable('since'))
@@ -41,6 +40,9 @@ CREATE OR REPLACE TEMP MACRO passes_filters(source, received_date, is_serious, i
     AND (NOT getvariable('serious') OR is_serious IS TRUE)
     -- the kratom decisions, made per product at ingest (ingest/sql/faers_page.sql, caers_page.sql)
     AND CASE getvariable('role') WHEN 'suspect' THEN is_kratom_suspect_report ELSE is_kratom_report END;
+
+-- The reports that pass the filters, each with the key of the unit it counts in (unit_key):
+-- its own report_key, or with unit = 'case' the report_key of its case's representative.
 CREATE OR REPLACE TEMP TABLE scope_members AS
 WITH passing AS (
     SELECT r.report_key, r.case_id, r.received_date, r.report_id
