@@ -32,14 +32,20 @@
 -- since and until (DATE or NULL), role ('suspect' or 'any'), serious (BOOLEAN),
 -- top (INTEGER or NULL), unit ('report' or 'case').
 
+-- The filters as they were when the scope was made, so that every scope table and view keeps
+-- them even if a session variable changes later on the same connection.
+CREATE OR REPLACE TEMP TABLE scope_filters AS
+SELECT getvariable('source') AS source, getvariable('since') AS since, getvariable('until') AS until,
+       getvariable('serious') AS serious, getvariable('role') AS role;
+
 -- Whether a report passes the filters (one definition for scope_members and scope_reports).
 CREATE OR REPLACE TEMP MACRO passes_filters(source, received_date, is_serious, is_kratom_report, is_kratom_suspect_report) AS
-    (getvariable('source') = 'all' OR source = getvariable('source'))
-    AND (getvariable('since') IS NULL OR received_date >= getvariable('since'))
-    AND (getvariable('until') IS NULL OR received_date <= getvariable('until'))
-    AND (NOT getvariable('serious') OR is_serious IS TRUE)
+    ((SELECT f.source FROM scope_filters AS f) = 'all' OR source = (SELECT f.source FROM scope_filters AS f))
+    AND ((SELECT f.since FROM scope_filters AS f) IS NULL OR received_date >= (SELECT f.since FROM scope_filters AS f))
+    AND ((SELECT f.until FROM scope_filters AS f) IS NULL OR received_date <= (SELECT f.until FROM scope_filters AS f))
+    AND (NOT (SELECT f.serious FROM scope_filters AS f) OR is_serious IS TRUE)
     -- the kratom decisions, made per product at ingest (ingest/sql/faers_page.sql, caers_page.sql)
-    AND CASE getvariable('role') WHEN 'suspect' THEN is_kratom_suspect_report ELSE is_kratom_report END;
+    AND CASE (SELECT f.role FROM scope_filters AS f) WHEN 'suspect' THEN is_kratom_suspect_report ELSE is_kratom_report END;
 
 -- The reports that pass the filters, each with the key of the unit it counts in (unit_key):
 -- its own report_key, or with unit = 'case' the report_key of its case's representative.

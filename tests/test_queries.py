@@ -352,3 +352,28 @@ def test_skin_outcomes_count_each_terms_own_outcome(hand_made_db):
     skin = {r["reaction_pt"]: (int(r["reports"]), r["pigmentation"]) for r in table(hand_made_db, "skin", [])}
     assert skin == {"(any skin term)": (5, ""), "(any pigmentation term)": (5, ""), "SKIN HYPERPIGMENTATION": (2, "hyper"), "VITILIGO": (2, "hypo"),
                     "HYPERPIGMENTATION": (1, "hyper"), "SKIN DISCOLOURATION": (1, ""), "SKIN HYPOPIGMENTATION": (1, "hypo")}
+
+
+@pytest.mark.parametrize("unit", ["report", "case"])
+def test_the_scope_keeps_its_filters_when_a_session_variable_changes(fetched, reports, unit):
+    """The scope is made once per command; a statement on the same connection that sets a
+    filter's variable afterwards (a --queries-dir file may) must not move scope_reports away
+    from scope_total and scope_reactions: every table's rows and denominator stay the ones of
+    the filters the scope was made with."""
+    import duckdb
+
+    from queries import library
+
+    filters = library.Filters(source="faers", unit=unit)
+    with duckdb.connect(str(fetched), read_only=True) as con:
+        library.prepare_scope(con, filters)
+        before = library.run(con, library.find("summary"), filters).to_csv(index=False)
+        con.execute("SET VARIABLE source = 'caers'")
+        con.execute("SET VARIABLE since = DATE '2030-01-01'")
+        con.execute("SET VARIABLE role = 'suspect'")
+        total, in_view = con.execute("SELECT (SELECT reports FROM scope_total), (SELECT count(*) FROM scope_reports)").fetchone()
+        after = library.run(con, library.find("summary"), filters).to_csv(index=False)
+    faers = oracle.scope(reports, source="faers")
+    assert unit == "case" or total == len(faers)
+    assert in_view == total > 0
+    assert after == before
