@@ -310,9 +310,9 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stage
             rollback_quietly(con)
             raise
     finally:
-        with suppress(duckdb.Error):
-            con.execute("RESET disabled_optimizers")
-            con.execute("RESET preserve_insertion_order")
+        for setting in ("disabled_optimizers", "preserve_insertion_order"):
+            with suppress(duckdb.Error):
+                con.execute(f"RESET {setting}")
 
 
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
