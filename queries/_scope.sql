@@ -38,22 +38,23 @@ CREATE OR REPLACE TEMP TABLE scope_filters AS
 SELECT getvariable('source') AS source, getvariable('since') AS since, getvariable('until') AS until,
        getvariable('serious') AS serious, getvariable('role') AS role;
 
--- Whether a report passes the filters (one definition for scope_members and scope_reports).
-CREATE OR REPLACE TEMP MACRO passes_filters(source, received_date, is_serious, is_kratom_report, is_kratom_suspect_report) AS
-    ((SELECT f.source FROM scope_filters AS f) = 'all' OR source = (SELECT f.source FROM scope_filters AS f))
-    AND ((SELECT f.since FROM scope_filters AS f) IS NULL OR received_date >= (SELECT f.since FROM scope_filters AS f))
-    AND ((SELECT f.until FROM scope_filters AS f) IS NULL OR received_date <= (SELECT f.until FROM scope_filters AS f))
-    AND (NOT (SELECT f.serious FROM scope_filters AS f) OR is_serious IS TRUE)
+-- Whether a report passes the filters `f` (a row of scope_filters); one definition for
+-- scope_members and scope_reports.
+CREATE OR REPLACE TEMP MACRO passes_filters(source, received_date, is_serious, is_kratom_report, is_kratom_suspect_report, f) AS
+    (f.source = 'all' OR source = f.source)
+    AND (f.since IS NULL OR received_date >= f.since)
+    AND (f.until IS NULL OR received_date <= f.until)
+    AND (NOT f.serious OR is_serious IS TRUE)
     -- the kratom decisions, made per product at ingest (ingest/sql/faers_page.sql, caers_page.sql)
-    AND CASE (SELECT f.role FROM scope_filters AS f) WHEN 'suspect' THEN is_kratom_suspect_report ELSE is_kratom_report END;
+    AND CASE f.role WHEN 'suspect' THEN is_kratom_suspect_report ELSE is_kratom_report END;
 
 -- The reports that pass the filters, each with the key of the unit it counts in (unit_key):
 -- its own report_key, or with unit = 'case' the report_key of its case's representative.
 CREATE OR REPLACE TEMP TABLE scope_members AS
 WITH passing AS (
     SELECT r.report_key, r.case_id, r.received_date, r.report_id
-    FROM reports AS r
-    WHERE passes_filters(r.source, r.received_date, r.is_serious, r.is_kratom_report, r.is_kratom_suspect_report)
+    FROM reports AS r CROSS JOIN scope_filters AS f
+    WHERE passes_filters(r.source, r.received_date, r.is_serious, r.is_kratom_report, r.is_kratom_suspect_report, f)
 )
 SELECT report_key, report_key AS unit_key FROM passing WHERE getvariable('unit') = 'report'
 UNION ALL
@@ -66,8 +67,8 @@ FROM passing WHERE getvariable('unit') = 'case';
 -- (The reports themselves are read with the filters, not joined to scope_members: the same
 -- rows, five times faster.)
 CREATE OR REPLACE TEMP VIEW scope_reports AS
-SELECT r.* FROM reports AS r
-WHERE getvariable('unit') = 'report' AND passes_filters(r.source, r.received_date, r.is_serious, r.is_kratom_report, r.is_kratom_suspect_report)
+SELECT r.* FROM reports AS r CROSS JOIN scope_filters AS f
+WHERE getvariable('unit') = 'report' AND passes_filters(r.source, r.received_date, r.is_serious, r.is_kratom_report, r.is_kratom_suspect_report, f)
 UNION ALL
 SELECT r.* REPLACE (c.is_serious AS is_serious, c.serious_death AS serious_death, c.serious_life_threatening AS serious_life_threatening,
                     c.serious_hospitalization AS serious_hospitalization, c.serious_disabling AS serious_disabling,
