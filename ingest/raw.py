@@ -1,6 +1,7 @@
 """The raw openFDA records: every stored report's JSON text as received, compressed with
 zstd (staging.py's reader compresses them, publish keeps the winners; schema.sql raw_reports
-and raw_dictionaries). Reading one back takes one indexed lookup and one decompression."""
+and raw_dictionaries). Reading one back takes one lookup (a scan of report_id: the table has
+no index, see schema.sql) and one decompression."""
 
 from __future__ import annotations
 

@@ -19,6 +19,15 @@ from ingest.errors import KratomAEError
 
 DEFAULT_DB = "kratom-ae.duckdb"
 WRITE_MEMORY_LIMIT = "256MB"
+# The publish needs less: it streams the staged files into the tables, and its largest steps
+# (the raw records, the case rules' joins) spill. What needs more held in memory is a key's
+# index, which is why four tables have none (schema.sql). Less memory for the buffers of what
+# was just written keeps a large fetch's peak near a small one's (BENCHMARKS.md).
+PUBLISH_MEMORY_LIMIT = "128MB"
+# Reading a database whole to check it (check_intact) needs little, and what it read stays.
+CHECK_MEMORY_LIMIT = "64MB"
+# Tables that had a PRIMARY KEY before issue 12 (see drop_primary_keys).
+UNKEYED_TABLES = ("reports", "products", "reactions", "raw_reports")
 
 
 def sql(name: str) -> str:
@@ -202,8 +211,8 @@ def schema_columns() -> dict[str, tuple[str, ...]]:
 @contextmanager
 def writing(path: str | Path):
     """A connection for a fetch, which may read no file but its own scratch folder beside
-    the database (see connect). Holding the database's write lock, it first removes what
-    killed fetches left beside it. If the database did not exist and the fetch fails before
+    the database (see connect). A database that exists is first read whole (check_intact).
+    Holding the database's write lock, it then removes what killed fetches left beside it. If the database did not exist and the fetch fails before
     any source was published, the file is removed again, so a failed first fetch leaves
     nothing behind; a source that was published (--source all) is kept."""
     from ingest.staging import new_scratch_folder, remove_leftovers
@@ -211,6 +220,16 @@ def writing(path: str | Path):
     path = Path(path)
     existed = path.exists()
     check_folder(path)
+    if existed:
+        # On a connection of its own, closed before the fetch: DuckDB keeps the blocks it read
+        # in its buffers while the connection is open, 256 MB of a database of 300,000 reports,
+        # which a second fetch into it then carried to its end (peak 552 MB against 323).
+        checking = connect(path, read_only=True)
+        try:
+            checking.execute(f"SET memory_limit = '{CHECK_MEMORY_LIMIT}'")  # a scan: it needs little
+            check_intact(checking, path)
+        finally:
+            checking.close()
     try:
         scratch = new_scratch_folder(path.resolve())
     except OSError as exc:  # named by the folder the user chose, not the scratch folder's random name
@@ -221,7 +240,6 @@ def writing(path: str | Path):
         scratch.cleanup()
         raise
     try:
-        check_intact(con, path)
         remove_leftovers(path.resolve(), keep=Path(scratch.name))
         remove_spill_folder(con, path)
         yield con
@@ -287,16 +305,19 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stage
     # reaction_seq say it), and keeping the order made DuckDB buffer the joins: inserting 300,000
     # raw records took twice as long.
     con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET memory_limit = '{PUBLISH_MEMORY_LIMIT}'")
     try:
         con.begin()
         try:
             con.execute("SET VARIABLE source = $source", {"source": source})
+            drop_primary_keys(con)
             for name, files in (("stage_reports", staged.reports), ("stage_products", staged.products), ("stage_reactions", staged.reactions), ("stage_case_facts", staged.case_facts), ("raw_files", staged.raw)):
                 con.execute(f"SET VARIABLE {name} = $files", {"files": files})
             con.execute("SET VARIABLE stage_problems = $f", {"f": staged.problems})
             con.execute("SET VARIABLE match_terms = $f", {"f": staged.terms})
             con.execute("SET VARIABLE dictionary = $d::BLOB", {"d": staged.dictionary})
             con.execute(sql("publish"))
+            check_keys(con, source)
             con.execute(sql("publish_problems"))
             con.execute(sql("shaping_macros"))  # term_key and reference_key, for the case rules
             cases.assign(con, source)
@@ -313,6 +334,39 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stage
         for setting in ("disabled_optimizers", "preserve_insertion_order"):
             with suppress(duckdb.Error):
                 con.execute(f"RESET {setting}")
+        with suppress(duckdb.Error):  # the writing connection's own (connect)
+            con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
+
+
+def check_keys(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Fail the publish (its caller rolls back) if a key of the published rows repeats."""
+    repeated = con.execute(sql("publish_check")).fetchall()
+    if repeated:
+        what = ", ".join(f"{count:,} in {table}" for table, count in repeated)
+        raise KratomAEError(f"kratom-ae would have stored {source} rows twice (repeated keys: {what}); nothing was changed. Please report it.")
+
+
+def drop_primary_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """A database made before issue 12 has PRIMARY KEYs on UNKEYED_TABLES, whose indexes ran a
+    publish of a few hundred thousand reports out of memory (schema.sql). Each such table is
+    made again without one, with the other sources' rows (this one's are replaced), inside the
+    publish's transaction (its variable `source`). DuckDB cannot drop
+    a key from a table, and a table's name cannot be a parameter, hence the f-strings."""
+    keyed = [
+        table
+        for (table,) in con.execute(
+            "SELECT DISTINCT table_name FROM duckdb_constraints() WHERE database_name = current_database() AND schema_name = 'main' "
+            "AND constraint_type = 'PRIMARY KEY' AND list_contains($tables, table_name) ORDER BY table_name",
+            {"tables": list(UNKEYED_TABLES)},
+        ).fetchall()
+    ]
+    for table in keyed:
+        con.execute(f"ALTER TABLE {table} RENAME TO {table}_keyed")
+    if keyed:
+        con.execute(sql("schema"))
+    for table in keyed:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {table}_keyed WHERE source <> getvariable('source')")
+        con.execute(f"DROP TABLE {table}_keyed")
 
 
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:

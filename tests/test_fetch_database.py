@@ -13,6 +13,7 @@ import pytest
 import synthetic
 from fake_openfda import FakeOpenFDA
 from ingest import raw, store
+from ingest.errors import KratomAEError
 from ingest.fetch import SOURCES, fetch_source
 from ingest.openfda import OpenFDAClient, OpenFDAError, Pacer
 from ingest.terms import load_terms, search_query
@@ -126,6 +127,46 @@ def test_second_fetch_leaves_identical_contents(db, replay):
     first = dump(db)
     fetch(db, replay)
     assert dump(db) == first
+
+
+def primary_keys(db) -> int:
+    return scalar(db, f"SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' AND list_contains({DATA_TABLES}, table_name)")
+
+
+def test_a_database_with_the_old_primary_keys_loses_them_at_the_next_fetch(db, replay):
+    # Databases made before issue 12 have a PRIMARY KEY on each of these tables; their indexes
+    # ran the publish of a fetch of 300,000 reports into such a database out of memory.
+    fetch(db, replay)
+    fresh = dump(db)
+    assert primary_keys(db) == 0
+    con = store.connect(db)
+    try:
+        for table, key in (("reports", "source, report_id"), ("products", "source, report_id, product_seq"), ("reactions", "source, report_id, reaction_seq"), ("raw_reports", "source, report_id")):
+            con.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({key})")
+    finally:
+        con.close()
+    assert primary_keys(db) == 4
+    fetch(db, replay, sources=("faers",))  # caers' rows are carried over, faers' are replaced
+    assert primary_keys(db) == 0
+    assert dump(db) == fresh
+
+
+def test_a_publish_that_would_store_a_key_twice_changes_nothing(db, replay, monkeypatch):
+    fetch(db, replay)
+    before = dump(db)
+    sql = store.sql
+    doubled = sql("publish") + "\nINSERT INTO reactions SELECT * FROM reactions WHERE source = getvariable('source') LIMIT 3;\n"
+    monkeypatch.setattr(store, "sql", lambda name: doubled if name == "publish" else sql(name))
+    with pytest.raises(KratomAEError, match=r"^kratom-ae would have stored faers rows twice \(repeated keys: 3 in reactions\); nothing was changed"):
+        fetch(db, replay, sources=("faers",))
+    assert dump(db) == before
+
+
+def test_the_publish_gives_the_connection_its_memory_limit_back(db, replay):
+    with replay("synthetic_fetch_all"), store.writing(db) as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        fetch_source(con, OpenFDAClient(pacer=Pacer(0)), SOURCES["caers"], load_terms())
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == limit
 
 
 def test_interrupted_fetch_leaves_the_database_as_it_was(db, replay):

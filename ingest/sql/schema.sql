@@ -1,8 +1,15 @@
 -- kratom-ae database schema: one schema for FAERS (openFDA drug/event) and CAERS (food/event).
 -- Each fetch replaces one source's rows whole, in one transaction (see ingest/sql/publish.sql).
 -- The unit of every table is named in its comment; README.md "The database" says the same.
+--
+-- reports, products, reactions and raw_reports have a key each (named in their comments) but
+-- no PRIMARY KEY: DuckDB holds a key's index in memory while a transaction changes the table,
+-- so a fetch that replaced 300,000 bench reports ran out of its 256 MB in the publish (issue
+-- 12, BENCHMARKS.md). publish_check.sql checks the keys of what each fetch publishes instead,
+-- inside its transaction; nothing else writes these tables.
 
--- One row per report: FAERS keeps only the latest safetyreportversion of each safetyreportid.
+-- One row per report (key: source, report_id): FAERS keeps only the latest safetyreportversion
+-- of each safetyreportid.
 CREATE TABLE IF NOT EXISTS reports (
     source                      VARCHAR NOT NULL,   -- 'faers' or 'caers'
     report_id                   VARCHAR NOT NULL,   -- FAERS safetyreportid, CAERS report_number
@@ -47,11 +54,10 @@ CREATE TABLE IF NOT EXISTS reports (
                                                     -- that linked it (README "Cases")
     is_kratom_report            BOOLEAN NOT NULL,   -- at least one product is kratom (see products.is_kratom)
     is_kratom_suspect_report    BOOLEAN NOT NULL,   -- at least one kratom product is suspect or interacting
-    is_kratom_only_report       BOOLEAN NOT NULL,   -- every product on the report is kratom
-    PRIMARY KEY (source, report_id)
+    is_kratom_only_report       BOOLEAN NOT NULL    -- every product on the report is kratom
 );
 
--- One row per product listed on a report, in the report's order.
+-- One row per product listed on a report, in the report's order (key: source, report_id, product_seq).
 CREATE TABLE IF NOT EXISTS products (
     source                   VARCHAR NOT NULL,
     report_id                VARCHAR NOT NULL,
@@ -73,12 +79,12 @@ CREATE TABLE IF NOT EXISTS products (
                                                     -- from matching (a look-alike such as 7-OH-DPAT); NULL otherwise
     is_first_mention         BOOLEAN NOT NULL,      -- the report's first row with this product_name_normalized and
                                                     -- is_kratom (false if no name): counting these counts a report once per product
-    named_as_suspect         BOOLEAN NOT NULL,      -- a row of the report with this name and is_kratom has role suspect
+    named_as_suspect         BOOLEAN NOT NULL       -- a row of the report with this name and is_kratom has role suspect
                                                     -- or interacting (false if no name)
-    PRIMARY KEY (source, report_id, product_seq)
 );
 
--- One row per reaction listed on a report (MedDRA preferred term as reported).
+-- One row per reaction listed on a report, MedDRA preferred term as reported (key: source,
+-- report_id, reaction_seq).
 CREATE TABLE IF NOT EXISTS reactions (
     source            VARCHAR NOT NULL,
     report_id         VARCHAR NOT NULL,
@@ -90,20 +96,18 @@ CREATE TABLE IF NOT EXISTS reactions (
     reaction_outcome  VARCHAR,                      -- FAERS reactionoutcome, named; NULL for CAERS
     is_first_mention  BOOLEAN NOT NULL,             -- the report's first row with this reaction_pt key (false if none):
                                                     -- counting these rows counts a report once per term
-    is_first_outcome  BOOLEAN NOT NULL,             -- the report's first row with this reaction_outcome (NULL included):
+    is_first_outcome  BOOLEAN NOT NULL              -- the report's first row with this reaction_outcome (NULL included):
                                                     -- counting these rows counts a report once per outcome
-    PRIMARY KEY (source, report_id, reaction_seq)
 );
 
--- One row per report: the openFDA record as received, compressed (zstd, with its source's
--- dictionary in raw_dictionaries). Read it with `kratom-ae raw SOURCE REPORT_ID` or, in
--- Python, ingest.raw.record(con, source, report_id) (README "The raw records").
+-- One row per report (key: source, report_id): the openFDA record as received, compressed
+-- (zstd, with its source's dictionary in raw_dictionaries). Read it with `kratom-ae raw SOURCE
+-- REPORT_ID` or, in Python, ingest.raw.record(con, source, report_id) (README "The raw records").
 CREATE TABLE IF NOT EXISTS raw_reports (
     source          VARCHAR NOT NULL,
     report_id       VARCHAR NOT NULL,
     report_version  INTEGER,
-    record_zstd     BLOB NOT NULL,                  -- the record's JSON text (UTF-8) as received, zstd-compressed
-    PRIMARY KEY (source, report_id)
+    record_zstd     BLOB NOT NULL                   -- the record's JSON text (UTF-8) as received, zstd-compressed
 );
 
 -- One row per source: the zstd dictionary its raw_reports were compressed with (trained on
