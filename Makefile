@@ -31,9 +31,10 @@ screenshot: $(READY)
 bench: $(READY)
 	$(BIN)/python bench/run.py
 
-# One fetch of 100,000 benchmark reports, pacing off, with the production memory limits: fails
-# unless every report is held; prints reports/s and peak memory (a few minutes the first time,
-# while bench/data.py makes the pages). BENCHMARKS.md is left alone.
+# A fetch of 100,000 benchmark reports, pacing off, with the production memory limits, then the
+# same fetch again into its database: fails unless every report is held; prints reports/s and
+# peak memory (a few minutes the first time, while bench/data.py makes the pages). BENCHMARKS.md
+# is left alone.
 bench-quick: $(READY)
 	$(BIN)/python bench/run.py --quick
 
