@@ -212,9 +212,10 @@ def schema_columns() -> dict[str, tuple[str, ...]]:
 def writing(path: str | Path):
     """A connection for a fetch, which may read no file but its own scratch folder beside
     the database (see connect). A database that exists is first read whole (check_intact).
-    Holding the database's write lock, it then removes what killed fetches left beside it. If the database did not exist and the fetch fails before
-    any source was published, the file is removed again, so a failed first fetch leaves
-    nothing behind; a source that was published (--source all) is kept."""
+    Holding the database's write lock, it then removes what killed fetches left beside it. If
+    the database did not exist and the fetch fails before any source was published, the file
+    is removed again, so a failed first fetch leaves nothing behind; a source that was
+    published (--source all) is kept."""
     from ingest.staging import new_scratch_folder, remove_leftovers
 
     path = Path(path)
@@ -350,8 +351,8 @@ def drop_primary_keys(con: duckdb.DuckDBPyConnection) -> None:
     """A database made before issue 12 has PRIMARY KEYs on UNKEYED_TABLES, whose indexes ran a
     publish of a few hundred thousand reports out of memory (schema.sql). Each such table is
     made again without one, with the other sources' rows (this one's are replaced), inside the
-    publish's transaction (its variable `source`). DuckDB cannot drop
-    a key from a table, and a table's name cannot be a parameter, hence the f-strings."""
+    publish's transaction (its variable `source`). DuckDB cannot drop a key from a table, and a
+    table's name cannot be a parameter, hence the f-strings."""
     keyed = [
         table
         for (table,) in con.execute(
