@@ -35,8 +35,9 @@ def sql(name: str) -> str:
     return resources.files("ingest").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
 
 
-def connect(path: str | Path, read_only: bool = False, *, allow: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
-    """Open (or create) the database and make sure the schema exists.
+def connect(path: str | Path, read_only: bool = False, *, allow: Iterable[Path] = (), memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (or create) the database and make sure the schema exists. DuckDB may use
+    `memory_limit` (by default WRITE_MEMORY_LIMIT for writing, its own default for reading).
 
     DuckDB lets one process write a file at a time; a second one gets a lock error, which
     becomes one sentence here instead of a traceback. A file cut short is refused here too,
@@ -54,7 +55,9 @@ def connect(path: str | Path, read_only: bool = False, *, allow: Iterable[Path] 
     if not read_only:
         check_folder(path)
     config = {} if allow else {"enable_external_access": False}
-    if not read_only:
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    elif not read_only:
         # A fetch publishes whole sources: bounded memory makes DuckDB spill instead of
         # growing with the number of reports.
         config["memory_limit"] = WRITE_MEMORY_LIMIT
@@ -145,15 +148,25 @@ def names(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
 
 
 def check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Refuse a file shorter than the blocks its header lists: a copy or download cut short.
-    DuckDB itself would only notice when a query reaches a missing block."""
-    block_size, total_blocks = con.execute(
-        "SELECT block_size, total_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+    """Refuse a file cut short: a copy or download that stopped early. DuckDB writes its
+    headers, then whole blocks, and the blocks in use must all be there. Not the blocks its
+    header lists in total_blocks: DuckDB 2.0 cuts free blocks off the end of the file at a
+    checkpoint and still counts them (a database fetched into three times was refused as
+    damaged). DuckDB itself would only notice when a query reaches a missing block."""
+    block_size, used_blocks = con.execute(
+        "SELECT block_size, used_blocks FROM pragma_database_size() WHERE database_name = current_database()"
     ).fetchone()
-    blocks, actual = block_size * total_blocks, path.stat().st_size
-    # The headers' size is asked of DuckDB only for a file that is not plainly too short.
-    if total_blocks and (actual < blocks or actual < blocks + header_bytes()):
-        raise KratomAEError(failures.damage_sentence(path, f"the file has {actual:,} bytes but its header lists {blocks + header_bytes():,}: it was cut short"))
+    if not used_blocks:
+        return
+    actual, header = path.stat().st_size, header_bytes()
+    if actual < header + used_blocks * block_size or (actual - header) % block_size:
+        raise KratomAEError(
+            failures.damage_sentence(
+                path,
+                f"the file has {actual:,} bytes, not {header:,} bytes of headers and whole blocks of {block_size:,} bytes, "
+                f"at least the {used_blocks:,} in use: it was cut short",
+            )
+        )
 
 
 @functools.cache
@@ -225,9 +238,8 @@ def writing(path: str | Path):
         # On a connection of its own, closed before the fetch: DuckDB keeps the blocks it read
         # in its buffers while the connection is open, 256 MB of a database of 300,000 reports,
         # which a second fetch into it then carried to its end (peak 552 MB against 323).
-        checking = connect(path, read_only=True)
+        checking = connect(path, read_only=True, memory_limit=CHECK_MEMORY_LIMIT)  # a scan: it needs little
         try:
-            checking.execute(f"SET memory_limit = '{CHECK_MEMORY_LIMIT}'")  # a scan: it needs little
             check_intact(checking, path)
         finally:
             checking.close()
@@ -306,8 +318,8 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stage
     # reaction_seq say it), and keeping the order made DuckDB buffer the joins: inserting 300,000
     # raw records took twice as long.
     con.execute("SET preserve_insertion_order = false")
-    con.execute(f"SET memory_limit = '{PUBLISH_MEMORY_LIMIT}'")
     try:
+        con.execute(f"SET memory_limit = '{PUBLISH_MEMORY_LIMIT}'")
         con.begin()
         try:
             con.execute("SET VARIABLE source = $source", {"source": source})
@@ -344,7 +356,7 @@ def check_keys(con: duckdb.DuckDBPyConnection, source: str) -> None:
     repeated = con.execute(sql("publish_check")).fetchall()
     if repeated:
         what = ", ".join(f"{count:,} in {table}" for table, count in repeated)
-        raise KratomAEError(f"kratom-ae would have stored {source} rows twice (repeated keys: {what}); nothing was changed. Please report it.")
+        raise KratomAEError(f"kratom-ae would have stored {source} rows twice (repeated keys: {what}), so it left the {source} rows as they were; please report this bug.")
 
 
 def drop_primary_keys(con: duckdb.DuckDBPyConnection) -> None:
