@@ -24,7 +24,8 @@ WRITE_MEMORY_LIMIT = "256MB"
 # index, which is why four tables have none (schema.sql). Less memory for the buffers of what
 # was just written keeps a large fetch's peak near a small one's (BENCHMARKS.md).
 PUBLISH_MEMORY_LIMIT = "128MB"
-# Reading a database whole to check it (check_intact) needs little, and what it read stays.
+# Reading a database whole to check it (check_intact) is a scan: it needs little, and what it
+# read stays in the buffers until the connection closes.
 CHECK_MEMORY_LIMIT = "64MB"
 # Tables that had a PRIMARY KEY before issue 12 (see drop_primary_keys).
 UNKEYED_TABLES = ("reports", "products", "reactions", "raw_reports")
@@ -238,7 +239,7 @@ def writing(path: str | Path):
         # On a connection of its own, closed before the fetch: DuckDB keeps the blocks it read
         # in its buffers while the connection is open, 256 MB of a database of 300,000 reports,
         # which a second fetch into it then carried to its end (peak 552 MB against 323).
-        checking = connect(path, read_only=True, memory_limit=CHECK_MEMORY_LIMIT)  # a scan: it needs little
+        checking = connect(path, read_only=True, memory_limit=CHECK_MEMORY_LIMIT)
         try:
             check_intact(checking, path)
         finally:
