@@ -312,13 +312,24 @@ def machine() -> list[str]:
     ]
 
 
+def report_counts(text: str) -> list[int]:
+    """--sizes and the like: report counts separated by commas (none for an empty text)."""
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        counts = [0]
+    if any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of report counts separated by commas, such as 10000,100000")
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000,300000")
+    parser.add_argument("--sizes", type=report_counts, default="10000,100000,300000")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive-repeats", type=int, default=1)
-    parser.add_argument("--naive-sizes", default="10000,100000", help="sizes to run the naive baseline at (it inserts row by row: 300k takes about an hour)")
-    parser.add_argument("--query-sizes", default="100000,1000000")
+    parser.add_argument("--naive-sizes", type=report_counts, default="10000,100000", help="sizes to run the naive baseline at (it inserts row by row: 300k takes about an hour)")
+    parser.add_argument("--query-sizes", type=report_counts, default="100000,1000000")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--code", help="measure the kratom-ae source in this folder (a git worktree of an older commit); ingest only, printed")
     parser.add_argument("--quick", action="store_true", help="a fetch of 100,000 reports, then the same again into its database, counts checked, speed and peak memory printed (make bench-quick); BENCHMARKS.md untouched")
@@ -336,9 +347,11 @@ def main() -> None:
         CODE = Path(args.code).resolve()
         print(f"measuring the code in {CODE}: ingest imported from {kratom_ae_from.where(PYTHON, CODE)}", flush=True)
     if args.quick:
-        args.sizes, args.repeats, args.naive_sizes = "100000", 1, ""
-    sizes = [int(s) for s in args.sizes.split(",")]
-    naive_sizes = {int(s) for s in args.naive_sizes.split(",") if s}
+        args.sizes, args.repeats, args.naive_sizes = [100000], 1, []
+    sizes = args.sizes
+    if not sizes:
+        parser.error("--sizes needs at least one report count")
+    naive_sizes = set(args.naive_sizes)
     print(f"making pages for {max(sizes):,} reports (cached in bench/.cache) ...", flush=True)
     start = time.perf_counter()
     pages = ensure_pages(max(sizes))
@@ -388,7 +401,7 @@ def measure_all(args, sizes: list[int], naive_sizes: set[int], pages: list[Path]
         big.append(big_pages.measure(args.big_pages, 70))
         big_pages.show(big[-1])
 
-    query_sizes = [int(s) for s in args.query_sizes.split(",")]
+    query_sizes = args.query_sizes
     base = max((s for s in sizes if s <= min(query_sizes)), default=max(sizes))
     query_times = {}
     for reports in query_sizes:
