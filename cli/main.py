@@ -42,6 +42,23 @@ DbOption = Annotated[
 DEFAULT_DB = Path("kratom-ae.duckdb")
 
 
+def output_path(value) -> Path:
+    """The parser of every option and argument that names a file or folder a command writes (a
+    test walks every command to hold them to it). What it names is written only through
+    queries/outputs.py, which refuses the database and the other paths it must never write.
+    An empty name is refused here: it would read as the current folder."""
+    if isinstance(value, Path):
+        return value
+    if str(value) == "":
+        raise typer.BadParameter("an empty name is not a file or folder; name one, such as results/.")
+    return Path(value)
+
+
+CsvOption = Annotated[
+    Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_path, help="Also write the table to this CSV file (with FILE.provenance.json beside it).")
+]
+
+
 def error(message: str) -> None:
     from cli.terminal import printable
 
@@ -208,7 +225,10 @@ RoleFilter = Annotated[
     Optional[RoleChoice], typer.Option("--role", help="suspect: kratom was a suspect (or interacting) product; any (default): kratom in any role.", show_default=False)
 ]
 SeriousFilter = Annotated[bool, typer.Option("--serious", help="Only serious reports.")]
-TopFilter = Annotated[Optional[int], typer.Option("--top", min=1, metavar="N", help="Only the N most reported rows.")]
+# A top beyond any table's length is the same as none, and one beyond BIGINT would reach DuckDB
+# as a conversion error.
+MAX_TOP = 1_000_000
+TopFilter = Annotated[Optional[int], typer.Option("--top", min=1, max=MAX_TOP, metavar="N", help="Only the N most reported rows.")]
 
 
 class UnitChoice(str, enum.Enum):
@@ -225,12 +245,13 @@ QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", metavar="DI
 
 def emit(frame, output_format: FormatChoice, print_for_people) -> None:
     """A result on stdout: CSV or JSON for programs, or the command's own table for people."""
+    from cli.terminal import print_data
     from queries import export
 
     if output_format is FormatChoice.csv:
-        typer.echo(export.csv_text(frame), nl=False)
+        print_data(export.csv_text(frame))
     elif output_format is FormatChoice.json:
-        typer.echo(export.json_text(frame))
+        print_data(export.json_text(frame) + "\n")
     else:
         print_for_people()
 
@@ -281,7 +302,7 @@ def query(
     unit: UnitFilter = None,
     by: Annotated[ByChoice, typer.Option("--by", help="reactions only: per preferred term (pt) or per MedDRA primary SOC (soc; needs `meddra load`).")] = ByChoice.pt,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table (for people), csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
+    csv_file: CsvOption = None,
     queries_dir: QueriesDir = None,
 ) -> None:
     """Show one summary table of the kratom reports, or list the tables.
@@ -292,7 +313,7 @@ def query(
         from cli.output import print_query_list, print_table
         from ingest import store
         from ingest.errors import KratomAEError
-        from queries import export, library
+        from queries import export, library, outputs
 
         if name is None:
             print_query_list(library.discover(queries_dir))
@@ -304,8 +325,7 @@ def query(
         table = library.find(name, queries_dir)
         filters = make_filters(source, since, until, role, serious, top, unit)
         library.check_filters(table, filters)
-        if csv_file:
-            export.check_outputs([csv_file, Path(f"{csv_file}.provenance.json")], db)
+        outputs.check_csv_option(csv_file, db)
         con = store.connect(db, read_only=True)
         try:
             library.prepare_scope(con, filters)
@@ -313,8 +333,7 @@ def query(
             warning = store.synthetic_warning(store.synthetic_sources(con))
             in_scope = library.scope_counts(con)
             if csv_file:
-                export.write_text(csv_file, export.csv_text(frame))
-                export.write_text(Path(f"{csv_file}.provenance.json"), export.provenance_text(con, db, filters, {table.name: table}))
+                outputs.write_csv_option(csv_file, db, export.csv_text(frame), export.provenance_text(con, db, filters, {table.name: table}))
         finally:
             con.close()
         emit(frame, output_format, lambda: print_table(frame, table, filters, in_scope, warning))
@@ -324,7 +343,7 @@ def query(
 
 @app.command()
 def export(
-    folder: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to write the CSV files and provenance.json into (created if missing).")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", parser=output_path, help="Folder to write the CSV files and provenance.json into (created if missing).")],
     db: DbOption = DEFAULT_DB,
     source: SourceFilter = None,
     since: SinceFilter = None,
@@ -343,16 +362,19 @@ def export(
     """
     with user_errors(db):
         from ingest import store
-        from queries import library
+        from queries import library, outputs
         from queries.export import export_tables
 
         filters = make_filters(source, since, until, role, serious, top, unit)
+        outputs.check_folder(folder, db, "export")
         con = store.connect(db, read_only=True)
         try:
             library.prepare_scope(con, filters)
-            written = export_tables(con, db, folder, filters, library.discover(queries_dir), on_remove=lambda path: typer.echo(f"Removed {path}, a table of the earlier export there that this one does not make.", err=True))
+            written, removed = export_tables(con, db, folder, filters, library.discover(queries_dir))
         finally:
             con.close()
+        for path in removed:
+            typer.echo(f"Removed {path}, a table of the earlier export there that this one does not make.", err=True)
         for path in written:
             typer.echo(str(path))
 
@@ -375,7 +397,7 @@ def signals(
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask openFDA for the background counts again instead of using the cache.")] = False,
     counts: Annotated[Optional[Path], typer.Option("--counts", metavar="FILE", help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Also write the table to this CSV file (with FILE.provenance.json beside it).")] = None,
+    csv_file: CsvOption = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", metavar="URL", help="openFDA server for the background counts.")] = None,
     api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENFDA_API_KEY", metavar="KEY", help="openFDA API key (optional). Never stored or printed.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or retry messages.")] = False,
@@ -390,11 +412,10 @@ def signals(
         from cli.output import print_signals
         from cli.terminal import printable
         from ingest.errors import KratomAEError
-        from queries import export
+        from queries import export, outputs
         from queries import signals as signal_lib
 
-        if csv_file:
-            export.check_outputs([csv_file, Path(f"{csv_file}.provenance.json")], db)
+        outputs.check_csv_option(csv_file, db)
         if counts is not None:
             cannot = [option for option, given in (("--source", source), ("--role", role), ("--refresh", refresh or None)) if given is not None]
             if cannot:
@@ -427,15 +448,18 @@ def signals(
                 finally:
                     con.close()
         if csv_file:
-            export.write_text(csv_file, export.csv_text(frame))
             if counts is not None:
                 provenance = export.signals_provenance(None, None, None, None, [], 0, min_reports, sort.value, counts_file=counts)
-            export.write_text(Path(f"{csv_file}.provenance.json"), provenance)
+            outputs.write_csv_option(csv_file, db, export.csv_text(frame), provenance)
         for warning in warnings:
             typer.echo(f"Warning: {printable(warning)}", err=True)
         emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests, synthetic))
         if csv_file:
             typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
+
+
+# A figure of more bars than this is no longer readable on a page.
+MAX_REPORT_TOP = 100
 
 
 class MeasureChoice(str, enum.Enum):
@@ -445,14 +469,16 @@ class MeasureChoice(str, enum.Enum):
 
 @app.command()
 def report(
-    folder: Annotated[Path, typer.Argument(help="Folder to write report.html, the figures (PNG, SVG, CSV) and provenance.json into (created if missing).")],
+    folder: Annotated[Path, typer.Argument(parser=output_path, help="Folder to write report.html, the figures (PNG, SVG, CSV) and provenance.json into (created if missing).")],
     db: DbOption = DEFAULT_DB,
     source: SourceFilter = None,
     since: SinceFilter = None,
     until: UntilFilter = None,
     role: RoleFilter = None,
     serious: SeriousFilter = False,
-    top: Annotated[Optional[int], typer.Option("--top", min=1, help="Rows of the ranked figures and tables (reactions, skin terms, products, signals).")] = None,
+    top: Annotated[
+        Optional[int], typer.Option("--top", min=1, max=MAX_REPORT_TOP, help="Rows of the ranked figures and tables (reactions, skin terms, products, signals).")
+    ] = None,
     measure: Annotated[MeasureChoice, typer.Option("--measure", help="The forest plot's statistic: prr or ror.")] = MeasureChoice.prr,
     min_reports: Annotated[int, typer.Option("--min-reports", min=1, help="The forest plot shows terms with at least this many kratom reports (those signals can flag).")] = 3,
     fetch_background: Annotated[
@@ -468,17 +494,19 @@ def report(
 
     Example: kratom-ae report report/ --since 2015-01-01 --role suspect
     """
-    with user_errors():
+    with user_errors(db):
         from ingest import store
+        from queries import outputs
         from report import build
 
         filters = make_filters(source, since, until, role, serious, top)
         filters.top = top or build.DEFAULT_TOP
+        outputs.check_folder(folder, db, "report", build.REPORT_FILES)
         con = store.connect(db, read_only=not fetch_background)
         try:
             if fetch_background:
                 fetch_report_background(con, filters, base_url, api_key, quiet)
-            written = build.write(build.collect(con, db, filters, measure.value, min_reports), folder)
+            written = build.write(build.collect(con, db, filters, measure.value, min_reports), folder, db)
         finally:
             con.close()
         for path in written:
@@ -538,7 +566,7 @@ def sql_command(
     statement: Annotated[str, typer.Argument(metavar="STATEMENT", help="One SQL query (DuckDB dialect).")],
     db: DbOption = DEFAULT_DB,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Also write the result to this CSV file.")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_path, help="Also write the result to this CSV file.")] = None,
 ) -> None:
     """Run one read-only SQL query of your own.
 
@@ -549,20 +577,20 @@ def sql_command(
     with user_errors(db):
         from cli.output import print_result
         from ingest import store
-        from queries import export
+        from cli.terminal import print_data
+        from queries import export, outputs
         from queries.library import read_only_query
 
-        if csv_file:
-            export.check_outputs([csv_file], db)
+        outputs.check_csv_option(csv_file, db, provenance=False)
         con = store.connect(db, read_only=True)
         try:
             result = read_only_query(con, statement)
         finally:
             con.close()
         if csv_file:
-            export.write_text(csv_file, export.csv_text(result.frame()))
+            outputs.write_csv_option(csv_file, db, export.csv_text(result.frame()))
         if output_format is FormatChoice.json:
-            typer.echo(result.json_text())
+            print_data(result.json_text() + "\n")
         else:
             emit(result.frame(), output_format, lambda: print_result(result))
 
@@ -580,27 +608,27 @@ def cases_command(
     pigmentation: Annotated[bool, typer.Option("--pigmentation", help="Only reports naming a pigmentation term (the skin table's pigmentation row).")] = False,
     soc: Annotated[Optional[str], typer.Option("--soc", help="Only reports naming a term of this MedDRA primary SOC (needs `meddra load`).")] = None,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the listing to this CSV file (with FILE.provenance.json beside it).")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_path, help="Also write the listing to this CSV file (with FILE.provenance.json beside it).")] = None,
 ) -> None:
     """The line listing behind a number: one row per kratom report in scope, with its dates, patient, reporter, seriousness, each reaction with its outcome, the kratom and other products by role, and the probable case it belongs to (case_id, case_rule). Read the reports behind a count, then count the distinct case_id values.
 
     Example: kratom-ae cases --pigmentation --csv pigmentation_cases.csv
     """
-    with user_errors():
+    with user_errors(db):
         from cli.output import print_table
         from ingest import store
-        from queries import export, library
+        from queries import export, library, outputs
 
         filters = make_filters(source, since, until, role, serious, None)
         narrowed = library.Listing(tuple(term or ()), skin, pigmentation, soc)
         table = library.find("cases")
+        outputs.check_csv_option(csv_file, db)
         con = store.connect(db, read_only=True)
         try:
             library.prepare_scope(con, filters)
             frame = library.listing(con, filters, narrowed)
             if csv_file:
-                export.write_text(csv_file, export.csv_text(frame))
-                export.write_text(Path(f"{csv_file}.provenance.json"), export.provenance_text(con, db, filters, {table.name: table}, listing=narrowed))
+                outputs.write_csv_option(csv_file, db, export.csv_text(frame), export.provenance_text(con, db, filters, {table.name: table}, listing=narrowed))
         finally:
             con.close()
         emit(frame, output_format, lambda: print_table(frame, table, filters))
@@ -621,24 +649,25 @@ def terms_command(
     source: SourceFilter = None,
     judged: Annotated[JudgedChoice, typer.Option("--judged", help="Only the names judged kratom, the look-alikes an exclude term kept out, the other names, or all.")] = JudgedChoice.all,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Also write the list to this CSV file.")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_path, help="Also write the list to this CSV file.")] = None,
 ) -> None:
     """Audit the kratom decision: every product name in the fetched reports, judged kratom or not, with the search term, field and name that matched (or the exclude term that kept a look-alike out), the term's reason, and how many reports name it. Review it before you publish; change the decision with your own terms file (fetch --terms).
 
     Example: kratom-ae terms --judged look-alike
     """
-    with user_errors():
+    with user_errors(db):
         from cli.output import print_kratom_names
         from ingest import store
-        from queries import export, library
+        from queries import export, library, outputs
 
+        outputs.check_csv_option(csv_file, db, provenance=False)
         con = store.connect(db, read_only=True)
         try:
             frame = library.kratom_names(con, source.value if source else "all", judged.value)
         finally:
             con.close()
         if csv_file:
-            export.write_text(csv_file, export.csv_text(frame))
+            outputs.write_csv_option(csv_file, db, export.csv_text(frame))
         emit(frame, output_format, lambda: print_kratom_names(frame))
         if csv_file:
             typer.echo(f"Wrote {csv_file}.", err=True)
@@ -654,7 +683,7 @@ def raw_command(
 
     Example: kratom-ae raw faers 10003301 | python -m json.tool
     """
-    with user_errors():
+    with user_errors(db):
         from ingest import raw, store
         from ingest.errors import KratomAEError
 

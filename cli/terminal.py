@@ -9,6 +9,7 @@ it is.
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 
 NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -42,3 +43,14 @@ def cell_text(value):
     from rich.text import Text
 
     return Text(printable(value))
+
+
+def print_data(text: str) -> None:
+    """CSV or JSON on stdout: exactly as written to a file when stdout is a pipe or a file
+    (click.echo would strip the escape sequences in the data there), and with control
+    characters escaped line by line when it is a terminal (the data must not drive it)."""
+    import typer
+
+    if sys.stdout.isatty():
+        text = "\n".join(printable(line) for line in text.split("\n"))
+    typer.echo(text, nl=False, color=True)

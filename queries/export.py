@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
 import unicodedata
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ingest.errors import KratomAEError
 
 # The database side (duckdb, ingest.store, queries.library) is imported in the functions that
 # read a database, and ingest.fetch (which brings the HTTP client) only for the tool's version:
@@ -78,26 +76,6 @@ def csv_row(cells: list[str]) -> str:
 
 def json_text(frame: pd.DataFrame) -> str:
     return frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=1)
-
-
-def check_outputs(paths: list[Path], db: Path) -> None:
-    """Refuse output files that are the database or its write-ahead log (by name, through a
-    symbolic link or as the same file): writing a CSV there would destroy the data."""
-    database = Path(db)
-    protected = {os.path.realpath(database): "the database", os.path.realpath(f"{database}.wal"): "the database's write-ahead log"}
-    for path in map(Path, paths):
-        what = protected.get(os.path.realpath(path)) or next(
-            (name for target, name in protected.items() if path.exists() and os.path.exists(target) and os.path.samefile(path, target)), None
-        )
-        if what:
-            raise KratomAEError(f"{path} is {what} ({database}); kratom-ae will not write output over it, so choose another file name.")
-
-
-def write_text(path: Path, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise KratomAEError(f"Cannot write {path}: {exc.strerror}.") from None
 
 
 def counting_rules() -> list[str]:
@@ -174,68 +152,26 @@ def tool_version() -> str:
 
 
 def provenance_text(con, db, filters, tables, listing=None) -> str:
-    return json.dumps(provenance(con, db, filters, tables, listing), indent=2, ensure_ascii=False, default=str) + "\n"
+    return json_document(provenance(con, db, filters, tables, listing))
 
 
-def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filters: Filters, tables: dict[str, Query], on_remove=None) -> list[Path]:
-    """Every table as <name>.csv in folder, plus provenance.json. Tables that need a MedDRA
-    release are skipped while none is loaded (provenance.json lists what was written)."""
+def json_document(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filters: Filters, tables: dict[str, Query]) -> tuple[list[Path], list[Path]]:
+    """Every table as <name>.csv in folder, plus provenance.json, written as one set (see
+    queries/outputs.py); the tables an earlier export there made and this one does not are
+    removed. Tables that need a MedDRA release are skipped while none is loaded
+    (provenance.json lists what was written). Returns (written, removed)."""
     from queries.library import has_meddra, run
+    from queries.outputs import check_folder, write_folder
 
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise KratomAEError(f"Cannot create the folder {folder}: {exc.strerror}.") from None
     meddra = has_meddra(con)
     chosen = {name: q for name, q in tables.items() if meddra or "meddra" not in q.requires}
-    check_export_targets([folder / f"{name}.csv" for name in chosen] + [folder / "provenance.json"], db)
-    for path in remove_previous_export(folder, keep=set(chosen)):
-        if on_remove:
-            on_remove(path)
-    written = []
-    for name, query in chosen.items():
-        path = folder / f"{name}.csv"
-        write_text(path, csv_text(run(con, query, filters, check=False)))
-        written.append(path)
-    path = folder / "provenance.json"
-    write_text(path, provenance_text(con, db, filters, chosen))
-    written.append(path)
-    return written
-
-
-def check_export_targets(paths: list[Path], db: Path) -> None:
-    """The files an export will write: none may be the database, and none a symbolic link
-    (found in a folder, a link would make the export overwrite whatever it points to)."""
-    check_outputs(paths, db)
-    for path in paths:
-        if path.is_symlink():
-            raise KratomAEError(f"{path} is a symbolic link; kratom-ae does not write through links it finds in the export folder, so remove it or export into another folder.")
-
-
-def remove_previous_export(folder: Path, keep: set[str]) -> list[Path]:
-    """Remove the CSVs that an earlier export into `folder` listed in its provenance.json and
-    that this one does not write again (a table of a --queries-dir not given now, the SOC table
-    without MedDRA), so that no stale table sits beside the new ones unlisted. Only files
-    named <table>.csv directly in the folder are touched; other files are left alone."""
-    try:
-        earlier = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    if not isinstance(earlier, dict) or earlier.get("tool") != "kratom-ae" or not isinstance(earlier.get("tables"), dict):
-        return []
-    removed = []
-    for name in earlier["tables"]:
-        path = folder / f"{name}.csv"
-        if name in keep or Path(name).name != name or name in ("", ".", "..") or path.parent != folder:
-            continue
-        try:
-            if path.is_file() or path.is_symlink():
-                path.unlink()
-                removed.append(path)
-        except OSError as exc:
-            raise KratomAEError(f"Cannot remove {path}, a table of the earlier export in {folder}: {exc.strerror}.") from None
-    return removed
+    check_folder(folder, db, "export", [f"{name}.csv" for name in chosen])
+    files = [(f"{name}.csv", csv_text(run(con, query, filters, check=False))) for name, query in chosen.items()]
+    return write_folder(folder, db, "export", files, provenance(con, db, filters, chosen))
 
 
 def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None) -> str:
@@ -262,4 +198,4 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
         "formulas": formulas.strip(),
         "caution": honesty(filters),
     }
-    return json.dumps(base, indent=2, ensure_ascii=False, default=str) + "\n"
+    return json_document(base)

@@ -8,7 +8,6 @@ Every number comes from the bundled tables (queries/*.sql) and from the signals 
 from __future__ import annotations
 
 import base64
-import json
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ingest.errors import KratomAEError
 from queries import export, library
 from queries import signals as signal_lib
 from queries.library import Filters
@@ -154,37 +152,21 @@ def cell(value, column: str = "") -> str:
     return str(value)
 
 
-def write(report: Report, folder: Path) -> list[Path]:
+def write(report: Report, folder: Path, db: Path) -> list[Path]:
     """report.html, provenance.json, and each drawn figure as NAME.png, NAME.svg and NAME.csv
-    (the rows it draws). A figure with nothing to draw writes only its CSV."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise KratomAEError(f"Cannot write the report into {folder}: it is a file, not a folder.") from None
-    except OSError as exc:
-        raise KratomAEError(f"Cannot create the folder {folder}: {exc.strerror}.") from None
-    written = []
+    (the rows it draws), written as one set (queries/outputs.py): a figure with nothing to
+    draw writes only its CSV, and its PNG and SVG of an earlier report there are removed."""
+    from queries.outputs import write_folder
+
+    files: list[tuple[str, str | bytes]] = []
     for drawn in report.figures:
         if drawn.figure is not None:
-            for suffix, content in (("png", drawn.png()), ("svg", drawn.svg)):
-                path = folder / f"{drawn.name}.{suffix}"
-                write_bytes(path, content)
-                written.append(path)
-        path = folder / f"{drawn.name}.csv"
-        export.write_text(path, export.csv_text(drawn.data))
-        written.append(path)
-    path = folder / "provenance.json"
-    export.write_text(path, json.dumps(report.provenance, indent=2, ensure_ascii=False, default=str) + "\n")
-    written.append(path)
-    path = folder / "report.html"
-    export.write_text(path, render(report))
-    written.append(path)
+            files += [(f"{drawn.name}.png", drawn.png()), (f"{drawn.name}.svg", drawn.svg)]
+        files.append((f"{drawn.name}.csv", export.csv_text(drawn.data)))
+    files.append(("report.html", render(report)))
+    written, _ = write_folder(folder, db, "report", files, report.provenance)
     return written
 
 
-def write_bytes(path: Path, content: bytes) -> None:
-    try:
-        path.write_bytes(content)
-    except OSError as exc:
-        raise KratomAEError(f"Cannot write {path}: {exc.strerror}.") from None
+# Every file a report may write: checked before the figures are drawn (queries/outputs.py).
+REPORT_FILES = [f"{name}.{suffix}" for name in LABELS for suffix in ("png", "svg", "csv")] + ["report.html", "provenance.json"]

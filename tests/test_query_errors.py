@@ -64,7 +64,7 @@ def test_unwritable_csv(base_db, tmp_path):
 def test_unwritable_export_folder(base_db, tmp_path):
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
-    assert error_of("export", blocker, "--db", base_db) == f"Error: Cannot create the folder {blocker}: File exists."
+    assert error_of("export", blocker, "--db", base_db) == f"Error: Cannot write the export into {blocker}: it is a file, not a folder."
 
 
 def test_missing_queries_dir(base_db, tmp_path):

@@ -177,7 +177,7 @@ def test_export_does_not_write_through_a_link_in_the_folder(fetched_db, tmp_path
     folder.mkdir()
     (folder / "summary.csv").symlink_to(elsewhere)
     message = one_sentence_error(runner.invoke(app, ["export", str(folder), "--db", str(fetched_db)]))
-    assert message == f"Error: {folder / 'summary.csv'} is a symbolic link; kratom-ae does not write through links it finds in the export folder, so remove it or export into another folder."
+    assert message == f"Error: {folder / 'summary.csv'} is a symbolic link; kratom-ae does not write through links it finds in an output folder, so remove it or choose another folder."
     assert elsewhere.read_text() == "not yours to overwrite\n"
     assert sorted(p.name for p in folder.iterdir()) == ["summary.csv"]  # nothing written before the refusal
 
