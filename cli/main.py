@@ -415,7 +415,7 @@ def signals(
         from queries import export, outputs
         from queries import signals as signal_lib
 
-        outputs.check_csv_option(csv_file, db)
+        outputs.check_csv_option(csv_file, db, reads={"--counts": counts})
         if counts is not None:
             cannot = [option for option, given in (("--source", source), ("--role", role), ("--refresh", refresh or None)) if given is not None]
             if cannot:

@@ -42,6 +42,12 @@ DUCKDB_MAGIC_AT = 8
 # the next run into the same folder.
 PARTIAL_PREFIX = ".kratom-ae-partial-"
 PROVENANCE = "provenance.json"
+# A provenance.json kratom-ae wrote is a few kilobytes; a larger file of that name is not one,
+# and is not read whole to find out.
+MAX_PROVENANCE_BYTES = 16 * 2**20
+# The kinds of file an export or a report writes: the only ones it removes when an earlier run
+# of the same command there wrote them and this one does not.
+WRITTEN_SUFFIXES = (".csv", ".png", ".svg", ".html", ".json")
 
 
 def refusal(path: Path, db: Path | None) -> str | None:
@@ -54,8 +60,12 @@ def refusal(path: Path, db: Path | None) -> str | None:
     if db is not None:
         protected = [(Path(db), "the database"), (Path(f"{db}.wal"), "the database's write-ahead log")]
     for target, what in protected:
-        if os.path.realpath(path) == os.path.realpath(target) or same_file(path, target):
-            return f"{what} ({target})"
+        if os.path.abspath(path) == os.path.abspath(target):
+            return what
+        if os.path.realpath(path) == os.path.realpath(target):
+            return f"{what} {target} (through a symbolic link)"
+        if same_file(path, target):
+            return f"{what} {target} (another name of the same file)"
     if path.is_dir():
         return "a folder"
     if is_duckdb_file(path):
@@ -102,12 +112,20 @@ def check_file(path: Path, db: Path | None, *, named_by_user: bool) -> Path:
     return path
 
 
-def check_csv_option(csv_file: Path | None, db: Path | None, provenance: bool = True) -> None:
-    """Refuse a --csv FILE (and the FILE.provenance.json beside it) before any work is done."""
-    if csv_file is not None:
-        check_file(csv_file, db, named_by_user=True)
-        if provenance:
-            check_file(provenance_of(csv_file), db, named_by_user=False)
+def check_csv_option(csv_file: Path | None, db: Path | None, provenance: bool = True, reads: dict[str, Path | None] | None = None) -> None:
+    """Refuse a --csv FILE (and the FILE.provenance.json beside it) before any work is done;
+    `reads` names the files the command reads by their options (a --counts FILE written over
+    by the table made from it would be lost)."""
+    if csv_file is None:
+        return
+    paths = [csv_file] + ([provenance_of(csv_file)] if provenance else [])
+    for option, read in (reads or {}).items():
+        for path in paths:
+            if read is not None and (os.path.realpath(path) == os.path.realpath(read) or same_file(path, read)):
+                raise KratomAEError(f"{path} is the {option} file this command reads; kratom-ae will not write output over it, so choose another file name.")
+    check_file(csv_file, db, named_by_user=True)
+    if provenance:
+        check_file(provenance_of(csv_file), db, named_by_user=False)
 
 
 def provenance_of(csv_file: Path) -> Path:
@@ -179,14 +197,19 @@ class Earlier:
     files: set[str]
 
 
-def earlier_run(folder: Path, names: list[str]) -> Earlier:
+def earlier_run(folder: Path, db: Path | None, names: list[str]) -> Earlier:
     path = folder / PROVENANCE
     if not path.exists() and not path.is_symlink():
         return Earlier(None, set())
     if path.is_symlink():
         raise KratomAEError(f"{path} is a symbolic link; kratom-ae does not write through links it finds in an output folder, so remove it or choose another folder.")
+    why = refusal(path, db)
+    if why:
+        raise refuse(path, why)
     try:
-        earlier = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            text = f.read(MAX_PROVENANCE_BYTES + 1)
+        earlier = json.loads(text) if len(text) <= MAX_PROVENANCE_BYTES else None
     except (OSError, ValueError):
         earlier = None
     if not isinstance(earlier, dict) or earlier.get("tool") != "kratom-ae":
@@ -218,7 +241,7 @@ def check_folder(folder: Path, db: Path | None, command: str, names: list[str] =
         raise KratomAEError(f"Cannot write the {command} into {folder}: it is {refusal(folder, db) or 'a file'}, not a folder.")
     if not folder.is_dir():
         return None
-    earlier = earlier_run(folder, list(names))
+    earlier = earlier_run(folder, db, list(names))
     if earlier.command not in (None, command):
         raise KratomAEError(
             f"{folder} holds a kratom-ae {earlier.command} (its {PROVENANCE} says so); write the {command} into another folder, so that no folder mixes the files of two runs."
@@ -254,7 +277,7 @@ def write_folder(folder: Path, db: Path | None, command: str, files: list[tuple[
             raise KratomAEError(f"{path} is {why}; kratom-ae will not remove it, although the earlier {command} there lists it, so choose another folder.")
     provenance = provenance | {"output": {"command": command, "files": names}}
     text = json.dumps(provenance, indent=2, ensure_ascii=False, default=str) + "\n"
-    remove_partial(folder)
+    remove_partial(folder, db)
     partial = None
     try:
         partial = make_partial(folder)
@@ -293,11 +316,23 @@ def write_new(path: Path, content: str | bytes, shown: Path) -> None:
 
 
 def is_plain_name(name: str) -> bool:
-    """A file directly in the folder: an earlier provenance.json cannot send a removal elsewhere."""
-    return name not in ("", ".", "..") and Path(name).name == name and "/" not in name and "\\" not in name
+    """A file of a kind kratom-ae writes, directly in the folder: an earlier provenance.json
+    (which anyone can edit) cannot send a removal elsewhere, nor to a file of another kind."""
+    return (
+        name not in ("", ".", "..")
+        and Path(name).name == name
+        and "/" not in name
+        and "\\" not in name
+        and Path(name).suffix in WRITTEN_SUFFIXES
+    )
 
 
-def remove_partial(folder: Path) -> None:
+def remove_partial(folder: Path, db: Path | None) -> None:
+    """Remove the temporary folders that killed runs left in `folder` (never one that holds the
+    database: a user may keep it anywhere)."""
+    inside = os.path.realpath(db) if db is not None else None
     for leftover in folder.glob(f"{PARTIAL_PREFIX}*"):
         if leftover.is_dir() and not leftover.is_symlink():
+            if inside and inside.startswith(os.path.realpath(leftover) + os.sep):
+                continue
             shutil.rmtree(leftover, ignore_errors=True)

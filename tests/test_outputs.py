@@ -1,0 +1,352 @@
+"""Never destroy the user's database (issue 18): every option and argument that names a file
+or folder a command writes, found by walking the command line, is pointed at the database, its
+write-ahead log, links to them, another database and a folder laid with traps; each attempt
+ends in one sentence, and the database is left byte for byte as it was."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from cli.main import app, output_path
+
+runner = CliRunner()
+
+# Every Path a command takes that it only reads, by (command, parameter). Each other Path must
+# be parsed by cli.main.output_path, which sends it through queries/outputs.py.
+READ_ONLY_PATHS = {
+    ("fetch", "terms"),
+    ("query", "queries_dir"),
+    ("export", "queries_dir"),
+    ("signals", "counts"),
+    ("meddra load", "folder"),
+}
+# How to run each command that writes a file, with the least it needs besides the output.
+# {COUNTS} is a counts file for signals: with it, signals reads no background from openFDA.
+WRITERS = {
+    ("query", "csv_file"): ["query", "summary", "--csv", "{OUT}"],
+    ("sql", "csv_file"): ["sql", "SELECT 1 AS one", "--csv", "{OUT}"],
+    ("signals", "csv_file"): ["signals", "--counts", "{COUNTS}", "--csv", "{OUT}"],
+    ("cases", "csv_file"): ["cases", "--csv", "{OUT}"],
+    ("terms", "csv_file"): ["terms", "--csv", "{OUT}"],
+    ("export", "folder"): ["export", "{OUT}"],
+    ("report", "folder"): ["report", "{OUT}"],
+}
+WITH_PROVENANCE = {"query", "signals", "cases"}
+FOLDERS = {"export", "report"}
+
+
+def commands(group: typer.Typer, prefix: str = ""):
+    """(command name, its function) for every command, sub-commands (meddra load) included."""
+    for command in group.registered_commands:
+        yield (prefix + (command.name or command.callback.__name__)).strip(), command.callback
+    for sub in group.registered_groups:
+        yield from commands(sub.typer_instance, f"{prefix}{sub.name} ")
+
+
+def path_parameters():
+    """(command, parameter, its typer info) for every parameter typed Path."""
+    for name, callback in commands(app):
+        for parameter, hint in typing.get_type_hints(callback, include_extras=True).items():
+            if typing.get_origin(hint) is not typing.Annotated:
+                continue
+            kind, *info = typing.get_args(hint)
+            if Path in (kind, *typing.get_args(kind)):
+                yield name, parameter, info[0]
+
+
+def test_every_path_a_command_takes_is_the_database_an_input_or_checked_as_an_output():
+    outputs, unclassified = set(), set()
+    for command, parameter, info in path_parameters():
+        if parameter == "db" or (command, parameter) in READ_ONLY_PATHS:
+            assert info.parser is not output_path, (command, parameter)
+        elif info.parser is output_path:
+            outputs.add((command, parameter))
+        else:
+            unclassified.add((command, parameter))
+    assert unclassified == set(), "a new Path option: parse it with output_path if the command writes it, or list it in READ_ONLY_PATHS"
+    assert outputs == set(WRITERS)  # and every output is attacked below
+
+
+# ---- the database and the traps ------------------------------------------------------------
+
+
+def digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+@pytest.fixture
+def place(fetched_db, tmp_path):
+    """A copy of the fetched database at tmp/D, whose write-ahead log holds a table of the
+    user's notes that was committed just before the process was killed (as after a kill -9:
+    DuckDB applies the log when it next opens the file), and a counts file for signals."""
+    db = tmp_path / "D"
+    shutil.copy(fetched_db, db)
+    killed = "import duckdb, os, sys; con = duckdb.connect(sys.argv[1]); con.execute(\"SET checkpoint_threshold = '10GB'\"); con.execute(\"CREATE TABLE notes AS SELECT 'my note' AS note\"); os._exit(0)"
+    subprocess.run([sys.executable, "-c", killed, str(db)], check=True)
+    assert Path(f"{db}.wal").stat().st_size > 0
+    (tmp_path / "counts.csv").write_text("term,a,b,c,d\nNAUSEA,5,95,100,9800\n")
+    return tmp_path
+
+
+def run(writer, place: Path, out: str, db: Path | None = None):
+    args = [a.replace("{OUT}", out).replace("{COUNTS}", str(place / "counts.csv")) for a in WRITERS[writer]]
+    return runner.invoke(app, [*args, "--db", str(db or place / "D")])
+
+
+def state(place: Path) -> dict[str, str | None]:
+    """Every file in the place, by name, with its digest (links by where they point)."""
+    return {str(p.relative_to(place)): (f"-> {os.readlink(p)}" if p.is_symlink() else digest(p)) for p in sorted(place.rglob("*")) if not p.is_dir() or p.is_symlink()}
+
+
+def refused(result, exit_code: int = 1) -> str:
+    assert result.exit_code == exit_code, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    if exit_code == 2:  # click's usage lines, then the sentence
+        lines = [line for line in lines if line.startswith("Error") or line.startswith("Invalid value")]
+    assert len(lines) == 1 and lines[0].endswith("."), result.stderr
+    return lines[0]
+
+
+def assert_database_intact(place: Path) -> None:
+    """The user's notes (in the write-ahead log) and the reports are all there."""
+    notes = runner.invoke(app, ["sql", "SELECT note FROM notes", "--db", str(place / "D"), "--format", "csv"])
+    assert notes.stdout == "note\nmy note\n", notes.output
+    assert runner.invoke(app, ["status", "--db", str(place / "D")]).exit_code == 0
+
+
+FILE_TRAPS = {
+    # name of the trap: (how to lay it, the name given as the output)
+    "the database": (lambda p: None, "D"),
+    "the database by another path": (lambda p: (p / "sub").mkdir(), "sub/../D"),
+    "its write-ahead log": (lambda p: None, "D.wal"),
+    "a symbolic link to the database": (lambda p: (p / "link.csv").symlink_to(p / "D"), "link.csv"),
+    "a link to a link to the database": (lambda p: ((p / "link1").symlink_to(p / "D"), (p / "link2.csv").symlink_to(p / "link1")), "link2.csv"),
+    "a symbolic link to its write-ahead log": (lambda p: (p / "wal.csv").symlink_to(p / "D.wal"), "wal.csv"),
+    "a hard link to the database": (lambda p: os.link(p / "D", p / "hard.csv"), "hard.csv"),
+    "another DuckDB database": (lambda p: shutil.copy(p / "D", p / "other.duckdb"), "other.duckdb"),
+    "a folder": (lambda p: (p / "folder.csv").mkdir(), "folder.csv"),
+}
+PROVENANCE_TRAPS = {
+    "a provenance link to the database": (lambda p: (p / "x.csv.provenance.json").symlink_to(p / "D"), "x.csv"),
+    "a provenance link elsewhere": (lambda p: ((p / "mine.txt").write_text("mine\n"), (p / "x.csv.provenance.json").symlink_to(p / "mine.txt")), "x.csv"),
+    "a provenance that is a database": (lambda p: shutil.copy(p / "D", p / "x.csv.provenance.json"), "x.csv"),
+}
+
+
+@pytest.mark.parametrize(
+    "writer, trap",
+    [
+        pytest.param(w, t, id=f"{w[0]} --csv: {t}")
+        for w in WRITERS
+        if w[0] not in FOLDERS
+        for t in [*FILE_TRAPS, *PROVENANCE_TRAPS]
+        if t in FILE_TRAPS or w[0] in WITH_PROVENANCE
+    ],
+)
+def test_a_csv_is_never_written_over_the_database(place, writer, trap):
+    lay, out = {**FILE_TRAPS, **PROVENANCE_TRAPS}[trap]
+    lay(place)
+    before = state(place)
+    message = refused(run(writer, place, str(place / out)))
+    assert "kratom-ae will not write output over it" in message or "does not write through links" in message, message
+    assert state(place) == before
+    assert_database_intact(place)
+
+
+def test_the_messages_say_what_the_path_is(place):
+    for trap, end in [
+        ("the database", "is the database; "),
+        ("its write-ahead log", "is the database's write-ahead log; "),
+        ("a symbolic link to the database", f"is the database {place / 'D'} (through a symbolic link); "),
+        ("a hard link to the database", f"is the database {place / 'D'} (another name of the same file); "),
+        ("another DuckDB database", "is a DuckDB database; "),
+        ("a folder", "is a folder; "),
+    ]:
+        lay, out = FILE_TRAPS[trap]
+        lay(place)
+        assert refused(run(("cases", "csv_file"), place, str(place / out))) == f"Error: {place / out} {end}kratom-ae will not write output over it, so choose another file name."
+
+
+def test_the_counts_file_is_not_written_over_by_its_own_table(place):
+    counts = place / "counts.csv"
+    before = counts.read_bytes()
+    message = refused(runner.invoke(app, ["signals", "--counts", str(counts), "--csv", str(counts)]))
+    assert message == f"Error: {counts} is the --counts file this command reads; kratom-ae will not write output over it, so choose another file name."
+    assert counts.read_bytes() == before
+
+
+def test_a_csv_the_user_names_may_be_a_link_to_a_file_of_theirs(place):
+    """The file behind it is written, and the link is left a link."""
+    (place / "results").mkdir()
+    (place / "latest.csv").symlink_to(place / "results" / "summary.csv")
+    result = run(("query", "csv_file"), place, str(place / "latest.csv"))
+    assert result.exit_code == 0, result.output
+    assert (place / "latest.csv").is_symlink()
+    assert (place / "results" / "summary.csv").read_text().startswith("section,measure,reports,")
+    assert (place / "latest.csv.provenance.json").is_file() and not (place / "latest.csv.provenance.json").is_symlink()
+
+
+# ---- folders ---------------------------------------------------------------------------------
+
+FIRST_FILE = {"export": "summary.csv", "report": "report.html"}
+FOLDER_TRAPS = {
+    "the database as the folder": lambda p, c: "D",
+    "a link to the database in the folder": lambda p, c: ((p / "out").mkdir(), (p / "out" / FIRST_FILE[c]).symlink_to(p / "D"), "out")[-1],
+    "a link to the database as provenance.json": lambda p, c: ((p / "out").mkdir(), (p / "out" / "provenance.json").symlink_to(p / "D"), "out")[-1],
+    "a link to a file elsewhere": lambda p, c: ((p / "mine.txt").write_text("mine\n"), (p / "out").mkdir(), (p / "out" / "trend.csv").symlink_to(p / "mine.txt"), "out")[-1],
+    "a database stored as provenance.json": lambda p, c: ((p / "out").mkdir(), shutil.copy(p / "D", p / "out" / "provenance.json"), "out")[-1],
+    "a database stored as a file it writes": lambda p, c: ((p / "out").mkdir(), shutil.copy(p / "D", p / "out" / FIRST_FILE[c]), "out")[-1],
+    "a file of the user's with a name it writes": lambda p, c: ((p / "out").mkdir(), (p / "out" / "trend.csv").write_text("my own trend\n"), "out")[-1],
+    "a file where the folder should be": lambda p, c: ((p / "out").write_text("mine\n"), "out")[-1],
+}
+
+
+@pytest.mark.parametrize("trap", FOLDER_TRAPS)
+@pytest.mark.parametrize("command", sorted(FOLDERS))
+def test_a_folder_is_never_written_over_the_database_or_through_a_link(place, command, trap):
+    out = FOLDER_TRAPS[trap](place, command)
+    before = state(place)
+    refused(run((command, "folder"), place, str(place / out)))
+    assert state(place) == before
+    assert_database_intact(place)
+
+
+@pytest.mark.parametrize("command", sorted(FOLDERS))
+def test_the_database_inside_the_folder_under_a_name_it_writes(place, command):
+    """--db out/summary.csv (export) or --db out/report.html (report): the database itself."""
+    (place / "out").mkdir()
+    db = place / "out" / FIRST_FILE[command]
+    shutil.move(place / "D", db)
+    shutil.move(place / "D.wal", f"{db}.wal")
+    before = state(place)
+    message = refused(run((command, "folder"), place, str(place / "out"), db=db))
+    assert message == f"Error: {db} is the database; kratom-ae will not write output over it, so choose another file name."
+    assert state(place) == before
+
+
+@pytest.mark.parametrize("command", sorted(FOLDERS))
+def test_an_empty_folder_name_is_refused_and_nothing_lands_in_the_current_folder(place, command, monkeypatch):
+    monkeypatch.chdir(place)
+    before = state(place)
+    message = refused(run((command, "folder"), place, ""), exit_code=2)
+    assert "an empty name is not a file or folder" in message
+    assert state(place) == before
+
+
+def test_a_report_is_not_written_into_an_export_nor_an_export_into_a_report(place, report_dir):
+    export = run(("export", "folder"), place, str(place / "exported"))
+    assert export.exit_code == 0, export.output
+    before = state(place)
+    message = refused(run(("report", "folder"), place, str(place / "exported")))
+    assert message == f"Error: {place / 'exported'} holds a kratom-ae export (its provenance.json says so); write the report into another folder, so that no folder mixes the files of two runs."
+    assert state(place) == before
+    shutil.copytree(report_dir, place / "reported")
+    before = state(place)
+    message = refused(run(("export", "folder"), place, str(place / "reported")))
+    assert message == f"Error: {place / 'reported'} holds a kratom-ae report (its provenance.json says so); write the export into another folder, so that no folder mixes the files of two runs."
+    assert state(place) == before
+
+
+def test_an_export_again_into_its_own_folder_replaces_its_files(place):
+    first = run(("export", "folder"), place, str(place / "out"))
+    assert first.exit_code == 0, first.output
+    (place / "out" / "notes.txt").write_text("mine\n")  # a file of the user's, of a name no export writes
+    again = runner.invoke(app, ["export", str(place / "out"), "--db", str(place / "D"), "--source", "faers"])
+    assert again.exit_code == 0, again.output
+    assert (place / "out" / "notes.txt").read_text() == "mine\n"
+    assert '"source": "faers"' in (place / "out" / "provenance.json").read_text()
+    assert not list(place.glob("out/.kratom-ae-partial-*"))
+
+
+def test_a_folder_written_half_way_keeps_the_earlier_files(place, monkeypatch):
+    """A write that fails on the third file (a full disk) leaves the earlier export's files as
+    they were, and no new file and no temporary folder."""
+    import errno
+
+    from queries import outputs
+
+    assert run(("export", "folder"), place, str(place / "out")).exit_code == 0
+    before = state(place)
+    real, calls = outputs.write_new, []
+
+    def third_fails(path, content, shown):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(shown))
+        real(path, content, shown)
+
+    monkeypatch.setattr(outputs, "write_new", third_fails)
+    result = runner.invoke(app, ["export", str(place / "out"), "--db", str(place / "D"), "--source", "faers"])
+    message = refused(result)
+    assert message.startswith(f"Error: Cannot write {place / 'out'}/") and "No space left on device; free some disk space and run it again." in message
+    assert state(place) == before
+
+
+def test_a_killed_runs_temporary_folder_is_removed_but_never_one_holding_the_database(place):
+    (place / "out").mkdir()
+    (place / "out" / ".kratom-ae-partial-old").mkdir()
+    (place / "out" / ".kratom-ae-partial-old" / "summary.csv").write_text("half\n")
+    keeper = place / "out" / ".kratom-ae-partial-mine"
+    keeper.mkdir()
+    shutil.move(place / "D", keeper / "D")
+    shutil.move(place / "D.wal", keeper / "D.wal")
+    result = run(("export", "folder"), place, str(place / "out"), db=keeper / "D")
+    assert result.exit_code == 0, result.output
+    assert not (place / "out" / ".kratom-ae-partial-old").exists()
+    assert (keeper / "D").exists() and (keeper / "D.wal").exists()
+
+
+def test_an_edited_provenance_cannot_remove_other_files(place):
+    """The files an earlier export lists and this one does not write are removed, but only
+    files of the kinds an export writes, directly in the folder."""
+    import json
+
+    assert run(("export", "folder"), place, str(place / "out")).exit_code == 0
+    provenance = json.loads((place / "out" / "provenance.json").read_text())
+    (place / "notes.txt").write_text("mine\n")
+    (place / "out" / "notes.txt").write_text("mine\n")
+    (place / "out" / "old_table.csv").write_text("stale\n")
+    provenance["output"]["files"] += ["notes.txt", "../notes.txt", "old_table.csv", "../D"]
+    (place / "out" / "provenance.json").write_text(json.dumps(provenance))
+    result = run(("export", "folder"), place, str(place / "out"))
+    assert result.exit_code == 0, result.output
+    assert (place / "notes.txt").exists() and (place / "out" / "notes.txt").exists()
+    assert not (place / "out" / "old_table.csv").exists()
+    assert f"Removed {place / 'out' / 'old_table.csv'}" in result.stderr
+    assert_database_intact(place)
+
+
+# ---- sql cannot write files either -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["COPY reports TO '{D}' (FORMAT csv)", "COPY (SELECT 1) TO '{D}.wal'", "COPY (SELECT 1) TO '{P}/elsewhere.csv'", "ATTACH '{P}/other.duckdb' AS other", "DELETE FROM reports", "CREATE TABLE x AS SELECT 1"],
+)
+def test_sql_cannot_write_the_database_or_any_file(place, statement):
+    shutil.copy(place / "D", place / "other.duckdb")
+    before = state(place)
+    result = runner.invoke(app, ["sql", statement.replace("{D}", str(place / "D")).replace("{P}", str(place)), "--db", str(place / "D")])
+    assert refused(result).startswith("Error: The query failed: ")
+    assert state(place) == before
+    assert_database_intact(place)
+
+
+@pytest.mark.parametrize("statement", ["ATTACH '{D}' AS again", "CHECKPOINT", "FORCE CHECKPOINT"])
+def test_sql_statements_duckdb_accepts_read_only_change_nothing(place, statement):
+    """DuckDB takes the database it has open (read-only) for the one attached, and a
+    checkpoint of a read-only database writes nothing (the log stays the log)."""
+    before = state(place)
+    result = runner.invoke(app, ["sql", statement.replace("{D}", str(place / "D")), "--db", str(place / "D")])
+    assert result.exit_code in (0, 1) and "Traceback" not in result.output
+    assert state(place) == before
+    assert_database_intact(place)
