@@ -166,7 +166,7 @@ def test_export_over_the_database_is_refused(fetched_db, tmp_path):
     db.write_bytes(fetched_db.read_bytes())
     before = digest(db)
     message = one_sentence_error(runner.invoke(app, ["export", str(tmp_path), "--db", str(db)]))
-    assert message == f"Error: {db} is the database ({db}); kratom-ae will not write output over it, so choose another file name."
+    assert message == f"Error: {db} is the database; kratom-ae will not write output over it, so choose another file name."
     assert digest(db) == before
 
 
