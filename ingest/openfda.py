@@ -50,6 +50,9 @@ MAX_PAGE_BYTES = 256 * 1024 * 1024
 # The longest a whole response (headers and body) may take: a 70 MB page at 1 MB/s, 4 times over.
 DEADLINE = 300.0
 CHUNK = 1 << 16
+# More reports than any openFDA endpoint could hold (FAERS has about 30 million): a total or a
+# count above it is a server's mistake, and would not fit the database's BIGINT either.
+MAX_REPORTS = 10**12
 
 
 class OpenFDAError(KratomAEError):
@@ -58,6 +61,11 @@ class OpenFDAError(KratomAEError):
 
 class InvalidPage(ValueError):
     """A 200 response whose body is not a JSON object: asked for again, like a 5xx."""
+
+
+class WrongPage(ValueError):
+    """A 200 response that is valid JSON but not the answer asked for (results an object, meta
+    a string): asking again would bring the same answer, so it is not retried."""
 
 
 class _Retry(Exception):
@@ -92,14 +100,45 @@ class PageContent:
 
 
 def json_object(body: bytes) -> dict:
-    """The body as a JSON object, or InvalidPage."""
+    """The body as a JSON object of openFDA's layout: InvalidPage if it is not JSON (a
+    transfer gone wrong), WrongPage if it is JSON of another layout."""
     try:
         value = json.loads(body)
     except ValueError as exc:
         raise InvalidPage(str(exc)) from None
-    if not isinstance(value, dict):
-        raise InvalidPage("not a JSON object")
+    problem = layout_problem(value)
+    if problem:
+        raise WrongPage(problem)
     return value
+
+
+def layout_problem(value) -> str | None:
+    """What keeps a parsed JSON value from being an openFDA response, {"meta": {...},
+    "results": [...]} (either may be missing), or None."""
+    if not isinstance(value, dict):
+        return f"a JSON {json_kind(value)}, not an object"
+    if value.get("meta") is not None and not isinstance(value["meta"], dict):
+        return f"its meta is a JSON {json_kind(value['meta'])}, not an object"
+    if value.get("results") is not None and not isinstance(value["results"], list):
+        return f"its results are a JSON {json_kind(value['results'])}, not a list"
+    results = value["meta"].get("results") if isinstance(value.get("meta"), dict) else None
+    if results is not None and not isinstance(results, dict):
+        return f"its meta.results is a JSON {json_kind(results)}, not an object"
+    return None
+
+
+def json_kind(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return {dict: "object", list: "array", str: "string", int: "number", float: "number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def report_count(value) -> int | None:
+    """A count of reports as openFDA sends one (meta.results.total, a count= bucket), or None
+    for anything else: a float (1e20), a boolean, a number no database of reports reaches."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_REPORTS:
+        return value
+    return None
 
 
 def json_page(body: bytes) -> PageContent:
@@ -325,6 +364,8 @@ class OpenFDAClient:
                 return read(body), response
             except InvalidPage:
                 raise _Retry(f"openFDA at {where} sent a page that is not valid JSON") from None
+            except WrongPage as exc:
+                raise OpenFDAError(f"The server at {where} sent JSON that is not an openFDA response to {endpoint} ({exc}); the fetch was abandoned.") from None
         code, message = error_body(body)
         if status == 404 and code == "NOT_FOUND":
             return None, None
@@ -396,6 +437,8 @@ class OpenFDAClient:
                 raise OpenFDAError(f"openFDA stopped answering {endpoint} after {received} records (404 on page {number}); the fetch was abandoned.")
             if content.total is None:
                 raise OpenFDAError(f"The server at {where} did not send an openFDA search response (no results list or meta.results.total).")
+            if report_count(content.total) is None:
+                raise OpenFDAError(f"The server at {where} sent a meta.results.total of {shown_number(content.total)} for a query on {endpoint}, which no openFDA endpoint holds; the fetch was abandoned.")
             if number == 1:
                 last_updated, total = content.last_updated, content.total
             elif content.last_updated != last_updated:
@@ -446,9 +489,11 @@ class OpenFDAClient:
             return 0, None
         meta = body.get("meta") or {}
         total = (meta.get("results") or {}).get("total")
-        if not isinstance(total, int):
+        if "total" not in (meta.get("results") or {}):
             raise OpenFDAError(f"The server at {public_url(self.base_url)} sent no meta.results.total for {endpoint}.")
-        return total, meta.get("last_updated")
+        if report_count(total) is None:
+            raise OpenFDAError(f"The server at {public_url(self.base_url)} sent a meta.results.total of {shown_number(total)} for {endpoint}, not a count of reports; the background was not counted.")
+        return total, text_or_none(meta.get("last_updated"))
 
     def count(self, endpoint: str, field: str, limit: int = MAX_LIMIT) -> tuple[list[tuple[str, int]], str | None]:
         """openFDA's count= endpoint: the `limit` most frequent values of a field with the
@@ -457,9 +502,28 @@ class OpenFDAClient:
         if body is None:  # 404 "Nothing to count"
             return [], None
         results = body.get("results")
-        if not isinstance(results, list) or any(not isinstance(r, dict) or "term" not in r or "count" not in r for r in results):
+        if not isinstance(results, list) or any(not isinstance(r, dict) or not isinstance(r.get("term"), str) or "count" not in r for r in results):
             raise OpenFDAError(f"The server at {public_url(self.base_url)} did not send an openFDA count response for {endpoint}.")
-        return [(str(r["term"]), int(r["count"])) for r in results], (body.get("meta") or {}).get("last_updated")
+        wrong = next((r for r in results if report_count(r["count"]) is None), None)
+        if wrong is not None:
+            raise OpenFDAError(
+                f"The server at {public_url(self.base_url)} counted {shown_number(wrong['count'])} reports of {wrong['term']!r} on {endpoint}, not a count of reports; the background was not counted."
+            )
+        return [(r["term"], r["count"]) for r in results], text_or_none((body.get("meta") or {}).get("last_updated"))
+
+
+def shown_number(value) -> str:
+    """A value sent as a count, as a message shows it: whole numbers with separators, anything
+    else as its JSON text (1e+20, "12", true), cut short if long."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = f"{value:,}"
+    else:
+        text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def text_or_none(value) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _is_name_resolution_error(exc: BaseException) -> bool:

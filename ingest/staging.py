@@ -31,7 +31,7 @@ import zstandard
 
 from ingest import failures
 from ingest.countries import country_names
-from ingest.openfda import InvalidPage, OpenFDAError
+from ingest.openfda import InvalidPage, OpenFDAError, WrongPage, layout_problem
 from ingest.store import sql
 from ingest.terms import Term
 
@@ -480,7 +480,7 @@ class Reader:
         except duckdb.Error as exc:
             if failures.write_failure(exc):
                 raise
-            raise InvalidPage(first_line(exc)) from None
+            raise wrong_layout_or_invalid(body, exc) from None
         row = self.con.execute("SELECT last_updated, total, results IS NOT NULL, disclaimer FROM page_envelope").fetchone()
         if row is None or not row[2]:
             return (None if row is None else row[0]), None, (None if row is None else row[3]), None
@@ -494,6 +494,17 @@ def write(path: Path, data) -> None:
         path.write_bytes(data)
     except OSError as exc:  # a full disk, not a bad page: named with the file it hit
         raise OSError(exc.errno, exc.strerror, str(path)) from None
+
+
+def wrong_layout_or_invalid(body: bytes, exc: duckdb.Error) -> ValueError:
+    """A page DuckDB could not read: WrongPage if it is valid JSON of another layout (a wrong
+    answer, which asking again would not mend), else InvalidPage (a transfer gone wrong,
+    asked for again). Parsed whole in Python only here, when reading it has already failed."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return InvalidPage(first_line(exc))
+    return WrongPage(layout_problem(value) or f"a layout kratom-ae cannot read: {first_line(exc)}")
 
 
 def out_of_memory(size: int) -> OpenFDAError:
