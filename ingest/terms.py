@@ -26,6 +26,14 @@ from pathlib import Path
 from ingest.errors import KratomAEError
 
 MATCH_KINDS = ("substring", "word", "exclude")
+# The longest term accepted: longer than any product name seen in openFDA's reports, and short
+# enough that a search of it over every name field stays a URL servers accept.
+MAX_TERM_LENGTH = 200
+
+
+def shown(value: str) -> str:
+    """A value from the user's file in a message: quoted, and cut short if long."""
+    return repr(value if len(value) <= 40 else value[:37] + "...")
 
 
 @dataclass(frozen=True)
@@ -85,17 +93,22 @@ def load_terms(path: str | Path | None = None) -> list[Term]:
         except UnicodeDecodeError as exc:
             raise KratomAEError(f"The terms file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}); save it as UTF-8.") from None
         where = str(path)
-    rows = list(csv.DictReader(text.splitlines()))
+    try:
+        rows = list(csv.DictReader(text.splitlines()))
+    except csv.Error as exc:  # a cell past the csv module's limit of 131,072 characters
+        raise KratomAEError(f"{where} cannot be read as CSV ({exc}); a terms file holds short names, one per line.") from None
     if not rows or "term" not in rows[0] or "match" not in rows[0]:
         raise KratomAEError(f"The terms file {where} needs a header line with the columns term and match.")
     raw = []
     for line_no, row in enumerate(rows, start=2):
         term, match = (row.get("term") or "").strip(), (row.get("match") or "").strip().lower()
         note = (row.get("note") or "").strip()
+        if len(term) > MAX_TERM_LENGTH:
+            raise KratomAEError(f"{where}, line {line_no}: the term has {len(term):,} characters; a term is a product's name or part of it, of at most {MAX_TERM_LENGTH}.")
         if match not in MATCH_KINDS:
-            raise KratomAEError(f"{where}, line {line_no}: match must be substring, word or exclude, not {match!r}.")
+            raise KratomAEError(f"{where}, line {line_no}: match must be substring, word or exclude, not {shown(match)}.")
         if match == "exclude" and not note:
-            raise KratomAEError(f"{where}, line {line_no}: an exclude term needs a note saying why {term!r} is not kratom.")
+            raise KratomAEError(f"{where}, line {line_no}: an exclude term needs a note saying why {shown(term)} is not kratom.")
         raw.append((line_no, term, match, note))
     terms = make_terms([(term, match, note) for _, term, match, note in raw])
     for (line_no, *_), term in zip(raw, terms):
