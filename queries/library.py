@@ -35,7 +35,7 @@ class Query:
 
     @property
     def sql(self) -> str:
-        return self.path.read_text(encoding="utf-8")
+        return sql_text(self.path)
 
 
 @dataclass
@@ -63,9 +63,19 @@ class Filters:
         }
 
 
+def sql_text(path: Path) -> str:
+    """A table's .sql file (a user's may be anything a folder holds), or one sentence."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise KratomAEError(f"The table file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}); save it as UTF-8.") from None
+    except OSError as exc:
+        raise KratomAEError(f"Cannot read the table file {path}: {exc.strerror}.") from None
+
+
 def parse_header(path: Path) -> dict:
     header = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in sql_text(path).splitlines():
         if not line.startswith("--"):
             break
         match = re.match(r"--\s*([a-z_]+):\s*(.*)", line)
