@@ -7,6 +7,7 @@ sentence instead of a traceback, and so that no other handler mistakes it for so
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 
@@ -50,13 +51,28 @@ def write_failure(exc: BaseException) -> str | None:
         where = f" {exc.filename}" if exc.filename else ""
         return f"Cannot write{where}: {os.strerror(exc.errno)}; {WRITE_ERRNOS[exc.errno]}."
     if isinstance(exc, duckdb.Error):
-        message = first_line(str(exc))
+        message = inner_message(first_line(str(exc)))
         for reason, advice in REASONS.items():
             if reason in message:
                 path = re.search(r'"([^"]+)"', message)
                 where = f" {path.group(1)}" if path else ""
                 return f"Cannot write{where}: {reason}; {advice}."
     return None
+
+
+def inner_message(message: str) -> str:
+    """The message of the error DuckDB wraps in another as JSON: a write of its own thread
+    fails with 'IO Error: Async write failed for range [...]: {"exception_type": "IO",
+    "exception_message": "Could not write file \\"/x\\": No space left on device", ...}',
+    where the first quoted text is a key, not the file."""
+    start = message.find('{"exception_type"')
+    if start < 0:
+        return message
+    try:
+        inner, _ = json.JSONDecoder().raw_decode(message, start)
+    except ValueError:
+        return message
+    return str(inner.get("exception_message") or message) if isinstance(inner, dict) else message
 
 
 def is_damage(exc: BaseException) -> bool:
