@@ -107,6 +107,19 @@ def describe_failure(exc: BaseException, db: Path | None, unchanged: str | None)
     return 1, f"kratom-ae stopped on a problem it does not know ({type(exc).__name__}: {failures.first_line(str(exc))}); please report it (KRATOM_AE_TRACEBACK=1 shows where)."
 
 
+# One request in 100 minutes: slower pacing is a typing mistake, and 1e-300 would make a wait
+# too long for the clock to hold.
+MIN_REQUESTS_PER_MINUTE = 0.01
+
+
+def check_pacing(value: float) -> float:
+    import math
+
+    if not math.isfinite(value) or value < 0 or 0 < value < MIN_REQUESTS_PER_MINUTE:
+        raise typer.BadParameter(f"give 0 (no pacing) or a number from {MIN_REQUESTS_PER_MINUTE} up, not {value:g}.")
+    return value
+
+
 @app.command()
 def fetch(
     source: Annotated[SourceChoice, typer.Option(help="Which openFDA database: faers (drug/event), caers (food/event) or all.")] = SourceChoice.all,
@@ -121,7 +134,13 @@ def fetch(
     terms: Annotated[Optional[Path], typer.Option("--terms", metavar="FILE", help="CSV of search terms (columns term,match) instead of the bundled kratom list.")] = None,
     page_size: Annotated[int, typer.Option("--page-size", help="Records per request (1-1000).", hidden=True)] = 1000,
     requests_per_minute: Annotated[
-        float, typer.Option("--requests-per-minute", min=0, metavar="N", help="Request pacing. openFDA allows 240; change it only for your own mirror or test server (0: no pacing).")
+        float,
+        typer.Option(
+            "--requests-per-minute",
+            metavar="N",
+            callback=check_pacing,
+            help="Request pacing. openFDA allows 240; change it only for your own mirror or test server (0: no pacing).",
+        ),
     ] = 240,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or retry messages.")] = False,
 ) -> None:
@@ -131,31 +150,40 @@ def fetch(
 
     Example: kratom-ae fetch --source faers --db kratom.duckdb
     """
+    names = [choice.value for choice in SourceChoice if choice is not SourceChoice.all] if source is SourceChoice.all else [source.value]
     done: list[str] = []
 
     def unchanged() -> str:
+        """What became of each source, for a fetch that failed or was interrupted."""
         before = "as it was before this fetch"
         if not done:
             return f"the database is {before}"
         if not db.exists():  # a new file is removed again when the fetch fails
             return f"{' and '.join(done)} was fetched in full, but the new database file was removed again"
-        return f"{' and '.join(done)} was fetched in full and kept, the rest is {before}"
+        rest = [name for name in names if name not in done]
+        return f"{' and '.join(done)} was fetched in full and kept, {' and '.join(rest) or 'the rest'} {'is' if len(rest) < 2 else 'are'} {before}"
 
     with user_errors(db, unchanged):
         from cli.progress import FetchProgress
         from ingest import store
+        from ingest.errors import KratomAEError
         from ingest.fetch import SOURCES, fetch_source
         from ingest.openfda import OpenFDAClient, Pacer
         from ingest.terms import load_terms
 
         term_list = load_terms(terms)
-        names = list(SOURCES) if source is SourceChoice.all else [source.value]
         with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
             pacer = Pacer(60.0 / requests_per_minute if requests_per_minute else 0.0)
             client = OpenFDAClient(base_url, api_key, page_size=page_size, pacer=pacer, on_retry=progress.retry)
             with store.writing(db) as con:
                 for name in names:
-                    fetch_source(con, client, SOURCES[name], term_list, on_page=progress.page)
+                    try:
+                        fetch_source(con, client, SOURCES[name], term_list, on_page=progress.page)
+                    except KratomAEError as exc:
+                        if not done:
+                            raise
+                        # openFDA refused the second source: the sentence must say the first was kept.
+                        raise KratomAEError(f"{str(exc).rstrip('.')}; {unchanged()}.") from None
                     done.append(name)
                     held = store.status(con).set_index("source").loc[name]
                     progress.message(
@@ -228,7 +256,20 @@ SeriousFilter = Annotated[bool, typer.Option("--serious", help="Only serious rep
 # A top beyond any table's length is the same as none, and one beyond BIGINT would reach DuckDB
 # as a conversion error.
 MAX_TOP = 1_000_000
-TopFilter = Annotated[Optional[int], typer.Option("--top", min=1, max=MAX_TOP, metavar="N", help="Only the N most reported rows.")]
+
+
+def top_between(largest: int):
+    """The check of a --top: a whole number from 1 to `largest`, said in a sentence."""
+
+    def check(value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= largest:
+            raise typer.BadParameter(f"give a number of rows from 1 to {largest:,}, not {value}.")
+        return value
+
+    return check
+
+
+TopFilter = Annotated[Optional[int], typer.Option("--top", metavar="N", callback=top_between(MAX_TOP), help="Only the N most reported rows.")]
 
 
 class UnitChoice(str, enum.Enum):
@@ -477,7 +518,7 @@ def report(
     role: RoleFilter = None,
     serious: SeriousFilter = False,
     top: Annotated[
-        Optional[int], typer.Option("--top", min=1, max=MAX_REPORT_TOP, help="Rows of the ranked figures and tables (reactions, skin terms, products, signals).")
+        Optional[int], typer.Option("--top", metavar="N", callback=top_between(MAX_REPORT_TOP), help="Rows of the ranked figures and tables (reactions, skin terms, products, signals).")
     ] = None,
     measure: Annotated[MeasureChoice, typer.Option("--measure", help="The forest plot's statistic: prr or ror.")] = MeasureChoice.prr,
     min_reports: Annotated[int, typer.Option("--min-reports", min=1, help="The forest plot shows terms with at least this many kratom reports (those signals can flag).")] = 3,

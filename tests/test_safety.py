@@ -324,7 +324,9 @@ def test_source_all_into_a_new_file_keeps_the_finished_source(db):
     with FakeOpenFDA(faers, caers) as server:
         del server.data["/food/event.json"]  # the server has no food/event: CAERS fails at once
         result = runner.invoke(app, ["fetch", "--db", str(db), "--terms", KRATOM_ONLY, "--base-url", server.url, "--requests-per-minute", "0", "--quiet"])
-    assert one_sentence_error(result) == f"Error: {server.url} has no openFDA endpoint food/event (HTTP 404); check --base-url."
+    assert one_sentence_error(result) == (
+        f"Error: {server.url} has no openFDA endpoint food/event (HTTP 404); check --base-url; faers was fetched in full and kept, caers is as it was before this fetch."
+    )
     kratom = {r["safetyreportid"] for t in load_terms(Path(KRATOM_ONLY)) for r in synthetic.search_hits(faers, search_query(t, SOURCES["faers"].search_fields))}
     con = store.connect(db, read_only=True)
     try:
