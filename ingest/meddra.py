@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.dbfile import is_duckdb_file
 from ingest.errors import KratomAEError
 from ingest import failures
 from ingest.store import rollback_quietly, sql
@@ -31,6 +32,9 @@ def find_files(folder: Path) -> dict[str, Path]:
                     path.open("rb").close()
                 except OSError as exc:
                     raise KratomAEError(f"Cannot read {path}: {exc.strerror}.") from None
+                if is_duckdb_file(path):
+                    # Refused before the database is opened for writing (which applies its log).
+                    raise KratomAEError(f"{path} is a DuckDB database, not a file of a MedDRA ASCII release.")
             return paths
     missing = [name for name in FILES.values() if not (folder / name).is_file() and not (folder / "MedAscii" / name).is_file()]
     raise KratomAEError(f"The MedDRA folder {folder} lacks {', '.join(missing)} (looked in it and in its MedAscii subfolder).")

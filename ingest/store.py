@@ -14,7 +14,7 @@ from typing import Iterable
 import duckdb
 import pandas as pd
 
-from ingest import failures
+from ingest import dbfile, failures
 from ingest.errors import KratomAEError
 
 DEFAULT_DB = "kratom-ae.duckdb"
@@ -53,6 +53,9 @@ def connect(path: str | Path, read_only: bool = False, *, allow: Iterable[Path] 
     allow = [Path(p) for p in allow]
     if read_only and not path.exists():
         raise KratomAEError(f"There is no database at {path}; run `kratom-ae fetch` first or pass --db.")
+    if dbfile.is_other_file(path):
+        # DuckDB would open it as an in-memory database, and lose what was written to it.
+        raise KratomAEError(f"{path} is not a DuckDB database, so kratom-ae neither reads it nor writes into it; give --db a database, or a new file name.")
     if not read_only:
         check_folder(path)
     config = {} if allow else {"enable_external_access": False}

@@ -199,7 +199,7 @@ def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check
     except duckdb.Error as exc:
         if failures.is_damage(exc):
             raise
-        raise KratomAEError(f"The {query.name} query ({query.path}) failed: {str(exc).strip().splitlines()[0]}") from None
+        raise KratomAEError(f"The {query.name} query ({query.path}) failed: {failures.first_line(str(exc))}.") from None
 
 
 def read_only_query(con: duckdb.DuckDBPyConnection, statement: str):

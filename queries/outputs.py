@@ -33,11 +33,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.dbfile import is_duckdb_file
 from ingest.errors import KratomAEError
 
-# A DuckDB database file starts with an 8-byte checksum, then these four bytes.
-DUCKDB_MAGIC = b"DUCK"
-DUCKDB_MAGIC_AT = 8
 # The folder of a run's files while they are written; one left by a killed run is removed by
 # the next run into the same folder.
 PARTIAL_PREFIX = ".kratom-ae-partial-"
@@ -80,15 +78,6 @@ def same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
-
-
-def is_duckdb_file(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(DUCKDB_MAGIC_AT + len(DUCKDB_MAGIC))
-    except OSError:
-        return False
-    return head[DUCKDB_MAGIC_AT:] == DUCKDB_MAGIC
 
 
 def refuse(path: Path, why: str) -> KratomAEError:

@@ -154,7 +154,7 @@ def test_not_a_database(tmp_path):
     path = tmp_path / "notes.duckdb"
     path.write_text("these are my notes, not a database\n")
     result = run("status", "--db", path)
-    assert one_sentence_error(result).startswith(f"Error: Cannot open the database {path}:")
+    assert one_sentence_error(result) == f"Error: {path} is not a DuckDB database, so kratom-ae neither reads it nor writes into it; give --db a database, or a new file name."
 
 
 @pytest.mark.parametrize("command", [("status",), ("query", "summary"), ("fetch", "--source", "caers")])

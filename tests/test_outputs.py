@@ -350,3 +350,59 @@ def test_sql_statements_duckdb_accepts_read_only_change_nothing(place, statement
     assert result.exit_code in (0, 1) and "Traceback" not in result.output
     assert state(place) == before
     assert_database_intact(place)
+
+
+# ---- the options that name a file the command reads, or the database -------------------------------
+
+MEDDRA = Path(__file__).parent / "fixtures" / "meddra_synthetic"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["fetch", "--db", "{P}/D.wal", "--base-url", "http://127.0.0.1:9", "--quiet"], id="fetch --db D.wal"),
+        pytest.param(["signals", "--db", "{P}/D.wal", "--quiet"], id="signals --db D.wal"),
+        pytest.param(["meddra", "load", str(MEDDRA), "--db", "{P}/D.wal"], id="meddra load --db D.wal"),
+        pytest.param(["status", "--db", "{P}/D.wal"], id="status --db D.wal"),
+        pytest.param(["fetch", "--db", "{P}/D", "--terms", "{P}/D", "--base-url", "http://127.0.0.1:9", "--quiet"], id="fetch --terms D"),
+        pytest.param(["signals", "--counts", "{P}/D"], id="signals --counts D"),
+        pytest.param(["signals", "--counts", "{P}/D.wal", "--csv", "{P}/D.wal"], id="signals --counts D.wal --csv D.wal"),
+        pytest.param(["meddra", "load", "{P}/D", "--db", "{P}/D"], id="meddra load D"),
+        pytest.param(["meddra", "load", "{P}/med", "--db", "{P}/D"], id="meddra load (links to D as its files)"),
+        pytest.param(["query", "evil", "--queries-dir", "{P}/q", "--db", "{P}/D"], id="query --queries-dir (COPY TO D)"),
+        pytest.param(["export", "{P}/out", "--queries-dir", "{P}/q", "--db", "{P}/D"], id="export --queries-dir (COPY TO D)"),
+        pytest.param(["query", "evil", "--queries-dir", "{P}/D", "--db", "{P}/D"], id="query --queries-dir D"),
+    ],
+)
+def test_options_that_read_a_file_never_change_the_database(place, args):
+    (place / "med").mkdir()
+    for name in ("mdhier.asc", "pt.asc", "llt.asc", "soc.asc"):
+        (place / "med" / name).symlink_to(place / "D")
+    (place / "q").mkdir()
+    (place / "q" / "evil.sql").write_text(f"-- description: tries to write the database\nCOPY reports TO '{place / 'D'}' (FORMAT csv)\n")
+    before = state(place)
+    result = runner.invoke(app, [a.replace("{P}", str(place)) for a in args])
+    assert result.exit_code != 0, result.output
+    refused(result, result.exit_code)
+    assert state(place) == before
+    assert_database_intact(place)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["meddra", "load", str(MEDDRA)], id="meddra load"),
+        pytest.param(["fetch", "--base-url", "http://127.0.0.1:9", "--quiet"], id="fetch"),
+        pytest.param(["signals", "--quiet"], id="signals"),
+        pytest.param(["status"], id="status"),
+    ],
+)
+def test_a_file_that_is_not_a_database_is_not_opened_as_one(tmp_path, args):
+    """DuckDB 2.0 opens an existing CSV given as a database as an in-memory database over it:
+    `meddra load --db notes.csv` said it had loaded MedDRA into notes.csv, and nothing was kept."""
+    notes = tmp_path / "notes.csv"
+    notes.write_text("my,own\nnotes,here\n")
+    message = refused(runner.invoke(app, [*args, "--db", str(notes)]))
+    assert message == f"Error: {notes} is not a DuckDB database, so kratom-ae neither reads it nor writes into it; give --db a database, or a new file name."
+    assert notes.read_text() == "my,own\nnotes,here\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv"]
