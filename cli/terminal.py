@@ -1,40 +1,11 @@
-"""Text from the data, a database or a server, made safe to show on a terminal.
-
-A product name, a reaction term, openFDA's last_updated or a server's error message may hold
-an escape sequence (which recolours the terminal or moves the cursor) or a line break (which
-forges a second "Error:" line). Every terminal view and message shows such characters
-escaped, as Python writes them (ESC as \\x1b, a newline as \\n); CSV and JSON keep the data as
-it is.
-"""
+"""Text from the data, a database or a server, shown on a terminal: escaped by the rule of
+ingest/text.py (ESC as \\x1b, a newline as \\n), which the report's page and figures share."""
 
 from __future__ import annotations
 
 import sys
-import unicodedata
 
-NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# Invisible characters that reorder how the rest of a line is displayed ("Trojan source").
-BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def printable(value) -> str:
-    """str(value) with control characters (Unicode Cc: C0, DEL, C1), line and paragraph
-    separators and bidirectional controls shown as escapes; everything else unchanged."""
-    text = str(value)
-    if text.isascii() and text.isprintable():
-        return text
-    return "".join(escape(c) if unsafe(c) else c for c in text)
-
-
-def unsafe(char: str) -> bool:
-    return unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in BIDI_CONTROLS
-
-
-def escape(char: str) -> str:
-    if char in NAMED:
-        return NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+from ingest.text import printable  # the rule, shared with the report
 
 
 def cell_text(value):

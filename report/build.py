@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ingest.text import printable
 from queries import export, library
 from queries import signals as signal_lib
 from queries.library import Filters
@@ -131,12 +132,24 @@ def data_uri(drawn: figures.Drawn) -> str:
 def render(report: Report) -> str:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    environment = Environment(loader=PackageLoader("report", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(
+        loader=PackageLoader("report", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=page_text
+    )
     environment.filters["cell"] = cell
     environment.filters["count"] = lambda n: f"{n:,}"
     template = environment.get_template("report.html.j2")
     images = {d.name: data_uri(d) for d in report.figures if d.figure is not None}
     return template.render(report=report, images=images, labels=LABELS, p=report.provenance, rules=report.provenance["counting_rules"])
+
+
+def page_text(value):
+    """Every value the page shows, escaped by the terminal's rule (ingest/text.py) before
+    Jinja escapes it for HTML: autoescape leaves NUL, ESC and U+FFFF alone, which HTML calls
+    parse errors (a NUL is dropped or replaced). What the template already made HTML (a macro's
+    table) is left as it is."""
+    from markupsafe import Markup
+
+    return value if isinstance(value, Markup) else printable(value)
 
 
 def cell(value, column: str = "") -> str:

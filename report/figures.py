@@ -4,14 +4,16 @@ Each function takes the rows of one table (the same SQL as `kratom-ae query`) an
 Drawn: the figure and the exact rows it draws, so that what a figure shows can be checked
 against the table and is written beside it as CSV. A figure with nothing to draw is None,
 with a sentence saying why.
+
+Text from the data is escaped before it reaches a figure (shown, label, paragraph), and every
+figure is as tall as its content needs (fit), so that it lays out whatever the text and --top.
 """
 
 from __future__ import annotations
 
 import io
-import textwrap
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import matplotlib
 
@@ -19,6 +21,8 @@ matplotlib.use("Agg")  # no display: figures are only ever written to files
 
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from ingest.text import escape, printable  # noqa: E402
 
 # Fixed ids in the SVG files, so that the same data gives the same file.
 matplotlib.rcParams["svg.hashsalt"] = "kratom-ae"
@@ -34,6 +38,23 @@ OUTCOMES = ["recovered/resolved", "recovering/resolving", "not recovered/not res
 OUTCOME_COLOURS = ["#1b7837", "#7fbf7b", "#e08214", "#8073ac", "#000000", "#bababa", "#e0e0e0"]
 SEX_COLOURS = {"female": "#C44E52", "male": "#4C72B0", "unknown or not reported": "#AAAAAA"}
 NO_REPORTS = "No kratom report is in scope with these filters: nothing to draw."
+
+# Room for text, in inches: titles and footnotes span the figure; a tick label may take at
+# most LABEL_INCHES (the forest plot's, which name the source and flags too, FOREST_LABEL_INCHES)
+# on at most LABEL_LINES lines, so that the plot beside always keeps most of the width.
+TEXT_INCHES = WIDTH - 0.2
+LABEL_INCHES = 2.6
+FOREST_LABEL_INCHES = 3.8
+LABEL_LINES = 2
+# The plot's height, in inches: per bar (and per further line of the tallest label), and of the
+# trend and age figures.
+ROW = 0.18
+FOREST_ROW = 0.21
+ROW_LINE = 0.12
+TREND_HEIGHT = 1.7
+AGE_HEIGHT = 1.6
+# A first height for each figure, in which any title, legend, axis labels and footnote fit.
+ROOM = 50.0
 
 
 @dataclass
@@ -62,13 +83,118 @@ def n_text(n: int) -> str:
     return f"N = {n:,} kratom report{'' if n == 1 else 's'}"
 
 
-def new_figure(height: float, title: str, footnote: str) -> tuple[Figure, object]:
-    figure = Figure(figsize=(WIDTH, height), layout="constrained")
+# -- Text from the data, as a figure draws it ---------------------------------------------
+
+
+@cache
+def glyphs() -> frozenset[int]:
+    """The characters the figures' font (DejaVu Sans, shipped with matplotlib) draws, in both
+    the weights they use."""
+    from matplotlib.font_manager import FontProperties, findfont
+    from matplotlib.ft2font import FT2Font
+
+    regular, bold = (set(FT2Font(findfont(FontProperties(weight=w))).get_charmap()) for w in ("normal", "bold"))
+    return frozenset(regular & bold)
+
+
+def shown(value) -> str:
+    """Text from the data as a figure shows it: escaped by the terminal's rule (ingest/text.py;
+    a NUL or ESC made the SVG invalid XML), and so is a character the font has no glyph for
+    (matplotlib drew a box and warned on stderr, quoting the raw character)."""
+    text = printable(value)
+    return "".join(c if ord(c) in glyphs() else escape(c) for c in text)
+
+
+def plain(text: str) -> str:
+    """matplotlib reads text between two $ as math (and a $ it cannot parse stopped the whole
+    report): a $ in the data is drawn as a $."""
+    return text.replace("$", r"\$")
+
+
+@cache
+def inches(text: str, size: float, weight: str = "normal") -> float:
+    """How wide matplotlib draws one line of text at size points: its outline's width (as in
+    the SVG), and 6% more, since the PNG's renderer hints glyphs and draws up to 5% wider at
+    screen resolution (100 dpi; 1% at the PNG's 300)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    width, _, _ = text_to_path.get_text_width_height_descent(text, FontProperties(size=size, weight=weight), ismath=False)
+    return 1.06 * width / 72
+
+
+def wrap(text: str, width: float, lines: int, size: float, weight: str = "normal") -> list[str]:
+    """text on at most `lines` lines no wider than `width` inches, broken between words (and
+    inside a word wider than a line, so that no word is lost); when more lines would be needed,
+    the last one ends in "…" (the CSV beside the figure keeps the text whole)."""
+    fits = lambda line: inches(line, size, weight) <= width  # noqa: E731
+    limit = 200 * lines  # more characters than fit on the lines even at 6 points
+    rows, line = [], ""
+    for word in text[:limit].split(" "):
+        if line and fits(f"{line} {word}"):
+            line = f"{line} {word}"
+            continue
+        if line:
+            rows.append(line)
+        line = word
+        while not fits(line) and len(line) > 1:
+            cut = next((i for i in range(len(line) - 1, 1, -1) if fits(line[:i])), 1)
+            rows.append(line[:cut])
+            line = line[cut:]
+    rows.append(line)
+    if len(rows) > lines or len(text) > limit:
+        rows = rows[:lines]
+        while len(rows[-1]) > 1 and not fits(rows[-1] + "…"):
+            rows[-1] = rows[-1][:-1]
+        rows[-1] = rows[-1].rstrip() + "…"
+    return rows
+
+
+def label(value, suffix: str = "", width: float = LABEL_INCHES) -> str:
+    """A tick label: text from the data on at most LABEL_LINES lines, then the suffix (the
+    forest plot's source and flags), which is never cut."""
+    size = matplotlib.rcParams["font.size"]
+    rows, suffix = wrap(shown(value), width, LABEL_LINES, size), shown(suffix)
+    if suffix and inches(rows[-1] + suffix, size) <= width:
+        rows[-1] += suffix
+    elif suffix:
+        rows.append(suffix.strip())
+    return plain("\n".join(rows))
+
+
+def paragraph(text: str, size: float, weight: str = "normal", lines: int = 6) -> str:
+    """A title or footnote across the figure (matplotlib would cut it at the figure's edge)."""
+    return plain("\n".join(wrap(shown(text), TEXT_INCHES, lines, size, weight)))
+
+
+# -- Layout -------------------------------------------------------------------------------
+
+
+def new_figure(title: str, footnote: str) -> tuple[Figure, object]:
+    figure = Figure(figsize=(WIDTH, ROOM), layout="constrained")
     axes = figure.add_subplot()
-    # Wrapped by hand: matplotlib cuts a long title at the figure's edge.
-    figure.suptitle(textwrap.fill(title, 88), fontsize=9, fontweight="bold", ha="left", x=0.01)
-    figure.supxlabel(textwrap.fill(footnote, 140), fontsize=6, color="#555555", ha="left", x=0.01)
+    figure.suptitle(paragraph(title, 9, "bold"), fontsize=9, fontweight="bold", ha="left", x=0.01)
+    figure.supxlabel(paragraph(footnote, 6), fontsize=6, color="#555555", ha="left", x=0.01)
     return figure, axes
+
+
+def fit(figure: Figure, plot_height: float) -> Figure:
+    """Give the plot plot_height inches, and the figure the height its title, legend, axis labels
+    and footnote need around it. constrained layout keeps a figure's size and squeezes the plot
+    into what is left: when nothing was left (one bar under a title and a footnote), it gave up
+    with a warning, and the plot covered the footnote and the labels ran off the figure's left
+    edge (DRUG DEPENDENCE showed as DEPENDENCE)."""
+    figure.set_figheight(ROOM)
+    figure.draw_without_rendering()  # lays the figure out
+    plot = figure.axes[0].get_position().height * ROOM
+    figure.set_figheight(ROOM - plot + plot_height)
+    return figure
+
+
+def bars_height(labels: list[str], row: float = ROW) -> float:
+    """A row per bar, as tall as the tallest label needs; two rows at least (a single bar would be fat)."""
+    lines = max((text.count("\n") + 1 for text in labels), default=1)
+    return max(len(labels), 2) * (row + ROW_LINE * (lines - 1))
 
 
 def nothing(name: str, title: str, caption: str, data: pd.DataFrame, why: str = NO_REPORTS) -> Drawn:
@@ -89,7 +215,7 @@ def trend(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     if dated.empty:
         return nothing("trend", title, caption, frame)
     years = sorted(int(y) for y in dated["received_year"].unique())
-    figure, axes = new_figure(3.4, title, footnote)
+    figure, axes = new_figure(title, footnote)
     bottom = pd.Series(0, index=years)
     for source in ("faers", "caers"):
         rows = dated[dated["source"] == source]
@@ -105,18 +231,21 @@ def trend(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     axes.set_ylabel("reports")
     axes.set_xticks(years, [str(y) for y in years], rotation=90 if len(years) > 12 else 0)
     axes.legend(frameon=False, fontsize=7, ncol=2, loc="lower left", bbox_to_anchor=(0.0, 1.0))
-    return Drawn("trend", title, caption, frame, figure)
+    return Drawn("trend", title, caption, frame, fit(figure, TREND_HEIGHT))
 
 
-def barh(axes, labels, values, texts, colour="#4C72B0"):
-    """Horizontal bars, the first label on top, each with its value written beside it."""
-    positions = list(range(len(labels)))[::-1]
+def barh(figure, axes, names, values, texts, colour="#4C72B0") -> Figure:
+    """Horizontal bars, the first name on top, each with its value written beside it; the
+    figure laid out."""
+    positions = list(range(len(names)))[::-1]
+    labels = [label(name) for name in names]
     axes.barh(positions, values, color=colour, height=0.7)
     axes.set_yticks(positions, labels)
     top = max(values) if len(values) else 0
     for y, value, text in zip(positions, values, texts):
         axes.text(value + top * 0.01, y, text, va="center", fontsize=7)
     axes.set_xlim(0, top * 1.18 if top else 1)
+    return fit(figure, bars_height(labels))
 
 
 def reactions(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
@@ -127,9 +256,9 @@ def reactions(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     )
     if frame.empty:
         return nothing("reactions", title, caption, frame)
-    figure, axes = new_figure(0.6 + 0.2 * len(frame), title, footnote)
-    barh(axes, frame["reaction_pt"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])])
+    figure, axes = new_figure(title, footnote)
     axes.set_xlabel(f"reports (percent of the {n:,} kratom reports)")
+    figure = barh(figure, axes, frame["reaction_pt"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])])
     return Drawn("reactions", title, caption, frame, figure)
 
 
@@ -146,7 +275,7 @@ def skin_outcomes(frame: pd.DataFrame, n: int, skin_reports: int, footnote: str)
     rows = list(dict.fromkeys(frame["reaction_pt"]))
     totals = frame.drop_duplicates("reaction_pt").set_index("reaction_pt")["term_reports"]
     table = frame.pivot_table(index="reaction_pt", columns="outcome", values="reports", aggfunc="sum", fill_value=0).reindex(index=rows, columns=OUTCOMES, fill_value=0)
-    figure, axes = new_figure(0.9 + 0.22 * len(rows), title, footnote)
+    figure, axes = new_figure(title, footnote)
     positions = list(range(len(rows)))[::-1]
     left = pd.Series(0, index=rows)
     for outcome, colour in zip(OUTCOMES, OUTCOME_COLOURS):
@@ -158,28 +287,29 @@ def skin_outcomes(frame: pd.DataFrame, n: int, skin_reports: int, footnote: str)
     longest = left.max()
     for y, row in zip(positions, rows):
         axes.text(left[row] + longest * 0.01, y, f"n = {int(totals[row]):,}", va="center", fontsize=7)
-    axes.set_yticks(positions, rows)
-    for label in axes.get_yticklabels():
-        if label.get_text().startswith("(any "):
-            label.set_fontweight("bold")
+    labels = [label(row) for row in rows]
+    axes.set_yticks(positions, labels)
+    for tick in axes.get_yticklabels():
+        if tick.get_text().startswith("(any "):
+            tick.set_fontweight("bold")
     axes.set_xlim(0, longest * 1.15)
     axes.set_xlabel("reports naming the term, by that term's outcome")
     axes.legend(frameon=False, fontsize=6, ncol=4, loc="lower right", bbox_to_anchor=(1.0, 1.0))
-    return Drawn("skin_outcomes", title, caption, frame, figure)
+    return Drawn("skin_outcomes", title, caption, frame, fit(figure, bars_height(labels)))
 
 
 def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, background: pd.DataFrame, notes: list[str], footnote: str) -> Drawn:
     """The signals forest plot: one row per term (and source), the measure with its 95% CI
     on a log scale, flagged terms filled. frame holds the rows of `signals` it draws."""
-    label = measure.upper()
+    statistic = measure.upper()
     kratom_text = ", ".join(f"{source.upper()} {count:,}" for source, count in kratom.items())
     background_text = "; ".join(
         f"{row.source.upper()}: {row.total_reports:,} reports in openFDA {row.endpoint}, last_updated {row.background_last_updated} (fetched {row.background_fetched_at})"
         for row in background.itertuples(index=False)
     )
-    title = f"Disproportionality: {label} with 95% CI of the {len(frame)} terms with the highest {label} and at least {min_reports} kratom reports (N = {kratom_text} kratom reports)"
+    title = f"Disproportionality: {statistic} with 95% CI of the {len(frame)} terms with the highest {statistic} and at least {min_reports} kratom reports (N = {kratom_text} kratom reports)"
     caption = (
-        f"One row per term and source: {label} of kratom reports against all other reports of the same openFDA database, with its 95% "
+        f"One row per term and source: {statistic} of kratom reports against all other reports of the same openFDA database, with its 95% "
         "confidence interval, on a log scale; the dashed line is 1 (reported as often as elsewhere). Filled red: flagged by at least one "
         "rule (Evans: PRR >= 2, chi2 >= 4, a >= 3; ROR: ROR025 > 1, a >= 3; IC: IC025 > 0); open: not flagged. a = kratom reports naming "
         f"the term. Background: {background_text}. Signals count reports received at any date, so --since, --until and --serious do "
@@ -187,9 +317,9 @@ def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, ba
         + ("".join(f" {note}" for note in notes))
     )
     if frame.empty:
-        return nothing("signals_forest", title, caption, frame, f"No term has at least {min_reports} kratom reports and a {label}: nothing to draw.")
+        return nothing("signals_forest", title, caption, frame, f"No term has at least {min_reports} kratom reports and a {statistic}: nothing to draw.")
     low, high = f"{measure}025", f"{measure}975"
-    figure, axes = new_figure(1.0 + 0.22 * len(frame), title, footnote)
+    figure, axes = new_figure(title, footnote)
     positions = list(range(len(frame)))[::-1]
     flagged = frame[["signal_evans", "signal_ror", "signal_ic"]].astype(bool).any(axis=1)
     labels = []
@@ -199,12 +329,12 @@ def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, ba
             axes.plot([lower, upper], [y, y], color="#333333", linewidth=1)
         axes.plot([value], [y], marker="D", markersize=4.5, color="#C0392B" if is_flagged else "white", markeredgecolor="#C0392B" if is_flagged else "#333333")
         flags = ", ".join(name for name, on in (("Evans", row.signal_evans), ("ROR", row.signal_ror), ("IC", row.signal_ic)) if on)
-        labels.append(f"{row.term} ({row.source.upper()}, a = {int(row.a):,})" + (f"  [{flags}]" if flags else ""))
+        labels.append(label(row.term, f" ({row.source.upper()}, a = {int(row.a):,})" + (f"  [{flags}]" if flags else ""), FOREST_LABEL_INCHES))
     axes.set_yticks(positions, labels)
     axes.set_xscale("log")
     axes.axvline(1.0, color="#888888", linestyle="--", linewidth=0.8)
-    axes.set_xlabel(f"{label} (95% CI), log scale")
-    return Drawn("signals_forest", title, caption, frame, figure)
+    axes.set_xlabel(f"{statistic} (95% CI), log scale")
+    return Drawn("signals_forest", title, caption, frame, fit(figure, bars_height(labels, FOREST_ROW)))
 
 
 def age_by_sex(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
@@ -218,15 +348,15 @@ def age_by_sex(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     groups = list(dict.fromkeys(frame["age_group"]))
     sexes = [s for s in SEX_COLOURS if s in set(frame["sex"])]
     table = frame.pivot_table(index="age_group", columns="sex", values="reports", aggfunc="sum", fill_value=0).reindex(index=groups, columns=sexes, fill_value=0)
-    figure, axes = new_figure(3.2, title, footnote)
+    figure, axes = new_figure(title, footnote)
     width = 0.8 / len(sexes)
     for i, sex in enumerate(sexes):
         xs = [g + (i - (len(sexes) - 1) / 2) * width for g in range(len(groups))]
         axes.bar(xs, table[sex].values, width=width, color=SEX_COLOURS[sex], label=sex)
-    axes.set_xticks(range(len(groups)), groups, rotation=20, ha="right")
+    axes.set_xticks(range(len(groups)), [label(group) for group in groups], rotation=20, ha="right")
     axes.set_ylabel("reports")
     axes.legend(frameon=False, fontsize=7, ncol=3, loc="lower left", bbox_to_anchor=(0.0, 1.0))
-    return Drawn("age_by_sex", title, caption, frame, figure)
+    return Drawn("age_by_sex", title, caption, frame, fit(figure, AGE_HEIGHT))
 
 
 def seriousness(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
@@ -238,9 +368,9 @@ def seriousness(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     )
     if n == 0:
         return nothing("seriousness", title, caption, frame)
-    figure, axes = new_figure(0.6 + 0.22 * len(frame), title, footnote)
-    barh(axes, frame["measure"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])], colour="#C44E52")
+    figure, axes = new_figure(title, footnote)
     axes.set_xlabel(f"reports (percent of the {n:,} kratom reports)")
+    figure = barh(figure, axes, frame["measure"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])], colour="#C44E52")
     return Drawn("seriousness", title, caption, frame, figure)
 
 
@@ -252,7 +382,7 @@ def drugs(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     )
     if frame.empty:
         return nothing("drugs", title, caption, frame, NO_REPORTS if n == 0 else "No other product is listed on the kratom reports in scope: nothing to draw.")
-    figure, axes = new_figure(0.6 + 0.2 * len(frame), title, footnote)
-    barh(axes, frame["product"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])], colour="#55A868")
+    figure, axes = new_figure(title, footnote)
     axes.set_xlabel(f"reports (percent of the {n:,} kratom reports)")
+    figure = barh(figure, axes, frame["product"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])], colour="#55A868")
     return Drawn("drugs", title, caption, frame, figure)
