@@ -139,7 +139,14 @@ def fetch(
             return f"the database is {before}"
         if not db.exists():  # a new file is removed again when the fetch fails
             return f"{' and '.join(done)} was fetched in full, but the new database file was removed again"
-        return f"{' and '.join(done)} was fetched in full and kept, the rest is {before}"
+        kept = f"{' and '.join(done)} {'were' if len(done) > 1 else 'was'} fetched in full and kept"
+        journal = Path(f"{db}.wal")
+        if journal.exists():  # DuckDB could not write it into the file (a checkpoint failed)
+            kept += (
+                f" (what DuckDB could not write into the file is in its journal {journal}, which DuckDB applies whenever it opens the database, "
+                "so every command sees it, and writes into the file at the next fetch that has room)"
+            )
+        return kept + (f", the rest is {before}" if len(done) < len(names) else "")
 
     with user_errors(db, unchanged):
         from cli.progress import FetchProgress
@@ -153,18 +160,21 @@ def fetch(
         with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
             pacer = Pacer(60.0 / requests_per_minute if requests_per_minute else 0.0)
             client = OpenFDAClient(base_url, api_key, page_size=page_size, pacer=pacer, on_retry=progress.retry)
+            summary: list[str] = []
             with store.writing(db) as con:
                 for name in names:
                     fetch_source(con, client, SOURCES[name], term_list, on_page=progress.page)
                     done.append(name)
                     held = store.status(con).set_index("source").loc[name]
-                    progress.message(
+                    summary.append(
                         f"{name}: {held['records_received']:,} records received in {held['queries']} queries; "
                         f"{held['reports']:,} reports held, {held['kratom_reports']:,} of them kratom reports."
                     )
                     if held["malformed_records"]:
-                        for line in malformed_summary(name, held, store.malformed_records(con, name, SHOWN_MALFORMED)):
-                            progress.message(line)  # a line at a time: each is escaped whole
+                        summary += malformed_summary(name, held, store.malformed_records(con, name, SHOWN_MALFORMED))
+            # Only now: store.writing has had DuckDB write every source into the file.
+            for line in summary:
+                progress.message(line)  # a line at a time: each is escaped whole
 
 
 SHOWN_MALFORMED = 10

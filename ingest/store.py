@@ -251,7 +251,8 @@ def writing(path: str | Path):
     Holding the database's write lock, it then removes what killed fetches left beside it. If
     the database did not exist and the fetch fails before any source was published, the file
     is removed again, so a failed first fetch leaves nothing behind; a source that was
-    published (--source all) is kept."""
+    published (--source all) is kept. At the end, DuckDB writes what was committed into the
+    file (checkpoint), and a failure to do so is raised."""
     from ingest.staging import new_scratch_folder, remove_leftovers
 
     path = Path(path)
@@ -283,6 +284,11 @@ def writing(path: str | Path):
                 leftover.unlink(missing_ok=True)
         raise
     else:
+        try:
+            checkpoint(con)
+        except BaseException:
+            close_quietly(con)  # the file is kept: what was committed is in the journal
+            raise
         con.close()
     finally:
         scratch.cleanup()
@@ -303,6 +309,15 @@ def remove_spill_folder(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or "")
     if folder.name == f"{path.name}.tmp" and folder.is_dir():
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write what was committed from DuckDB's journal into the database file now. DuckDB would
+    do it when the connection closes, but says nothing there when it cannot (a full disk, a
+    file-size limit), so a fetch would end as if all were well. A commit is kept in the
+    journal either way: DuckDB applies it whenever it opens the database. A failed checkpoint
+    leaves the connection unusable (DuckDB's FatalException)."""
+    con.execute("CHECKPOINT")
 
 
 def close_quietly(con: duckdb.DuckDBPyConnection) -> None:
