@@ -153,15 +153,23 @@ def fetch(
     names = [choice.value for choice in SourceChoice if choice is not SourceChoice.all] if source is SourceChoice.all else [source.value]
     done: list[str] = []
 
-    def unchanged() -> str:
-        """What became of each source, for a fetch that failed or was interrupted."""
+    def unchanged(closed: bool = True) -> str:
+        """What became of each source, for a fetch that failed or was interrupted; `closed`:
+        the database was closed, so a journal left beside it is one DuckDB could not write."""
         before = "as it was before this fetch"
         if not done:
             return f"the database is {before}"
         if not db.exists():  # a new file is removed again when the fetch fails
             return f"{' and '.join(done)} was fetched in full, but the new database file was removed again"
+        kept = f"{' and '.join(done)} {'were' if len(done) > 1 else 'was'} fetched in full and kept"
+        journal = Path(f"{db}.wal")
+        if closed and journal.exists():  # DuckDB could not write it into the file (a checkpoint failed)
+            kept += (
+                f" (what DuckDB could not write into the file is in its journal {journal}, which DuckDB applies whenever it opens the database, "
+                "so every command sees it, and writes into the file at the next fetch that has room)"
+            )
         rest = [name for name in names if name not in done]
-        return f"{' and '.join(done)} was fetched in full and kept, {' and '.join(rest) or 'the rest'} {'is' if len(rest) < 2 else 'are'} {before}"
+        return kept + (f", {' and '.join(rest)} {'is' if len(rest) == 1 else 'are'} {before}" if rest else "")
 
     with user_errors(db, unchanged):
         from cli.progress import FetchProgress
@@ -175,6 +183,7 @@ def fetch(
         with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
             pacer = Pacer(60.0 / requests_per_minute if requests_per_minute else 0.0)
             client = OpenFDAClient(base_url, api_key, page_size=page_size, pacer=pacer, on_retry=progress.retry)
+            summary: list[str] = []
             with store.writing(db) as con:
                 for name in names:
                     try:
@@ -183,16 +192,18 @@ def fetch(
                         if not done:
                             raise
                         # openFDA refused the second source: the sentence must say the first was kept.
-                        raise KratomAEError(f"{str(exc).rstrip('.')}; {unchanged()}.") from None
+                        raise KratomAEError(f"{str(exc).rstrip('.')}; {unchanged(closed=False)}.") from None
                     done.append(name)
                     held = store.status(con).set_index("source").loc[name]
-                    progress.message(
+                    summary.append(
                         f"{name}: {held['records_received']:,} records received in {held['queries']} queries; "
                         f"{held['reports']:,} reports held, {held['kratom_reports']:,} of them kratom reports."
                     )
                     if held["malformed_records"]:
-                        for line in malformed_summary(name, held, store.malformed_records(con, name, SHOWN_MALFORMED)):
-                            progress.message(line)  # a line at a time: each is escaped whole
+                        summary += malformed_summary(name, held, store.malformed_records(con, name, SHOWN_MALFORMED))
+            # Only now: store.writing has had DuckDB write every source into the file.
+            for line in summary:
+                progress.message(line)  # a line at a time: each is escaped whole
 
 
 SHOWN_MALFORMED = 10

@@ -36,9 +36,13 @@ def sql(name: str) -> str:
     return resources.files("ingest").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
 
 
-def connect(path: str | Path, read_only: bool = False, *, allow: Iterable[Path] = (), memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | Path, read_only: bool = False, *, allow: Iterable[Path] = (), memory_limit: str | None = None, read_whole: bool = False
+) -> duckdb.DuckDBPyConnection:
     """Open (or create) the database and make sure the schema exists. DuckDB may use
     `memory_limit` (by default WRITE_MEMORY_LIMIT for writing, its own default for reading).
+    With `read_whole`, every value is read first (check_intact), as it is anyway when the
+    file's size cannot tell whether it was cut short (check_size).
 
     DuckDB lets one process write a file at a time; a second one gets a lock error, which
     becomes one sentence here instead of a traceback. A file cut short is refused here too,
@@ -83,10 +87,12 @@ def connect(path: str | Path, read_only: bool = False, *, allow: Iterable[Path] 
     try:
         if allow:
             allow_only(con, allow)
-        check_size(con, path)
+        size_cannot_tell = check_size(con, path)
         # DuckDB's own progress bar would write to the user's terminal, even with --quiet.
         con.execute("SET enable_progress_bar = false")
         check_tables(con, path)
+        if size_cannot_tell or read_whole:
+            check_intact(con, path)  # after check_tables: it runs SQL the database could stand in for
         if not read_only:
             con.execute(sql("schema"))
     except BaseException as exc:
@@ -151,26 +157,42 @@ def names(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
     return [row[0] for row in con.execute(query).fetchall()]
 
 
-def check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def check_size(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     """Refuse a file cut short: a copy or download that stopped early. DuckDB writes its
     headers, then whole blocks, and the blocks in use must all be there. Not the blocks its
     header lists in total_blocks: DuckDB 2.0 cuts free blocks off the end of the file at a
     checkpoint and still counts them (a database fetched into three times was refused as
-    damaged). DuckDB itself would only notice when a query reaches a missing block."""
+    damaged). DuckDB itself would only notice when a query reaches a missing block.
+
+    Returns True when the size cannot tell: the file ends inside a block, but DuckDB's journal
+    (DB.wal) is beside it. A checkpoint that a full disk or a file-size limit stopped leaves
+    exactly that: the start of a block written past the end, which the header does not list,
+    and the journal with what was committed since the last checkpoint, which DuckDB applies
+    whenever it opens the database (also read-only) and writes into the file at the next
+    checkpoint that succeeds. Only reading every value then tells such a file from one cut
+    short inside a block in use."""
     block_size, used_blocks = con.execute(
         "SELECT block_size, used_blocks FROM pragma_database_size() WHERE database_name = current_database()"
     ).fetchone()
     if not used_blocks:
-        return
+        return False
     actual, header = path.stat().st_size, header_bytes()
-    if actual < header + used_blocks * block_size or (actual - header) % block_size:
-        raise KratomAEError(
-            failures.damage_sentence(
-                path,
-                f"the file has {actual:,} bytes, not {header:,} bytes of headers and whole blocks of {block_size:,} bytes, "
-                f"at least the {used_blocks:,} in use: it was cut short",
-            )
+    whole_blocks, rest = divmod(actual - header, block_size)
+    if whole_blocks >= used_blocks and (not rest or journal(path).exists()):
+        return bool(rest)
+    raise KratomAEError(
+        failures.damage_sentence(
+            path,
+            f"the file has {actual:,} bytes, not {header:,} bytes of headers and whole blocks of {block_size:,} bytes, "
+            f"at least the {used_blocks:,} in use: it was cut short",
         )
+    )
+
+
+def journal(path: Path) -> Path:
+    """DuckDB's write-ahead log beside the database, where a commit goes before a checkpoint
+    writes it into the file."""
+    return path.with_name(path.name + ".wal")
 
 
 @functools.cache
@@ -232,7 +254,8 @@ def writing(path: str | Path):
     Holding the database's write lock, it then removes what killed fetches left beside it. If
     the database did not exist and the fetch fails before any source was published, the file
     is removed again, so a failed first fetch leaves nothing behind; a source that was
-    published (--source all) is kept."""
+    published (--source all) is kept. At the end, DuckDB writes what was committed into the
+    file (checkpoint), and a failure to do so is raised."""
     from ingest.staging import new_scratch_folder, remove_leftovers
 
     path = Path(path)
@@ -242,11 +265,7 @@ def writing(path: str | Path):
         # On a connection of its own, closed before the fetch: DuckDB keeps the blocks it read
         # in its buffers while the connection is open, 256 MB of a database of 300,000 reports,
         # which a second fetch into it then carried to its end (peak 552 MB against 323).
-        checking = connect(path, read_only=True, memory_limit=CHECK_MEMORY_LIMIT)
-        try:
-            check_intact(checking, path)
-        finally:
-            checking.close()
+        connect(path, read_only=True, memory_limit=CHECK_MEMORY_LIMIT, read_whole=True).close()
     try:
         scratch = new_scratch_folder(path.resolve())
     except OSError as exc:  # named by the folder the user chose, not the scratch folder's random name
@@ -264,10 +283,15 @@ def writing(path: str | Path):
         keep = existed or published(con)
         close_quietly(con)
         if not keep:
-            for leftover in (path, path.with_name(path.name + ".wal")):
+            for leftover in (path, journal(path)):
                 leftover.unlink(missing_ok=True)
         raise
     else:
+        try:
+            checkpoint(con)
+        except BaseException:
+            close_quietly(con)  # the file is kept: what was committed is in the journal
+            raise
         con.close()
     finally:
         scratch.cleanup()
@@ -288,6 +312,15 @@ def remove_spill_folder(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or "")
     if folder.name == f"{path.name}.tmp" and folder.is_dir():
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write what was committed from DuckDB's journal into the database file now. DuckDB would
+    do it when the connection closes, but says nothing there when it cannot (a full disk, a
+    file-size limit), so a fetch would end as if all were well. A commit is kept in the
+    journal either way: DuckDB applies it whenever it opens the database. A failed checkpoint
+    leaves the connection unusable (DuckDB's FatalException)."""
+    con.execute("CHECKPOINT")
 
 
 def close_quietly(con: duckdb.DuckDBPyConnection) -> None:
