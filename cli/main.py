@@ -120,6 +120,14 @@ def check_pacing(value: float) -> float:
     return value
 
 
+def in_journal(db: Path) -> str:
+    """Where a commit is that DuckDB could not write into the database file."""
+    return (
+        f"what DuckDB could not write into the file is in its journal {db}.wal, which DuckDB applies whenever it opens the database, "
+        "so every command sees it, and writes into the file the next time a command that writes to the database has room"
+    )
+
+
 @app.command()
 def fetch(
     source: Annotated[SourceChoice, typer.Option(help="Which openFDA database: faers (drug/event), caers (food/event) or all.")] = SourceChoice.all,
@@ -162,12 +170,8 @@ def fetch(
         if not db.exists():  # a new file is removed again when the fetch fails
             return f"{' and '.join(done)} was fetched in full, but the new database file was removed again"
         kept = f"{' and '.join(done)} {'were' if len(done) > 1 else 'was'} fetched in full and kept"
-        journal = Path(f"{db}.wal")
-        if closed and journal.exists():  # DuckDB could not write it into the file (a checkpoint failed)
-            kept += (
-                f" (what DuckDB could not write into the file is in its journal {journal}, which DuckDB applies whenever it opens the database, "
-                "so every command sees it, and writes into the file at the next fetch that has room)"
-            )
+        if closed and Path(f"{db}.wal").exists():  # DuckDB could not write it into the file (a checkpoint failed)
+            kept += f" ({in_journal(db)})"
         rest = [name for name in names if name not in done]
         return kept + (f", {' and '.join(rest)} {'is' if len(rest) == 1 else 'are'} {before}" if rest else "")
 
@@ -460,7 +464,10 @@ def signals(
 
     Example: kratom-ae signals --source faers --role suspect --csv signals.csv
     """
-    with user_errors(db):
+    def unchanged() -> str | None:  # a background committed, and then the checkpoint failed
+        return in_journal(db) if Path(f"{db}.wal").exists() else None
+
+    with user_errors(db, unchanged):
         from cli.output import print_signals
         from cli.terminal import printable
         from ingest.errors import KratomAEError
@@ -486,8 +493,7 @@ def signals(
                 raise KratomAEError(f"There is no database at {db}; run `kratom-ae fetch` first or pass --db.")
             with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
                 client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
-                con = store.connect(db)
-                try:
+                with store.opened(db) as con:
                     library.prepare_scope(con, filters)
                     background.ensure(con, client, refresh, on_progress=progress.background)
                     frame = signal_lib.signal_table(con, min_reports, sort.value)
@@ -497,8 +503,6 @@ def signals(
                     synthetic = store.synthetic_warning(store.synthetic_sources(con))
                     if csv_file:
                         provenance = export.signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort.value)
-                finally:
-                    con.close()
         if csv_file:
             if counts is not None:
                 provenance = export.signals_provenance(None, None, None, None, [], 0, min_reports, sort.value, counts_file=counts)
@@ -554,13 +558,12 @@ def report(
         filters = make_filters(source, since, until, role, serious, top)
         filters.top = top or build.DEFAULT_TOP
         outputs.check_folder(folder, db, "report", build.REPORT_FILES)
-        con = store.connect(db, read_only=not fetch_background)
-        try:
+        with store.opened(db, read_only=not fetch_background) as con:
             if fetch_background:
                 fetch_report_background(con, filters, base_url, api_key, quiet)
-            written = build.write(build.collect(con, db, filters, measure.value, min_reports), folder, db)
-        finally:
-            con.close()
+            collected = build.collect(con, db, filters, measure.value, min_reports)
+        # Once the database is closed: a background fetched is then in the file, or the command failed.
+        written = build.write(collected, folder, db)
         for path in written:
             typer.echo(str(path))
 
@@ -600,15 +603,20 @@ def meddra_load(
 
     Example: kratom-ae meddra load ~/meddra/MedDRA_27_1_English
     """
-    with user_errors(db, "the database is as it was before"):
+    loaded = False
+
+    def unchanged() -> str:
+        if loaded:  # committed, and then the checkpoint failed
+            return f"the release was loaded, but {in_journal(db)}"
+        return "the database is as it was before"
+
+    with user_errors(db, unchanged):
         from cli.terminal import printable
         from ingest import meddra, store
 
-        con = store.connect(db, allow=meddra.find_files(folder).values())
-        try:
+        with store.opened(db, allow=meddra.find_files(folder).values()) as con:
             info = meddra.load(con, folder, encoding)
-        finally:
-            con.close()
+            loaded = True
         version = f"MedDRA {info['version']}" if info["version"] else "MedDRA (version not found)"
         typer.echo(printable(f"Loaded {version}: {info['socs']} SOCs, {info['pts']:,} preferred terms, {info['llts']:,} lowest level terms into {db}."), err=True)
 

@@ -314,6 +314,27 @@ def remove_spill_folder(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextmanager
+def opened(path: str | Path, read_only: bool = False, **options):
+    """connect(), for a command that is not a fetch (store.writing is the fetch's): closed at
+    the end, and if it may write (signals' background cache, meddra load), DuckDB first writes
+    what was committed into the file, so that a failure to (a full disk, a file-size limit) is
+    raised instead of passing in silence at close."""
+    con = connect(path, read_only=read_only, **options)
+    try:
+        yield con
+    except BaseException:
+        close_quietly(con)
+        raise
+    if not read_only:
+        try:
+            checkpoint(con)
+        except BaseException:
+            close_quietly(con)  # what was committed stays in the journal
+            raise
+    con.close()
+
+
 def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
     """Write what was committed from DuckDB's journal into the database file now. DuckDB would
     do it when the connection closes, but says nothing there when it cannot (a full disk, a

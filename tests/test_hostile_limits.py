@@ -100,7 +100,7 @@ def test_a_fetch_whose_checkpoint_the_limit_stopped_fails_in_one_sentence(stoppe
         f"Error: Cannot write {db}: File too large; a limit on the size of one file (ulimit -f, or the file system's own) stopped it; "
         f"lift the limit or use another disk; faers and caers were fetched in full and kept (what DuckDB could not write into the file "
         f"is in its journal {db}.wal, which DuckDB applies whenever it opens the database, so every command sees it, and writes into "
-        "the file at the next fetch that has room).\n"
+        "the file the next time a command that writes to the database has room).\n"
     )
 
 
@@ -204,3 +204,48 @@ def test_a_commit_whose_checkpoint_the_limit_stopped_leaves_the_database_as_it_w
     assert journal(db).exists() and (db.stat().st_size - HEADER) % BLOCK  # the situation this test is about
     count = run("sql", "SELECT count(*) FROM raw_reports", "--db", db, "--format", "csv")
     assert (count.exit_code, count.stderr, count.stdout) == (0, "", f"count_star()\n{sum(FULL.values())}\n"), count.output
+
+
+# ---- the other commands that write the database ------------------------------------------------
+
+LIMITED_COMMAND = """
+import os, resource, sys
+sys.path[:0] = [{tests!r}, {root!r}]
+limit = os.path.getsize({db!r})  # no room to grow the file: a checkpoint that needs new blocks fails
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from vcr_setup import make_vcr
+from cli.main import app
+with make_vcr("none").use_cassette("synthetic_signals_background.json"):
+    app({args!r}, prog_name="kratom-ae")
+"""
+MEDDRA = ROOT / "tests" / "fixtures" / "meddra_synthetic"
+
+
+@pytest.mark.parametrize(
+    "command, said, check",
+    [
+        (["meddra", "load", str(MEDDRA)], "the release was loaded, but", "SELECT count(*) FROM meddra_terms"),
+        (["signals", "--quiet", "--format", "csv"], "", "SELECT count(*) FROM background_terms"),
+    ],
+    ids=["meddra load", "signals"],
+)
+def test_a_command_whose_checkpoint_the_limit_stopped_does_not_claim_success(fetched_db, tmp_path, command, said, check):
+    """meddra load said "Loaded MedDRA" and signals printed its table, exit 0, while DuckDB could
+    not write what they committed into the file."""
+    db = tmp_path / "kratom.duckdb"
+    shutil.copy(fetched_db, db)
+    code = LIMITED_COMMAND.format(tests=str(ROOT / "tests"), root=str(ROOT), db=str(db), args=[*command, "--db", str(db)])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 1, out.stderr
+    assert "Loaded" not in out.stderr and out.stdout == ""
+    assert out.stderr == (
+        f"Error: Cannot write {db}: File too large; a limit on the size of one file (ulimit -f, or the file system's own) stopped it; "
+        f"lift the limit or use another disk; {said + ' ' if said else ''}what DuckDB could not write into the file is in its journal {db}.wal, "
+        "which DuckDB applies whenever it opens the database, so every command sees it, and writes into the file the next time a command "
+        "that writes to the database has room.\n"
+    )
+    # What was committed is there for every command, and written into the file by the next one.
+    counted = run("sql", check, "--db", db, "--format", "csv")
+    assert counted.exit_code == 0 and int(counted.stdout.splitlines()[1]) > 0, counted.output
+    assert run("meddra", "load", MEDDRA, "--db", db).exit_code == 0
+    assert not journal(db).exists()
