@@ -11,18 +11,25 @@
 --      country, event date, drug start dates and indications all agree or all but one; CAERS
 --      has only sex, age and event date of these, so there all or all but one of those three.
 --      A missing value never counts as agreement.
--- The sets of drugs, start dates, indications and reactions were decided as each page was
--- shaped (stage_case_facts in staging.sql, read from the fetch's files by the report's
--- stage_seq through publish.sql's winners).
+-- Every value compared is a digest of 32 bytes (digest in shaping_macros.sql): the pairs are
+-- found by self-joins in the publish's 128 MB, and the values themselves are free text of any
+-- length (a company number or literature reference of 5 MB ran it out of memory). The sets of
+-- drugs, start dates, indications and reactions were digested as each page was shaped
+-- (stage_case_facts in staging.sql, read from the fetch's files by the report's stage_seq
+-- through publish.sql's winners). A detail quoting a value quotes at most its first 100
+-- characters.
 -- Variables: source, stage_case_facts (the files).
+CREATE OR REPLACE TEMP MACRO shortened(x) AS CASE WHEN length(x) > 100 THEN left(x, 100) || '...' ELSE x END;
 CREATE OR REPLACE TEMP TABLE case_facts AS
 SELECT r.report_key, r.report_id,
        CASE WHEN r.sex IN ('female', 'male') THEN r.sex END AS sex,  -- "unknown" is no value
        CASE WHEN r.age_years IS NOT NULL THEN 'y' || round(r.age_years, 1) WHEN r.age_decade IS NOT NULL THEN 'd' || r.age_decade END AS age,
-       coalesce(r.country_code, r.country_name) AS country,
+       digest(coalesce(r.country_code, r.country_name)) AS country_digest,  -- a name not mapped is as reported
        r.event_date,
-       r.company_number, r.duplicate_number, reference_key(r.literature_reference) AS reference,
-       f.drug_set, f.reaction_set, f.start_dates, f.indications
+       digest(r.company_number) AS company_number_digest, shortened(r.company_number) AS company_number_shown,
+       digest(r.duplicate_number) AS duplicate_number_digest, shortened(r.duplicate_number) AS duplicate_number_shown,
+       digest(reference_key(r.literature_reference)) AS reference_digest, shortened(reference_key(r.literature_reference)) AS reference_shown,
+       f.drug_set_digest, f.reaction_set_digest, f.start_dates_digest, f.indications_digest
 FROM reports AS r
 JOIN winners AS w USING (report_key)
 LEFT JOIN read_parquet(getvariable('stage_case_facts')) AS f USING (stage_seq)
@@ -33,20 +40,20 @@ CREATE OR REPLACE TEMP MACRO contradicts(x, y) AS coalesce(x <> y, false);
 
 CREATE OR REPLACE TEMP TABLE case_pairs AS
 -- 1: each report with a company number is linked to the first report (by id) with that number.
-SELECT report_key AS a, first_key AS b, 1 AS rule_order, 'same company number' AS rule, company_number AS detail
-FROM (SELECT report_key, company_number, first_value(report_key) OVER w AS first_key
-      FROM case_facts WHERE company_number IS NOT NULL
-      WINDOW w AS (PARTITION BY company_number ORDER BY report_id))
+SELECT report_key AS a, first_key AS b, 1 AS rule_order, 'same company number' AS rule, company_number_shown AS detail
+FROM (SELECT report_key, company_number_shown, first_value(report_key) OVER w AS first_key
+      FROM case_facts WHERE company_number_digest IS NOT NULL
+      WINDOW w AS (PARTITION BY company_number_digest ORDER BY report_id))
 WHERE report_key <> first_key
 UNION ALL
 -- 2: a duplicate number naming another report's company number.
-SELECT a.report_key, b.report_key, 2, 'duplicate number names the company number', a.duplicate_number
-FROM case_facts AS a JOIN case_facts AS b ON b.company_number = a.duplicate_number AND a.report_key <> b.report_key
+SELECT a.report_key, b.report_key, 2, 'duplicate number names the company number', a.duplicate_number_shown
+FROM case_facts AS a JOIN case_facts AS b ON b.company_number_digest = a.duplicate_number_digest AND a.report_key <> b.report_key
 UNION ALL
 -- 3: the same literature reference, nothing contradicting.
-SELECT a.report_key, b.report_key, 3, 'same literature reference', a.reference
-FROM case_facts AS a JOIN case_facts AS b ON a.reference = b.reference AND a.report_key > b.report_key
-WHERE NOT (contradicts(a.sex, b.sex) OR contradicts(a.age, b.age) OR contradicts(a.country, b.country) OR contradicts(a.event_date, b.event_date))
+SELECT a.report_key, b.report_key, 3, 'same literature reference', a.reference_shown
+FROM case_facts AS a JOIN case_facts AS b ON a.reference_digest = b.reference_digest AND a.report_key > b.report_key
+WHERE NOT (contradicts(a.sex, b.sex) OR contradicts(a.age, b.age) OR contradicts(a.country_digest, b.country_digest) OR contradicts(a.event_date, b.event_date))
 UNION ALL
 -- 4: demographic-clinical. A pair that qualifies agrees on age or on event date (at most one
 -- field may disagree), so only pairs agreeing on one of them are compared.
@@ -54,11 +61,11 @@ SELECT a, b, 4, 'demographic-clinical', 'same drugs and reactions; agree on ' ||
 FROM (
     SELECT a.report_key AS a, b.report_key AS b,
            list_filter([CASE WHEN agrees(a.sex, b.sex) THEN 'sex' END, CASE WHEN agrees(a.age, b.age) THEN 'age' END,
-                        CASE WHEN agrees(a.country, b.country) THEN 'country' END, CASE WHEN agrees(a.event_date, b.event_date) THEN 'event date' END,
-                        CASE WHEN agrees(a.start_dates, b.start_dates) THEN 'drug start dates' END, CASE WHEN agrees(a.indications, b.indications) THEN 'indications' END],
+                        CASE WHEN agrees(a.country_digest, b.country_digest) THEN 'country' END, CASE WHEN agrees(a.event_date, b.event_date) THEN 'event date' END,
+                        CASE WHEN agrees(a.start_dates_digest, b.start_dates_digest) THEN 'drug start dates' END, CASE WHEN agrees(a.indications_digest, b.indications_digest) THEN 'indications' END],
                        lambda f: f IS NOT NULL) AS agreeing
     FROM case_facts AS a
-    JOIN case_facts AS b ON a.drug_set = b.drug_set AND a.reaction_set = b.reaction_set AND a.report_key > b.report_key
+    JOIN case_facts AS b ON a.drug_set_digest = b.drug_set_digest AND a.reaction_set_digest = b.reaction_set_digest AND a.report_key > b.report_key
         AND (a.age = b.age OR a.event_date = b.event_date)
 )
 WHERE len(agreeing) >= CASE getvariable('source') WHEN 'caers' THEN 2 ELSE 5 END;

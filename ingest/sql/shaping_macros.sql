@@ -44,6 +44,13 @@ CREATE OR REPLACE TEMP MACRO term_key(x) AS
 -- "UNITED STATES" and "US" all have keys that ingest/countries.py maps to ISO 3166 "US").
 CREATE OR REPLACE TEMP MACRO country_key(x) AS nullif(upper(trim(regexp_replace(x, '\s+', ' ', 'g'))), '');
 
+-- A value the case rules compare, as 32 bytes whatever its length (case_pairs.sql,
+-- case_facts_of_page in staging.sql): equal digests are taken for equal values. SHA-256, not
+-- DuckDB's 64-bit hash(): two drug sets sharing a hash would join two patients into one case,
+-- and 64-bit hashes collide by chance (about once in 40 million fetches of a million reports)
+-- or by design; no two values with one SHA-256 digest are known.
+CREATE OR REPLACE TEMP MACRO digest(x) AS unhex(sha256(x));
+
 -- The key of a literature reference, for finding one article cited several ways: lower case,
 -- punctuation as spaces, spaces collapsed ("Smith J. Kratom, 2019." = "smith j kratom 2019").
 CREATE OR REPLACE TEMP MACRO reference_key(x) AS nullif(trim(regexp_replace(lower(x), '[^a-z0-9]+', ' ', 'g')), '');

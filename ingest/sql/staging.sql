@@ -69,26 +69,32 @@ SELECT *,
 FROM page_reactions_out;
 
 -- The facts of each report that the case rules compare (ingest/sql/case_pairs.sql): its sets
--- of drugs, drug start dates, indications and reactions, sorted, NULL when empty. Decided as
--- each page is shaped, from its products and reactions (page_products_out,
+-- of drugs, drug start dates, indications and reactions, each as a digest (NULL when empty).
+-- Decided as each page is shaped, from its products and reactions (page_products_out,
 -- page_reactions_out), instead of aggregating every product and reaction of the source at
--- publish, which ran out of memory at 300,000 reports.
-CREATE TABLE stage_case_facts (stage_seq BIGINT, drug_set VARCHAR[], start_dates DATE[], indications VARCHAR[], reaction_set VARCHAR[]);
+-- publish, which ran out of memory at 300,000 reports. Digests, because the rules compare the
+-- sets pair by pair at publish, in 128 MB, and sets of free text grow with its length (1,000
+-- reports with indications of 40 KB ran that out of memory).
+CREATE TABLE stage_case_facts (stage_seq BIGINT, drug_set_digest BLOB, start_dates_digest BLOB, indications_digest BLOB, reaction_set_digest BLOB);
+-- A set's digest is that of its values' SHA-256 digests (hex) in order: each value is digested
+-- before it is collected, so that collecting holds 64 characters a value, not the value, and
+-- pieces of one width need no separator (one that could occur inside a name).
+CREATE OR REPLACE TEMP MACRO set_digest(value_digests) AS digest(nullif(array_to_string(list_sort(value_digests), ''), ''));
 CREATE OR REPLACE TEMP MACRO case_facts_of_page() AS TABLE
 WITH drugs AS (
     SELECT stage_seq,
-           nullif(list_sort(list(DISTINCT product_name_normalized) FILTER (WHERE product_name_normalized IS NOT NULL)), []) AS drug_set,
-           nullif(list_sort(list(DISTINCT start_date) FILTER (WHERE start_date IS NOT NULL)), []) AS start_dates,
-           nullif(list_sort(list(DISTINCT term_key(indication)) FILTER (WHERE term_key(indication) IS NOT NULL)), []) AS indications
-    FROM page_products_out
+           set_digest(list(DISTINCT sha256(name)) FILTER (WHERE name IS NOT NULL)) AS drug_set_digest,
+           set_digest(list(DISTINCT sha256(start_date::VARCHAR)) FILTER (WHERE start_date IS NOT NULL)) AS start_dates_digest,
+           set_digest(list(DISTINCT sha256(indication)) FILTER (WHERE indication IS NOT NULL)) AS indications_digest
+    FROM (SELECT stage_seq, product_name_normalized AS name, start_date, term_key(indication) AS indication FROM page_products_out)
     GROUP BY stage_seq
 ),
 terms AS (
-    SELECT stage_seq, nullif(list_sort(list(DISTINCT reaction_pt) FILTER (WHERE reaction_pt IS NOT NULL)), []) AS reaction_set
+    SELECT stage_seq, set_digest(list(DISTINCT sha256(reaction_pt)) FILTER (WHERE reaction_pt IS NOT NULL)) AS reaction_set_digest
     FROM page_reactions_out
     GROUP BY stage_seq
 )
-SELECT stage_seq, d.drug_set, d.start_dates, d.indications, t.reaction_set
+SELECT stage_seq, d.drug_set_digest, d.start_dates_digest, d.indications_digest, t.reaction_set_digest
 FROM drugs AS d FULL JOIN terms AS t USING (stage_seq);
 
 -- Countries as reported -> ISO 3166 (ingest/countries.py), by country_key.
