@@ -24,16 +24,12 @@ from importlib import resources
 from pathlib import Path
 
 from ingest.errors import KratomAEError
+from ingest.text import quoted
 
 MATCH_KINDS = ("substring", "word", "exclude")
 # The longest term accepted: longer than any product name seen in openFDA's reports, and short
 # enough that a search of it over every name field stays a URL servers accept.
 MAX_TERM_LENGTH = 200
-
-
-def shown(value: str) -> str:
-    """A value from the user's file in a message: quoted, and cut short if long."""
-    return repr(value if len(value) <= 40 else value[:37] + "...")
 
 
 @dataclass(frozen=True)
@@ -106,9 +102,9 @@ def load_terms(path: str | Path | None = None) -> list[Term]:
         if len(term) > MAX_TERM_LENGTH:
             raise KratomAEError(f"{where}, line {line_no}: the term has {len(term):,} characters; a term is a product's name or part of it, of at most {MAX_TERM_LENGTH}.")
         if match not in MATCH_KINDS:
-            raise KratomAEError(f"{where}, line {line_no}: match must be substring, word or exclude, not {shown(match)}.")
+            raise KratomAEError(f"{where}, line {line_no}: match must be substring, word or exclude, not {quoted(match)}.")
         if match == "exclude" and not note:
-            raise KratomAEError(f"{where}, line {line_no}: an exclude term needs a note saying why {shown(term)} is not kratom.")
+            raise KratomAEError(f"{where}, line {line_no}: an exclude term needs a note saying why {quoted(term)} is not kratom.")
         raw.append((line_no, term, match, note))
     terms = make_terms([(term, match, note) for _, term, match, note in raw])
     for (line_no, *_), term in zip(raw, terms):

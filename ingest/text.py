@@ -17,6 +17,12 @@ NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+def quoted(value: str, longest: int = 40) -> str:
+    """A value from the user's file in a message: quoted, and cut short if long (a cell of
+    2 MB would make a sentence no one reads)."""
+    return repr(value if len(value) <= longest else value[: longest - 3] + "...")
+
+
 def printable(value) -> str:
     """str(value) with control characters (Unicode Cc: C0, DEL, C1), line and paragraph
     separators, bidirectional controls, lone surrogates and noncharacters (U+FFFE, U+FFFF, ...:

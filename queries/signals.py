@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ingest.errors import KratomAEError
+from ingest.text import quoted
 from queries.disproportionality import statistics
 
 # The database side (duckdb, ingest.store, queries.library) is imported where a database is
@@ -121,11 +122,6 @@ def release_warnings(info: pd.DataFrame) -> list[str]:
 MAX_COUNT = 10**12
 
 
-def shown(value: str) -> str:
-    """A cell of the user's file in a message: quoted, and cut short if long."""
-    return repr(value if len(value) <= 40 else value[:37] + "...")
-
-
 def counts_table(path: Path, min_reports: int, sort: str) -> pd.DataFrame:
     """The same statistics for 2x2 tables a researcher brings (CSV with columns term,a,b,c,d)."""
     try:
@@ -146,10 +142,10 @@ def counts_table(path: Path, min_reports: int, sort: str) -> pd.DataFrame:
     for column in "abcd":
         bad = frame.index[~frame[column].str.strip().str.fullmatch(r"\d+")]
         if len(bad):
-            raise KratomAEError(f"{path}, line {bad[0] + 2}: {column} must be a whole number of reports, not {shown(frame.loc[bad[0], column])}.")
+            raise KratomAEError(f"{path}, line {bad[0] + 2}: {column} must be a whole number of reports, not {quoted(frame.loc[bad[0], column])}.")
         # By its digits first: Python refuses to convert a string of more than 4,300 of them.
         big = frame.index[frame[column].map(lambda v: len(v.strip().lstrip("0")) > len(str(MAX_COUNT)) or int(v) > MAX_COUNT)]
         if len(big):
-            raise KratomAEError(f"{path}, line {big[0] + 2}: {column} is {shown(frame.loc[big[0], column])}, more reports than any database holds (at most {MAX_COUNT:,}).")
+            raise KratomAEError(f"{path}, line {big[0] + 2}: {column} is {quoted(frame.loc[big[0], column])}, more reports than any database holds (at most {MAX_COUNT:,}).")
         frame[column] = frame[column].astype("Int64")
     return sort_table(add_statistics(frame[["term", "a", "b", "c", "d"]], min_reports), sort)
