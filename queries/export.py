@@ -19,6 +19,7 @@ import pandas as pd
 # read a database, and ingest.fetch (which brings the HTTP client) only for the tool's version:
 # `signals --counts` writes its CSV and JSON with neither, and every command starts faster.
 if TYPE_CHECKING:
+    from queries.outputs import Written
     import duckdb
 
     from queries.library import Filters, Query
@@ -159,11 +160,11 @@ def json_document(value) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filters: Filters, tables: dict[str, Query]) -> tuple[list[Path], list[Path]]:
+def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filters: Filters, tables: dict[str, Query]) -> Written:
     """Every table as <name>.csv in folder, plus provenance.json, written as one set (see
     queries/outputs.py); the tables an earlier export there made and this one does not are
-    removed. Tables that need a MedDRA release are skipped while none is loaded
-    (provenance.json lists what was written). Returns (written, removed)."""
+    removed (if they are still as it wrote them). Tables that need a MedDRA release are
+    skipped while none is loaded (provenance.json lists what was written)."""
     from queries.library import has_meddra, run
     from queries.outputs import check_folder, write_folder
 

@@ -8,15 +8,19 @@ database, so no output may ever land on it. Every command that writes (a `--csv 
 - the database, its write-ahead log (`DB.wal`: writing over it after a kill -9 would silently
   roll the database back), and anything that resolves to either through symbolic links or is
   the same file (a hard link);
-- any DuckDB database file or the `.wal` beside one, whatever it is called: `--db` may not be
-  the only database a user keeps;
-- a folder where a file was meant, and an empty name;
+- any DuckDB database file or the write-ahead log beside one, whatever it is called: `--db`
+  may not be the only database a user keeps;
+- a folder where a file was meant, a device, a pipe or a socket (writing "to" /dev/null or a
+  FIFO would replace it, or hang), and an empty name;
 - a symbolic link among the files kratom-ae names itself (`FILE.provenance.json`, every file
   of a folder): the link would make the output land wherever it points. Only a `--csv FILE`
   the user named may be a link; the file it points to is written, after the same checks;
-- in a folder, a file that no earlier run of the same command wrote there, and a folder
-  holding another command's output (a report written into an export would mix case and
-  report counts under one provenance.json).
+- a `FILE.provenance.json` that kratom-ae did not write;
+- in a folder, a file that is not byte for byte what an earlier run of the same command wrote
+  there (its provenance.json lists each file with its SHA-256), and a folder holding another
+  command's output (a report written into an export would mix case and report counts under
+  one provenance.json). The same digests decide which files of an earlier run are removed
+  when this run does not write them again: only those still as kratom-ae wrote them.
 
 Files are written to a temporary name in the folder they belong in and renamed into place
 when all of them are written, so a failure half way (a full disk, a query that fails, Ctrl-C)
@@ -26,26 +30,35 @@ symbolic link or a hard link itself, never the file behind it.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.dbfile import is_duckdb_file
 from ingest.errors import KratomAEError
 
 # The folder of a run's files while they are written; one left by a killed run is removed by
-# the next run into the same folder.
+# the next run into the same folder, if it holds the MARKER and nothing but plain files.
 PARTIAL_PREFIX = ".kratom-ae-partial-"
+MARKER = ".written-by-kratom-ae"
 PROVENANCE = "provenance.json"
 # A provenance.json kratom-ae wrote is a few kilobytes; a larger file of that name is not one,
 # and is not read whole to find out.
 MAX_PROVENANCE_BYTES = 16 * 2**20
-# The kinds of file an export or a report writes: the only ones it removes when an earlier run
-# of the same command there wrote them and this one does not.
+# The kinds of file an export or a report writes: no name of another kind is written or removed.
 WRITTEN_SUFFIXES = (".csv", ".png", ".svg", ".html", ".json")
+# What each command removes of an earlier run of its own: an edited provenance.json that makes
+# a report pass for an export cannot have the export remove the report's figures.
+REMOVED_SUFFIXES = {"export": (".csv",), "report": (".csv", ".png", ".svg", ".html")}
+# Paths that name streams and devices, not files, even where they resolve to a file
+# (/dev/stdout is the file stdout was redirected to).
+SPECIAL_FOLDERS = ("/dev/", "/proc/")
 
 
 def refusal(path: Path, db: Path | None) -> str | None:
@@ -56,7 +69,7 @@ def refusal(path: Path, db: Path | None) -> str | None:
         return "not a file name"
     protected = []
     if db is not None:
-        protected = [(Path(db), "the database"), (Path(f"{db}.wal"), "the database's write-ahead log")]
+        protected = [(Path(db), "the database"), (journal_of(Path(db)), "the database's write-ahead log")]
     for target, what in protected:
         if os.path.abspath(path) == os.path.abspath(target):
             return what
@@ -64,13 +77,35 @@ def refusal(path: Path, db: Path | None) -> str | None:
             return f"{what} {target} (through a symbolic link)"
         if same_file(path, target):
             return f"{what} {target} (another name of the same file)"
+    if any(p.startswith(SPECIAL_FOLDERS) for p in (os.path.abspath(path) + "/", os.path.realpath(path) + "/")):
+        return "a device or a stream, not a file (for the table on stdout, use --format csv)"
     if path.is_dir():
         return "a folder"
+    if path.exists() and not path.is_file():
+        return "a device, a pipe or a socket, not a file"
     if is_duckdb_file(path):
         return "a DuckDB database"
-    if path.name.endswith(".wal") and is_duckdb_file(path.with_name(path.name[: -len(".wal")])):
+    database = database_of_journal(path)
+    if database is not None and is_duckdb_file(database):
         return "the write-ahead log of a DuckDB database"
     return None
+
+
+def journal_of(database: Path) -> Path:
+    """The write-ahead log DuckDB keeps for a database: ".wal" goes before the first "?" of the
+    path (a file `k?x` has the log `k.wal?x`), or at the end."""
+    text = str(database)
+    mark = text.find("?")
+    return Path(text + ".wal" if mark < 0 else text[:mark] + ".wal" + text[mark:])
+
+
+def database_of_journal(path: Path) -> Path | None:
+    """The database whose write-ahead log `path` would be, if it is named like one."""
+    text = str(path)
+    mark = text.find("?")
+    if mark < 0:
+        return Path(text[: -len(".wal")]) if text.endswith(".wal") else None
+    return Path(text[: mark - len(".wal")] + text[mark:]) if text[:mark].endswith(".wal") else None
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -115,10 +150,25 @@ def check_csv_option(csv_file: Path | None, db: Path | None, provenance: bool = 
     check_file(csv_file, db, named_by_user=True)
     if provenance:
         check_file(provenance_of(csv_file), db, named_by_user=False)
+        if provenance_of(csv_file).exists() and read_provenance(provenance_of(csv_file)) is None:
+            raise KratomAEError(
+                f"{provenance_of(csv_file)} was not written by kratom-ae, which writes FILE.provenance.json beside --csv FILE; move it, or choose another file name."
+            )
 
 
 def provenance_of(csv_file: Path) -> Path:
     return Path(f"{csv_file}.provenance.json")
+
+
+def read_provenance(path: Path) -> dict | None:
+    """A provenance.json kratom-ae wrote, or None for any other file of that name."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read(MAX_PROVENANCE_BYTES + 1)
+        value = json.loads(text) if len(text) <= MAX_PROVENANCE_BYTES else None
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) and value.get("tool") == "kratom-ae" else None
 
 
 def write_csv_option(csv_file: Path, db: Path | None, csv: str, provenance: str | None = None) -> None:
@@ -133,7 +183,7 @@ def write_files(files: list[tuple[Path, str | bytes]], db: Path | None) -> None:
     staged: list[tuple[Path, Path]] = []
     try:
         for target, (path, content) in zip(targets, files):
-            staged.append((stage(target.parent, target.name, content, path), target))
+            staged.append((stage(target, content, path), target))
         for temporary, target in staged:
             os.replace(temporary, target)
         staged = []
@@ -144,16 +194,18 @@ def write_files(files: list[tuple[Path, str | bytes]], db: Path | None) -> None:
             temporary.unlink(missing_ok=True)
 
 
-def stage(folder: Path, name: str, content: str | bytes, shown: Path) -> Path:
-    """content in a new temporary file of `folder`, closed and flushed to disk."""
+def stage(target: Path, content: str | bytes, shown: Path) -> Path:
+    """content in a new temporary file beside `target`, closed and flushed to disk, with the
+    mode the target has (or a new file's, under the umask: mkstemp's own is 0600)."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".partial")
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
     except OSError as exc:
         exc.filename = str(shown)
         raise
     try:
         with os.fdopen(descriptor, "wb") as f:
+            os.fchmod(f.fileno(), stat.S_IMODE(target.stat().st_mode) if target.is_file() else new_file_mode())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -164,15 +216,34 @@ def stage(folder: Path, name: str, content: str | bytes, shown: Path) -> Path:
     return Path(temporary)
 
 
+def new_file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_error(exc: OSError, shown: Path) -> Exception:
     """A failed write as one sentence: a full disk or a size limit with what to do about it
     (ingest/failures.py, on the command line), anything else with the system's words."""
     from ingest.failures import WRITE_ERRNOS
 
     exc.filename = exc.filename or str(shown)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):  # failures.py's advice names --db
+        return KratomAEError(f"Cannot write {exc.filename}: {exc.strerror}; choose a file or folder you can write.")
     if exc.errno in WRITE_ERRNOS:
         return exc
     return KratomAEError(f"Cannot write {exc.filename}: {exc.strerror}.")
+
+
+def digest(path: Path) -> str | None:
+    """The SHA-256 of a regular file (not through a link), or None."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            sha.update(chunk)
+    return sha.hexdigest()
 
 
 # -- folders ------------------------------------------------------------------------------
@@ -180,44 +251,56 @@ def write_error(exc: OSError, shown: Path) -> Exception:
 
 @dataclass
 class Earlier:
-    """What an earlier run left in a folder, as its provenance.json tells."""
+    """What an earlier run left in a folder, as its provenance.json tells: each file it wrote
+    with its SHA-256 (None for a run from before provenance.json recorded them)."""
 
     command: str | None  # "export" or "report"; None when the folder holds no provenance.json
-    files: set[str]
+    files: dict[str, str | None] = field(default_factory=dict)
+
+    def wrote(self, path: Path) -> bool:
+        """Whether `path` is as the earlier run wrote it."""
+        if path.name not in self.files:
+            return False
+        recorded = self.files[path.name]
+        return recorded is None or recorded == digest(path)
+
+
+@dataclass
+class Written:
+    files: list[Path]  # what this run wrote
+    removed: list[Path]  # what the earlier run wrote and this one did not
+    kept: list[Path]  # what the earlier run wrote, changed since, so neither listed nor removed
 
 
 def earlier_run(folder: Path, db: Path | None, names: list[str]) -> Earlier:
     path = folder / PROVENANCE
     if not path.exists() and not path.is_symlink():
-        return Earlier(None, set())
+        return Earlier(None)
     if path.is_symlink():
         raise KratomAEError(f"{path} is a symbolic link; kratom-ae does not write through links it finds in an output folder, so remove it or choose another folder.")
     why = refusal(path, db)
     if why:
         raise refuse(path, why)
-    try:
-        with open(path, "rb") as f:
-            text = f.read(MAX_PROVENANCE_BYTES + 1)
-        earlier = json.loads(text) if len(text) <= MAX_PROVENANCE_BYTES else None
-    except (OSError, ValueError):
-        earlier = None
-    if not isinstance(earlier, dict) or earlier.get("tool") != "kratom-ae":
+    earlier = read_provenance(path)
+    if earlier is None:
         raise KratomAEError(f"{folder} holds a {PROVENANCE} that kratom-ae did not write; choose an empty or new folder, so that your files are not mixed with these.")
-    return Earlier(*command_and_files(earlier, names))
+    return command_and_files(earlier, names)
 
 
-def command_and_files(provenance: dict, names: list[str]) -> tuple[str, set[str]]:
+def command_and_files(provenance: dict, names: list[str]) -> Earlier:
     """The command that wrote a provenance.json and the files it wrote. Outputs made before
     provenance.json said so are told apart by what they hold: only a report's has
     signals_background, and it wrote files of the names a report writes now; an export's
-    lists its tables."""
+    lists its tables. Those have no digests."""
     written = provenance.get("output")
-    if isinstance(written, dict) and isinstance(written.get("files"), list):
-        return str(written.get("command")), {str(name) for name in written["files"]}
+    if isinstance(written, dict) and isinstance(written.get("files"), dict):
+        return Earlier(str(written.get("command")), {str(name): str(sha) for name, sha in written["files"].items()})
+    if isinstance(written, dict) and isinstance(written.get("files"), list):  # issue 18's first form
+        return Earlier(str(written.get("command")), {str(name): None for name in written["files"]})
     if "signals_background" in provenance:
-        return "report", set(names) | {PROVENANCE}
+        return Earlier("report", {name: None for name in [*names, PROVENANCE]})
     tables = provenance.get("tables") if isinstance(provenance.get("tables"), dict) else {}
-    return "export", {f"{name}.csv" for name in tables} | {PROVENANCE}
+    return Earlier("export", {f"{name}.csv": None for name in tables} | {PROVENANCE: None})
 
 
 def check_folder(folder: Path, db: Path | None, command: str, names: list[str] = ()) -> Earlier | None:
@@ -226,6 +309,9 @@ def check_folder(folder: Path, db: Path | None, command: str, names: list[str] =
     folder = Path(folder)
     if str(folder) == "":
         raise KratomAEError("The folder name is empty; name a folder to write into.")
+    for name in names:
+        if not is_plain_name(name):  # a table's name comes from a user's .sql header
+            raise KratomAEError(f"kratom-ae would write {name!r}, which is not a plain file name of a kind it writes, into {folder}; nothing was written.")
     if folder.exists() and not folder.is_dir():
         raise KratomAEError(f"Cannot write the {command} into {folder}: it is {refusal(folder, db) or 'a file'}, not a folder.")
     if not folder.is_dir():
@@ -242,15 +328,19 @@ def check_folder(folder: Path, db: Path | None, command: str, names: list[str] =
         why = refusal(path, db)
         if why:
             raise refuse(path, why)
-        if path.exists() and name not in earlier.files:
+        if name == PROVENANCE or not path.exists():
+            continue
+        if name not in earlier.files:
             raise KratomAEError(f"{path} was not written by an earlier kratom-ae {command} there; choose an empty or new folder, so that your files are not mixed with the {command}'s.")
+        if not earlier.wrote(path):
+            raise KratomAEError(f"{path} has changed since the earlier kratom-ae {command} there wrote it; move it or choose another folder, so that your changes are not written over.")
     return earlier
 
 
-def write_folder(folder: Path, db: Path | None, command: str, files: list[tuple[str, str | bytes]], provenance: dict) -> tuple[list[Path], list[Path]]:
-    """Write `files` (name, content) and provenance.json (with the list of files added under
+def write_folder(folder: Path, db: Path | None, command: str, files: list[tuple[str, str | bytes]], provenance: dict) -> Written:
+    """Write `files` (name, content) and provenance.json (with each file's SHA-256 added under
     "output") into `folder` as one set; remove the files an earlier run of the same command
-    wrote there that this one does not. Returns (written, removed)."""
+    wrote there that this one does not, if they are still as it wrote them."""
     folder = Path(folder)
     names = [name for name, _ in files] + [PROVENANCE]
     check_folder(folder, db, command, names)
@@ -259,13 +349,15 @@ def write_folder(folder: Path, db: Path | None, command: str, files: list[tuple[
     except OSError as exc:
         raise KratomAEError(f"Cannot create the folder {folder}: {exc.strerror}.") from None
     earlier = check_folder(folder, db, command, names)  # again: the folder may be new
-    stale = [folder / name for name in sorted(earlier.files - set(names)) if is_plain_name(name) and ((folder / name).is_file() or (folder / name).is_symlink())]
-    for path in stale:  # an earlier provenance.json may have been edited to name the database
-        why = refusal(path, db)
-        if why:
-            raise KratomAEError(f"{path} is {why}; kratom-ae will not remove it, although the earlier {command} there lists it, so choose another folder.")
-    provenance = provenance | {"output": {"command": command, "files": names}}
-    text = json.dumps(provenance, indent=2, ensure_ascii=False, default=str) + "\n"
+    left = [folder / name for name in sorted(set(earlier.files) - set(names)) if is_plain_name(name) and (folder / name).exists()]
+    stale = [
+        path
+        for path in left
+        if path.suffix in REMOVED_SUFFIXES.get(command, ()) and earlier.files[path.name] is not None and earlier.wrote(path) and not refusal(path, db)
+    ]
+    kept = [path for path in left if path not in stale]
+    digests = {name: hashlib.sha256(as_bytes(content)).hexdigest() for name, content in files}
+    text = json.dumps(provenance | {"output": {"command": command, "files": digests}}, indent=2, ensure_ascii=False, default=str) + "\n"
     remove_partial(folder, db)
     partial = None
     try:
@@ -281,22 +373,27 @@ def write_folder(folder: Path, db: Path | None, command: str, files: list[tuple[
     finally:
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)
-    return [folder / name for name in names], stale
+    return Written([folder / name for name in names], stale, kept)
+
+
+def as_bytes(content: str | bytes) -> bytes:
+    return content.encode("utf-8") if isinstance(content, str) else content
 
 
 def make_partial(folder: Path) -> Path:
     try:
-        return Path(tempfile.mkdtemp(dir=folder, prefix=PARTIAL_PREFIX))
+        partial = Path(tempfile.mkdtemp(dir=folder, prefix=PARTIAL_PREFIX))
+        (partial / MARKER).write_bytes(b"")
+        return partial
     except OSError as exc:
         exc.filename = str(folder)
         raise
 
 
 def write_new(path: Path, content: str | bytes, shown: Path) -> None:
-    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
         with open(path, "xb") as f:
-            f.write(data)
+            f.write(as_bytes(content))
             f.flush()
             os.fsync(f.fileno())
     except OSError as exc:
@@ -306,22 +403,30 @@ def write_new(path: Path, content: str | bytes, shown: Path) -> None:
 
 def is_plain_name(name: str) -> bool:
     """A file of a kind kratom-ae writes, directly in the folder: an earlier provenance.json
-    (which anyone can edit) cannot send a removal elsewhere, nor to a file of another kind."""
+    (which anyone can edit) or a table's name cannot send a write or a removal elsewhere, nor
+    to a file of another kind."""
     return (
         name not in ("", ".", "..")
         and Path(name).name == name
         and "/" not in name
         and "\\" not in name
+        and name.isprintable()
         and Path(name).suffix in WRITTEN_SUFFIXES
     )
 
 
 def remove_partial(folder: Path, db: Path | None) -> None:
-    """Remove the temporary folders that killed runs left in `folder` (never one that holds the
-    database: a user may keep it anywhere)."""
+    """Remove the temporary folders that killed runs left in `folder`: those that hold the
+    marker kratom-ae puts in each and nothing but plain files (a folder of the user's that only
+    looks like one is left alone, and so is one holding the database)."""
     inside = os.path.realpath(db) if db is not None else None
     for leftover in folder.glob(f"{PARTIAL_PREFIX}*"):
-        if leftover.is_dir() and not leftover.is_symlink():
-            if inside and inside.startswith(os.path.realpath(leftover) + os.sep):
-                continue
-            shutil.rmtree(leftover, ignore_errors=True)
+        if leftover.is_symlink() or not leftover.is_dir() or not (leftover / MARKER).is_file():
+            continue
+        if inside and inside.startswith(os.path.realpath(leftover) + os.sep):
+            continue
+        entries = list(leftover.iterdir())
+        if all(entry.is_file() and not entry.is_symlink() for entry in entries):
+            for entry in entries:
+                entry.unlink(missing_ok=True)
+            leftover.rmdir()

@@ -165,10 +165,11 @@ def cell(value, column: str = "") -> str:
     return str(value)
 
 
-def write(report: Report, folder: Path, db: Path) -> list[Path]:
+def write(report: Report, folder: Path, db: Path):
     """report.html, provenance.json, and each drawn figure as NAME.png, NAME.svg and NAME.csv
     (the rows it draws), written as one set (queries/outputs.py): a figure with nothing to
-    draw writes only its CSV, and its PNG and SVG of an earlier report there are removed."""
+    draw writes only its CSV, and its PNG and SVG of an earlier report there are removed.
+    Returns queries.outputs.Written."""
     from queries.outputs import write_folder
 
     files: list[tuple[str, str | bytes]] = []
@@ -177,8 +178,7 @@ def write(report: Report, folder: Path, db: Path) -> list[Path]:
             files += [(f"{drawn.name}.png", drawn.png()), (f"{drawn.name}.svg", drawn.svg)]
         files.append((f"{drawn.name}.csv", export.csv_text(drawn.data)))
     files.append(("report.html", render(report)))
-    written, _ = write_folder(folder, db, "report", files, report.provenance)
-    return written
+    return write_folder(folder, db, "report", files, report.provenance)
 
 
 # Every file a report may write: checked before the figures are drawn (queries/outputs.py).
