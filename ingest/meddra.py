@@ -36,6 +36,10 @@ def find_files(folder: Path) -> dict[str, Path]:
                     # Refused before the database is opened for writing (which applies its log).
                     raise KratomAEError(f"{path} is a DuckDB database, not a file of a MedDRA ASCII release.")
             return paths
+    for candidate in (folder, folder / "MedAscii"):
+        for name in FILES.values():
+            if (candidate / name).exists() and not (candidate / name).is_file():
+                raise KratomAEError(f"{candidate / name} is not a regular file (a folder, a device or a pipe); a MedDRA release's files are text files.")
     missing = [name for name in FILES.values() if not (folder / name).is_file() and not (folder / "MedAscii" / name).is_file()]
     raise KratomAEError(f"The MedDRA folder {folder} lacks {', '.join(missing)} (looked in it and in its MedAscii subfolder).")
 

@@ -24,12 +24,15 @@ from importlib import resources
 from pathlib import Path
 
 from ingest.errors import KratomAEError
+from ingest.inputs import read_bytes
 from ingest.text import quoted
 
 MATCH_KINDS = ("substring", "word", "exclude")
 # The longest term accepted: longer than any product name seen in openFDA's reports, and short
 # enough that a search of it over every name field stays a URL servers accept.
 MAX_TERM_LENGTH = 200
+# Thousands of terms of that length; the bundled list is a few kilobytes.
+MAX_TERMS_FILE_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,7 @@ def load_terms(path: str | Path | None = None) -> list[Term]:
     else:
         try:
             # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte order mark.
-            text = Path(path).read_text(encoding="utf-8-sig")
-        except OSError as exc:
-            raise KratomAEError(f"Cannot read the terms file {path}: {exc.strerror}.") from None
+            text = read_bytes(Path(path), "the terms file", MAX_TERMS_FILE_BYTES).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise KratomAEError(f"The terms file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}); save it as UTF-8.") from None
         where = str(path)

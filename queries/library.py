@@ -15,10 +15,13 @@ import pandas as pd
 
 from ingest import failures
 from ingest.errors import KratomAEError
+from ingest.inputs import read_bytes
+from ingest.text import quoted
 from ingest.store import sql
 
 BUNDLED = Path(str(resources.files("queries")))
 FILTERS = ("source", "since", "until", "role", "serious", "top", "unit")
+TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
 SKIN_TERMS = BUNDLED / "skin_terms.csv"
 
 
@@ -63,14 +66,16 @@ class Filters:
         }
 
 
+# A table's SQL is a few kilobytes; a file of more is not one.
+MAX_SQL_BYTES = 4 * 2**20
+
+
 def sql_text(path: Path) -> str:
     """A table's .sql file (a user's may be anything a folder holds), or one sentence."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return read_bytes(path, "a table file", MAX_SQL_BYTES).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise KratomAEError(f"The table file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}); save it as UTF-8.") from None
-    except OSError as exc:
-        raise KratomAEError(f"Cannot read the table file {path}: {exc.strerror}.") from None
 
 
 def parse_header(path: Path) -> dict:
@@ -96,6 +101,9 @@ def discover(extra_dir: Path | None = None) -> dict[str, Query]:
                 continue
             header = parse_header(path)
             name = header.get("name") or path.stem
+            if not TABLE_NAME.fullmatch(name):
+                # It names the export's file: ../x or /x would write outside the folder.
+                raise KratomAEError(f"{path}: a table's name may hold only letters, digits, _ and - (it names the file NAME.csv of an export), not {quoted(name)}.")
             parameters = tuple(p.strip() for p in header.get("parameters", "").split(",") if p.strip())
             unknown = set(parameters) - set(FILTERS)
             if unknown:

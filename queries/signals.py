@@ -3,6 +3,7 @@ statistics of queries/disproportionality.py, flags limited to terms with enough 
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ingest.errors import KratomAEError
+from ingest.inputs import read_bytes
 from ingest.text import quoted
 from queries.disproportionality import statistics
 
@@ -120,16 +122,26 @@ def release_warnings(info: pd.DataFrame) -> list[str]:
 # A count above this is a typing mistake (FAERS holds about 30 million reports); the products
 # of the statistics stay exact in floating point below it.
 MAX_COUNT = 10**12
+# A 2x2 table a line: a million terms are some tens of megabytes.
+MAX_COUNTS_FILE_BYTES = 256 * 2**20
+
+
+def failures_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
 
 
 def counts_table(path: Path, min_reports: int, sort: str) -> pd.DataFrame:
     """The same statistics for 2x2 tables a researcher brings (CSV with columns term,a,b,c,d)."""
+    data = read_bytes(Path(path), "the counts file", MAX_COUNTS_FILE_BYTES)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise KratomAEError(f"There is no counts file at {path}.") from None
-    except (OSError, ValueError) as exc:  # pandas parse errors are ValueErrors
-        raise KratomAEError(f"Cannot read the counts file {path}: {exc}.") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise KratomAEError(f"The counts file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position {exc.start}); save it as UTF-8.") from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except ValueError as exc:  # pandas parse errors are ValueErrors
+        raise KratomAEError(f"Cannot read the counts file {path} as CSV: {failures_line(exc)}.") from None
     missing = [c for c in ("term", "a", "b", "c", "d") if c not in frame.columns]
     if missing:
         raise KratomAEError(f"The counts file {path} lacks the column(s) {', '.join(missing)}; it needs term,a,b,c,d.")
