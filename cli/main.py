@@ -14,6 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from cli.terminal import printable
+
 # Plain click help: it rewraps paragraphs to the terminal and shows no type for flags.
 app = typer.Typer(
     add_completion=False,
@@ -35,18 +37,29 @@ class RawSource(str, enum.Enum):
     caers = "caers"
 
 
+def input_path(value) -> Path:
+    """The parser of --db and of every option that names a file or folder a command reads: an
+    empty name would read as the current folder."""
+    if isinstance(value, Path):
+        return value
+    if str(value) == "":
+        raise typer.BadParameter("an empty name is not a file or folder; name one.")
+    return Path(value)
+
+
 DbOption = Annotated[
     Path,
-    typer.Option("--db", envvar="KRATOM_AE_DB", metavar="PATH", help="DuckDB file to use.", show_default=True),
+    typer.Option("--db", envvar="KRATOM_AE_DB", metavar="PATH", parser=input_path, help="DuckDB file to use.", show_default=True),
 ]
 DEFAULT_DB = Path("kratom-ae.duckdb")
 
 
 def output_path(value) -> Path:
-    """The parser of every option and argument that names a file or folder a command writes (a
-    test walks every command to hold them to it). What it names is written only through
-    queries/outputs.py, which refuses the database and the other paths it must never write.
-    An empty name is refused here: it would read as the current folder."""
+    """The parser of every argument that names a folder a command writes, and (output_file) of
+    every option that names a file it writes: a test walks every command to hold them to it.
+    What they name is written only through queries/outputs.py, which refuses the database and
+    the other paths it must never write. An empty name is refused here: it would read as the
+    current folder."""
     if isinstance(value, Path):
         return value
     if str(value) == "":
@@ -54,13 +67,18 @@ def output_path(value) -> Path:
     return Path(value)
 
 
+def output_file(value) -> Path:
+    if isinstance(value, str) and value.endswith(("/", "\\")):  # Path("new/") would be the file "new"
+        raise typer.BadParameter(f"{printable(value)} ends with a slash, so it names a folder; give a file name, such as results/table.csv.")
+    return output_path(value)
+
+
 CsvOption = Annotated[
-    Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_path, help="Also write the table to this CSV file (with FILE.provenance.json beside it).")
+    Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_file, help="Also write the table to this CSV file (with FILE.provenance.json beside it).")
 ]
 
 
 def error(message: str) -> None:
-    from cli.terminal import printable
 
     typer.echo(f"Error: {printable(message)}", err=True)
 
@@ -139,7 +157,7 @@ def fetch(
         Optional[str],
         typer.Option("--api-key", envvar="OPENFDA_API_KEY", metavar="KEY", help="openFDA API key (optional; raises the daily limit). Never stored or printed.", show_default=False),
     ] = None,
-    terms: Annotated[Optional[Path], typer.Option("--terms", metavar="FILE", help="CSV of search terms (columns term,match) instead of the bundled kratom list.")] = None,
+    terms: Annotated[Optional[Path], typer.Option("--terms", metavar="FILE", parser=input_path, help="CSV of search terms (columns term,match) instead of the bundled kratom list.")] = None,
     page_size: Annotated[int, typer.Option("--page-size", help="Records per request (1-1000).", hidden=True)] = 1000,
     requests_per_minute: Annotated[
         float,
@@ -296,7 +314,7 @@ UnitFilter = Annotated[
     Optional[UnitChoice],
     typer.Option("--unit", help="Count reports (default, as openFDA does) or probable cases (duplicate reports of one event counted once; see README, Cases).", show_default=False),
 ]
-QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", metavar="DIR", help="A folder of your own .sql tables, used beside the bundled ones.")]
+QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", metavar="DIR", parser=input_path, help="A folder of your own .sql tables, used beside the bundled ones.")]
 
 
 def emit(frame, output_format: FormatChoice, print_for_people) -> None:
@@ -394,7 +412,7 @@ def query(
             con.close()
         emit(frame, output_format, lambda: print_table(frame, table, filters, in_scope, warning))
         if csv_file:
-            typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
+            typer.echo(printable(f"Wrote {csv_file} and {csv_file}.provenance.json."), err=True)
 
 
 @app.command()
@@ -426,13 +444,10 @@ def export(
         con = store.connect(db, read_only=True)
         try:
             library.prepare_scope(con, filters)
-            written, removed = export_tables(con, db, folder, filters, library.discover(queries_dir))
+            written = export_tables(con, db, folder, filters, library.discover(queries_dir))
         finally:
             con.close()
-        for path in removed:
-            typer.echo(f"Removed {path}, a table of the earlier export there that this one does not make.", err=True)
-        for path in written:
-            typer.echo(str(path))
+        print_written(written, "export")
 
 
 class SortChoice(str, enum.Enum):
@@ -451,7 +466,7 @@ def signals(
     min_reports: Annotated[int, typer.Option("--min-reports", min=1, metavar="N", help="Terms with fewer kratom reports are listed but never flagged.")] = 3,
     sort: Annotated[SortChoice, typer.Option("--sort", help="Order by prr, ror, ic or reports (highest first).")] = SortChoice.prr,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask openFDA for the background counts again instead of using the cache.")] = False,
-    counts: Annotated[Optional[Path], typer.Option("--counts", metavar="FILE", help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
+    counts: Annotated[Optional[Path], typer.Option("--counts", metavar="FILE", parser=input_path, help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
     csv_file: CsvOption = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", metavar="URL", help="openFDA server for the background counts.")] = None,
@@ -469,7 +484,6 @@ def signals(
 
     with user_errors(db, unchanged):
         from cli.output import print_signals
-        from cli.terminal import printable
         from ingest.errors import KratomAEError
         from queries import export, outputs
         from queries import signals as signal_lib
@@ -493,9 +507,14 @@ def signals(
                 raise KratomAEError(f"There is no database at {db}; run `kratom-ae fetch` first or pass --db.")
             with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
                 client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
-                with store.opened(db) as con:
+                with store.opened(db, read_only=True) as con:
                     library.prepare_scope(con, filters)
-                    background.ensure(con, client, refresh, on_progress=progress.background)
+                    cached = background.is_complete(con, refresh)
+                # Opened for writing only to cache a background: read-only, nothing changes a byte.
+                with store.opened(db, read_only=cached) as con:
+                    library.prepare_scope(con, filters)
+                    if not cached:
+                        background.ensure(con, client, refresh, on_progress=progress.background)
                     frame = signal_lib.signal_table(con, min_reports, sort.value)
                     info = signal_lib.background_info(con)
                     warnings = signal_lib.release_warnings(info)
@@ -511,7 +530,7 @@ def signals(
             typer.echo(f"Warning: {printable(warning)}", err=True)
         emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests, synthetic))
         if csv_file:
-            typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
+            typer.echo(printable(f"Wrote {csv_file} and {csv_file}.provenance.json."), err=True)
 
 
 # A figure of more bars than this is no longer readable on a page.
@@ -563,9 +582,19 @@ def report(
                 fetch_report_background(con, filters, base_url, api_key, quiet)
             collected = build.collect(con, db, filters, measure.value, min_reports)
         # Once the database is closed: a background fetched is then in the file, or the command failed.
-        written = build.write(collected, folder, db)
-        for path in written:
-            typer.echo(str(path))
+        print_written(build.write(collected, folder, db), "report")
+
+
+def print_written(written, command: str) -> None:
+    """The paths an export or report wrote, one a line on stdout (escaped: a folder's name may
+    hold a line break), and on stderr what it removed of the earlier run there, or kept."""
+
+    for path in written.removed:
+        typer.echo(printable(f"Removed {path}, which the earlier {command} there wrote and this one does not."), err=True)
+    for path in written.kept:
+        typer.echo(printable(f"Left {path} alone: the earlier {command} there lists it, but this {command} removes only files of its own kind that are still as kratom-ae wrote them; the new provenance.json does not list it."), err=True)
+    for path in written.files:
+        typer.echo(printable(str(path)))
 
 
 def fetch_report_background(con, filters, base_url, api_key, quiet) -> None:
@@ -593,7 +622,7 @@ app.add_typer(meddra_app, name="meddra")
 
 @meddra_app.command("load")
 def meddra_load(
-    folder: Annotated[Path, typer.Argument(metavar="DIR", help="The MedDRA ASCII release folder (holding MedAscii/ or the .asc files).")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", parser=input_path, help="The MedDRA ASCII release folder (holding MedAscii/ or the .asc files).")],
     db: DbOption = DEFAULT_DB,
     encoding: Annotated[str, typer.Option(metavar="NAME", help="latin-1 for English releases, utf-8 for others.")] = "latin-1",
 ) -> None:
@@ -611,7 +640,6 @@ def meddra_load(
         return "the database is as it was before"
 
     with user_errors(db, unchanged):
-        from cli.terminal import printable
         from ingest import meddra, store
 
         with store.opened(db, allow=meddra.find_files(folder).values()) as con:
@@ -626,7 +654,7 @@ def sql_command(
     statement: Annotated[str, typer.Argument(metavar="STATEMENT", help="One SQL query (DuckDB dialect).")],
     db: DbOption = DEFAULT_DB,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_path, help="Also write the result to this CSV file.")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_file, help="Also write the result to this CSV file.")] = None,
 ) -> None:
     """Run one read-only SQL query of your own.
 
@@ -668,7 +696,7 @@ def cases_command(
     pigmentation: Annotated[bool, typer.Option("--pigmentation", help="Only reports naming a pigmentation term (the skin table's pigmentation row).")] = False,
     soc: Annotated[Optional[str], typer.Option("--soc", help="Only reports naming a term of this MedDRA primary SOC (needs `meddra load`).")] = None,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_path, help="Also write the listing to this CSV file (with FILE.provenance.json beside it).")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_file, help="Also write the listing to this CSV file (with FILE.provenance.json beside it).")] = None,
 ) -> None:
     """The line listing behind a number: one row per kratom report in scope, with its dates, patient, reporter, seriousness, each reaction with its outcome, the kratom and other products by role, and the probable case it belongs to (case_id, case_rule). Read the reports behind a count, then count the distinct case_id values.
 
@@ -693,7 +721,7 @@ def cases_command(
             con.close()
         emit(frame, output_format, lambda: print_table(frame, table, filters))
         if csv_file:
-            typer.echo(f"Wrote {csv_file} and {csv_file}.provenance.json.", err=True)
+            typer.echo(printable(f"Wrote {csv_file} and {csv_file}.provenance.json."), err=True)
 
 
 class JudgedChoice(str, enum.Enum):
@@ -709,7 +737,7 @@ def terms_command(
     source: SourceFilter = None,
     judged: Annotated[JudgedChoice, typer.Option("--judged", help="Only the names judged kratom, the look-alikes an exclude term kept out, the other names, or all.")] = JudgedChoice.all,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_path, help="Also write the list to this CSV file.")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_file, help="Also write the list to this CSV file.")] = None,
 ) -> None:
     """Audit the kratom decision: every product name in the fetched reports, judged kratom or not, with the search term, field and name that matched (or the exclude term that kept a look-alike out), the term's reason, and how many reports name it. Review it before you publish; change the decision with your own terms file (fetch --terms).
 
@@ -730,7 +758,7 @@ def terms_command(
             outputs.write_csv_option(csv_file, db, export.csv_text(frame))
         emit(frame, output_format, lambda: print_kratom_names(frame))
         if csv_file:
-            typer.echo(f"Wrote {csv_file}.", err=True)
+            typer.echo(printable(f"Wrote {csv_file}."), err=True)
 
 
 @app.command("raw")

@@ -49,13 +49,23 @@ def needed(con: duckdb.DuckDBPyConnection) -> dict:
     return rows
 
 
+def is_stale(row: dict, refresh: bool) -> bool:
+    return refresh or row["cached_for"] is None or row["cached_for"] != row["kratom_last_updated"]
+
+
+def is_complete(con: duckdb.DuckDBPyConnection, refresh: bool = False) -> bool:
+    """Whether ensure() would send no request: then the database need not be opened for
+    writing (one that cannot be written, or whose journal waits, is read as it is)."""
+    return not any(is_stale(row, refresh) or row["missing_terms"] for row in needed(con).values())
+
+
 def ensure(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, refresh: bool = False, on_progress: Callable[[str, int, int], None] | None = None) -> list[Refresh]:
     """Make the cache hold a background for every source and term in scope (the scope views
     must exist). Sends no request when the cache is complete and was built for the current
     kratom data. Each source's background is replaced in one transaction."""
     done = []
     for source, row in needed(con).items():
-        stale = refresh or row["cached_for"] is None or row["cached_for"] != row["kratom_last_updated"]
+        stale = is_stale(row, refresh)
         if not stale and not row["missing_terms"]:
             continue
         before = client.requests_sent

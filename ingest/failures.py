@@ -41,7 +41,7 @@ def is_interrupt(exc: BaseException) -> bool:
 
 
 def first_line(message: str) -> str:
-    return message.strip().splitlines()[0].rstrip(".") if message.strip() else "unknown error"
+    return message.strip().splitlines()[0].rstrip(".!") if message.strip() else "unknown error"
 
 
 def write_failure(exc: BaseException) -> str | None:

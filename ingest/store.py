@@ -360,7 +360,7 @@ def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def first_line(message: str) -> str:
-    return message.strip().splitlines()[0].rstrip(".") if message.strip() else "unknown error"
+    return message.strip().splitlines()[0].rstrip(".!") if message.strip() else "unknown error"
 
 
 def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staged) -> None:

@@ -177,7 +177,7 @@ def test_export_replaces_the_earlier_exports_tables(fetched_db, tmp_path):
     (out / "notes.csv").write_text("my own notes\n")
     result = runner.invoke(app, ["export", str(out), "--db", str(fetched_db)])
     assert result.exit_code == 0, result.output
-    assert result.stderr == f"Removed {out / 'mine.csv'}, a table of the earlier export there that this one does not make.\n"
+    assert result.stderr == f"Removed {out / 'mine.csv'}, which the earlier export there wrote and this one does not.\n"
     listed = set(json.loads((out / "provenance.json").read_text())["tables"])
     assert {p.stem for p in out.glob("*.csv")} == listed | {"notes"}
     assert (out / "notes.csv").read_text() == "my own notes\n"

@@ -6,6 +6,7 @@ ends in one sentence, and the database is left byte for byte as it was."""
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import typing
@@ -15,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from cli.main import app, output_path
+from cli.main import app, input_path, output_file, output_path
 
 runner = CliRunner()
 
@@ -66,12 +67,13 @@ def test_every_path_a_command_takes_is_the_database_an_input_or_checked_as_an_ou
     outputs, unclassified = set(), set()
     for command, parameter, info in path_parameters():
         if parameter == "db" or (command, parameter) in READ_ONLY_PATHS:
-            assert info.parser is not output_path, (command, parameter)
-        elif info.parser is output_path:
+            assert info.parser is input_path, (command, parameter)  # no empty name
+        elif info.parser in (output_path, output_file):
             outputs.add((command, parameter))
+            assert (info.parser is output_path) == (command in FOLDERS), (command, parameter)
         else:
             unclassified.add((command, parameter))
-    assert unclassified == set(), "a new Path option: parse it with output_path if the command writes it, or list it in READ_ONLY_PATHS"
+    assert unclassified == set(), "a new Path option: parse it with output_path or output_file if the command writes it, or list it in READ_ONLY_PATHS"
     assert outputs == set(WRITERS)  # and every output is attacked below
 
 
@@ -102,8 +104,15 @@ def run(writer, place: Path, out: str, db: Path | None = None):
 
 
 def state(place: Path) -> dict[str, str | None]:
-    """Every file in the place, by name, with its digest (links by where they point)."""
-    return {str(p.relative_to(place)): (f"-> {os.readlink(p)}" if p.is_symlink() else digest(p)) for p in sorted(place.rglob("*")) if not p.is_dir() or p.is_symlink()}
+    """Every file in the place, by name, with its digest (links by where they point; a pipe or
+    a device by its kind: reading one would wait for ever)."""
+
+    def seen(p: Path) -> str | None:
+        if p.is_symlink():
+            return f"-> {os.readlink(p)}"
+        return digest(p) if p.is_file() else f"special {stat.S_IFMT(p.stat().st_mode):o}"
+
+    return {str(p.relative_to(place)): seen(p) for p in sorted(place.rglob("*")) if not p.is_dir() or p.is_symlink()}
 
 
 def refused(result, exit_code: int = 1) -> str:
@@ -291,38 +300,83 @@ def test_a_folder_written_half_way_keeps_the_earlier_files(place, monkeypatch):
     assert state(place) == before
 
 
-def test_a_killed_runs_temporary_folder_is_removed_but_never_one_holding_the_database(place):
-    (place / "out").mkdir()
-    (place / "out" / ".kratom-ae-partial-old").mkdir()
-    (place / "out" / ".kratom-ae-partial-old" / "summary.csv").write_text("half\n")
-    keeper = place / "out" / ".kratom-ae-partial-mine"
+def test_a_killed_runs_temporary_folder_is_removed_but_no_folder_of_the_users(place):
+    """A temporary folder kratom-ae made holds its marker and plain files; a folder of the
+    user's that only shares the prefix, or one holding the database, is left alone."""
+    from queries.outputs import MARKER
+
+    out = place / "out"
+    out.mkdir()
+    killed = out / ".kratom-ae-partial-killed"
+    killed.mkdir()
+    (killed / MARKER).write_bytes(b"")
+    (killed / "summary.csv").write_text("half\n")
+    mine = out / ".kratom-ae-partial-mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("mine\n")
+    (mine / "link").symlink_to(place / "D")
+    nested = out / ".kratom-ae-partial-nested"
+    nested.mkdir()
+    (nested / MARKER).write_bytes(b"")
+    (nested / "sub").mkdir()
+    (nested / "sub" / "kept.txt").write_text("mine\n")
+    keeper = out / ".kratom-ae-partial-db"
     keeper.mkdir()
+    (keeper / MARKER).write_bytes(b"")
     shutil.move(place / "D", keeper / "D")
     shutil.move(place / "D.wal", keeper / "D.wal")
-    result = run(("export", "folder"), place, str(place / "out"), db=keeper / "D")
+    result = run(("export", "folder"), place, str(out), db=keeper / "D")
     assert result.exit_code == 0, result.output
-    assert not (place / "out" / ".kratom-ae-partial-old").exists()
+    assert not killed.exists()
+    assert (mine / "thesis.txt").read_text() == "mine\n" and (mine / "link").is_symlink()
+    assert (nested / "sub" / "kept.txt").exists()
     assert (keeper / "D").exists() and (keeper / "D.wal").exists()
+    assert sorted(p.name for p in out.glob(".kratom-ae-partial-*")) == [".kratom-ae-partial-db", ".kratom-ae-partial-mine", ".kratom-ae-partial-nested"]
 
 
 def test_an_edited_provenance_cannot_remove_other_files(place):
-    """The files an earlier export lists and this one does not write are removed, but only
-    files of the kinds an export writes, directly in the folder."""
+    """Of the files an earlier export lists and this one does not write, only those still
+    byte for byte as it recorded them (SHA-256 in provenance.json), of the kind an export
+    writes, directly in the folder, are removed."""
+    import hashlib
     import json
 
-    assert run(("export", "folder"), place, str(place / "out")).exit_code == 0
-    provenance = json.loads((place / "out" / "provenance.json").read_text())
-    (place / "notes.txt").write_text("mine\n")
-    (place / "out" / "notes.txt").write_text("mine\n")
-    (place / "out" / "old_table.csv").write_text("stale\n")
-    provenance["output"]["files"] += ["notes.txt", "../notes.txt", "old_table.csv", "../D"]
-    (place / "out" / "provenance.json").write_text(json.dumps(provenance))
-    result = run(("export", "folder"), place, str(place / "out"))
+    out = place / "out"
+    assert run(("export", "folder"), place, str(out)).exit_code == 0
+    provenance = json.loads((out / "provenance.json").read_text())
+    (place / "notes.csv").write_text("mine\n")
+    (out / "notes.txt").write_text("mine\n")
+    (out / "mypasswd.csv").write_text("mine\n")
+    (out / "old_table.csv").write_text("stale\n")
+    (out / "figure.png").write_bytes(b"png")
+    sha = lambda text: hashlib.sha256(text).hexdigest()  # noqa: E731
+    provenance["output"]["files"] |= {
+        "notes.txt": sha(b"mine\n"), "../notes.csv": sha(b"mine\n"), "mypasswd.csv": sha(b"not what it holds"),
+        "old_table.csv": sha(b"stale\n"), "figure.png": sha(b"png"), "../D": None,
+    }
+    (out / "provenance.json").write_text(json.dumps(provenance))
+    result = run(("export", "folder"), place, str(out))
     assert result.exit_code == 0, result.output
-    assert (place / "notes.txt").exists() and (place / "out" / "notes.txt").exists()
-    assert not (place / "out" / "old_table.csv").exists()
-    assert f"Removed {place / 'out' / 'old_table.csv'}" in result.stderr
+    assert (place / "notes.csv").exists() and (out / "notes.txt").exists() and (out / "mypasswd.csv").read_text() == "mine\n"
+    assert (out / "figure.png").exists()  # an export removes no figure, whatever provenance.json says
+    assert not (out / "old_table.csv").exists()
+    assert result.stderr.splitlines() == [
+        f"Removed {out / 'old_table.csv'}, which the earlier export there wrote and this one does not.",
+        f"Left {out / 'figure.png'} alone: the earlier export there lists it, but this export removes only files of its own kind that are still as kratom-ae wrote them; the new provenance.json does not list it.",
+        f"Left {out / 'mypasswd.csv'} alone: the earlier export there lists it, but this export removes only files of its own kind that are still as kratom-ae wrote them; the new provenance.json does not list it.",
+    ]
     assert_database_intact(place)
+
+
+def test_a_file_changed_since_the_export_wrote_it_is_not_written_over(place):
+    out = place / "out"
+    assert run(("export", "folder"), place, str(out)).exit_code == 0
+    with open(out / "summary.csv", "a") as f:
+        f.write("my note,,,,\n")
+    before = state(place)
+    message = refused(run(("export", "folder"), place, str(out)))
+    assert message == f"Error: {out / 'summary.csv'} has changed since the earlier kratom-ae export there wrote it; move it or choose another folder, so that your changes are not written over."
+    assert state(place) == before
 
 
 # ---- sql cannot write files either -------------------------------------------------------------
@@ -406,3 +460,151 @@ def test_a_file_that_is_not_a_database_is_not_opened_as_one(tmp_path, args):
     assert message == f"Error: {notes} is not a DuckDB database, so kratom-ae neither reads it nor writes into it; give --db a database, or a new file name."
     assert notes.read_text() == "my,own\nnotes,here\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv"]
+
+
+# ---- what a hostile review found (issue 18, after the first fixes) ---------------------------------
+
+
+def pending_journal(db: Path) -> None:
+    """A commit in db's write-ahead log, not yet in the file (as after a kill -9)."""
+    killed = "import duckdb, os, sys; con = duckdb.connect(sys.argv[1]); con.execute(\"SET checkpoint_threshold = '10GB'\"); con.execute(\"CREATE TABLE IF NOT EXISTS notes2 AS SELECT 1 AS x\"); os._exit(0)"
+    subprocess.run([sys.executable, "-c", killed, str(db)], check=True)
+
+
+def test_the_journal_of_a_database_with_a_question_mark_is_known_by_duckdbs_name(place):
+    """DuckDB puts ".wal" before the first "?" of a path: the log of k?x is k.wal?x."""
+    other = place / "k?x"
+    shutil.copy(place / "D", other)
+    pending_journal(other)
+    assert (place / "k.wal?x").exists() and not (place / "k?x.wal").exists()
+    before = state(place)
+    message = refused(run(("query", "csv_file"), place, str(place / "k.wal?x")))
+    assert message == f"Error: {place / 'k.wal?x'} is the write-ahead log of a DuckDB database; kratom-ae will not write output over it, so choose another file name."
+    assert state(place) == before
+
+
+@pytest.mark.parametrize("special", ["/dev/null", "/dev/stdout", "/proc/self/fd/1", "fifo", "device"])
+def test_a_csv_is_never_written_over_a_device_or_a_pipe(place, special):
+    """A rename would have replaced /dev/null (as root) with a regular file, and a pipe would
+    have been waited on for ever; /dev/stdout resolved to the file stdout went to."""
+    if special == "fifo":
+        os.mkfifo(place / "fifo")
+        special = str(place / "fifo")
+    elif special == "device":
+        if os.geteuid() != 0:
+            pytest.skip("making a device node needs root")
+        os.mknod(place / "mynull", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        special = str(place / "mynull")
+    before = state(place)
+    dev_null = os.stat("/dev/null")
+    message = refused(run(("query", "csv_file"), place, special))
+    assert "kratom-ae will not write output over it" in message and ("a device" in message), message
+    assert state(place) == before
+    assert os.stat("/dev/null").st_ino == dev_null.st_ino and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert not Path("/dev/null.provenance.json").exists()
+
+
+def test_a_pipe_in_an_output_folder_is_refused_not_waited_on(place):
+    (place / "out").mkdir()
+    os.mkfifo(place / "out" / "provenance.json")
+    message = refused(run(("export", "folder"), place, str(place / "out")))
+    assert message == f"Error: {place / 'out' / 'provenance.json'} is a device, a pipe or a socket, not a file; kratom-ae will not write output over it, so choose another file name."
+
+
+@pytest.mark.parametrize("name", ["../escaped", "{P}/absolute", "sub/table", "..", "bell\x07"])
+def test_a_tables_name_cannot_send_an_export_outside_its_folder(place, name):
+    (place / "q").mkdir()
+    (place / "q" / "a.sql").write_text(f"-- name: {name.replace('{P}', str(place))}\nSELECT 1 AS x\n")
+    before = state(place)
+    message = refused(runner.invoke(app, ["export", str(place / "out"), "--db", str(place / "D"), "--queries-dir", str(place / "q")]))
+    assert message.startswith(f"Error: {place / 'q' / 'a.sql'}: a table's name may hold only letters, digits, _ and - ")
+    assert state(place) == before
+    assert not (place / "out").exists()
+
+
+def test_a_provenance_file_of_the_users_beside_the_csv_is_not_written_over(place):
+    (place / "z.csv.provenance.json").write_text('{"my": "notes"}\n')
+    before = state(place)
+    message = refused(run(("query", "csv_file"), place, str(place / "z.csv")))
+    assert message == f"Error: {place / 'z.csv.provenance.json'} was not written by kratom-ae, which writes FILE.provenance.json beside --csv FILE; move it, or choose another file name."
+    assert state(place) == before
+    (place / "z.csv.provenance.json").unlink()
+    assert run(("query", "csv_file"), place, str(place / "z.csv")).exit_code == 0
+    assert run(("query", "csv_file"), place, str(place / "z.csv")).exit_code == 0  # its own provenance is replaced
+
+
+def test_a_csv_gets_the_mode_of_the_file_it_replaces_or_the_umask(place):
+    new = run(("query", "csv_file"), place, str(place / "new.csv"))
+    assert new.exit_code == 0, new.output
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((place / "new.csv").stat().st_mode) == 0o666 & ~mask  # not mkstemp's 0600
+    (place / "shared.csv").write_text("old\n")
+    (place / "shared.csv").chmod(0o664)
+    assert run(("query", "csv_file"), place, str(place / "shared.csv")).exit_code == 0
+    assert stat.S_IMODE((place / "shared.csv").stat().st_mode) == 0o664
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["fetch", "--terms", "/dev/zero", "--base-url", "http://127.0.0.1:9"], "/dev/zero is a device, a pipe or a socket, not a file; give the terms file as a file."),
+        (["signals", "--counts", "/dev/zero"], "/dev/zero is a device, a pipe or a socket, not a file; give the counts file as a file."),
+        (["signals", "--counts", "{P}"], "{P} is a folder; give the counts file as a file."),
+        (["signals", "--counts", "{P}/D"], "The counts file {P}/D is not UTF-8 text (byte ..."),  # the byte is the file's checksum
+        (["query", "--queries-dir", "{P}/zero"], "{P}/zero/a.sql is a device, a pipe or a socket, not a file; give a table file as a file."),
+        (["fetch", "--terms", "{P}/fifo", "--base-url", "http://127.0.0.1:9"], "{P}/fifo is a device, a pipe or a socket, not a file; give the terms file as a file."),
+        (["meddra", "load", "{P}/med"], "{P}/med/pt.asc is not a regular file (a folder, a device or a pipe); a MedDRA release's files are text files."),
+    ],
+    ids=["terms /dev/zero", "counts /dev/zero", "counts a folder", "counts the database", "a table file linked to /dev/zero", "terms a pipe", "meddra a pipe"],
+)
+def test_a_file_to_read_that_is_a_device_a_pipe_or_a_folder_is_refused_not_read_for_ever(place, args, said):
+    (place / "zero").mkdir()
+    (place / "zero" / "a.sql").symlink_to("/dev/zero")
+    os.mkfifo(place / "fifo")
+    (place / "med").mkdir()
+    for name in ("mdhier.asc", "llt.asc", "soc.asc"):
+        (place / "med" / name).write_text("1$x$\n")
+    os.mkfifo(place / "med" / "pt.asc")
+    before = state(place)
+    result = runner.invoke(app, [*[a.replace("{P}", str(place)) for a in args], "--db", str(place / "D")])
+    message, said = refused(result), "Error: " + said.replace("{P}", str(place))
+    assert message.startswith(said[:-3]) if said.endswith("...") else message == said, message
+    assert state(place) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["status", "--db", ""], ["query", "--queries-dir", "", "--db", "{P}/D"], ["fetch", "--terms", "", "--db", "{P}/new.duckdb"], ["signals", "--counts", ""]],
+    ids=["--db ''", "--queries-dir ''", "--terms ''", "--counts ''"],
+)
+def test_an_empty_name_to_read_is_a_usage_error(place, args):
+    message = refused(runner.invoke(app, [a.replace("{P}", str(place)) for a in args]), exit_code=2)
+    assert message.endswith("an empty name is not a file or folder; name one.")
+
+
+def test_a_csv_name_ending_in_a_slash_is_a_folder_not_a_file(place):
+    before = state(place)
+    message = refused(run(("query", "csv_file"), place, str(place / "newdir") + "/"), exit_code=2)
+    assert message.endswith(f"{place / 'newdir'}/ ends with a slash, so it names a folder; give a file name, such as results/table.csv.")
+    assert state(place) == before
+
+
+def test_signals_from_its_cache_leaves_the_database_byte_for_byte(signals_db, tmp_path):
+    """With the background cached, signals opens the database read-only: a journal waiting
+    beside it stays a journal (it was written into the file, which changed its bytes)."""
+    db = tmp_path / "D"
+    shutil.copy(signals_db, db)
+    pending_journal(db)
+    before = state(tmp_path)
+    result = runner.invoke(app, ["signals", "--db", str(db), "--quiet", "--format", "csv", "--base-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 0, result.output
+    assert state(tmp_path) == before
+
+
+def test_export_prints_the_paths_it_wrote_escaped(place):
+    out = place / "o\nut\x1b[1m"
+    result = run(("export", "folder"), place, str(out))
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout
+    assert f"{place}/o\\nut\\x1b[1m/summary.csv" in result.stdout.splitlines()

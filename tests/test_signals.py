@@ -241,7 +241,7 @@ def test_bad_counts_files(tmp_path, content, message):
 
 def test_missing_counts_file(tmp_path):
     result = runner.invoke(app, ["signals", "--counts", str(tmp_path / "none.csv")])
-    assert result.exit_code == 1 and result.stderr.strip() == f"Error: There is no counts file at {tmp_path / 'none.csv'}."
+    assert result.exit_code == 1 and result.stderr.strip() == f"Error: Cannot read the counts file {tmp_path / 'none.csv'}: there is no such file."
 
 
 def test_signals_without_data(tmp_path):
