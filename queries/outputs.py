@@ -417,8 +417,9 @@ def is_plain_name(name: str) -> bool:
 
 def remove_partial(folder: Path, db: Path | None) -> None:
     """Remove the temporary folders that killed runs left in `folder`: those that hold the
-    marker kratom-ae puts in each and nothing but plain files (a folder of the user's that only
-    looks like one is left alone, and so is one holding the database)."""
+    marker kratom-ae puts in each and nothing but what it writes there (plain files of its
+    names and kinds, none a database). A folder of the user's that only looks like one is left
+    alone, even with a marker forged into it, and so is one holding the database."""
     inside = os.path.realpath(db) if db is not None else None
     for leftover in folder.glob(f"{PARTIAL_PREFIX}*"):
         if leftover.is_symlink() or not leftover.is_dir() or not (leftover / MARKER).is_file():
@@ -426,7 +427,17 @@ def remove_partial(folder: Path, db: Path | None) -> None:
         if inside and inside.startswith(os.path.realpath(leftover) + os.sep):
             continue
         entries = list(leftover.iterdir())
-        if all(entry.is_file() and not entry.is_symlink() for entry in entries):
+        if all(is_partial_file(entry, db) for entry in entries):
             for entry in entries:
                 entry.unlink(missing_ok=True)
             leftover.rmdir()
+
+
+def is_partial_file(entry: Path, db: Path | None) -> bool:
+    """A file a run writes into its temporary folder: the marker, or a plain file of a name and
+    kind it writes, not a database nor a log, nor another name of the database."""
+    if entry.is_symlink() or not entry.is_file():
+        return False
+    if entry.name == MARKER:
+        return entry.stat().st_size == 0
+    return is_plain_name(entry.name) and refusal(entry, db) is None

@@ -320,6 +320,11 @@ def test_a_killed_runs_temporary_folder_is_removed_but_no_folder_of_the_users(pl
     (nested / MARKER).write_bytes(b"")
     (nested / "sub").mkdir()
     (nested / "sub" / "kept.txt").write_text("mine\n")
+    forged = out / ".kratom-ae-partial-forged"  # a marker forged around files no run writes
+    forged.mkdir()
+    (forged / MARKER).write_bytes(b"")
+    (forged / "thesis.docx").write_text("mine\n")
+    shutil.copy(place / "D", forged / "research.csv")  # a database, whatever its name
     keeper = out / ".kratom-ae-partial-db"
     keeper.mkdir()
     (keeper / MARKER).write_bytes(b"")
@@ -331,7 +336,10 @@ def test_a_killed_runs_temporary_folder_is_removed_but_no_folder_of_the_users(pl
     assert (mine / "thesis.txt").read_text() == "mine\n" and (mine / "link").is_symlink()
     assert (nested / "sub" / "kept.txt").exists()
     assert (keeper / "D").exists() and (keeper / "D.wal").exists()
-    assert sorted(p.name for p in out.glob(".kratom-ae-partial-*")) == [".kratom-ae-partial-db", ".kratom-ae-partial-mine", ".kratom-ae-partial-nested"]
+    assert (forged / "thesis.docx").exists() and (forged / "research.csv").exists()
+    assert sorted(p.name for p in out.glob(".kratom-ae-partial-*")) == [
+        ".kratom-ae-partial-db", ".kratom-ae-partial-forged", ".kratom-ae-partial-mine", ".kratom-ae-partial-nested"
+    ]
 
 
 def test_an_edited_provenance_cannot_remove_other_files(place):
