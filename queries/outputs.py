@@ -77,7 +77,7 @@ def refusal(path: Path, db: Path | None) -> str | None:
             return f"{what} {target} (through a symbolic link)"
         if same_file(path, target):
             return f"{what} {target} (another name of the same file)"
-    if any(p.startswith(SPECIAL_FOLDERS) for p in (os.path.abspath(path) + "/", os.path.realpath(path) + "/")):
+    if in_special_folder(path):
         return "a device or a stream, not a file (for the table on stdout, use --format csv)"
     if path.is_dir():
         return "a folder"
@@ -89,6 +89,25 @@ def refusal(path: Path, db: Path | None) -> str | None:
     if database is not None and is_duckdb_file(database):
         return "the write-ahead log of a DuckDB database"
     return None
+
+
+def in_special_folder(path: Path) -> bool:
+    """Whether `path`, or any link on the way to what it names (a link to /proc/self/fd/1, a
+    folder linked to /proc/self/fd), is in /dev or /proc. Where they lead cannot be trusted:
+    /proc/self/fd/1 resolves to the file stdout was redirected to."""
+
+    def special(text: str) -> bool:
+        plain = "/" + os.path.normpath(text).lstrip("/")  # "//dev/stdout" is /dev/stdout
+        return (plain + "/").startswith(SPECIAL_FOLDERS)
+
+    hop = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on links followed
+        if special(hop) or special(os.path.realpath(os.path.dirname(hop))):
+            return True
+        if not os.path.islink(hop):
+            break
+        hop = os.path.join(os.path.dirname(hop), os.readlink(hop))
+    return special(os.path.realpath(path))
 
 
 def journal_of(database: Path) -> Path:

@@ -491,11 +491,17 @@ def test_the_journal_of_a_database_with_a_question_mark_is_known_by_duckdbs_name
     assert state(place) == before
 
 
-@pytest.mark.parametrize("special", ["/dev/null", "/dev/stdout", "/proc/self/fd/1", "fifo", "device"])
+@pytest.mark.parametrize("special", ["/dev/null", "/dev/stdout", "//dev/stdout", "/proc/self/fd/1", "link to fd 1", "folder link to fds", "fifo", "device"])
 def test_a_csv_is_never_written_over_a_device_or_a_pipe(place, special):
     """A rename would have replaced /dev/null (as root) with a regular file, and a pipe would
     have been waited on for ever; /dev/stdout resolved to the file stdout went to."""
-    if special == "fifo":
+    if special == "link to fd 1":
+        (place / "out1.csv").symlink_to("/proc/self/fd/1")
+        special = str(place / "out1.csv")
+    elif special == "folder link to fds":
+        (place / "fds").symlink_to("/proc/self/fd")
+        special = str(place / "fds" / "1")
+    elif special == "fifo":
         os.mkfifo(place / "fifo")
         special = str(place / "fifo")
     elif special == "device":
