@@ -29,6 +29,8 @@ PUBLISH_MEMORY_LIMIT = "128MB"
 CHECK_MEMORY_LIMIT = "64MB"
 # Tables that had a PRIMARY KEY before issue 12 (see drop_primary_keys).
 UNKEYED_TABLES = ("reports", "products", "reactions", "raw_reports")
+# How DuckDB names the files it spills (duckdb_temp_storage-..., duckdb_temp_block-...).
+SPILL_PREFIX = "duckdb_temp"
 
 
 def sql(name: str) -> str:
@@ -308,9 +310,14 @@ def published(con: duckdb.DuckDBPyConnection) -> bool:
 def remove_spill_folder(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """DuckDB spills to a folder beside the database (DB.duckdb.tmp) and removes it when it
     closes, but a killed process leaves it, and DuckDB never removes a folder it did not make.
-    Called while holding the write lock and before anything spilled, so no one uses it."""
+    Called while holding the write lock and before anything spilled, so no one uses it. Only a
+    folder of DuckDB's own files (duckdb_temp_...) is removed: a folder of the user's that
+    happens to have that name is left alone."""
     folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or "")
-    if folder.name == f"{path.name}.tmp" and folder.is_dir():
+    if folder.name != f"{path.name}.tmp" or folder.is_symlink() or not folder.is_dir():
+        return
+    entries = list(folder.iterdir())
+    if all(entry.name.startswith(SPILL_PREFIX) and entry.is_file() and not entry.is_symlink() for entry in entries):
         shutil.rmtree(folder, ignore_errors=True)
 
 
