@@ -68,8 +68,9 @@ def output_path(value) -> Path:
 
 
 def output_file(value) -> Path:
-    if isinstance(value, str) and value.endswith(("/", "\\")):  # Path("new/") would be the file "new"
-        raise typer.BadParameter(f"{printable(value)} ends with a slash, so it names a folder; give a file name, such as results/table.csv.")
+    # Path("new/") and Path("new/.") would be the file "new".
+    if isinstance(value, str) and (value.endswith(("/", "\\")) or value.rstrip("/").rsplit("/", 1)[-1] in (".", "..")):
+        raise typer.BadParameter(f"{printable(value)} ends with a slash or a dot, so it names a folder; give a file name, such as results/table.csv.")
     return output_path(value)
 
 

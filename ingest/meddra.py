@@ -48,7 +48,8 @@ def release_version(folder: Path) -> str | None:
     """The version in meddra_release.asc ('27.1$English$' -> '27.1'), if the file is there."""
     for path in (folder / "meddra_release.asc", folder / "MedAscii" / "meddra_release.asc"):
         if path.is_file():
-            first = path.read_text(encoding="latin-1").strip().split("$")
+            with open(path, "rb") as f:  # one short line: a file of 30 GB is not read whole
+                first = f.read(1024).decode("latin-1").strip().split("$")
             return first[0] or None
     return None
 

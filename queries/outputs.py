@@ -48,6 +48,10 @@ from ingest.errors import KratomAEError
 PARTIAL_PREFIX = ".kratom-ae-partial-"
 MARKER = ".written-by-kratom-ae"
 PROVENANCE = "provenance.json"
+# The files a run is renaming into place, with their digests, written before the first rename
+# and removed after the last: a run killed in between leaves files that are neither the
+# earlier run's nor unknown, and the next run accepts them as kratom-ae's.
+PENDING = ".kratom-ae-pending.json"
 # A provenance.json kratom-ae wrote is a few kilobytes; a larger file of that name is not one,
 # and is not read whole to find out.
 MAX_PROVENANCE_BYTES = 16 * 2**20
@@ -85,9 +89,11 @@ def refusal(path: Path, db: Path | None) -> str | None:
         return "a device, a pipe or a socket, not a file"
     if is_duckdb_file(path):
         return "a DuckDB database"
-    database = database_of_journal(path)
-    if database is not None and is_duckdb_file(database):
-        return "the write-ahead log of a DuckDB database"
+    # As DuckDB sees it: a "?" may be in a folder's name, given relatively or through a link.
+    for form in {str(path), os.path.abspath(path), os.path.realpath(path)}:
+        database = database_of_journal(Path(form))
+        if database is not None and is_duckdb_file(database):
+            return "the write-ahead log of a DuckDB database"
     return None
 
 
@@ -185,7 +191,7 @@ def read_provenance(path: Path) -> dict | None:
         with open(path, "rb") as f:
             text = f.read(MAX_PROVENANCE_BYTES + 1)
         value = json.loads(text) if len(text) <= MAX_PROVENANCE_BYTES else None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: [[[[... nested past Python's limit
         return None
     return value if isinstance(value, dict) and value.get("tool") == "kratom-ae" else None
 
@@ -275,13 +281,17 @@ class Earlier:
 
     command: str | None  # "export" or "report"; None when the folder holds no provenance.json
     files: dict[str, str | None] = field(default_factory=dict)
+    pending: dict[str, str] = field(default_factory=dict)  # of a run killed while renaming (PENDING)
+
+    def lists(self, name: str) -> bool:
+        return name in self.files or name in self.pending
 
     def wrote(self, path: Path) -> bool:
-        """Whether `path` is as the earlier run wrote it."""
-        if path.name not in self.files:
-            return False
-        recorded = self.files[path.name]
-        return recorded is None or recorded == digest(path)
+        """Whether `path` is as the earlier run (or one killed after it) wrote it."""
+        if path.name in self.files and self.files[path.name] is None:
+            return True
+        found = digest(path)
+        return found is not None and found in (self.files.get(path.name), self.pending.get(path.name))
 
 
 @dataclass
@@ -292,18 +302,28 @@ class Written:
 
 
 def earlier_run(folder: Path, db: Path | None, names: list[str]) -> Earlier:
+    """What the earlier run in `folder` wrote: its provenance.json's files, and those of a run
+    killed while renaming its files into place (PENDING), which may have replaced some."""
+    earlier = Earlier(None)
     path = folder / PROVENANCE
-    if not path.exists() and not path.is_symlink():
-        return Earlier(None)
-    if path.is_symlink():
-        raise KratomAEError(f"{path} is a symbolic link; kratom-ae does not write through links it finds in an output folder, so remove it or choose another folder.")
-    why = refusal(path, db)
-    if why:
-        raise refuse(path, why)
-    earlier = read_provenance(path)
-    if earlier is None:
-        raise KratomAEError(f"{folder} holds a {PROVENANCE} that kratom-ae did not write; choose an empty or new folder, so that your files are not mixed with these.")
-    return command_and_files(earlier, names)
+    if path.exists() or path.is_symlink():
+        if path.is_symlink():
+            raise KratomAEError(f"{path} is a symbolic link; kratom-ae does not write through links it finds in an output folder, so remove it or choose another folder.")
+        why = refusal(path, db)
+        if why:
+            raise refuse(path, why)
+        provenance = read_provenance(path)
+        if provenance is None:
+            raise KratomAEError(f"{folder} holds a {PROVENANCE} that kratom-ae did not write; choose an empty or new folder, so that your files are not mixed with these.")
+        earlier = command_and_files(provenance, names)
+    pending = folder / PENDING
+    if pending.is_file() and not pending.is_symlink() and not refusal(pending, db):
+        killed = read_provenance(pending)
+        output = killed.get("output") if killed else None
+        if isinstance(output, dict) and isinstance(output.get("files"), dict) and earlier.command in (None, output.get("command")):
+            earlier.command = str(output.get("command"))
+            earlier.pending = {str(name): str(sha) for name, sha in output["files"].items()}
+    return earlier
 
 
 def command_and_files(provenance: dict, names: list[str]) -> Earlier:
@@ -328,6 +348,10 @@ def check_folder(folder: Path, db: Path | None, command: str, names: list[str] =
     folder = Path(folder)
     if str(folder) == "":
         raise KratomAEError("The folder name is empty; name a folder to write into.")
+    folded = [name.casefold() for name in names]
+    twice = sorted({name for name in names if folded.count(name.casefold()) > 1})
+    if twice:  # on a disk that ignores case (macOS, Windows) one would write over the other
+        raise KratomAEError(f"kratom-ae would write {' and '.join(twice)} into {folder}, names that differ only in case; rename one of the tables.")
     for name in names:
         if not is_plain_name(name):  # a table's name comes from a user's .sql header
             raise KratomAEError(f"kratom-ae would write {name!r}, which is not a plain file name of a kind it writes, into {folder}; nothing was written.")
@@ -349,7 +373,7 @@ def check_folder(folder: Path, db: Path | None, command: str, names: list[str] =
             raise refuse(path, why)
         if name == PROVENANCE or not path.exists():
             continue
-        if name not in earlier.files:
+        if not earlier.lists(name):
             raise KratomAEError(f"{path} was not written by an earlier kratom-ae {command} there; choose an empty or new folder, so that your files are not mixed with the {command}'s.")
         if not earlier.wrote(path):
             raise KratomAEError(f"{path} has changed since the earlier kratom-ae {command} there wrote it; move it or choose another folder, so that your changes are not written over.")
@@ -368,25 +392,29 @@ def write_folder(folder: Path, db: Path | None, command: str, files: list[tuple[
     except OSError as exc:
         raise KratomAEError(f"Cannot create the folder {folder}: {exc.strerror}.") from None
     earlier = check_folder(folder, db, command, names)  # again: the folder may be new
-    left = [folder / name for name in sorted(set(earlier.files) - set(names)) if is_plain_name(name) and (folder / name).exists()]
+    left = [folder / name for name in sorted((set(earlier.files) | set(earlier.pending)) - set(names)) if is_plain_name(name) and (folder / name).exists()]
     stale = [
         path
         for path in left
-        if path.suffix in REMOVED_SUFFIXES.get(command, ()) and earlier.files[path.name] is not None and earlier.wrote(path) and not refusal(path, db)
+        if path.suffix in REMOVED_SUFFIXES.get(command, ()) and earlier.files.get(path.name, "") is not None and earlier.wrote(path) and not refusal(path, db)
     ]
     kept = [path for path in left if path not in stale]
     digests = {name: hashlib.sha256(as_bytes(content)).hexdigest() for name, content in files}
-    text = json.dumps(provenance | {"output": {"command": command, "files": digests}}, indent=2, ensure_ascii=False, default=str) + "\n"
+    output = {"command": command, "files": digests}
+    text = json.dumps(provenance | {"output": output}, indent=2, ensure_ascii=False, default=str) + "\n"
     remove_partial(folder, db)
     partial = None
     try:
         partial = make_partial(folder)
         for name, content in [*files, (PROVENANCE, text)]:
             write_new(partial / name, content, folder / name)
+        write_new(partial / PENDING, json.dumps({"tool": "kratom-ae", "output": output}) + "\n", folder / PENDING)
+        os.replace(partial / PENDING, folder / PENDING)
         for path in stale:
             path.unlink()
         for name in names:  # provenance.json last: it describes the files already in place
             os.replace(partial / name, folder / name)
+        (folder / PENDING).unlink()
     except OSError as exc:
         raise write_error(exc, folder) from None
     finally:
@@ -459,4 +487,4 @@ def is_partial_file(entry: Path, db: Path | None) -> bool:
         return False
     if entry.name == MARKER:
         return entry.stat().st_size == 0
-    return is_plain_name(entry.name) and refusal(entry, db) is None
+    return (is_plain_name(entry.name) or entry.name == PENDING) and refusal(entry, db) is None

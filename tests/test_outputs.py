@@ -600,7 +600,7 @@ def test_an_empty_name_to_read_is_a_usage_error(place, args):
 def test_a_csv_name_ending_in_a_slash_is_a_folder_not_a_file(place):
     before = state(place)
     message = refused(run(("query", "csv_file"), place, str(place / "newdir") + "/"), exit_code=2)
-    assert message.endswith(f"{place / 'newdir'}/ ends with a slash, so it names a folder; give a file name, such as results/table.csv.")
+    assert message.endswith(f"{place / 'newdir'}/ ends with a slash or a dot, so it names a folder; give a file name, such as results/table.csv.")
     assert state(place) == before
 
 
@@ -622,3 +622,108 @@ def test_export_prints_the_paths_it_wrote_escaped(place):
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout
     assert f"{place}/o\\nut\\x1b[1m/summary.csv" in result.stdout.splitlines()
+
+
+# ---- what the second hostile review found ------------------------------------------------------------
+
+
+def test_a_folder_of_the_users_named_like_duckdbs_spill_folder_is_kept(fetched_db, tmp_path):
+    """A fetch removes the spill folder DB.tmp a killed fetch left; a folder of that name that
+    holds anything but DuckDB's files is the user's (it was removed whole, with a database in it)."""
+    from vcr_setup import make_vcr
+
+    db = tmp_path / "F"
+    shutil.copy(fetched_db, db)
+    mine = tmp_path / "F.tmp"
+    mine.mkdir()
+    (mine / "draft.txt").write_text("mine\n")
+    shutil.copy(fetched_db, mine / "backup.duckdb")
+    with make_vcr("none").use_cassette("synthetic_fetch_all.json", allow_playback_repeats=True):
+        result = runner.invoke(app, ["fetch", "--db", str(db), "--quiet", "--requests-per-minute", "0"])
+    assert result.exit_code == 0, result.output
+    assert (mine / "draft.txt").read_text() == "mine\n" and (mine / "backup.duckdb").exists()
+
+
+@pytest.mark.parametrize("how", ["relative", "through a link"])
+def test_the_journal_of_a_database_in_a_folder_with_a_question_mark(place, how, monkeypatch):
+    """DuckDB puts ".wal" before the first "?" of the whole path: the database p?q/W keeps its
+    journal in the folder p.wal?q, as p.wal?q/W."""
+    (place / "p?q").mkdir()
+    (place / "p.wal?q").mkdir()
+    shutil.copy(place / "D", place / "p?q" / "W")
+    pending_journal(place / "p?q" / "W")
+    assert (place / "p.wal?q" / "W").exists()
+    if how == "relative":
+        monkeypatch.chdir(place / "p.wal?q")
+        out = "W"
+    else:
+        (place / "S").symlink_to(place / "p.wal?q")
+        out = str(place / "S" / "W")
+    before = state(place)
+    message = refused(runner.invoke(app, ["terms", "--db", str(place / "D"), "--csv", out]))
+    assert message.endswith("is the write-ahead log of a DuckDB database; kratom-ae will not write output over it, so choose another file name.")
+    assert state(place) == before
+
+
+KILLED_EXPORT = """
+import os, sys
+sys.path[:0] = [{tests!r}, {root!r}]
+from queries import outputs
+renames, real = [], os.replace
+def replace(a, b):
+    renames.append(b)
+    if len(renames) == {at}:
+        os._exit(9)  # as a kill -9 between two renames
+    real(a, b)
+outputs.os.replace = replace
+from cli.main import app
+app(["export", {out!r}, "--db", {db!r}, "--source", "faers"], prog_name="kratom-ae")
+"""
+
+
+@pytest.mark.parametrize("at", [1, 2, 5, 12])
+def test_an_export_killed_between_its_renames_is_finished_by_the_next(place, at):
+    """A kill -9 among the renames left new files under the earlier provenance.json, and every
+    later export refused the folder ("has changed since")."""
+    import json
+
+    out = place / "out"
+    assert run(("export", "folder"), place, str(out)).exit_code == 0
+    root = Path(__file__).parents[1]
+    code = KILLED_EXPORT.format(tests=str(root / "tests"), root=str(root), at=at, out=str(out), db=str(place / "D"))
+    killed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert killed.returncode == 9, killed.stderr
+    again = runner.invoke(app, ["export", str(out), "--db", str(place / "D")])
+    assert again.exit_code == 0, again.output
+    files = json.loads((out / "provenance.json").read_text())["output"]["files"]
+    assert {name: digest(out / name) for name in files} == files  # every file as listed
+    assert sorted(p.name for p in out.iterdir()) == sorted([*files, "provenance.json"])  # nothing left over
+
+
+def test_a_provenance_nested_past_pythons_limit_is_not_kratom_aes(place):
+    (place / "deep.csv.provenance.json").write_text("[" * 200_000)
+    message = refused(run(("query", "csv_file"), place, str(place / "deep.csv")))
+    assert message.endswith("was not written by kratom-ae, which writes FILE.provenance.json beside --csv FILE; move it, or choose another file name.")
+
+
+def test_tables_whose_names_differ_only_in_case_are_refused(place):
+    (place / "q").mkdir()
+    (place / "q" / "upper.sql").write_text("-- name: CASES\nSELECT 1 AS x\n")
+    message = refused(runner.invoke(app, ["export", str(place / "out"), "--db", str(place / "D"), "--queries-dir", str(place / "q")]))
+    assert message == f"Error: kratom-ae would write CASES.csv and cases.csv into {place / 'out'}, names that differ only in case; rename one of the tables."
+    assert not (place / "out").exists()
+
+
+def test_a_csv_name_ending_in_a_dot_is_a_folder_not_a_file(place):
+    message = refused(run(("query", "csv_file"), place, str(place / "newname") + "/."), exit_code=2)
+    assert message.endswith("ends with a slash or a dot, so it names a folder; give a file name, such as results/table.csv.")
+    assert not (place / "newname").exists()
+
+
+def test_a_huge_meddra_release_file_is_not_read_whole(place):
+    shutil.copytree(MEDDRA, place / "release")
+    release = next((place / "release").rglob("meddra_release.asc"), None) or place / "release" / "MedAscii" / "meddra_release.asc"
+    with open(release, "ab") as f:
+        f.truncate(8 * 2**30)  # 8 GB, sparse: reading it whole would need the memory
+    result = runner.invoke(app, ["meddra", "load", str(place / "release"), "--db", str(place / "D")])
+    assert result.exit_code == 0, result.output
