@@ -23,7 +23,7 @@ def find_files(folder: Path) -> dict[str, Path]:
     """The four .asc files, in the folder itself or its MedAscii/ subfolder."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise KratomAEError(f"The MedDRA folder {folder} does not exist.")
+        raise KratomAEError(f"The MedDRA folder {folder} {'is not a folder' if folder.exists() else 'does not exist'}.")
     for candidate in (folder, folder / "MedAscii"):
         paths = {key: candidate / name for key, name in FILES.items()}
         if all(p.is_file() for p in paths.values()):

@@ -142,3 +142,10 @@ def test_unreadable_release_leaves_the_old_one(db):
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT count(*) FROM meddra_terms").fetchone()[0] == 20
     con.close()
+
+
+def test_meddra_folder_that_is_a_file(tmp_path):
+    (tmp_path / "release.zip").write_bytes(b"PK")
+    result = CliRunner().invoke(app, ["meddra", "load", str(tmp_path / "release.zip"), "--db", str(tmp_path / "k.duckdb")])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"Error: The MedDRA folder {tmp_path / 'release.zip'} is not a folder."
