@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.terminal import printable
+from ingest.dbfile import journal_of
 
 # Plain click help: it rewraps paragraphs to the terminal and shows no type for flags.
 app = typer.Typer(
@@ -37,13 +38,13 @@ class RawSource(str, enum.Enum):
     caers = "caers"
 
 
-def input_path(value) -> Path:
+def input_path(value, example: str = "") -> Path:
     """The parser of --db and of every option that names a file or folder a command reads: an
     empty name would read as the current folder."""
     if isinstance(value, Path):
         return value
     if str(value) == "":
-        raise typer.BadParameter("an empty name is not a file or folder; name one.")
+        raise typer.BadParameter(f"an empty name is not a file or folder; name one{example}.")
     return Path(value)
 
 
@@ -60,11 +61,7 @@ def output_path(value) -> Path:
     What they name is written only through queries/outputs.py, which refuses the database and
     the other paths it must never write. An empty name is refused here: it would read as the
     current folder."""
-    if isinstance(value, Path):
-        return value
-    if str(value) == "":
-        raise typer.BadParameter("an empty name is not a file or folder; name one, such as results/.")
-    return Path(value)
+    return input_path(value, ", such as results/")
 
 
 def output_file(value) -> Path:
@@ -80,7 +77,6 @@ CsvOption = Annotated[
 
 
 def error(message: str) -> None:
-
     typer.echo(f"Error: {printable(message)}", err=True)
 
 
@@ -142,7 +138,7 @@ def check_pacing(value: float) -> float:
 def in_journal(db: Path) -> str:
     """Where a commit is that DuckDB could not write into the database file."""
     return (
-        f"what DuckDB could not write into the file is in its journal {db}.wal, which DuckDB applies whenever it opens the database, "
+        f"what DuckDB could not write into the file is in its journal {journal_of(db)}, which DuckDB applies whenever it opens the database, "
         "so every command sees it, and writes into the file the next time a command that writes to the database has room"
     )
 
@@ -189,7 +185,7 @@ def fetch(
         if not db.exists():  # a new file is removed again when the fetch fails
             return f"{' and '.join(done)} was fetched in full, but the new database file was removed again"
         kept = f"{' and '.join(done)} {'were' if len(done) > 1 else 'was'} fetched in full and kept"
-        if closed and Path(f"{db}.wal").exists():  # DuckDB could not write it into the file (a checkpoint failed)
+        if closed and journal_of(db).exists():  # DuckDB could not write it into the file (a checkpoint failed)
             kept += f" ({in_journal(db)})"
         rest = [name for name in names if name not in done]
         return kept + (f", {' and '.join(rest)} {'is' if len(rest) == 1 else 'are'} {before}" if rest else "")
@@ -481,7 +477,7 @@ def signals(
     Example: kratom-ae signals --source faers --role suspect --csv signals.csv
     """
     def unchanged() -> str | None:  # a background committed, and then the checkpoint failed
-        return in_journal(db) if Path(f"{db}.wal").exists() else None
+        return in_journal(db) if journal_of(db).exists() else None
 
     with user_errors(db, unchanged):
         from cli.output import print_signals
@@ -508,21 +504,26 @@ def signals(
                 raise KratomAEError(f"There is no database at {db}; run `kratom-ae fetch` first or pass --db.")
             with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
                 client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
-                with store.opened(db, read_only=True) as con:
-                    library.prepare_scope(con, filters)
-                    cached = background.is_complete(con, refresh)
-                # Opened for writing only to cache a background: read-only, nothing changes a byte.
-                with store.opened(db, read_only=cached) as con:
-                    library.prepare_scope(con, filters)
-                    if not cached:
-                        background.ensure(con, client, refresh, on_progress=progress.background)
+
+                def table(con):
+                    """The signals table and what is shown and written with it."""
                     frame = signal_lib.signal_table(con, min_reports, sort.value)
                     info = signal_lib.background_info(con)
                     warnings = signal_lib.release_warnings(info)
-                    requests = client.requests_sent
-                    synthetic = store.synthetic_warning(store.synthetic_sources(con))
-                    if csv_file:
-                        provenance = export.signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort.value)
+                    provenance = export.signals_provenance(con, db, filters, info, warnings, client.requests_sent, min_reports, sort.value) if csv_file else None
+                    return frame, info, warnings, client.requests_sent, store.synthetic_warning(store.synthetic_sources(con)), provenance
+
+                # Opened for writing only to cache a background: with one cached, nothing changes a byte.
+                with store.opened(db, read_only=True) as con:
+                    library.prepare_scope(con, filters)
+                    cached = background.is_complete(con, refresh)
+                    if cached:
+                        frame, info, warnings, requests, synthetic, provenance = table(con)
+                if not cached:
+                    with store.opened(db) as con:
+                        library.prepare_scope(con, filters)
+                        background.ensure(con, client, refresh, on_progress=progress.background)
+                        frame, info, warnings, requests, synthetic, provenance = table(con)
         if csv_file:
             if counts is not None:
                 provenance = export.signals_provenance(None, None, None, None, [], 0, min_reports, sort.value, counts_file=counts)

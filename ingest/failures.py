@@ -13,6 +13,8 @@ import re
 
 import duckdb
 
+from ingest.text import first_line
+
 # DuckDB turns a Ctrl-C that arrives while it runs a query into this RuntimeError (not a
 # KeyboardInterrupt, and not a duckdb.Error).
 QUERY_INTERRUPTED = "Query interrupted"
@@ -38,10 +40,6 @@ def is_interrupt(exc: BaseException) -> bool:
     if isinstance(exc, (KeyboardInterrupt, duckdb.InterruptException)):
         return True
     return type(exc) is RuntimeError and str(exc).strip() == QUERY_INTERRUPTED
-
-
-def first_line(message: str) -> str:
-    return message.strip().splitlines()[0].rstrip(".!") if message.strip() else "unknown error"
 
 
 def write_failure(exc: BaseException) -> str | None:

@@ -133,12 +133,10 @@ def json_kind(value) -> str:
     return {dict: "object", list: "array", str: "string", int: "number", float: "number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def report_count(value) -> int | None:
-    """A count of reports as openFDA sends one (meta.results.total, a count= bucket), or None
-    for anything else: a float (1e20), a boolean, a number no database of reports reaches."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_REPORTS:
-        return value
-    return None
+def is_report_count(value) -> bool:
+    """Whether a value is a count of reports as openFDA sends one (meta.results.total, a
+    count= bucket): not a float (1e20), a boolean, or a number no database of reports reaches."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_REPORTS
 
 
 def json_page(body: bytes) -> PageContent:
@@ -437,7 +435,7 @@ class OpenFDAClient:
                 raise OpenFDAError(f"openFDA stopped answering {endpoint} after {received} records (404 on page {number}); the fetch was abandoned.")
             if content.total is None:
                 raise OpenFDAError(f"The server at {where} did not send an openFDA search response (no results list or meta.results.total).")
-            if report_count(content.total) is None:
+            if not is_report_count(content.total):
                 raise OpenFDAError(f"The server at {where} sent a meta.results.total of {shown_number(content.total)} for a query on {endpoint}, which no openFDA endpoint holds; the fetch was abandoned.")
             if number == 1:
                 last_updated, total = content.last_updated, content.total
@@ -491,7 +489,7 @@ class OpenFDAClient:
         total = (meta.get("results") or {}).get("total")
         if "total" not in (meta.get("results") or {}):
             raise OpenFDAError(f"The server at {public_url(self.base_url)} sent no meta.results.total for {endpoint}.")
-        if report_count(total) is None:
+        if not is_report_count(total):
             raise OpenFDAError(f"The server at {public_url(self.base_url)} sent a meta.results.total of {shown_number(total)} for {endpoint}, not a count of reports; the background was not counted.")
         return total, text_or_none(meta.get("last_updated"))
 
@@ -504,7 +502,7 @@ class OpenFDAClient:
         results = body.get("results")
         if not isinstance(results, list) or any(not isinstance(r, dict) or not isinstance(r.get("term"), str) or "count" not in r for r in results):
             raise OpenFDAError(f"The server at {public_url(self.base_url)} did not send an openFDA count response for {endpoint}.")
-        wrong = next((r for r in results if report_count(r["count"]) is None), None)
+        wrong = next((r for r in results if not is_report_count(r["count"])), None)
         if wrong is not None:
             raise OpenFDAError(
                 f"The server at {public_url(self.base_url)} counted {shown_number(wrong['count'])} reports of {wrong['term']!r} on {endpoint}, not a count of reports; the background was not counted."

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ingest import dbfile, failures
 from ingest.errors import KratomAEError
+from ingest.text import first_line
 
 DEFAULT_DB = "kratom-ae.duckdb"
 WRITE_MEMORY_LIMIT = "256MB"
@@ -180,7 +181,7 @@ def check_size(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
         return False
     actual, header = path.stat().st_size, header_bytes()
     whole_blocks, rest = divmod(actual - header, block_size)
-    if whole_blocks >= used_blocks and (not rest or journal(path).exists()):
+    if whole_blocks >= used_blocks and (not rest or dbfile.journal_of(path).exists()):
         return bool(rest)
     raise KratomAEError(
         failures.damage_sentence(
@@ -189,12 +190,6 @@ def check_size(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
             f"at least the {used_blocks:,} in use: it was cut short",
         )
     )
-
-
-def journal(path: Path) -> Path:
-    """DuckDB's write-ahead log beside the database, where a commit goes before a checkpoint
-    writes it into the file."""
-    return path.with_name(path.name + ".wal")
 
 
 @functools.cache
@@ -285,16 +280,11 @@ def writing(path: str | Path):
         keep = existed or published(con)
         close_quietly(con)
         if not keep:
-            for leftover in (path, journal(path)):
+            for leftover in (path, dbfile.journal_of(path)):
                 leftover.unlink(missing_ok=True)
         raise
     else:
-        try:
-            checkpoint(con)
-        except BaseException:
-            close_quietly(con)  # the file is kept: what was committed is in the journal
-            raise
-        con.close()
+        close_written(con)
     finally:
         scratch.cleanup()
 
@@ -333,12 +323,20 @@ def opened(path: str | Path, read_only: bool = False, **options):
     except BaseException:
         close_quietly(con)
         raise
-    if not read_only:
-        try:
-            checkpoint(con)
-        except BaseException:
-            close_quietly(con)  # what was committed stays in the journal
-            raise
+    if read_only:
+        con.close()
+    else:
+        close_written(con)
+
+
+def close_written(con: duckdb.DuckDBPyConnection) -> None:
+    """Close a connection that wrote, after DuckDB has written what was committed into the
+    file: a failure to is raised (the file is kept: what was committed is in the journal)."""
+    try:
+        checkpoint(con)
+    except BaseException:
+        close_quietly(con)
+        raise
     con.close()
 
 
@@ -364,10 +362,6 @@ def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
     active" must not hide the failure that caused it."""
     with suppress(duckdb.Error):
         con.rollback()
-
-
-def first_line(message: str) -> str:
-    return message.strip().splitlines()[0].rstrip(".!") if message.strip() else "unknown error"
 
 
 def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], staged) -> None:

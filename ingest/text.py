@@ -17,6 +17,12 @@ NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+def first_line(message: str) -> str:
+    """The first line of an error's text, without its closing full stop or "!" (a sentence is
+    built around it), for a message of one line."""
+    return message.strip().splitlines()[0].rstrip(".!") if message.strip() else "unknown error"
+
+
 def quoted(value: str, longest: int = 40) -> str:
     """A value from the user's file in a message: quoted, and cut short if long (a cell of
     2 MB would make a sentence no one reads)."""

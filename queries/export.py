@@ -166,11 +166,10 @@ def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filter
     removed (if they are still as it wrote them). Tables that need a MedDRA release are
     skipped while none is loaded (provenance.json lists what was written)."""
     from queries.library import has_meddra, run
-    from queries.outputs import check_folder, write_folder
+    from queries.outputs import write_folder
 
     meddra = has_meddra(con)
     chosen = {name: q for name, q in tables.items() if meddra or "meddra" not in q.requires}
-    check_folder(folder, db, "export", [f"{name}.csv" for name in chosen])
     files = [(f"{name}.csv", csv_text(run(con, query, filters, check=False))) for name, query in chosen.items()]
     return write_folder(folder, db, "export", files, provenance(con, db, filters, chosen))
 

@@ -226,7 +226,7 @@ def read_only_query(con: duckdb.DuckDBPyConnection, statement: str):
     except duckdb.Error as exc:
         if failures.is_damage(exc):
             raise
-        raise KratomAEError(f"The query failed: {failures.first_line(str(exc)).rstrip('!')}.") from None
+        raise KratomAEError(f"The query failed: {failures.first_line(str(exc))}.") from None
 
 
 JUDGED = ("all", "kratom", "look-alike", "not-kratom")

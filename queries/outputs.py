@@ -40,7 +40,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.dbfile import is_duckdb_file
+from ingest.dbfile import database_of_journal, is_duckdb_file, journal_of
 from ingest.errors import KratomAEError
 
 # The folder of a run's files while they are written; one left by a killed run is removed by
@@ -114,23 +114,6 @@ def in_special_folder(path: Path) -> bool:
             break
         hop = os.path.join(os.path.dirname(hop), os.readlink(hop))
     return special(os.path.realpath(path))
-
-
-def journal_of(database: Path) -> Path:
-    """The write-ahead log DuckDB keeps for a database: ".wal" goes before the first "?" of the
-    path (a file `k?x` has the log `k.wal?x`), or at the end."""
-    text = str(database)
-    mark = text.find("?")
-    return Path(text + ".wal" if mark < 0 else text[:mark] + ".wal" + text[mark:])
-
-
-def database_of_journal(path: Path) -> Path | None:
-    """The database whose write-ahead log `path` would be, if it is named like one."""
-    text = str(path)
-    mark = text.find("?")
-    if mark < 0:
-        return Path(text[: -len(".wal")]) if text.endswith(".wal") else None
-    return Path(text[: mark - len(".wal")] + text[mark:]) if text[:mark].endswith(".wal") else None
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -222,7 +205,7 @@ def write_files(files: list[tuple[Path, str | bytes]], db: Path | None) -> None:
 def stage(target: Path, content: str | bytes, shown: Path) -> Path:
     """content in a new temporary file beside `target`, closed and flushed to disk, with the
     mode the target has (or a new file's, under the umask: mkstemp's own is 0600)."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    data = as_bytes(content)
     try:
         descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
     except OSError as exc:
@@ -386,12 +369,11 @@ def write_folder(folder: Path, db: Path | None, command: str, files: list[tuple[
     wrote there that this one does not, if they are still as it wrote them."""
     folder = Path(folder)
     names = [name for name, _ in files] + [PROVENANCE]
-    check_folder(folder, db, command, names)
+    earlier = check_folder(folder, db, command, names) or Earlier(None)  # None: a new folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise KratomAEError(f"Cannot create the folder {folder}: {exc.strerror}.") from None
-    earlier = check_folder(folder, db, command, names)  # again: the folder may be new
     left = [folder / name for name in sorted((set(earlier.files) | set(earlier.pending)) - set(names)) if is_plain_name(name) and (folder / name).exists()]
     stale = [
         path

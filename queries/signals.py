@@ -12,7 +12,7 @@ import pandas as pd
 
 from ingest.errors import KratomAEError
 from ingest.inputs import read_bytes
-from ingest.text import quoted
+from ingest.text import first_line, quoted
 from queries.disproportionality import statistics
 
 # The database side (duckdb, ingest.store, queries.library) is imported where a database is
@@ -126,11 +126,6 @@ MAX_COUNT = 10**12
 MAX_COUNTS_FILE_BYTES = 256 * 2**20
 
 
-def failures_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
-
-
 def counts_table(path: Path, min_reports: int, sort: str) -> pd.DataFrame:
     """The same statistics for 2x2 tables a researcher brings (CSV with columns term,a,b,c,d)."""
     data = read_bytes(Path(path), "the counts file", MAX_COUNTS_FILE_BYTES)
@@ -141,7 +136,7 @@ def counts_table(path: Path, min_reports: int, sort: str) -> pd.DataFrame:
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except ValueError as exc:  # pandas parse errors are ValueErrors
-        raise KratomAEError(f"Cannot read the counts file {path} as CSV: {failures_line(exc)}.") from None
+        raise KratomAEError(f"Cannot read the counts file {path} as CSV: {first_line(str(exc))}.") from None
     missing = [c for c in ("term", "a", "b", "c", "d") if c not in frame.columns]
     if missing:
         raise KratomAEError(f"The counts file {path} lacks the column(s) {', '.join(missing)}; it needs term,a,b,c,d.")

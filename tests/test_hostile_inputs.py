@@ -26,16 +26,8 @@ runner = CliRunner()
 KRATOM_ONLY = str(Path(__file__).parent / "fixtures" / "terms_kratom.csv")
 
 
-@pytest.fixture(autouse=True)
-def no_pacing(monkeypatch):
-    monkeypatch.setattr("ingest.openfda.Pacer.wait", lambda self: None)
-
-
-@pytest.fixture
-def db(fetched_db, tmp_path):
-    copy = tmp_path / "kratom.duckdb"
-    shutil.copy(fetched_db, copy)
-    return copy
+# The same fixtures: no pacing (autouse), and `db`, a copy of the fetched database.
+from test_no_traceback import db, no_pacing  # noqa: E402, F401
 
 
 def digest(path: Path) -> str | None:
