@@ -5,6 +5,10 @@ checkout this venv was installed from: how `bench/run.py --code` and `bench/big_
     python -I bench/kratom_ae_from.py DIR fetch ...     (kratom-ae's arguments after DIR)
     python -I bench/kratom_ae_from.py DIR --where       (imports cli.main and ingest, prints the file of every kratom-ae module loaded)
 
+Commits since issue 21 install under one name, kratom_ae (its folder holds only __init__.py; the
+subpackages are DIR's top-level folders, as pyproject.toml's package-dir maps them); older ones
+are the top-level packages themselves. Both are run.
+
 -I matters: without it, `python -c` and scripts put the working directory (often the
 checkout) on sys.path ahead of PYTHONPATH, which is how --code used to measure the checkout.
 The venv's editable install of the checkout is a finder on sys.meta_path that would fill in
@@ -13,6 +17,8 @@ any module DIR lacks; it is removed, so DIR's code runs alone or fails.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -39,9 +45,23 @@ def where(python: str, code: Path) -> str:
     return ingest[0]
 
 
-def use(code: Path) -> None:
+def use(code: Path) -> str:
+    """Makes DIR's code the only kratom-ae there is; returns the prefix of its module names."""
     sys.meta_path[:] = [finder for finder in sys.meta_path if not getattr(finder, "__module__", "").startswith("__editable__")]
     sys.path.insert(0, str(code))
+    init = code / "kratom_ae" / "__init__.py"
+    if not init.is_file():
+        return ""
+    spec = importlib.util.spec_from_file_location("kratom_ae", init, submodule_search_locations=[str(init.parent), str(code)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["kratom_ae"] = module
+    spec.loader.exec_module(module)
+    return "kratom_ae."
+
+
+def ours(name: str) -> bool:
+    top = name.split(".")[0]
+    return top in PACKAGES or top == "kratom_ae"
 
 
 def foreign_modules(code: Path) -> list[str]:
@@ -49,37 +69,37 @@ def foreign_modules(code: Path) -> list[str]:
     return [
         f"{name} ({module.__file__})"
         for name, module in list(sys.modules.items())
-        if name.split(".")[0] in PACKAGES and getattr(module, "__file__", None) and not Path(module.__file__).resolve().is_relative_to(code)
+        if ours(name) and getattr(module, "__file__", None) and not Path(module.__file__).resolve().is_relative_to(code)
     ]
 
 
-def unpaced(args: list[str]) -> list[str]:
+def unpaced(args: list[str], prefix: str) -> list[str]:
     """Commits before the benchmark (63cdd69) have no --requests-per-minute: pacing is switched
     off from here instead."""
-    import cli.main
-    import ingest.openfda
+    cli_main = importlib.import_module(prefix + "cli.main")
+    openfda = importlib.import_module(prefix + "ingest.openfda")
 
-    if "--requests-per-minute" in args and "--requests-per-minute" not in Path(cli.main.__file__).read_text(encoding="utf-8"):
+    if "--requests-per-minute" in args and "--requests-per-minute" not in Path(cli_main.__file__).read_text(encoding="utf-8"):
         at = args.index("--requests-per-minute")
-        ingest.openfda.Pacer.wait = lambda self: None
+        openfda.Pacer.wait = lambda self: None
         return args[:at] + args[at + 2:]
     return args
 
 
 def main() -> None:
     code, args = Path(sys.argv[1]).resolve(), sys.argv[2:]
-    use(code)
-    import cli.main
-    import ingest  # noqa: F401  (cli.main imports it lazily; --where shows where it comes from)
+    prefix = use(code)
+    cli_main = importlib.import_module(prefix + "cli.main")
+    importlib.import_module(prefix + "ingest")  # cli.main imports it lazily; --where shows where it comes from
 
     if args == ["--where"]:
-        print("\n".join(sorted(m.__file__ for n, m in sys.modules.items() if n.split(".")[0] in PACKAGES and getattr(m, "__file__", None))))
+        print("\n".join(sorted(m.__file__ for n, m in sys.modules.items() if ours(n) and getattr(m, "__file__", None))))
         return
-    args = unpaced(args)
+    args = unpaced(args, prefix)
     foreign = foreign_modules(code)
     if foreign:
         raise SystemExit(f"Error: kratom-ae modules came from outside {code}: {', '.join(foreign)}.")
-    cli.main.app(args, prog_name="kratom-ae")
+    cli_main.app(args, prog_name="kratom-ae")
 
 
 if __name__ == "__main__":

@@ -135,10 +135,10 @@ def time_queries(db: Path, repeats: int) -> dict[str, list[float]]:
     the background cached (made up here: no request may be sent)."""
     import duckdb
 
-    from ingest import background
-    from ingest.openfda import OpenFDAClient
-    from queries import library
-    from queries import signals as signal_lib
+    from kratom_ae.ingest import background
+    from kratom_ae.ingest.openfda import OpenFDAClient
+    from kratom_ae.queries import library
+    from kratom_ae.queries import signals as signal_lib
 
     con = duckdb.connect(str(db))
     con.execute(
@@ -217,7 +217,7 @@ def alternative_seconds(pages: list[Path], folder: Path) -> dict[str, float]:
     import duckdb
     import zstandard
 
-    from ingest.store import sql
+    from kratom_ae.ingest.store import sql
 
     parse = sql("faers_parse")
     shape = json.loads(re.search(r"from_json\(record, '(.*?)'\) AS r", parse, re.S).group(1))
@@ -265,8 +265,8 @@ def staged_seconds(bodies: list[bytes], folder: Path) -> tuple[float, float]:
     """Seconds for the fetch's two per-page steps (ingest/staging.py) over these pages, one
     after the other in one thread (a fetch runs them side by side): the reader's, then the
     shaper's."""
-    from ingest.staging import Staging
-    from ingest.terms import load_terms
+    from kratom_ae.ingest.staging import Staging
+    from kratom_ae.ingest.terms import load_terms
 
     with Staging(folder / "bench.duckdb", load_terms(HERE / "terms.csv"), "faers", "safetyreportid") as staging:
         start = time.perf_counter()

@@ -14,8 +14,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.terminal import printable
-from ingest.dbfile import journal_of
+from kratom_ae import __version__
+from kratom_ae.cli.terminal import printable
+from kratom_ae.ingest.dbfile import journal_of
 
 # Plain click help: it rewraps paragraphs to the terminal and shows no type for flags.
 app = typer.Typer(
@@ -26,6 +27,19 @@ app = typer.Typer(
     help="Pull openFDA adverse-event reports that mention kratom or mitragynine into DuckDB, and summarise them.",
 )
 
+
+
+def show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"kratom-ae {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def everything(
+    version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True, help="Print kratom-ae's version and exit."),
+) -> None:
+    """Pull openFDA adverse-event reports that mention kratom or mitragynine into DuckDB, and summarise them."""
 
 class SourceChoice(str, enum.Enum):
     faers = "faers"
@@ -84,7 +98,7 @@ def error(message: str) -> None:
 def user_errors(db: Path | None = None, unchanged=None):
     """Turn every failure into one sentence on stderr and a non-zero exit. `unchanged` (a
     string, or a function giving one) says what an interrupted or failed write left as it was."""
-    from ingest.errors import KratomAEError
+    from kratom_ae.ingest.errors import KratomAEError
 
     try:
         yield
@@ -107,7 +121,7 @@ def describe_failure(exc: BaseException, db: Path | None, unchanged: str | None)
     is one sentence too unless KRATOM_AE_TRACEBACK asks for the traceback (then None)."""
     import os
 
-    from ingest import failures
+    from kratom_ae.ingest import failures
 
     tail = f"; {unchanged}." if unchanged else "."
     if failures.is_interrupt(exc):
@@ -191,12 +205,12 @@ def fetch(
         return kept + (f", {' and '.join(rest)} {'is' if len(rest) == 1 else 'are'} {before}" if rest else "")
 
     with user_errors(db, unchanged):
-        from cli.progress import FetchProgress
-        from ingest import store
-        from ingest.errors import KratomAEError
-        from ingest.fetch import SOURCES, fetch_source
-        from ingest.openfda import OpenFDAClient, Pacer
-        from ingest.terms import load_terms
+        from kratom_ae.cli.progress import FetchProgress
+        from kratom_ae.ingest import store
+        from kratom_ae.ingest.errors import KratomAEError
+        from kratom_ae.ingest.fetch import SOURCES, fetch_source
+        from kratom_ae.ingest.openfda import OpenFDAClient, Pacer
+        from kratom_ae.ingest.terms import load_terms
 
         term_list = load_terms(terms)
         with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
@@ -250,8 +264,8 @@ def status(db: DbOption = DEFAULT_DB) -> None:
     Example: kratom-ae status --db kratom.duckdb
     """
     with user_errors(db):
-        from cli.output import print_status
-        from ingest import store
+        from kratom_ae.cli.output import print_status
+        from kratom_ae.ingest import store
 
         con = store.connect(db, read_only=True)
         try:
@@ -316,8 +330,8 @@ QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", metavar="DI
 
 def emit(frame, output_format: FormatChoice, print_for_people) -> None:
     """A result on stdout: CSV or JSON for programs, or the command's own table for people."""
-    from cli.terminal import print_data
-    from queries import export
+    from kratom_ae.cli.terminal import print_data
+    from kratom_ae.queries import export
 
     if output_format is FormatChoice.csv:
         print_data(export.csv_text(frame))
@@ -330,7 +344,7 @@ def emit(frame, output_format: FormatChoice, print_for_people) -> None:
 def parse_date(option: str, value: str | None):
     import datetime as dt
 
-    from ingest.errors import KratomAEError
+    from kratom_ae.ingest.errors import KratomAEError
 
     if value is None:
         return None
@@ -341,8 +355,8 @@ def parse_date(option: str, value: str | None):
 
 
 def make_filters(source, since, until, role, serious, top, unit=None):
-    from ingest.errors import KratomAEError
-    from queries.library import Filters
+    from kratom_ae.ingest.errors import KratomAEError
+    from kratom_ae.queries.library import Filters
 
     given = {name for name, value in [("source", source), ("since", since), ("until", until), ("role", role), ("serious", serious or None), ("top", top), ("unit", unit)] if value is not None}
     filters = Filters(
@@ -381,10 +395,10 @@ def query(
     Example: kratom-ae query reactions --source faers --role suspect --top 20 --csv reactions.csv
     """
     with user_errors(db):
-        from cli.output import print_query_list, print_table
-        from ingest import store
-        from ingest.errors import KratomAEError
-        from queries import export, library, outputs
+        from kratom_ae.cli.output import print_query_list, print_table
+        from kratom_ae.ingest import store
+        from kratom_ae.ingest.errors import KratomAEError
+        from kratom_ae.queries import export, library, outputs
 
         if name is None:
             print_query_list(library.discover(queries_dir))
@@ -432,9 +446,9 @@ def export(
     Example: kratom-ae export results/ --since 2015-01-01 --role suspect
     """
     with user_errors(db):
-        from ingest import store
-        from queries import library, outputs
-        from queries.export import export_tables
+        from kratom_ae.ingest import store
+        from kratom_ae.queries import library, outputs
+        from kratom_ae.queries.export import export_tables
 
         filters = make_filters(source, since, until, role, serious, top, unit)
         outputs.check_folder(folder, db, "export")
@@ -480,10 +494,10 @@ def signals(
         return in_journal(db) if journal_of(db).exists() else None
 
     with user_errors(db, unchanged):
-        from cli.output import print_signals
-        from ingest.errors import KratomAEError
-        from queries import export, outputs
-        from queries import signals as signal_lib
+        from kratom_ae.cli.output import print_signals
+        from kratom_ae.ingest.errors import KratomAEError
+        from kratom_ae.queries import export, outputs
+        from kratom_ae.queries import signals as signal_lib
 
         outputs.check_csv_option(csv_file, db, reads={"--counts": counts})
         if counts is not None:
@@ -494,10 +508,10 @@ def signals(
             info, warnings, requests, filters, synthetic = None, [], 0, None, None
         else:
             # Here, not above: --counts reads no database and sends no request.
-            from cli.progress import FetchProgress
-            from ingest import background, store
-            from ingest.openfda import OpenFDAClient
-            from queries import library
+            from kratom_ae.cli.progress import FetchProgress
+            from kratom_ae.ingest import background, store
+            from kratom_ae.ingest.openfda import OpenFDAClient
+            from kratom_ae.queries import library
 
             filters = make_filters(source, None, None, role, False, None, unit)
             if not db.exists():
@@ -572,9 +586,9 @@ def report(
     Example: kratom-ae report report/ --since 2015-01-01 --role suspect
     """
     with user_errors(db):
-        from ingest import store
-        from queries import outputs
-        from report import build
+        from kratom_ae.ingest import store
+        from kratom_ae.queries import outputs
+        from kratom_ae.report import build
 
         filters = make_filters(source, since, until, role, serious, top)
         filters.top = top or build.DEFAULT_TOP
@@ -600,13 +614,13 @@ def print_written(written, command: str) -> None:
 
 
 def fetch_report_background(con, filters, base_url, api_key, quiet) -> None:
-    from cli.progress import FetchProgress
-    from ingest import background
-    from ingest.openfda import OpenFDAClient
-    from queries import library
-    from report.build import signal_filters
+    from kratom_ae.cli.progress import FetchProgress
+    from kratom_ae.ingest import background
+    from kratom_ae.ingest.openfda import OpenFDAClient
+    from kratom_ae.queries import library
+    from kratom_ae.report.build import signal_filters
 
-    from ingest.errors import KratomAEError
+    from kratom_ae.ingest.errors import KratomAEError
 
     with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
         client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
@@ -642,7 +656,7 @@ def meddra_load(
         return "the database is as it was before"
 
     with user_errors(db, unchanged):
-        from ingest import meddra, store
+        from kratom_ae.ingest import meddra, store
 
         with store.opened(db, allow=meddra.find_files(folder).values()) as con:
             info = meddra.load(con, folder, encoding)
@@ -665,11 +679,11 @@ def sql_command(
     Example: kratom-ae sql "SELECT sex, count(*) AS reports FROM scope_reports GROUP BY sex"
     """
     with user_errors(db):
-        from cli.output import print_result
-        from ingest import store
-        from cli.terminal import print_data
-        from queries import export, outputs
-        from queries.library import read_only_query
+        from kratom_ae.cli.output import print_result
+        from kratom_ae.ingest import store
+        from kratom_ae.cli.terminal import print_data
+        from kratom_ae.queries import export, outputs
+        from kratom_ae.queries.library import read_only_query
 
         outputs.check_csv_option(csv_file, db, provenance=False)
         con = store.connect(db, read_only=True)
@@ -705,9 +719,9 @@ def cases_command(
     Example: kratom-ae cases --pigmentation --csv pigmentation_cases.csv
     """
     with user_errors(db):
-        from cli.output import print_table
-        from ingest import store
-        from queries import export, library, outputs
+        from kratom_ae.cli.output import print_table
+        from kratom_ae.ingest import store
+        from kratom_ae.queries import export, library, outputs
 
         filters = make_filters(source, since, until, role, serious, None)
         narrowed = library.Listing(tuple(term or ()), skin, pigmentation, soc)
@@ -746,9 +760,9 @@ def terms_command(
     Example: kratom-ae terms --judged look-alike
     """
     with user_errors(db):
-        from cli.output import print_kratom_names
-        from ingest import store
-        from queries import export, library, outputs
+        from kratom_ae.cli.output import print_kratom_names
+        from kratom_ae.ingest import store
+        from kratom_ae.queries import export, library, outputs
 
         outputs.check_csv_option(csv_file, db, provenance=False)
         con = store.connect(db, read_only=True)
@@ -774,8 +788,8 @@ def raw_command(
     Example: kratom-ae raw faers 10003301 | python -m json.tool
     """
     with user_errors(db):
-        from ingest import raw, store
-        from ingest.errors import KratomAEError
+        from kratom_ae.ingest import raw, store
+        from kratom_ae.ingest.errors import KratomAEError
 
         con = store.connect(db, read_only=True)
         try:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from rich.cells import cell_len
 
-from cli.terminal import cell_text, printable
+from kratom_ae.cli.terminal import cell_text, printable
 
 
 def print_status(frame: pd.DataFrame, db, synthetic: list[str] = ()) -> None:
@@ -20,7 +20,7 @@ def print_status(frame: pd.DataFrame, db, synthetic: list[str] = ()) -> None:
     if frame.empty:
         console.print(f"The database {printable(db)} holds no fetched data yet; run `kratom-ae fetch`.", markup=False, soft_wrap=not console.is_terminal)
         return
-    from ingest.store import synthetic_warning
+    from kratom_ae.ingest.store import synthetic_warning
 
     console.print(f"kratom-ae database {printable(db)}", markup=False, highlight=False)
     print_warning(console, synthetic_warning(list(synthetic)))
@@ -278,7 +278,7 @@ def plain(value) -> str:
 
 
 def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None) -> None:
-    from queries.signals import honesty
+    from kratom_ae.queries.signals import honesty
 
     console = stdout_console()
     if frame.empty:

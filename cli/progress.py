@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli.terminal import printable
+from kratom_ae.cli.terminal import printable
 
 
 class FetchProgress:

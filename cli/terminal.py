@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from ingest.text import printable  # the rule, shared with the report
+from kratom_ae.ingest.text import printable  # the rule, shared with the report
 
 
 def cell_text(value):

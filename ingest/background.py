@@ -16,9 +16,9 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from ingest.errors import KratomAEError
-from ingest.openfda import OpenFDAClient
-from ingest.store import rollback_quietly, sql
+from kratom_ae.ingest.errors import KratomAEError
+from kratom_ae.ingest.openfda import OpenFDAClient
+from kratom_ae.ingest.store import rollback_quietly, sql
 
 FIELDS = {"faers": "patient.reaction.reactionmeddrapt.exact", "caers": "reactions.exact"}
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from ingest.store import sql
+from kratom_ae.ingest.store import sql
 
 
 def find_root(parent: dict[int, int], key: int) -> int:

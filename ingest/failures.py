@@ -13,7 +13,7 @@ import re
 
 import duckdb
 
-from ingest.text import first_line
+from kratom_ae.ingest.text import first_line
 
 # DuckDB turns a Ctrl-C that arrives while it runs a query into this RuntimeError (not a
 # KeyboardInterrupt, and not a duckdb.Error).

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Callable
 
 import duckdb
 
-from ingest import store
-from ingest.errors import KratomAEError
-from ingest.openfda import OpenFDAClient, Page, public_url
-from ingest.staging import PageMeta, Staging, database_file, scratch_folder_of
-from ingest.terms import Term, search_query
+from kratom_ae import __version__
+from kratom_ae.ingest import store
+from kratom_ae.ingest.errors import KratomAEError
+from kratom_ae.ingest.openfda import OpenFDAClient, Page, public_url
+from kratom_ae.ingest.staging import PageMeta, Staging, database_file, scratch_folder_of
+from kratom_ae.ingest.terms import Term, search_query
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,6 @@ SOURCES = {
 }
 
 OnPage = Callable[[str, Term, Page, int], None]
-
-
-def tool_version() -> str:
-    try:
-        return version("kratom-ae")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def utcnow() -> dt.datetime:
@@ -80,7 +73,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
                 "pages": 0,
                 "started_at": utcnow(),
                 "status": "complete",
-                "tool_version": tool_version(),
+                "tool_version": __version__,
                 "disclaimer": None,
             }
             staging.begin_query()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.errors import KratomAEError
+from kratom_ae.ingest.errors import KratomAEError
 
 
 def check_regular(path: Path, what: str, largest: int | None = None) -> None:

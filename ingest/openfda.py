@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from ingest.errors import KratomAEError
+from kratom_ae.ingest.errors import KratomAEError
 
 # requests (with urllib3, and ingest.deadline built on them) is imported when the first
 # request is made: a tenth of a second that `signals` with its background cached, and every
@@ -37,7 +37,7 @@ from ingest.errors import KratomAEError
 if TYPE_CHECKING:
     import requests
 
-    from ingest.deadline import Deadline
+    from kratom_ae.ingest.deadline import Deadline
 
 DEFAULT_BASE_URL = "https://api.fda.gov"
 MAX_LIMIT = 1000
@@ -308,7 +308,7 @@ class OpenFDAClient:
     def session(self) -> requests.Session:
         import requests
 
-        from ingest.deadline import DeadlineAdapter
+        from kratom_ae.ingest.deadline import DeadlineAdapter
 
         session = self._given_session or requests.Session()
         for prefix in ("http://", "https://"):
@@ -345,7 +345,7 @@ class OpenFDAClient:
         """One request: the result, or _Retry, or OpenFDAError for what asking again cannot mend."""
         import requests
 
-        from ingest.deadline import Deadline
+        from kratom_ae.ingest.deadline import Deadline
 
         where = public_url(self.base_url)
         deadline = Deadline(self.deadline)

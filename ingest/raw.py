@@ -8,7 +8,7 @@ from __future__ import annotations
 import duckdb
 import zstandard
 
-from ingest.errors import KratomAEError
+from kratom_ae.ingest.errors import KratomAEError
 
 
 def record(con: duckdb.DuckDBPyConnection, source: str, report_id: str) -> str | None:

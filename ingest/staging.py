@@ -29,11 +29,11 @@ import duckdb
 import pandas as pd
 import zstandard
 
-from ingest import failures
-from ingest.countries import country_names
-from ingest.openfda import InvalidPage, OpenFDAError, WrongPage, layout_problem
-from ingest.store import sql
-from ingest.terms import Term
+from kratom_ae.ingest import failures
+from kratom_ae.ingest.countries import country_names
+from kratom_ae.ingest.openfda import InvalidPage, OpenFDAError, WrongPage, layout_problem
+from kratom_ae.ingest.store import sql
+from kratom_ae.ingest.terms import Term
 
 # DuckDB may use this much memory for reading pages, and as much for shaping them; beyond it,
 # it spills to the scratch folder.

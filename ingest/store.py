@@ -14,9 +14,9 @@ from typing import Iterable
 import duckdb
 import pandas as pd
 
-from ingest import dbfile, failures
-from ingest.errors import KratomAEError
-from ingest.text import first_line
+from kratom_ae.ingest import dbfile, failures
+from kratom_ae.ingest.errors import KratomAEError
+from kratom_ae.ingest.text import first_line
 
 DEFAULT_DB = "kratom-ae.duckdb"
 WRITE_MEMORY_LIMIT = "256MB"
@@ -36,7 +36,7 @@ SPILL_PREFIX = "duckdb_temp"
 
 def sql(name: str) -> str:
     """The text of ingest/sql/<name>.sql."""
-    return resources.files("ingest").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
+    return resources.files("kratom_ae.ingest").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
 
 
 def connect(
@@ -253,7 +253,7 @@ def writing(path: str | Path):
     is removed again, so a failed first fetch leaves nothing behind; a source that was
     published (--source all) is kept. At the end, DuckDB writes what was committed into the
     file (checkpoint), and a failure to do so is raised."""
-    from ingest.staging import new_scratch_folder, remove_leftovers
+    from kratom_ae.ingest.staging import new_scratch_folder, remove_leftovers
 
     path = Path(path)
     existed = path.exists()
@@ -368,7 +368,7 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stage
     """Swap a fetch's staged rows (ingest.staging.Staged: Parquet files in its scratch folder,
     the raw records compressed with staged.dictionary) in for the source's old ones, group
     them into probable cases, and record its runs, in one transaction."""
-    from ingest import cases  # it reads SQL through this module
+    from kratom_ae.ingest import cases  # it reads SQL through this module
     # DuckDB cannot size read_parquet of a list held in a variable (it estimates 0 rows), and
     # would then build the hash table of `stage_seq IN (winners)` from the raw records: every
     # raw record in memory at once, out of memory from a few hundred MB of reports on.

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ingest.errors import KratomAEError
-from ingest.inputs import read_bytes
-from ingest.text import quoted
+from kratom_ae.ingest.errors import KratomAEError
+from kratom_ae.ingest.inputs import read_bytes
+from kratom_ae.ingest.text import quoted
 
 MATCH_KINDS = ("substring", "word", "exclude")
 # The longest term accepted: longer than any product name seen in openFDA's reports, and short
@@ -63,7 +63,7 @@ def forms(terms: list[str]) -> list[tuple[str, str]]:
     SQL matches names with, so that the search sent and the local match cannot drift."""
     import duckdb
 
-    from ingest.store import sql
+    from kratom_ae.ingest.store import sql
 
     con = duckdb.connect()
     try:
@@ -81,7 +81,7 @@ def make_terms(rows: list[tuple[str, str, str]]) -> list[Term]:
 def load_terms(path: str | Path | None = None) -> list[Term]:
     """Read a terms CSV (columns term, match[, note]); None reads the bundled kratom list."""
     if path is None:
-        text = resources.files("ingest").joinpath("data/kratom_terms.csv").read_text(encoding="utf-8")
+        text = resources.files("kratom_ae.ingest").joinpath("data/kratom_terms.csv").read_text(encoding="utf-8")
         where = "the bundled kratom terms"
     else:
         try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from ingest.errors import KratomAEError
+from kratom_ae.ingest.errors import KratomAEError
 
 NUMERIC_TYPES = {"tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint", "uinteger", "ubigint", "uhugeint", "float", "double", "decimal"}
 EXACT_TYPES = NUMERIC_TYPES | {"boolean", "varchar"}

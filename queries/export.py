@@ -14,15 +14,17 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from kratom_ae import __version__
+
 
 # The database side (duckdb, ingest.store, queries.library) is imported in the functions that
-# read a database, and ingest.fetch (which brings the HTTP client) only for the tool's version:
+# read a database:
 # `signals --counts` writes its CSV and JSON with neither, and every command starts faster.
 if TYPE_CHECKING:
-    from queries.outputs import Written
+    from kratom_ae.queries.outputs import Written
     import duckdb
 
-    from queries.library import Filters, Query
+    from kratom_ae.queries.library import Filters, Query
 
 # A spreadsheet runs a cell that starts with one of these as a formula (product names come
 # from the public: "=HYPERLINK(...)" is a real risk), also after leading blanks or invisible
@@ -81,7 +83,7 @@ def json_text(frame: pd.DataFrame) -> str:
 
 def counting_rules() -> list[str]:
     """The counting rules as written in queries/_scope.sql's header (the one place they live)."""
-    from queries.library import BUNDLED
+    from kratom_ae.queries.library import BUNDLED
 
     text = (BUNDLED / "_scope.sql").read_text(encoding="utf-8")
     block = text.split("-- Counting rules", 1)[1].split("\n--\n", 1)[0]
@@ -100,8 +102,8 @@ def counting_rules() -> list[str]:
 
 
 def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, tables: dict[str, Query], listing=None) -> dict:
-    from ingest.store import sql, synthetic_sources, synthetic_warning
-    from queries.library import has_meddra
+    from kratom_ae.ingest.store import sql, synthetic_sources, synthetic_warning
+    from kratom_ae.queries.library import has_meddra
 
     runs = con.execute(sql("provenance")).df()
     synthetic = synthetic_sources(con)
@@ -127,7 +129,7 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
         "data_warning": synthetic_warning(synthetic),
         "synthetic": bool(synthetic),
         "tool": "kratom-ae",
-        "tool_version": tool_version(),
+        "tool_version": __version__,
         "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "database": str(Path(db).resolve()),
         "filters": filters.describe() | ({"listing": {"terms": list(listing.terms), "skin": listing.skin, "pigmentation": listing.pigmentation, "soc": listing.soc}} if listing else {}),
@@ -146,12 +148,6 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
     }
 
 
-def tool_version() -> str:
-    from ingest.fetch import tool_version as installed_version
-
-    return installed_version()
-
-
 def provenance_text(con, db, filters, tables, listing=None) -> str:
     return json_document(provenance(con, db, filters, tables, listing))
 
@@ -165,8 +161,8 @@ def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filter
     queries/outputs.py); the tables an earlier export there made and this one does not are
     removed (if they are still as it wrote them). Tables that need a MedDRA release are
     skipped while none is loaded (provenance.json lists what was written)."""
-    from queries.library import has_meddra, run
-    from queries.outputs import write_folder
+    from kratom_ae.queries.library import has_meddra, run
+    from kratom_ae.queries.outputs import write_folder
 
     meddra = has_meddra(con)
     chosen = {name: q for name, q in tables.items() if meddra or "meddra" not in q.requires}
@@ -176,11 +172,11 @@ def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filter
 
 def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None) -> str:
     """Provenance of a signals table: the usual one, plus the background and its requests."""
-    from queries.signals import honesty
-    from queries.disproportionality import __doc__ as formulas
+    from kratom_ae.queries.signals import honesty
+    from kratom_ae.queries.disproportionality import __doc__ as formulas
 
     base = provenance(con, db, filters, {}) if con is not None else {
-        "tool": "kratom-ae", "tool_version": tool_version(), "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tool": "kratom-ae", "tool_version": __version__, "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "counts_file": str(Path(counts_file).resolve()),
     }
     base.pop("tables", None)

@@ -13,13 +13,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ingest import failures
-from ingest.errors import KratomAEError
-from ingest.inputs import read_bytes
-from ingest.text import quoted
-from ingest.store import sql
+from kratom_ae.ingest import failures
+from kratom_ae.ingest.errors import KratomAEError
+from kratom_ae.ingest.inputs import read_bytes
+from kratom_ae.ingest.text import quoted
+from kratom_ae.ingest.store import sql
 
-BUNDLED = Path(str(resources.files("queries")))
+BUNDLED = Path(str(resources.files("kratom_ae.queries")))
 FILTERS = ("source", "since", "until", "role", "serious", "top", "unit")
 TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
 SKIN_TERMS = BUNDLED / "skin_terms.csv"
@@ -213,7 +213,7 @@ def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check
 def read_only_query(con: duckdb.DuckDBPyConnection, statement: str):
     """Run a researcher's own query on a read-only connection, with the scope views at hand
     and no access to files (so COPY ... TO cannot write one either); see queries/adhoc.py."""
-    from queries import adhoc
+    from kratom_ae.queries import adhoc
 
     try:
         prepare_scope(con, Filters())

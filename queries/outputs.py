@@ -40,8 +40,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.dbfile import database_of_journal, is_duckdb_file, journal_of
-from ingest.errors import KratomAEError
+from kratom_ae.ingest.dbfile import database_of_journal, is_duckdb_file, journal_of
+from kratom_ae.ingest.errors import KratomAEError
 
 # The folder of a run's files while they are written; one left by a killed run is removed by
 # the next run into the same folder, if it holds the MARKER and nothing but plain files.
@@ -233,7 +233,7 @@ def new_file_mode() -> int:
 def write_error(exc: OSError, shown: Path) -> Exception:
     """A failed write as one sentence: a full disk or a size limit with what to do about it
     (ingest/failures.py, on the command line), anything else with the system's words."""
-    from ingest.failures import WRITE_ERRNOS
+    from kratom_ae.ingest.failures import WRITE_ERRNOS
 
     exc.filename = exc.filename or str(shown)
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):  # failures.py's advice names --db

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ingest.errors import KratomAEError
-from ingest.inputs import read_bytes
-from ingest.text import first_line, quoted
-from queries.disproportionality import statistics
+from kratom_ae.ingest.errors import KratomAEError
+from kratom_ae.ingest.inputs import read_bytes
+from kratom_ae.ingest.text import first_line, quoted
+from kratom_ae.queries.disproportionality import statistics
 
 # The database side (duckdb, ingest.store, queries.library) is imported where a database is
 # read: `signals --counts` needs none, and starts without it.
@@ -97,7 +97,7 @@ def infinite_ror(frame: pd.DataFrame) -> pd.Series:
 
 def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str) -> pd.DataFrame:
     """The signals of every term in scope (prepare_scope and background.ensure must have run)."""
-    from queries.library import internal_sql
+    from kratom_ae.queries.library import internal_sql
 
     frame = con.execute(internal_sql("signals")).df()
     frame = frame[["source", "term", "a", "b", "c", "d", "background_method"]].astype({"a": "Int64", "b": "Int64", "c": "Int64", "d": "Int64"})
@@ -105,7 +105,7 @@ def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str) ->
 
 
 def background_info(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    from ingest.store import sql
+    from kratom_ae.ingest.store import sql
 
     return con.execute(sql("background_info")).df()
 

@@ -16,11 +16,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ingest.text import printable
-from queries import export, library
-from queries import signals as signal_lib
-from queries.library import Filters
-from report import figures
+from kratom_ae.ingest.text import printable
+from kratom_ae.queries import export, library
+from kratom_ae.queries import signals as signal_lib
+from kratom_ae.queries.library import Filters
+from kratom_ae.report import figures
 
 DEFAULT_TOP = 20
 # The tables shown on the page or drawn, by name in the query library.
@@ -170,7 +170,7 @@ def write(report: Report, folder: Path, db: Path):
     (the rows it draws), written as one set (queries/outputs.py): a figure with nothing to
     draw writes only its CSV, and its PNG and SVG of an earlier report there are removed.
     Returns queries.outputs.Written."""
-    from queries.outputs import write_folder
+    from kratom_ae.queries.outputs import write_folder
 
     files: list[tuple[str, str | bytes]] = []
     for drawn in report.figures:

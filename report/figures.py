@@ -22,7 +22,7 @@ matplotlib.use("Agg")  # no display: figures are only ever written to files
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from ingest.text import escape, printable  # noqa: E402
+from kratom_ae.ingest.text import escape, printable  # noqa: E402
 
 # Fixed ids in the SVG files, so that the same data gives the same file.
 matplotlib.rcParams["svg.hashsalt"] = "kratom-ae"

@@ -8,14 +8,14 @@ sys.path.insert(0, str(HERE))
 
 from vcr_setup import make_vcr  # noqa: E402
 
-import ingest.openfda  # noqa: E402
+from kratom_ae.ingest import openfda  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def sleeps(monkeypatch):
     """No test waits for real: every sleep of the client (pacing, backoff) is recorded here."""
     slept: list[float] = []
-    monkeypatch.setattr(ingest.openfda, "wait", slept.append)
+    monkeypatch.setattr(openfda, "wait", slept.append)
     return slept
 
 
@@ -36,7 +36,7 @@ def fetched_db(tmp_path_factory):
     the tests that only read it (tests that change a database copy it first)."""
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from kratom_ae.cli.main import app
 
     db = tmp_path_factory.mktemp("fetched") / "kratom.duckdb"
     with make_vcr("none").use_cassette("synthetic_fetch_all.json"):
@@ -53,7 +53,7 @@ def signals_db(fetched_db, tmp_path_factory):
 
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from kratom_ae.cli.main import app
 
     db = tmp_path_factory.mktemp("signals") / "kratom.duckdb"
     shutil.copy(fetched_db, db)
@@ -69,7 +69,7 @@ def report_dir(signals_db, tmp_path_factory):
     (its figures at 300 dpi take a while). Any request to openFDA would fail it."""
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from kratom_ae.cli.main import app
 
     folder = tmp_path_factory.mktemp("report") / "out"
     with make_vcr("none").use_cassette("empty_never_recorded.json"):

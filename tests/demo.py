@@ -19,7 +19,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from vcr_setup import make_vcr  # noqa: E402
 
-from cli.main import app  # noqa: E402
+from kratom_ae.cli.main import app  # noqa: E402
 
 
 def run(args: list[str]) -> int:

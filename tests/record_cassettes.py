@@ -31,10 +31,10 @@ import synthetic  # noqa: E402
 from fake_openfda import FakeOpenFDA, real_error  # noqa: E402
 from vcr_setup import CASSETTES, make_vcr  # noqa: E402
 
-from ingest import store  # noqa: E402
-from ingest.fetch import SOURCES, fetch_source  # noqa: E402
-from ingest.openfda import OpenFDAClient, Pacer  # noqa: E402
-from ingest.terms import load_terms  # noqa: E402
+from kratom_ae.ingest import store  # noqa: E402
+from kratom_ae.ingest.fetch import SOURCES, fetch_source  # noqa: E402
+from kratom_ae.ingest.openfda import OpenFDAClient, Pacer  # noqa: E402
+from kratom_ae.ingest.terms import load_terms  # noqa: E402
 
 KRATOM_ONLY = HERE / "fixtures" / "terms_kratom.csv"
 RECORDING_KEY = "RECORDING-KEY-0000-MUST-NOT-APPEAR"
@@ -84,8 +84,8 @@ def record_background() -> None:
     """synthetic_signals_background.json: the background requests of `kratom-ae signals` for
     both sources (role any), against the synthetic background of tests/synthetic.py. The
     kratom fetch before it is not recorded (synthetic_fetch_all.json has the same answers)."""
-    from ingest import background
-    from queries.library import Filters, prepare_scope
+    from kratom_ae.ingest import background
+    from kratom_ae.queries.library import Filters, prepare_scope
 
     faers, caers = synthetic.background_dataset()
     path = CASSETTES / "synthetic_signals_background.json"

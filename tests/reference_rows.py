@@ -9,12 +9,15 @@ The inputs, each fetched into a database of its own:
 - bench: 2,500 of the benchmark's SYNTHETIC reports (bench/data.py), three pages, one short;
 - malformed: the malformed FAERS and CAERS records of tests/test_hostile.py, one page each.
 
-This module runs against whichever kratom-ae is importable as `ingest` and `cli`, so that
-record_reference_rows.py can run it with an older commit's code.
+This module runs against whichever kratom-ae is importable, as `kratom_ae.ingest` (since issue
+21) or as the older top-level `ingest`, so that record_reference_rows.py can run it with an older
+commit's code.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import random
 import sys
 from pathlib import Path
@@ -27,6 +30,12 @@ TABLES = ("reports", "products", "reactions", "fetch_problems")
 # comparison leaves out: the rows are compared by (source, report_id, position).
 ORDER = {"reports": "source, report_id", "products": "source, report_id, product_seq", "reactions": "source, report_id, reaction_seq", "fetch_problems": "source, report_id, problem"}
 SCENARIOS = ("cassette", "bench", "malformed")
+
+
+def kratom_ae(name: str):
+    """The module ingest.NAME of whichever kratom-ae is importable (see the docstring)."""
+    prefix = "kratom_ae." if importlib.util.find_spec("kratom_ae") else ""
+    return importlib.import_module(prefix + name)
 
 
 def bench_records(count: int) -> list[dict]:
@@ -54,10 +63,10 @@ def fetch(scenario: str, db: Path) -> None:
     from fake_openfda import FakeOpenFDA
     from vcr_setup import make_vcr
 
-    from ingest import store
-    from ingest.fetch import SOURCES, fetch_source
-    from ingest.openfda import OpenFDAClient, Pacer
-    from ingest.terms import load_terms
+    store = kratom_ae("ingest.store")
+    SOURCES, fetch_source = kratom_ae("ingest.fetch").SOURCES, kratom_ae("ingest.fetch").fetch_source
+    OpenFDAClient, Pacer = kratom_ae("ingest.openfda").OpenFDAClient, kratom_ae("ingest.openfda").Pacer
+    load_terms = kratom_ae("ingest.terms").load_terms
 
     if scenario == "cassette":
         with make_vcr("none").use_cassette("synthetic_fetch_all.json"), store.writing(db) as con:

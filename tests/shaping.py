@@ -6,9 +6,9 @@ import json
 
 import zstandard
 
-from ingest.fetch import SOURCES
-from ingest.staging import Staging
-from ingest.terms import load_terms
+from kratom_ae.ingest.fetch import SOURCES
+from kratom_ae.ingest.staging import Staging
+from kratom_ae.ingest.terms import load_terms
 
 
 def rows_of(source: str, *records: dict, terms=None) -> list[dict] | dict:

@@ -56,7 +56,7 @@ def launcher(code: Path | None) -> list[str]:
     if code is None:
         return [str(KRATOM_AE)]
     # What the installed script does, with DIR first on the path (cwd is DIR).
-    return [sys.executable, "-c", "import sys; sys.argv[0] = 'kratom-ae'; from cli.main import main; main()"]
+    return [sys.executable, "-c", "import sys; sys.argv[0] = 'kratom-ae'; from kratom_ae.cli.main import main; main()"]
 
 
 def make_demo_db(folder: Path) -> Path:

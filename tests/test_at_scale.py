@@ -74,7 +74,7 @@ def raw_count(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def raw_record(con: duckdb.DuckDBPyConnection, report_id: str) -> dict:
-    from ingest import raw
+    from kratom_ae.ingest import raw
 
     return json.loads(raw.record(con, "faers", report_id))
 
@@ -155,7 +155,7 @@ def test_fetch_of_100k_bench_reports_holds_every_report_product_reaction_and_raw
 def copy_of_the_code(folder: Path) -> Path:
     """The kratom-ae source, copied, with a line in ingest/__init__.py that notes where it was
     imported from in the file $KRATOM_AE_IMPORTED: only a run of this copy writes there."""
-    for package in ("ingest", "cli", "queries", "report"):
+    for package in ("kratom_ae", "ingest", "cli", "queries", "report"):
         shutil.copytree(ROOT / package, folder / package, ignore=shutil.ignore_patterns("__pycache__"))
     init = folder / "ingest" / "__init__.py"
     init.write_text(
@@ -210,7 +210,7 @@ def test_big_pages_code_never_fills_a_module_the_folder_lacks_from_the_checkout(
     done = big_pages_code(code, tmp_path / "imported")
     assert done.returncode == 0, done.stderr
     assert "1 page of 1000 reports of ~2 KB: exit 1, " in done.stdout
-    assert "ModuleNotFoundError: No module named 'ingest.deadline'" in done.stdout
+    assert "ModuleNotFoundError: No module named 'kratom_ae.ingest.deadline'" in done.stdout
     assert ", no reports held\n" in done.stdout
 
 

@@ -17,13 +17,13 @@ from typer.testing import CliRunner
 
 import oracle
 import synthetic
-from cli.main import app
+from kratom_ae.cli.main import app
 from fake_openfda import FakeOpenFDA
-from ingest import store
-from ingest.cases import group
-from ingest.fetch import SOURCES, fetch_source
-from ingest.openfda import OpenFDAClient, Pacer
-from ingest.terms import load_terms
+from kratom_ae.ingest import store
+from kratom_ae.ingest.cases import group
+from kratom_ae.ingest.fetch import SOURCES, fetch_source
+from kratom_ae.ingest.openfda import OpenFDAClient, Pacer
+from kratom_ae.ingest.terms import load_terms
 
 runner = CliRunner()
 KRATOM_ONLY = Path(__file__).parent / "fixtures" / "terms_kratom.csv"
@@ -235,12 +235,12 @@ def test_summary_shows_reports_and_cases_in_report_unit(fetched_db, reports, cas
 
 
 def test_signals_count_cases_on_the_kratom_side(fetched_db, reports, case_of, tmp_path, monkeypatch):
-    import ingest.openfda
+    from kratom_ae.ingest import openfda
     from vcr_setup import make_vcr
 
     db = tmp_path / "kratom.duckdb"
     shutil.copy(fetched_db, db)
-    monkeypatch.setattr(ingest.openfda, "wait", lambda s: None)
+    monkeypatch.setattr(openfda, "wait", lambda s: None)
     with make_vcr("none").use_cassette("synthetic_signals_background.json", allow_playback_repeats=False):
         result = runner.invoke(app, ["signals", "--db", str(db), "--unit", "case", "--source", "faers"])
     assert result.exit_code == 0, result.output

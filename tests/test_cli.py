@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from kratom_ae.cli.main import app
 from vcr_setup import CASSETTES
 
 runner = CliRunner()
@@ -20,7 +20,7 @@ SECRET = "SECRET-KEY-123-DO-NOT-STORE"
 
 @pytest.fixture(autouse=True)
 def no_pacing(monkeypatch):
-    monkeypatch.setattr("ingest.openfda.Pacer.wait", lambda self: None)
+    monkeypatch.setattr("kratom_ae.ingest.openfda.Pacer.wait", lambda self: None)
 
 
 def run(*args, env=None):
@@ -226,7 +226,7 @@ def test_help_wraps_paragraphs_and_shows_no_type_for_flags(command):
 def test_docstrings_have_no_line_breaks_inside_paragraphs():
     import inspect
 
-    from cli.main import meddra_app
+    from kratom_ae.cli.main import meddra_app
 
     for typer_app in (app, meddra_app):
         for command in typer_app.registered_commands:

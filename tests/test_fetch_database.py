@@ -12,11 +12,11 @@ import pytest
 
 import synthetic
 from fake_openfda import FakeOpenFDA
-from ingest import raw, store
-from ingest.errors import KratomAEError
-from ingest.fetch import SOURCES, fetch_source
-from ingest.openfda import OpenFDAClient, OpenFDAError, Pacer
-from ingest.terms import load_terms, search_query
+from kratom_ae.ingest import raw, store
+from kratom_ae.ingest.errors import KratomAEError
+from kratom_ae.ingest.fetch import SOURCES, fetch_source
+from kratom_ae.ingest.openfda import OpenFDAClient, OpenFDAError, Pacer
+from kratom_ae.ingest.terms import load_terms, search_query
 
 KRATOM_ONLY = Path(__file__).parent / "fixtures" / "terms_kratom.csv"
 DATA_TABLES = ["reports", "products", "reactions", "raw_reports"]
@@ -224,7 +224,7 @@ def test_killed_fetch_leaves_the_database_as_it_was(db, replay):
         server.faults = [("sleep", 0.0)] * 3 + [("sleep", 30.0)]  # the 4th request hangs
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
         child = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "fetch", "--db", str(db), "--base-url", server.url, "--quiet"],
+            [sys.executable, "-m", "kratom_ae.cli.main", "fetch", "--db", str(db), "--base-url", server.url, "--quiet"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 60
@@ -262,7 +262,7 @@ def test_fetch_past_26000_matches_into_the_database(db):
 
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from kratom_ae.cli.main import app
 
     rng = random.Random(3)
     many = [synthetic.faers_record(rng, str(60_000_000 + i), "KRATOM", extra_drugs=0) for i in range(27_500)]
@@ -284,7 +284,7 @@ def test_keys_first_mentions_and_kratom_only_reports(db):
     Four hand-made FAERS records, fetched through the CLI."""
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from kratom_ae.cli.main import app
 
     def record(report_id, drugs, reactions):
         return {"safetyreportid": report_id, "safetyreportversion": "1", "receivedate": "20240102", "serious": "2",

@@ -12,12 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 import synthetic
-from cli.main import app
+from kratom_ae.cli.main import app
 from fake_openfda import FakeOpenFDA
-from ingest import raw, staging, store
-from ingest.fetch import SOURCES, fetch_source
-from ingest.openfda import OpenFDAClient, OpenFDAError, Pacer
-from ingest.terms import load_terms, search_query
+from kratom_ae.ingest import raw, staging, store
+from kratom_ae.ingest.fetch import SOURCES, fetch_source
+from kratom_ae.ingest.openfda import OpenFDAClient, OpenFDAError, Pacer
+from kratom_ae.ingest.terms import load_terms, search_query
 
 KRATOM_ONLY = Path(__file__).parent / "fixtures" / "terms_kratom.csv"
 FAERS_SEARCH = search_query(load_terms(KRATOM_ONLY)[0], SOURCES["faers"].search_fields)
@@ -135,7 +135,7 @@ def test_a_gzip_bomb_is_refused_before_it_fills_the_memory(db):
 
 
 def test_a_gzip_bomb_ends_the_command_in_one_sentence(db, monkeypatch):
-    monkeypatch.setattr("ingest.openfda.MAX_PAGE_BYTES", 4 * MiB)
+    monkeypatch.setattr("kratom_ae.ingest.openfda.MAX_PAGE_BYTES", 4 * MiB)
     with FakeOpenFDA(faers_records(5)) as server:
         server.faults = [("gzip", gzip.compress(b"0" * (16 * MiB)))]
         result = cli("fetch", "--db", str(db), "--source", "faers", "--terms", str(KRATOM_ONLY), "--base-url", server.url)
@@ -192,7 +192,7 @@ def test_a_total_that_changes_between_pages_fails(db):
 def test_paging_with_skip_and_no_matches_still_work(db, monkeypatch):
     """The checks leave openFDA's own answers alone: skip paging without Link headers, and the
     404 "No matches found!" of a term with no reports."""
-    monkeypatch.setattr("ingest.openfda.next_params", lambda response: None)
+    monkeypatch.setattr("kratom_ae.ingest.openfda.next_params", lambda response: None)
     terms = db.parent / "terms.csv"
     terms.write_text("term,match\nKRATOM,substring\nNOTHINGLIKEIT,substring\n")
     with FakeOpenFDA(faers_records(25)) as server:
@@ -367,7 +367,7 @@ def test_a_page_in_any_layout_is_read_the_same(layout):
 
 @pytest.mark.parametrize("body", [b'{"meta": {"results": {"total": 3}}, "results": [{"a": 1}, ', b'{"meta": {}, "results": [1, 2]} trailing', b"not json"])
 def test_a_page_that_is_not_valid_json_is_asked_for_again(body):
-    from ingest.openfda import InvalidPage
+    from kratom_ae.ingest.openfda import InvalidPage
 
     scratch = staging.Staging(None, load_terms(KRATOM_ONLY), "faers", "safetyreportid")
     try:

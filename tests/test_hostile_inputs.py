@@ -18,9 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 import synthetic
-from cli.main import app
+from kratom_ae.cli.main import app
 from fake_openfda import FakeOpenFDA
-from ingest import failures
+from kratom_ae.ingest import failures
 
 runner = CliRunner()
 KRATOM_ONLY = str(Path(__file__).parent / "fixtures" / "terms_kratom.csv")
@@ -77,7 +77,7 @@ def test_pacing_too_slow_to_wait_for_is_a_usage_error(tmp_path, value):
 def test_the_slowest_pacing_is_accepted(tmp_path, monkeypatch):
     waited = []
     monkeypatch.undo()  # the real pacer, with its sleep recorded (conftest's `sleeps`)
-    monkeypatch.setattr("ingest.openfda.wait", waited.append)
+    monkeypatch.setattr("kratom_ae.ingest.openfda.wait", waited.append)
     faers, caers = [synthetic.faers_record(random.Random(1), "1", "KRATOM")], []
     with FakeOpenFDA(faers, caers) as server:
         result = runner.invoke(app, ["fetch", "--db", str(tmp_path / "new.duckdb"), "--source", "faers", "--terms", KRATOM_ONLY, "--base-url", server.url, "--requests-per-minute", "0.01", "--quiet"])
@@ -319,7 +319,7 @@ def escapes_db(tmp_path_factory):
 
 def kratom_ae(*args: str) -> subprocess.CompletedProcess:
     """The command in a process of its own, its stdout a pipe (as `kratom-ae ... > file`)."""
-    code = "import sys; from cli.main import main; sys.argv[0] = 'kratom-ae'; main()"
+    code = "import sys; from kratom_ae.cli.main import main; sys.argv[0] = 'kratom-ae'; main()"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, cwd=Path(__file__).parents[1], env={**os.environ, "COLUMNS": "120"})
 
 
@@ -345,7 +345,7 @@ def test_csv_on_a_terminal_is_escaped(escapes_db):
     a terminal of its own)."""
     if not shutil.which("script"):
         pytest.skip("needs script(1) for a terminal")
-    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parents[1])!r}); from cli.main import main; sys.argv[0] = 'kratom-ae'; main()"
+    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parents[1])!r}); from kratom_ae.cli.main import main; sys.argv[0] = 'kratom-ae'; main()"
     shell = " ".join(["'" + a.replace("'", "'\\''") + "'" for a in [sys.executable, "-c", code, "sql", "SELECT DISTINCT product_name FROM products", "--db", str(escapes_db), "--format", "csv"]])
     seen = subprocess.run(["script", "-qec", shell, "/dev/null"], capture_output=True)
     assert seen.returncode == 0, seen.stdout

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from kratom_ae.cli.main import app
 from test_fetch_database import expected
 from vcr_setup import make_vcr
 
@@ -34,7 +34,7 @@ import resource, sys
 sys.path[:0] = [{tests!r}, {root!r}]
 resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
 from vcr_setup import make_vcr
-from cli.main import app
+from kratom_ae.cli.main import app
 with make_vcr("none").use_cassette("synthetic_fetch_all.json", allow_playback_repeats=True):
     app(["fetch", "--db", {db!r}, "--requests-per-minute", "0"], prog_name="kratom-ae")
 """
@@ -214,7 +214,7 @@ sys.path[:0] = [{tests!r}, {root!r}]
 limit = os.path.getsize({db!r})  # no room to grow the file: a checkpoint that needs new blocks fails
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 from vcr_setup import make_vcr
-from cli.main import app
+from kratom_ae.cli.main import app
 with make_vcr("none").use_cassette("synthetic_signals_background.json"):
     app({args!r}, prog_name="kratom-ae")
 """

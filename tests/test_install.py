@@ -20,9 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 import synthetic
-from cli.main import app
+from kratom_ae.cli.main import app
 from fake_openfda import FakeOpenFDA
-from queries.library import discover
+from kratom_ae.queries.library import discover
 
 pytestmark = pytest.mark.install
 
@@ -55,12 +55,28 @@ def installed(tmp_path_factory) -> Path:
     return bin_dir
 
 
+def test_the_wheel_claims_one_name_in_site_packages(installed, tmp_path):
+    """kratom-ae's folders install as kratom_ae.cli, kratom_ae.ingest, ...: a package of
+    another project called cli, ingest, queries or report is neither overwritten nor shadowed."""
+    for generic in ("cli", "ingest", "queries", "report"):
+        done = subprocess.run([installed / "python", "-c", f"import {generic}"], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 1 and f"No module named '{generic}'" in done.stderr, (generic, done.stderr)
+    site = Path(run([installed / "python", "-c", "import kratom_ae, pathlib; print(pathlib.Path(kratom_ae.__file__).parents[1])"], cwd=tmp_path).stdout.strip())
+    ours = {p.name for p in site.iterdir() if p.name.lower().startswith("kratom")}
+    assert ours == {"kratom_ae", "kratom_ae-0.1.0.dist-info"}, ours
+    assert sorted(p.name for p in (site / "kratom_ae").iterdir() if p.is_dir() and p.name != "__pycache__") == ["cli", "ingest", "queries", "report"]
+    version = run([installed / "kratom-ae", "--version"], cwd=tmp_path)
+    assert version.stdout == "kratom-ae 0.1.0\n"
+    module = run([installed / "python", "-m", "kratom_ae", "--help"], cwd=tmp_path)
+    assert module.stdout.startswith("Usage: kratom-ae [OPTIONS] COMMAND [ARGS]...") and "fetch" in module.stdout
+
+
 def test_the_installed_wheel_fetches_and_runs_every_table(installed, tmp_path):
     """Every table, run by the installed command, gives what the development code gives on
     the same database."""
     here = tmp_path
-    located = run([installed / "python", "-c", "import cli, ingest, queries; print(cli.__file__, ingest.__file__, queries.__file__)"], cwd=here)
-    assert all(str(installed.parent) in path for path in located.stdout.split()), located.stdout
+    located = run([installed / "python", "-c", "import kratom_ae.cli, kratom_ae.ingest, kratom_ae.queries, kratom_ae.report as r; print(r.__file__)"], cwd=here)
+    assert str(installed.parent) in located.stdout, located.stdout
     tool = installed / "kratom-ae"
     db = here / "kratom.duckdb"
     faers, caers = synthetic.fixture_dataset()
@@ -87,3 +103,4 @@ def test_the_installed_wheel_fetches_and_runs_every_table(installed, tmp_path):
     provenance = json.loads((here / "out" / "provenance.json").read_text(encoding="utf-8"))
     assert sorted(provenance["tables"]) == sorted(tables)
     assert provenance["skin_terms"].startswith("MedDRA primary SOC")
+    assert provenance["tool_version"] == "0.1.0"

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from ingest import store
-from ingest.fetch import SOURCES, fetch_source
-from ingest.openfda import OpenFDAClient, Pacer
-from ingest.terms import load_terms
+from kratom_ae.ingest import store
+from kratom_ae.ingest.fetch import SOURCES, fetch_source
+from kratom_ae.ingest.openfda import OpenFDAClient, Pacer
+from kratom_ae.ingest.terms import load_terms
 from vcr_setup import CASSETTES
 
 LIVE = CASSETTES / "live" / "fetch_all.json"

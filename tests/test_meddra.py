@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import oracle
-from cli.main import app
+from kratom_ae.cli.main import app
 
 runner = CliRunner()
 FIXTURE = Path(__file__).parent / "fixtures" / "meddra_synthetic"

@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from ingest import store
-from ingest.openfda import public_url
+from kratom_ae.cli.main import app
+from kratom_ae.ingest import store
+from kratom_ae.ingest.openfda import public_url
 from test_fetch_database import dump
 from vcr_setup import make_vcr
 
@@ -34,7 +34,7 @@ UNCHANGED = "the database is as it was before this fetch."
 
 @pytest.fixture(autouse=True)
 def no_pacing(monkeypatch):
-    monkeypatch.setattr("ingest.openfda.Pacer.wait", lambda self: None)
+    monkeypatch.setattr("kratom_ae.ingest.openfda.Pacer.wait", lambda self: None)
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_ctrl_c_inside_duckdb_during_download(db, monkeypatch):
     def interrupted(*args):
         raise RuntimeError("Query interrupted")
 
-    monkeypatch.setattr("ingest.staging.shape_batch", interrupted)
+    monkeypatch.setattr("kratom_ae.ingest.staging.shape_batch", interrupted)
     result = fetch_replayed(db)
     assert one_sentence(result, 130) == f"Error: Interrupted; {UNCHANGED}"
     assert dump(db) == before
@@ -175,7 +175,7 @@ def test_ctrl_c_in_a_table_command(fetched_db, monkeypatch):
     def interrupted(*args, **kwargs):
         raise RuntimeError("Query interrupted")
 
-    monkeypatch.setattr("queries.library.run", interrupted)
+    monkeypatch.setattr("kratom_ae.queries.library.run", interrupted)
     assert one_sentence(run("query", "summary", "--db", fetched_db), 130) == "Error: Interrupted."
 
 
@@ -209,7 +209,7 @@ def test_disk_full_in_duckdb_is_not_called_a_bad_page(db, monkeypatch, step):
         con = real_connect(path, *a, **k)
         return Connection(con, execute_fails=(lambda q: q == store.sql(step), failure))
 
-    monkeypatch.setattr("ingest.staging.duckdb.connect", connect)
+    monkeypatch.setattr("kratom_ae.ingest.staging.duckdb.connect", connect)
     result = fetch_replayed(db)
     assert one_sentence(result) == f"Error: Cannot write {db.parent}/scratch.tmp: No space left on device; free some disk space and run it again; {UNCHANGED}"
     assert dump(db) == before
@@ -230,7 +230,7 @@ import resource, sys
 sys.path[:0] = [{tests!r}, {root!r}]
 resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
 from vcr_setup import make_vcr
-from cli.main import app
+from kratom_ae.cli.main import app
 with make_vcr("none").use_cassette("synthetic_fetch_all.json", allow_playback_repeats=True):
     app(["fetch", "--db", {db!r}, "--quiet", "--requests-per-minute", "0"], prog_name="kratom-ae")
 """
@@ -332,7 +332,7 @@ def run_as_user(*args):
     if os.geteuid() != 0:
         result = run(*args)
         return result.exit_code, result.stderr
-    out = subprocess.run([sys.executable, "-m", "cli.main", *map(str, args)], preexec_fn=without_dac_override, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "kratom_ae.cli.main", *map(str, args)], preexec_fn=without_dac_override, capture_output=True, text=True, cwd=ROOT, timeout=120)
     return out.returncode, out.stderr
 
 
@@ -503,7 +503,7 @@ def test_terms_file_that_is_not_utf8(tmp_path):
 
 
 def test_terms_file_with_a_byte_order_mark(tmp_path):
-    from ingest.terms import load_terms, make_terms
+    from kratom_ae.ingest.terms import load_terms, make_terms
 
     path = tmp_path / "terms.csv"
     path.write_text("term,match\nKRATOM,substring\n", encoding="utf-8-sig")
@@ -516,7 +516,7 @@ def test_an_unknown_problem_is_one_sentence_too(fetched_db, monkeypatch):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("queries.library.run", broken)
+    monkeypatch.setattr("kratom_ae.queries.library.run", broken)
     assert one_sentence(run("query", "summary", "--db", fetched_db)) == (
         "Error: kratom-ae stopped on a problem it does not know (ZeroDivisionError: division by zero); please report it (KRATOM_AE_TRACEBACK=1 shows where)."
     )

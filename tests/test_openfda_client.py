@@ -7,7 +7,7 @@ import requests
 
 import synthetic
 from fake_openfda import FakeOpenFDA, real_error
-from ingest.openfda import OpenFDAClient, OpenFDAError, Pacer, next_params, public_url, retry_after_seconds
+from kratom_ae.ingest.openfda import OpenFDAClient, OpenFDAError, Pacer, next_params, public_url, retry_after_seconds
 
 SEARCH = "patient.drug.medicinalproduct:*kratom* OR patient.drug.activesubstance.activesubstancename:*kratom* OR patient.drug.openfda.brand_name:*kratom* OR patient.drug.openfda.generic_name:*kratom* OR patient.drug.openfda.substance_name:*kratom*"
 
@@ -221,7 +221,7 @@ def test_more_than_26000_matches_come_back_whole_through_search_after():
 
 def test_server_without_link_header_is_paged_with_skip(monkeypatch):
     # A mirror that sends no Link header: skip paging, which stops at openFDA's 25,000 limit.
-    monkeypatch.setattr("ingest.openfda.next_params", lambda response: None)
+    monkeypatch.setattr("kratom_ae.ingest.openfda.next_params", lambda response: None)
     with FakeOpenFDA(small(25)) as server:
         client = OpenFDAClient(server.url, pacer=Pacer(0), page_size=10)
         assert len(records(client)) == 25

@@ -10,8 +10,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-import cli.output
-from cli.main import app
+from kratom_ae.cli import output as cli_output
+from kratom_ae.cli.main import app
 from test_meddra import FIXTURE
 from vcr_setup import make_vcr
 
@@ -31,8 +31,8 @@ def meddra_db(fetched_db, tmp_path_factory):
 def rendered(monkeypatch, width, *args, cassette=None):
     """What a terminal `width` columns wide shows for the command."""
     out = io.StringIO()
-    monkeypatch.setattr(cli.output, "stdout_console", lambda: Console(file=out, width=width, force_terminal=True, color_system=None))
-    monkeypatch.setattr("ingest.openfda.Pacer.wait", lambda self: None)
+    monkeypatch.setattr(cli_output, "stdout_console", lambda: Console(file=out, width=width, force_terminal=True, color_system=None))
+    monkeypatch.setattr("kratom_ae.ingest.openfda.Pacer.wait", lambda self: None)
     if cassette:
         with make_vcr("none").use_cassette(f"{cassette}.json", allow_playback_repeats=True):
             result = runner.invoke(app, list(map(str, args)))
@@ -133,8 +133,8 @@ def test_scope_views_exist_in_plain_duckdb(fetched_db):
     variable needed) and hold what `kratom-ae sql` shows: the kratom reports, no filter."""
     import duckdb
 
-    from ingest import store
-    from queries.library import Filters, prepare_scope
+    from kratom_ae.ingest import store
+    from kratom_ae.queries.library import Filters, prepare_scope
 
     # One process may not hold two connections to a file with different settings: ours first.
     ours = store.connect(fetched_db, read_only=True)

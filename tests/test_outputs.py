@@ -16,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from cli.main import app, input_path, output_file, output_path
+from kratom_ae.cli.main import app, input_path, output_file, output_path
 
 runner = CliRunner()
 
@@ -281,7 +281,7 @@ def test_a_folder_written_half_way_keeps_the_earlier_files(place, monkeypatch):
     they were, and no new file and no temporary folder."""
     import errno
 
-    from queries import outputs
+    from kratom_ae.queries import outputs
 
     assert run(("export", "folder"), place, str(place / "out")).exit_code == 0
     before = state(place)
@@ -303,7 +303,7 @@ def test_a_folder_written_half_way_keeps_the_earlier_files(place, monkeypatch):
 def test_a_killed_runs_temporary_folder_is_removed_but_no_folder_of_the_users(place):
     """A temporary folder kratom-ae made holds its marker and plain files; a folder of the
     user's that only shares the prefix, or one holding the database, is left alone."""
-    from queries.outputs import MARKER
+    from kratom_ae.queries.outputs import MARKER
 
     out = place / "out"
     out.mkdir()
@@ -668,7 +668,7 @@ def test_the_journal_of_a_database_in_a_folder_with_a_question_mark(place, how, 
 KILLED_EXPORT = """
 import os, sys
 sys.path[:0] = [{tests!r}, {root!r}]
-from queries import outputs
+from kratom_ae.queries import outputs
 renames, real = [], os.replace
 def replace(a, b):
     renames.append(b)
@@ -676,7 +676,7 @@ def replace(a, b):
         os._exit(9)  # as a kill -9 between two renames
     real(a, b)
 outputs.os.replace = replace
-from cli.main import app
+from kratom_ae.cli.main import app
 app(["export", {out!r}, "--db", {db!r}, "--source", "faers"], prog_name="kratom-ae")
 """
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import oracle
-from cli.main import app
+from kratom_ae.cli.main import app
 
 runner = CliRunner()
 COMBOS = {
@@ -229,7 +229,7 @@ def test_formula_cells_are_neutralised_in_csv(fetched):
 
 
 def test_neutralise_rules():
-    from queries.export import csv_text
+    from kratom_ae.queries.export import csv_text
     import pandas as pd
 
     frame = pd.DataFrame({"name": ["=1+1", "+CMD", "-2", "@SUM(A1)", "KRATOM", None], "n": [-1, 2, 3, 4, 5, 6]})
@@ -362,7 +362,7 @@ def test_the_scope_keeps_its_filters_when_a_session_variable_changes(fetched, re
     the filters the scope was made with."""
     import duckdb
 
-    from queries import library
+    from kratom_ae.queries import library
 
     filters = library.Filters(source="faers", unit=unit)
     with duckdb.connect(str(fetched), read_only=True) as con:

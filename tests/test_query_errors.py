@@ -4,7 +4,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from kratom_ae.cli.main import app
 from test_meddra import base_db  # noqa: F401 (a fetched database, shared)
 
 runner = CliRunner()

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from ingest import raw, store
+from kratom_ae.cli.main import app
+from kratom_ae.ingest import raw, store
 
 CASSETTE = Path(__file__).parent / "cassettes" / "synthetic_fetch_all.json"
 

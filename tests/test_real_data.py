@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import oracle
-from cli.main import app
+from kratom_ae.cli.main import app
 from vcr_setup import make_vcr
 
 runner = CliRunner()
@@ -86,11 +86,11 @@ def test_export_shows_a_term_once(fetched_db, tmp_path):
 
 
 def test_signals_show_a_term_once_on_both_sides(fetched_db, tmp_path, monkeypatch):
-    import ingest.openfda
+    from kratom_ae.ingest import openfda
 
     db = tmp_path / "kratom.duckdb"
     shutil.copy(fetched_db, db)
-    monkeypatch.setattr(ingest.openfda, "wait", lambda s: None)
+    monkeypatch.setattr(openfda, "wait", lambda s: None)
     with make_vcr("none").use_cassette("synthetic_signals_background.json", allow_playback_repeats=False):
         result = runner.invoke(app, ["signals", "--db", str(db), "--format", "csv", "--source", "faers"])
     assert result.exit_code == 0, result.output

@@ -14,7 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import oracle
-from cli.main import app
+from kratom_ae.cli.main import app
 from vcr_setup import make_vcr
 
 runner = CliRunner()
@@ -125,7 +125,7 @@ def test_every_figure_and_table_is_on_the_page_with_its_n(page, n):
 
 
 def test_the_page_holds_provenance_counting_rules_and_the_disclaimer(report_dir, page, n):
-    from queries.export import DISCLAIMER, counting_rules
+    from kratom_ae.queries.export import DISCLAIMER, counting_rules
 
     text = " ".join(" ".join(page.text).split())
     provenance = json.loads((report_dir / "provenance.json").read_text(encoding="utf-8"))
@@ -151,9 +151,9 @@ def test_the_trend_figure_draws_query_trend(report_dir, signals_db):
 
 def test_the_trend_figure_draws_its_rows(signals_db):
     """The bars and lines themselves, not only the CSV beside them, are the table's numbers."""
-    from ingest import store
-    from queries.library import Filters
-    from report import build
+    from kratom_ae.ingest import store
+    from kratom_ae.queries.library import Filters
+    from kratom_ae.report import build
 
     con = store.connect(signals_db, read_only=True)
     try:
@@ -209,7 +209,7 @@ def test_without_a_cached_background_the_page_says_so_and_sends_no_request(fetch
 
 
 def test_fetch_background_asks_openfda_and_draws_the_forest_plot(fetched_db, tmp_path, monkeypatch):
-    monkeypatch.setattr("ingest.openfda.Pacer.wait", lambda self: None)
+    monkeypatch.setattr("kratom_ae.ingest.openfda.Pacer.wait", lambda self: None)
     db = tmp_path / "kratom.duckdb"
     shutil.copy(fetched_db, db)
     report(db, tmp_path / "out", "--fetch-background", "--since", "2099-01-01", "--quiet", cassette="synthetic_signals_background")
@@ -232,8 +232,8 @@ def test_a_background_that_cannot_be_fetched_leaves_the_report_without_the_plot(
 def test_text_from_the_data_is_escaped(report_dir, signals_db):
     import pandas as pd
 
-    from queries.library import Filters
-    from report import build, figures
+    from kratom_ae.queries.library import Filters
+    from kratom_ae.report import build, figures
 
     provenance = json.loads((report_dir / "provenance.json").read_text(encoding="utf-8"))
     provenance["sources"][0]["queries"][0]["term"] = "<script>alert(1)</script>"

@@ -18,14 +18,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 from typer.testing import CliRunner
 
-import ingest.openfda
+from kratom_ae.ingest import openfda
 import synthetic
-from cli.main import app
-from cli.terminal import printable
+from kratom_ae.cli.main import app
+from kratom_ae.cli.terminal import printable
 from fake_openfda import FakeOpenFDA
-from ingest import store
-from queries.library import Filters
-from report import build, figures
+from kratom_ae.ingest import store
+from kratom_ae.queries.library import Filters
+from kratom_ae.report import build, figures
 
 # Every warning of the report's own is an error; not a socket another test left for the
 # garbage collector, which may happen to be collected during one of these (CI failed so once).
@@ -71,7 +71,7 @@ def hostile_report(tmp_path_factory):
     db = folder / "hostile.duckdb"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(synthetic, "LAST_UPDATED", HOSTILE_LAST_UPDATED)
-        patch.setattr(ingest.openfda, "wait", lambda seconds: None)  # no pacing
+        patch.setattr(openfda, "wait", lambda seconds: None)  # no pacing
         with FakeOpenFDA(hostile_records()) as server:
             fetched = runner.invoke(app, ["fetch", "--db", str(db), "--source", "faers", "--terms", KRATOM_ONLY, "--base-url", server.url, "--requests-per-minute", "0", "--quiet"])
             assert fetched.exit_code == 0, fetched.output

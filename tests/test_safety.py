@@ -15,13 +15,13 @@ import pytest
 from typer.testing import CliRunner
 
 import synthetic
-from cli.main import app
-from cli.terminal import printable
+from kratom_ae.cli.main import app
+from kratom_ae.cli.terminal import printable
 from fake_openfda import FakeOpenFDA
-from ingest import store
-from ingest.fetch import SOURCES
-from ingest.terms import load_terms, search_query
-from queries.export import csv_text
+from kratom_ae.ingest import store
+from kratom_ae.ingest.fetch import SOURCES
+from kratom_ae.ingest.terms import load_terms, search_query
+from kratom_ae.queries.export import csv_text
 
 runner = CliRunner()
 KRATOM_ONLY = str(Path(__file__).parent / "fixtures" / "terms_kratom.csv")

@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 
 import oracle
 import synthetic
-from cli.main import app
+from kratom_ae.cli.main import app
 from fake_openfda import FakeOpenFDA, real_error
-from ingest import background, store
-from ingest.openfda import OpenFDAClient, Pacer
-from queries.disproportionality import statistics
+from kratom_ae.ingest import background, store
+from kratom_ae.ingest.openfda import OpenFDAClient, Pacer
+from kratom_ae.queries.disproportionality import statistics
 from test_meddra import base_db  # noqa: F401 (a fetched database, shared)
 from vcr_setup import make_vcr
 
@@ -288,4 +288,4 @@ def test_500_background_terms_stay_within_240_a_minute_and_survive_429():
 
 @pytest.fixture
 def no_pacing(monkeypatch):
-    monkeypatch.setattr("ingest.openfda.Pacer.wait", lambda self: None)
+    monkeypatch.setattr("kratom_ae.ingest.openfda.Pacer.wait", lambda self: None)

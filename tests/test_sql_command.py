@@ -7,7 +7,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from kratom_ae.cli.main import app
 
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ CHILD = """
 import json, sys
 watched, out = json.loads(sys.argv[1]), sys.argv[2]
 sys.argv = ["kratom-ae", *sys.argv[3:]]
-from cli.main import main
+from kratom_ae.cli.main import main
 try:
     main()
     code = 0

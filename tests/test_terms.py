@@ -1,7 +1,7 @@
 import pytest
 
-from ingest.errors import KratomAEError
-from ingest.terms import forms, load_terms, make_terms, search_query
+from kratom_ae.ingest.errors import KratomAEError
+from kratom_ae.ingest.terms import forms, load_terms, make_terms, search_query
 from shaping import rows_of
 
 
