@@ -4,6 +4,7 @@ reports that queries/_scope.sql defines."""
 
 from __future__ import annotations
 
+import difflib
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -176,11 +177,36 @@ def listing(con: duckdb.DuckDBPyConnection, filters: Filters, narrowed: Listing)
         known = [row[0] for row in con.execute("SELECT DISTINCT soc_name FROM term_socs ORDER BY 1").fetchall()]
         if narrowed.soc.lower() not in {name.lower() for name in known}:
             raise KratomAEError(f"There is no primary SOC called {narrowed.soc!r} in the loaded MedDRA; the SOCs are: {', '.join(known)}.")
+    check_named_terms(con, narrowed.terms)
     narrow_listing(con, narrowed)
     try:
         return run(con, find("cases"), filters)
     finally:
         narrow_listing(con, Listing())
+
+
+def check_named_terms(con: duckdb.DuckDBPyConnection, terms: tuple[str, ...]) -> None:
+    """Refuse, in one sentence, a --term that no kratom report in scope names: an empty listing
+    would read as "no such reports" when the term is misspelt or the filters exclude it."""
+    if not terms:
+        return
+    con.execute("SET VARIABLE named_terms = $t", {"t": list(terms)})
+    named = con.execute(internal_sql("named_terms")).fetchall()
+    missing = [(given, in_database) for given, in_scope, in_database in named if not in_scope]
+    if not missing:
+        return
+    reported = [row[0] for row in con.execute(internal_sql("reported_terms")).fetchall()]
+    raise KratomAEError("No kratom report in scope names " + " or ".join(why_unnamed(given, in_database, reported) for given, in_database in missing) + ".")
+
+
+def why_unnamed(given: str, in_database: int, reported: list[str]) -> str:
+    if in_database:
+        return f"{quoted(given)} ({in_database:,} kratom reports in the database do, outside the filters)"
+    by_key = {term.upper(): term for term in reported}
+    closest = difflib.get_close_matches(" ".join(given.upper().split()), list(by_key), n=3, cutoff=0.6)
+    if not closest:
+        return f"{quoted(given)} (nor does any kratom report in the database; `kratom-ae query reactions` lists the terms reported)"
+    return f"{quoted(given)} (the closest terms reported are {', '.join(quoted(by_key[c]) for c in closest)})"
 
 
 def scope_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

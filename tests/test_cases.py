@@ -296,6 +296,28 @@ def test_listing_by_term_in_any_spelling_and_by_skin(fetched_db, reports):
     assert len(skin) == oracle.skin(oracle.scope(reports, serious=True))[0]
 
 
+
+def test_a_term_no_report_in_scope_names_is_refused_with_the_closest_terms(fetched_db, reports, tmp_path):
+    """An empty listing would read as "no such reports" when the term is misspelt or filtered
+    out: cases says which, and writes nothing."""
+    def refused(*args):
+        path = tmp_path / "listing.csv"
+        result = runner.invoke(app, ["cases", "--db", str(fetched_db), "--csv", str(path), *args])
+        assert result.exit_code == 1 and result.stdout == "" and not path.exists(), result.output
+        return result.stderr
+
+    assert refused("--term", "beaus line") == "Error: No kratom report in scope names 'beaus line' (the closest terms reported are \"BEAU'S LINES\").\n"
+    anywhere = sum(1 for r in oracle.scope(reports) if "BEAU'S LINES" in r.reactions)
+    first = min(r.received for r in oracle.scope(reports) if "BEAU'S LINES" in r.reactions)
+    assert anywhere > 1 and not any("BEAU'S LINES" in r.reactions for r in oracle.scope(reports, until=first - dt.timedelta(days=1)))
+    assert refused("--term", "Beau's lines", "--until", str(first - dt.timedelta(days=1))) == (
+        f"Error: No kratom report in scope names \"Beau's lines\" ({anywhere:,} kratom reports in the database do, outside the filters).\n"
+    )
+    # Of several terms, the one no report names is the one said; a control character is shown escaped.
+    assert refused("--term", "Crohn's disease", "--term", "zz\x1b[2Jzz") == (
+        "Error: No kratom report in scope names 'zz\\x1b[2Jzz' (nor does any kratom report in the database; `kratom-ae query reactions` lists the terms reported).\n"
+    )
+
 def test_listing_by_soc_needs_meddra(fetched_db, tmp_path, reports):
     result = runner.invoke(app, ["cases", "--db", str(fetched_db), "--soc", "Gastrointestinal disorders"])
     assert result.exit_code == 1 and result.stderr.strip() == "Error: --soc needs MedDRA; load your licensed release with `kratom-ae meddra load DIR` first."
