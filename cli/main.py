@@ -15,11 +15,13 @@ from typing import Annotated, Optional
 import typer
 
 from kratom_ae import __version__
+from kratom_ae.cli.help import PlainHelpGroup
 from kratom_ae.cli.terminal import printable
 from kratom_ae.ingest.dbfile import journal_of
 
 # Plain click help: it rewraps paragraphs to the terminal and shows no type for flags.
 app = typer.Typer(
+    cls=PlainHelpGroup,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -291,8 +293,8 @@ class ByChoice(str, enum.Enum):
 
 
 SourceFilter = Annotated[Optional[SourceChoice], typer.Option("--source", help="Only faers, only caers, or all (default).", show_default=False)]
-SinceFilter = Annotated[Optional[str], typer.Option("--since", metavar="YYYY-MM-DD", help="Only reports received on or after this date (YYYY-MM-DD).")]
-UntilFilter = Annotated[Optional[str], typer.Option("--until", metavar="YYYY-MM-DD", help="Only reports received on or before this date (YYYY-MM-DD).")]
+SinceFilter = Annotated[Optional[str], typer.Option("--since", metavar="YYYY-MM-DD", help="Only reports received on or after this date.")]
+UntilFilter = Annotated[Optional[str], typer.Option("--until", metavar="YYYY-MM-DD", help="Only reports received on or before this date.")]
 RoleFilter = Annotated[
     Optional[RoleChoice], typer.Option("--role", help="suspect: kratom was a suspect (or interacting) product; any (default): kratom in any role.", show_default=False)
 ]
@@ -560,7 +562,7 @@ class MeasureChoice(str, enum.Enum):
 
 @app.command()
 def report(
-    folder: Annotated[Path, typer.Argument(parser=output_path, help="Folder to write report.html, the figures (PNG, SVG, CSV) and provenance.json into (created if missing).")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", parser=output_path, help="Folder to write report.html, the figures (PNG, SVG, CSV) and provenance.json into (created if missing).")],
     db: DbOption = DEFAULT_DB,
     source: SourceFilter = None,
     since: SinceFilter = None,
@@ -632,7 +634,7 @@ def fetch_report_background(con, filters, base_url, api_key, quiet) -> None:
             typer.echo(f"Warning: no signals background could be fetched ({exc}); the report has no forest plot where none was cached.", err=True)
 
 
-meddra_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Use your own licensed MedDRA release.")
+meddra_app = typer.Typer(cls=PlainHelpGroup, no_args_is_help=True, rich_markup_mode=None, help="Use your own licensed MedDRA release.")
 app.add_typer(meddra_app, name="meddra")
 
 

@@ -201,7 +201,49 @@ def test_every_command_has_help_and_an_example():
         assert f"### `kratom-ae {command}`" in readme
 
 
-COMMANDS = ["fetch", "status", "query", "signals", "export", "sql", "meddra load", "meddra", ""]
+def every_command(group=None, prefix=()) -> list[str]:
+    """Every command and group of the app, as typed after kratom-ae ("" is kratom-ae itself)."""
+    import typer
+
+    group = group or typer.main.get_command(app)
+    found = [" ".join(prefix)]
+    for name, command in group.commands.items():
+        found += every_command(command, (*prefix, name)) if hasattr(command, "commands") else [" ".join((*prefix, name))]
+    return found
+
+
+COMMANDS = every_command()
+
+
+def test_the_walk_finds_every_command():
+    assert set(COMMANDS) >= {"", "fetch", "status", "query", "cases", "terms", "raw", "signals", "export", "report", "sql", "meddra", "meddra load"}
+
+
+@pytest.mark.parametrize("width", ["80", "120"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_names_what_to_type_not_python_types(command, width):
+    """Typer 0.29 shows `{DIR}` in the usage line, `DIR <Path>`, `--term <list[str]>` and
+    `--top <int range>` (cli/help.py): the help shows metavars alone, and no word or number is
+    split across lines (a help text's `(YYYY-MM-DD)` broke at its hyphens)."""
+    result = run(*command.split(), "--help", env={"COLUMNS": width})
+    assert result.exit_code == 0, result.output
+    assert not re.search(r"<[^>\s]*>", result.output), result.output
+    usage = result.output.splitlines()[0]
+    assert "{" not in usage and "}" not in usage, usage
+    arguments = result.output.split("\nArguments:\n")[1].split("\n\n")[0] if "\nArguments:\n" in result.output else ""
+    for row in re.findall(r"^  (\S+)", arguments, re.M):
+        assert re.fullmatch(r"[A-Z_]+", row), row
+    for line in result.output.splitlines():
+        assert not re.search(r"\w-$", line), line
+
+
+def test_arguments_and_choices_show_as_a_user_types_them():
+    result = run("raw", "--help", env={"COLUMNS": "100"})
+    assert result.output.startswith("Usage: root raw [OPTIONS] SOURCE REPORT_ID\n")  # CliRunner names the program root
+    assert re.search(r"^  SOURCE +faers or caers\.", result.output, re.M)
+    cases = run("cases", "--help", env={"COLUMNS": "100"}).output
+    assert re.search(r"^  --source faers\|caers\|all +Only faers", cases, re.M) and re.search(r"^  --term TERM +Only reports naming", cases, re.M)
+    assert run("report", "--help", env={"COLUMNS": "100"}).output.startswith("Usage: root report [OPTIONS] DIR\n")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
