@@ -144,8 +144,8 @@ class Column:
 
 def print_frame(frame: pd.DataFrame, console=None, *, key: Sequence[str] = ()) -> None:
     """A table of the bundled tables' kind: headers with spaces for underscores (they wrap
-    there), counts with thousands separators, a column with one value in every row shown once
-    under the table (CSV keeps every column), and the number of rows. The key
+    there), counts with thousands separators, dates as dates, a column with one value in every
+    row shown once under the table (CSV keeps every column), and the number of rows. The key
     columns (the table's `-- key:`, else its first column) come first, and every part of a
     table split to fit the terminal repeats them, so that each row can be told apart there."""
     console = console or stdout_console()
@@ -170,7 +170,14 @@ def frame_column(series: pd.Series) -> Column:
 
 
 def cells(series: pd.Series) -> list[str]:
-    """A column's values for people."""
+    """A column's values for people. DuckDB's DATE arrives in pandas as a timestamp at
+    midnight: a column whose every time is midnight shows dates, any other keeps its times
+    (all of them, so that the values of one column read alike)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        present = series.dropna()
+        if (present == present.dt.normalize()).all():
+            return series.dt.strftime("%Y-%m-%d").fillna("").tolist()
+        return series.astype(str).where(series.notna(), "").tolist()
     year = str(series.name) == "year" or str(series.name).endswith("_year")
     return [cell(v, year=year) for v in series]
 

@@ -303,3 +303,33 @@ def test_a_table_whose_columns_all_have_one_value(fetched_db, tmp_path, monkeypa
     (tmp_path / "same.sql").write_text("-- name: same\nSELECT 'a' AS letter FROM range(3);\n")
     text = rendered(monkeypatch, 80, "query", "same", "--db", fetched_db, "--queries-dir", tmp_path)
     assert "letter: a (every row)" in text and "(3 rows)" in text
+
+
+def test_dates_print_as_dates_and_times_keep_their_time(fetched_db, tmp_path, monkeypatch):
+    """DuckDB's DATE reaches pandas as a timestamp at midnight; a column with a time of day
+    keeps the time in every row, midnight too, so that its values read alike."""
+    (tmp_path / "dates.sql").write_text(
+        "-- name: dates\n"
+        "SELECT n, day, midnight, timed, DATE '2020-01-01' AS same_day FROM (VALUES\n"
+        "    (1, DATE '2022-07-09', TIMESTAMP '2022-07-09 00:00:00', TIMESTAMP '2022-07-09 13:45:00'),\n"
+        "    (2, NULL, TIMESTAMP '2023-01-02 00:00:00', TIMESTAMP '2023-01-02 00:00:00'),\n"
+        "    (3, DATE '2024-02-29', NULL, NULL)) AS t(n, day, midnight, timed) ORDER BY n;\n"
+    )
+    text, tables = printed(monkeypatch, 80, "query", "dates", "--db", fetched_db, "--queries-dir", tmp_path)
+    columns = {str(c.header): [str(v) for v in c.cells] for t in tables for c in t.columns}
+    assert columns == {
+        "n": ["1", "2", "3"],
+        "day": ["2022-07-09", "", "2024-02-29"],
+        "midnight": ["2022-07-09", "2023-01-02", ""],
+        "timed": ["2022-07-09 13:45:00", "2023-01-02 00:00:00", ""],
+    }
+    assert "same_day: 2020-01-01 (every row)" in text
+
+
+def test_the_listings_dates_are_dates(fetched_db, monkeypatch):
+    rows = csv_rows("cases", "--pigmentation", "--db", fetched_db)
+    text, tables = printed(monkeypatch, 80, "cases", "--pigmentation", "--db", fetched_db)
+    columns = {str(c.header): [str(v) for v in c.cells] for t in tables for c in t.columns}
+    assert columns["received date"] == [r["received_date"] for r in rows] and rows[0]["received_date"] == "2022-07-09"
+    assert columns["event date"] == [r["event_date"] for r in rows]
+    assert "00:00:00" not in text
