@@ -230,7 +230,8 @@ def table_width(widths: list[int]) -> int:
 
 
 def column_blocks(columns: list[Column], keys: int, width: int) -> list[list[int]]:
-    """Column indices per table: greedily as many as fit at their least width."""
+    """Column indices per table: greedily as many as fit at their least width, every table
+    beginning with the first `keys` columns."""
     key_indices = list(range(keys))
     blocks, current = [], list(key_indices)
     for i in range(keys, len(columns)):
