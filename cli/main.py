@@ -673,6 +673,9 @@ def sql_command(
     db: DbOption = DEFAULT_DB,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
     csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_file, help="Also write the result to this CSV file.")] = None,
+    key: Annotated[
+        Optional[str], typer.Option("--key", metavar="COLUMNS", help="Columns (a,b) that tell the rows apart: a table too wide for the terminal repeats them in every part (default: the first column).")
+    ] = None,
 ) -> None:
     """Run one read-only SQL query of your own.
 
@@ -690,7 +693,7 @@ def sql_command(
         outputs.check_csv_option(csv_file, db, provenance=False)
         con = store.connect(db, read_only=True)
         try:
-            result = read_only_query(con, statement)
+            result = read_only_query(con, statement, key or "")
         finally:
             con.close()
         if csv_file:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,7 +101,7 @@ def print_table(frame: pd.DataFrame, query, filters, in_scope: dict | None = Non
     console = stdout_console()
     wrap = not console.is_terminal
     console.print(printable(f"{query.name}: {query.description}"), markup=False, highlight=False, soft_wrap=wrap)
-    print_frame(frame, console)
+    print_frame(frame, console, key=query.key)
     if in_scope is not None:
         console.print(denominator_line(in_scope, getattr(filters, "unit", "report")), markup=False, highlight=False, soft_wrap=wrap)
     given = {k: v for k, v in filters.describe().items() if v not in (None, False)}
@@ -141,36 +142,58 @@ class Column:
         return max([self.least] + [cell_len(line) for text in self.cells for line in text.splitlines()])
 
 
-def print_frame(frame: pd.DataFrame, console=None, *, keys: int = 1) -> None:
+def print_frame(frame: pd.DataFrame, console=None, *, key: Sequence[str] = ()) -> None:
     """A table of the bundled tables' kind: headers with spaces for underscores (they wrap
-    there), counts with thousands separators, a column with one value in every row shown once
-    under the table (CSV keeps every column), and the number of rows."""
+    there), counts with thousands separators, dates as dates, a column with one value in every
+    row shown once under the table (CSV keeps every column), and the number of rows. The key
+    columns (the table's `-- key:`, else its first column) come first, and every part of a
+    table split to fit the terminal repeats them, so that each row can be told apart there."""
     console = console or stdout_console()
     if frame.empty:
         console.print("(no rows)", markup=False)
         return
     constant = [c for c in frame.columns if len(frame) > 1 and frame[c].astype(str).nunique(dropna=False) == 1 and not pd.api.types.is_numeric_dtype(frame[c])]
     shown = [c for c in frame.columns if c not in constant]
-    columns = []
-    for column in shown:
-        numeric = pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
-        year = str(column) == "year" or str(column).endswith("_year")
-        columns.append(Column(printable(str(column).replace("_", " ")), [printable(cell(v, year=year)) for v in frame[column]], numeric))
-    print_columns(columns, console, keys=min(keys, len(columns)))
+    # A key column with one value tells no row apart: it is under the table with the others.
+    leading = [c for c in key if c in shown] if key else shown[:1]
+    shown = leading + [c for c in shown if c not in leading]
+    columns = [frame_column(frame[c]) for c in shown]
+    print_columns(columns, console, keys=len(leading))
     for column in constant:
-        console.print(printable(f"{column}: {cell(frame[column].iloc[0])} (every row)"), markup=False, highlight=False, soft_wrap=not console.is_terminal)
+        console.print(printable(f"{column}: {cells(frame[column])[0]} (every row)"), markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_row_count(len(frame), console)
+
+
+def frame_column(series: pd.Series) -> Column:
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    return Column(printable(str(series.name).replace("_", " ")), [printable(text) for text in cells(series)], numeric)
+
+
+def cells(series: pd.Series) -> list[str]:
+    """A column's values for people. DuckDB's DATE arrives in pandas as a timestamp at
+    midnight: a column whose every time is midnight shows dates, any other keeps its times
+    (all of them, so that the values of one column read alike)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        present = series.dropna()
+        if (present == present.dt.normalize()).all():
+            return series.dt.strftime("%Y-%m-%d").fillna("").tolist()
+        return series.astype(str).where(series.notna(), "").tolist()
+    year = str(series.name) == "year" or str(series.name).endswith("_year")
+    return [cell(v, year=year) for v in series]
 
 
 def print_result(result, console=None) -> None:
     """A `kratom-ae sql` result: every column, named as the query wrote it, values as DuckDB
-    writes them, and the number of rows."""
+    writes them, and the number of rows. The columns --key names (else the first) lead every
+    part of a table split to fit the terminal."""
     console = console or stdout_console()
     if not result.names:
         console.print("(no result)", markup=False)
         return
     columns = [Column(printable(name), [printable(plain(row[i])) for row in result.rows], numeric) for i, (name, numeric) in enumerate(zip(result.names, result.numeric))]
-    print_columns(columns, console, keys=1)
+    leading = [result.names.index(name) for name in result.key]  # a name used twice: its first column
+    order = leading + [i for i in range(len(columns)) if i not in leading]
+    print_columns([columns[i] for i in order], console, keys=max(len(leading), 1))
     print_row_count(len(result.rows), console)
 
 
@@ -182,8 +205,9 @@ def print_columns(columns: list[Column], console, keys: int) -> None:
     """Print the columns within the console's width without ever splitting a word or a
     number across lines: cells wrap between words, and columns that do not fit beside the
     others go to a further table below, which repeats the first `keys` columns so that
-    each row can still be recognised. Only a single word wider than the whole console is
-    cut short, with an ellipsis."""
+    each row can still be recognised. Only when a column cannot fit beside the keys even
+    so (a word wider than the console, or keys that fill it) are the longest words cut
+    short, with an ellipsis: the keys are never left out."""
     from rich import box
     from rich.table import Table
 
@@ -206,7 +230,8 @@ def table_width(widths: list[int]) -> int:
 
 
 def column_blocks(columns: list[Column], keys: int, width: int) -> list[list[int]]:
-    """Column indices per table: greedily as many as fit at their least width."""
+    """Column indices per table: greedily as many as fit at their least width, every table
+    beginning with the first `keys` columns."""
     key_indices = list(range(keys))
     blocks, current = [], list(key_indices)
     for i in range(keys, len(columns)):
@@ -214,9 +239,7 @@ def column_blocks(columns: list[Column], keys: int, width: int) -> list[list[int
         holds_more_than_keys = any(j >= keys for j in current)
         if holds_more_than_keys and table_width([columns[j].least for j in candidate]) > width:
             blocks.append(current)
-            candidate = key_indices + [i]
-            if table_width([columns[j].least for j in candidate]) > width:
-                candidate = [i]  # too wide even beside the keys alone
+            candidate = key_indices + [i]  # if too wide even so, block_widths cuts words
         current = candidate
     blocks.append(current)
     return blocks
@@ -278,7 +301,7 @@ def plain(value) -> str:
 
 
 def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None) -> None:
-    from kratom_ae.queries.signals import honesty
+    from kratom_ae.queries.signals import honesty, table_key
 
     console = stdout_console()
     if frame.empty:
@@ -298,7 +321,7 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
         title = "signals: disproportionality of the 2x2 tables in your counts file."
         counted = "Counts: a, b, c and d as your counts file gives them (a = the product's reports naming the term, b = its reports not naming it, c = other reports naming it, d = other reports not naming it)."
     console.print(title, markup=False, highlight=False, soft_wrap=not console.is_terminal)
-    print_frame(shown[columns], console)
+    print_frame(shown[columns], console, key=table_key(counted_by_kratom_ae=filters is not None))
     if filters is not None and "source" in frame.columns:
         firsts = frame.drop_duplicates("source").sort_values("source")
         what = "Probable cases" if filters.unit == "case" else "Kratom reports"
@@ -327,9 +350,11 @@ def interval(value, low, high) -> str:
 
 
 def print_kratom_names(frame: pd.DataFrame) -> None:
+    from kratom_ae.queries.library import internal_key
+
     console = stdout_console()
     console.print("terms: every product name of the fetched reports and how it was judged.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
-    print_frame(frame, console)
+    print_frame(frame, console, key=internal_key("kratom_names"))
     counts = frame.groupby("judged")["product_name"].count().to_dict() if not frame.empty else {}
     console.print(
         "Counts: reports (latest version) naming the product name, once per report. "

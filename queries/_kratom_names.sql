@@ -5,6 +5,10 @@
 -- columns: source, judged ('kratom', 'look-alike (excluded)', 'not kratom'), product_name (as
 --   reported), matched_name, matched_field, matched_term, excluded_by, reason (the terms file's
 --   note for matched_term or excluded_by), reports
+-- key: source, judged, product_name
+--   (a name kratom in reports that matched it by different fields or names, matched_field and
+--   matched_name, is listed once for each, under the same key: the terminal repeats the key, not
+--   those wider columns, in each part of a split table)
 -- Variables: source ('faers', 'caers' or 'all'), judged ('kratom', 'look-alike', 'not-kratom'
 --   or 'all').
 WITH judged AS (

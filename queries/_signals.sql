@@ -5,6 +5,7 @@
 --   b = kratom reports in scope not naming it
 --   c = all other reports of the same openFDA endpoint naming it (background count - a)
 --   d = all other reports not naming it (background total - a - b - c)
+-- key: source, term
 -- With role = 'suspect', reports with kratom only as concomitant count among the "other" reports.
 WITH kratom AS (SELECT source, count(*) AS n FROM scope_reports GROUP BY source),
 terms AS (SELECT source, reaction_pt AS term, count(*) AS a FROM scope_reactions GROUP BY ALL)

@@ -31,6 +31,7 @@ class Result:
     numeric: list[bool]
     rows: list[tuple]  # nested values as DuckDB's text
     json_rows: list[tuple] = field(default_factory=list)  # nested values parsed from JSON
+    key: tuple[str, ...] = ()  # the columns --key names
 
     @property
     def unique_names(self) -> list[str]:

@@ -3,6 +3,7 @@
 -- row: one age group and sex
 -- counts: reports (latest version) in scope; pct_of_kratom_reports = reports / kratom reports in scope (all rows add up to 100). Age groups as in demographics (an age given only as a decade is banded only when the whole decade lies in one group, else "decade spanning two groups"); sex is female, male, or unknown or not reported.
 -- columns: age_group, sex, reports, pct_of_kratom_reports
+-- key: age_group, sex
 -- parameters: source, since, until, role, serious, unit
 WITH described AS (
     SELECT age_band(age_years, age_decade) AS age_group,

@@ -3,6 +3,7 @@
 -- row: one report (latest version), whatever --unit says: a case's reports are listed one by one, with their case_id
 -- counts: nothing is counted; case_reports is the number of reports in the report's case (in the whole database, not only in scope)
 -- columns: source, report_id, report_version, received_date, event_date, event_date_reported, age_years, age_decade, sex, country, reporter_qualification, report_type, seriousness, reactions (each "term (outcome)"), kratom_products (each "name [role]"), other_suspect_products, concomitant_products, literature_reference, company_number, case_id, case_reports, case_rule
+-- key: source, report_id
 -- parameters: source, since, until, role, serious
 -- The `cases` command narrows it further with the variables case_terms (term keys, any of
 -- them), case_skin, case_pigmentation (BOOLEAN: naming a skin / pigmentation term of the

@@ -3,6 +3,7 @@
 -- row: one category of one characteristic
 -- counts: reports (latest version) in scope; pct_of_kratom_reports = reports / kratom reports in scope (each characteristic adds up to 100). Age groups are bands of age_years (an age given only as a decade is banded only when the whole decade lies in one group, else "decade spanning two groups"); country is ISO 3166 from occurcountry, else the reporter's country, names and codes alike ("United States", "UNITED STATES" and "US" are one), an unknown value as reported; reporter qualification and country exist in FAERS only, so CAERS reports count as "not reported" there.
 -- columns: characteristic, category, reports, pct_of_kratom_reports
+-- key: characteristic, category
 -- parameters: source, since, until, role, serious, unit
 -- scope_reports is a view (a join): its columns are read once (units), not once per
 -- characteristic.

@@ -3,6 +3,7 @@
 -- row: one normalized product name that is not kratom
 -- counts: reports (latest version) in scope listing the product, once per report; as_suspect_reports: of those, reports where it was suspect or interacting; pct_of_kratom_reports = reports / kratom reports in scope. Products with no name are not listed.
 -- columns: product, reports, pct_of_kratom_reports, as_suspect_reports, faers_reports, caers_reports
+-- key: product
 -- parameters: source, since, until, role, serious, top, unit
 -- scope_products has one row per unit and product, and whether it was suspect or interacting
 -- on any of the unit's reports (queries/_scope.sql).

@@ -36,6 +36,9 @@ class Query:
     columns: str
     parameters: tuple[str, ...]
     requires: tuple[str, ...] = ()
+    # The columns that tell the rows apart (-- key:): every part of a table split for the
+    # terminal repeats them. None declared: the first column.
+    key: tuple[str, ...] = ()
 
     @property
     def sql(self) -> str:
@@ -80,8 +83,13 @@ def sql_text(path: Path) -> str:
 
 
 def parse_header(path: Path) -> dict:
+    return header_of(sql_text(path))
+
+
+def header_of(text: str) -> dict:
+    """The `-- field: value` lines a table's file opens with."""
     header = {}
-    for line in sql_text(path).splitlines():
+    for line in text.splitlines():
         if not line.startswith("--"):
             break
         match = re.match(r"--\s*([a-z_]+):\s*(.*)", line)
@@ -105,7 +113,7 @@ def discover(extra_dir: Path | None = None) -> dict[str, Query]:
             if not TABLE_NAME.fullmatch(name):
                 # It names the export's file: ../x or /x would write outside the folder.
                 raise KratomAEError(f"{path}: a table's name may hold only letters, digits, _ and - (it names the file NAME.csv of an export), not {quoted(name)}.")
-            parameters = tuple(p.strip() for p in header.get("parameters", "").split(",") if p.strip())
+            parameters = names(header.get("parameters", ""))
             unknown = set(parameters) - set(FILTERS)
             if unknown:
                 raise KratomAEError(f"{path} names unknown parameters: {', '.join(sorted(unknown))} (known: {', '.join(FILTERS)}).")
@@ -117,9 +125,30 @@ def discover(extra_dir: Path | None = None) -> dict[str, Query]:
                 counts=header.get("counts", ""),
                 columns=header.get("columns", ""),
                 parameters=parameters,
-                requires=tuple(r.strip() for r in header.get("requires", "").split(",") if r.strip()),
+                requires=names(header.get("requires", "")),
+                key=names(header.get("key", "")),
             )
     return found
+
+
+def names(text: str) -> tuple[str, ...]:
+    """A list of a header or an option: names separated by commas (one given twice counts once)."""
+    return tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+
+
+def internal_key(name: str) -> tuple[str, ...]:
+    """The key of an internal table (queries/_NAME.sql), as `-- key:` declares it."""
+    return names(header_of(internal_sql(name)).get("key", ""))
+
+
+def check_key(key: tuple[str, ...], columns, where: str) -> None:
+    """A key names columns of the result (a typing mistake would silently repeat none)."""
+    missing = [k for k in key if k not in list(columns)]
+    if missing:
+        raise KratomAEError(
+            f"{where} names {', '.join(map(quoted, missing))}, but the result has no such column "
+            f"(its columns: {', '.join(map(str, columns))}); name the columns that tell its rows apart."
+        )
 
 
 def find(name: str, extra_dir: Path | None = None) -> Query:
@@ -229,14 +258,16 @@ def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check
     if "meddra" in query.requires and not has_meddra(con):
         raise KratomAEError(f"The {query.name} table needs MedDRA; load your licensed release with `kratom-ae meddra load DIR` first.")
     try:
-        return con.execute(query.sql).df()
+        frame = con.execute(query.sql).df()
     except duckdb.Error as exc:
         if failures.is_damage(exc):
             raise
         raise KratomAEError(f"The {query.name} query ({query.path}) failed: {failures.first_line(str(exc))}.") from None
+    check_key(query.key, frame.columns, f"The `-- key:` line of {query.path}")
+    return frame
 
 
-def read_only_query(con: duckdb.DuckDBPyConnection, statement: str):
+def read_only_query(con: duckdb.DuckDBPyConnection, statement: str, key: str = ""):
     """Run a researcher's own query on a read-only connection, with the scope views at hand
     and no access to files (so COPY ... TO cannot write one either); see queries/adhoc.py."""
     from kratom_ae.queries import adhoc
@@ -248,11 +279,15 @@ def read_only_query(con: duckdb.DuckDBPyConnection, statement: str):
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     try:
-        return adhoc.run(con, statement)
+        result = adhoc.run(con, statement)
     except duckdb.Error as exc:
         if failures.is_damage(exc):
             raise
         raise KratomAEError(f"The query failed: {failures.first_line(str(exc))}.") from None
+    result.key = names(key)
+    if result.names:
+        check_key(result.key, result.names, "--key")
+    return result
 
 
 JUDGED = ("all", "kratom", "look-alike", "not-kratom")

@@ -3,6 +3,7 @@
 -- row: one outcome of one source
 -- counts: reports (latest version) in scope with that outcome, once per report; a report can have several outcomes, so a source's rows add up to more than its reports. pct_of_source_reports = reports / kratom reports of that source in scope.
 -- columns: source, kind, outcome, reports, pct_of_source_reports
+-- key: source, kind, outcome
 -- parameters: source, since, until, role, serious, unit
 WITH per_source AS (SELECT source, count(*) AS n FROM scope_reports GROUP BY source),
 criteria AS (

@@ -3,6 +3,7 @@
 -- row: one MedDRA preferred term, in any spelling (shown in MedDRA's spelling when loaded, else upper case)
 -- counts: reports (latest version) in scope naming the term, once per report whatever the spelling (DRUG DEPENDENCE, Drug dependence); pct_of_kratom_reports = reports / kratom reports in scope; serious_reports and fatal_reports are reports naming the term that were serious / had death as a seriousness criterion (FAERS seriousnessdeath, CAERS outcome DEATH)
 -- columns: reaction_pt, reports, pct_of_kratom_reports, serious_reports, fatal_reports, faers_reports, caers_reports
+-- key: reaction_pt
 -- parameters: source, since, until, role, serious, top, unit
 WITH counted AS (
     SELECT x.reaction_pt,

@@ -3,6 +3,7 @@
 -- row: one primary SOC, plus one row for terms not found in the loaded MedDRA
 -- counts: reports (latest version) in scope naming at least one term of the SOC (in any spelling), once per report; terms are listed in MedDRA's spelling; pct_of_kratom_reports = reports / kratom reports in scope
 -- columns: soc_name, reports, pct_of_kratom_reports, serious_reports, fatal_reports, terms (count), term_list
+-- key: soc_name
 -- parameters: source, since, until, role, serious, top, unit
 -- requires: meddra
 WITH mapped AS (

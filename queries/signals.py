@@ -104,6 +104,16 @@ def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str) ->
     return sort_table(add_statistics(frame, min_reports), sort)
 
 
+def table_key(counted_by_kratom_ae: bool) -> tuple[str, ...]:
+    """The columns that name a row: source and term (queries/_signals.sql), or with --counts
+    the file's term (counts_table refuses a term given twice)."""
+    if not counted_by_kratom_ae:
+        return ("term",)
+    from kratom_ae.queries.library import internal_key
+
+    return internal_key("signals")
+
+
 def background_info(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     from kratom_ae.ingest.store import sql
 

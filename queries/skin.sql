@@ -3,6 +3,7 @@
 -- row: one skin term, after two rows for "any skin term" and "any pigmentation term"
 -- counts: reports (latest version) in scope naming the term, once per report whatever the spelling; pct_of_kratom_reports = reports / kratom reports in scope. Skin terms are the curated list queries/skin_terms.csv, or with a loaded MedDRA every term whose primary SOC is skin (see skin_basis).
 -- columns: reaction_pt, is_pigmentation, reports, pct_of_kratom_reports, serious_reports, fatal_reports, skin_basis, pigmentation (hyper or hypo for a term that says which way, as marked in queries/skin_terms.csv; empty otherwise)
+-- key: reaction_pt
 -- parameters: source, since, until, role, serious, top, unit
 WITH skin AS (
     SELECT x.report_key, x.reaction_pt, s.is_pigmentation, r.is_serious, r.serious_death

@@ -3,6 +3,7 @@
 -- row: one outcome of one skin term, after the group rows "(any skin term)", "(any pigmentation term)", "(any hyperpigmentation term)" and "(any hypopigmentation term)"
 -- counts: reports (latest version) in scope naming the term (or a term of the group) whose rows for that term carry the outcome, once per report, term and outcome. The outcome is that term's own reactionoutcome, not the report's: recovered/resolved, recovering/resolving, not recovered/not resolved, recovered/resolved with sequelae, fatal, unknown, or not reported (AERS-era FAERS reports, and every CAERS report: CAERS has no outcome per reaction). A report whose rows for one term (or group) carry two outcomes counts under both, so a term's rows can add up to more than term_reports. term_reports = reports naming the term (or any term of the group), the denominator of pct_of_term_reports. Combinations with no report are not listed. Skin terms as in the skin table; pigmentation (hyper or hypo) as marked in queries/skin_terms.csv.
 -- columns: reaction_pt, pigmentation, outcome, reports, term_reports, pct_of_term_reports
+-- key: reaction_pt, outcome
 -- parameters: source, since, until, role, serious, top, unit
 WITH outcomes AS (
     -- every reaction row, not only a report's first mention of a term: each row has its own outcome

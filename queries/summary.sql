@@ -3,6 +3,7 @@
 -- row: one measure
 -- counts: reports (latest version) in scope, or with --unit case probable cases (the first two rows give both: N reports, M probable cases); pct_of_kratom_reports = reports (or cases) / all kratom reports (or cases) in scope. Age statistics are over reports with an exact age; ages given only as a decade are counted apart and banded only when the whole decade lies in one age group. Terms in any spelling count as one.
 -- columns: section, measure, reports (count), value (mean or median age, years), detail (dates), pct_of_kratom_reports
+-- key: section, measure
 -- parameters: source, since, until, role, serious, unit
 -- scope_reports is a view (a join): the columns the rows below count are read from it once
 -- (units), not once per row, which took 2.7 s on 1M reports.

@@ -3,6 +3,7 @@
 -- row: one received year and source
 -- counts: reports (latest version) in scope received that year; skin_reports: of those, reports naming at least one skin term; pct_skin = skin_reports / reports of that year and source; pigmentation_reports: of those, reports naming at least one pigmentation term (hyper- or hypopigmentation, or a discolouration: is_pigmentation in queries/skin_terms.csv). Reports with no received date are counted in a row with an empty year.
 -- columns: received_year, source, reports, skin_reports, pct_skin, pigmentation_reports
+-- key: received_year, source
 -- parameters: source, since, until, role, serious, unit
 WITH skin AS (
     SELECT report_key, bool_or(is_pigmentation) AS any_pigmentation

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 from rich.console import Console
+from rich.table import Table
 from typer.testing import CliRunner
 
 from kratom_ae.cli import output as cli_output
@@ -28,10 +29,28 @@ def meddra_db(fetched_db, tmp_path_factory):
     return db
 
 
+class Recording(Console):
+    """A terminal that also keeps every table printed on it, to be read cell by cell."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.tables: list[Table] = []
+
+    def print(self, *objects, **options):
+        self.tables += [o for o in objects if isinstance(o, Table)]
+        super().print(*objects, **options)
+
+
 def rendered(monkeypatch, width, *args, cassette=None):
     """What a terminal `width` columns wide shows for the command."""
+    return printed(monkeypatch, width, *args, cassette=cassette)[0]
+
+
+def printed(monkeypatch, width, *args, cassette=None) -> tuple[str, list[Table]]:
+    """What a terminal `width` columns wide shows for the command, and the tables in it."""
     out = io.StringIO()
-    monkeypatch.setattr(cli_output, "stdout_console", lambda: Console(file=out, width=width, force_terminal=True, color_system=None))
+    console = Recording(file=out, width=width, force_terminal=True, color_system=None)
+    monkeypatch.setattr(cli_output, "stdout_console", lambda: console)
     monkeypatch.setattr("kratom_ae.ingest.openfda.Pacer.wait", lambda self: None)
     if cassette:
         with make_vcr("none").use_cassette(f"{cassette}.json", allow_playback_repeats=True):
@@ -39,7 +58,7 @@ def rendered(monkeypatch, width, *args, cassette=None):
     else:
         result = runner.invoke(app, list(map(str, args)))
     assert result.exit_code == 0, result.output
-    return out.getvalue()
+    return out.getvalue(), console.tables
 
 
 def csv_rows(*args, cassette=None):
@@ -266,18 +285,51 @@ def test_release_not_in_the_encoding_given(fetched_db, tmp_path):
     assert result.stderr == f"Error: Cannot read the MedDRA release in {FIXTURE}: pt.asc line 17 is not utf-8 text (English MedDRA releases are latin-1: --encoding latin-1).\n"
 
 
-def test_columns_after_one_wider_than_the_terminal_still_fit(fetched_db, monkeypatch):
-    """A column too wide even beside the key gets a table of its own; the columns after it
-    are still fitted to the width (and no number is cut)."""
+def test_a_column_wider_than_the_terminal_is_cut_beside_the_key(fetched_db, monkeypatch):
+    """A column too wide even beside the key still shares a table with it (the key is never
+    left out): its word is cut to the room left; the columns after it are still fitted to
+    the width (and no number is cut)."""
     statement = f"SELECT 'k' AS key, 0 AS n0, '{'W' * 100}' AS wide, 11111111 AS n1, 22222222 AS n2, 33333333 AS n3, 44444444 AS n4, 55555555 AS n5"
-    text = rendered(monkeypatch, 40, "sql", statement, "--db", fetched_db)
+    text, tables = printed(monkeypatch, 40, "sql", statement, "--db", fetched_db)
     assert max(len(line) for line in text.splitlines()) <= 40
     words = text.split()
     assert all(str(n) * 8 in words for n in range(1, 6))
-    assert "W" * 37 + "…" in words  # the whole width for it: cut once, not again for n1
+    # 40 less the key's 3 and 5 of spaces between and around: cut once, not again for n1.
+    assert "W" * 31 + "…" in words
+    assert len(tables) == 4 and all(str(t.columns[0].header) == "key" and [str(c) for c in t.columns[0].cells] == ["k"] for t in tables)
 
 
 def test_a_table_whose_columns_all_have_one_value(fetched_db, tmp_path, monkeypatch):
     (tmp_path / "same.sql").write_text("-- name: same\nSELECT 'a' AS letter FROM range(3);\n")
     text = rendered(monkeypatch, 80, "query", "same", "--db", fetched_db, "--queries-dir", tmp_path)
     assert "letter: a (every row)" in text and "(3 rows)" in text
+
+
+def test_dates_print_as_dates_and_times_keep_their_time(fetched_db, tmp_path, monkeypatch):
+    """DuckDB's DATE reaches pandas as a timestamp at midnight; a column with a time of day
+    keeps the time in every row, midnight too, so that its values read alike."""
+    (tmp_path / "dates.sql").write_text(
+        "-- name: dates\n"
+        "SELECT n, day, midnight, timed, DATE '2020-01-01' AS same_day FROM (VALUES\n"
+        "    (1, DATE '2022-07-09', TIMESTAMP '2022-07-09 00:00:00', TIMESTAMP '2022-07-09 13:45:00'),\n"
+        "    (2, NULL, TIMESTAMP '2023-01-02 00:00:00', TIMESTAMP '2023-01-02 00:00:00'),\n"
+        "    (3, DATE '2024-02-29', NULL, NULL)) AS t(n, day, midnight, timed) ORDER BY n;\n"
+    )
+    text, tables = printed(monkeypatch, 80, "query", "dates", "--db", fetched_db, "--queries-dir", tmp_path)
+    columns = {str(c.header): [str(v) for v in c.cells] for t in tables for c in t.columns}
+    assert columns == {
+        "n": ["1", "2", "3"],
+        "day": ["2022-07-09", "", "2024-02-29"],
+        "midnight": ["2022-07-09", "2023-01-02", ""],
+        "timed": ["2022-07-09 13:45:00", "2023-01-02 00:00:00", ""],
+    }
+    assert "same_day: 2020-01-01 (every row)" in text
+
+
+def test_the_listings_dates_are_dates(fetched_db, monkeypatch):
+    rows = csv_rows("cases", "--pigmentation", "--db", fetched_db)
+    text, tables = printed(monkeypatch, 80, "cases", "--pigmentation", "--db", fetched_db)
+    columns = {str(c.header): [str(v) for v in c.cells] for t in tables for c in t.columns}
+    assert columns["received date"] == [r["received_date"] for r in rows] and rows[0]["received_date"] == "2022-07-09"
+    assert columns["event date"] == [r["event_date"] for r in rows]
+    assert "00:00:00" not in text
