@@ -87,6 +87,11 @@ def output_file(value) -> Path:
     return output_path(value)
 
 
+# One name on every command that writes CSV; queries/export.py's csv_text holds the rule.
+UnguardedOption = Annotated[
+    bool,
+    typer.Option("--no-spreadsheet-guard", help="Write CSV cells as they are, without the apostrophe that keeps a spreadsheet from running a cell starting with = + - @ as a formula (for pandas or R; provenance records it)."),
+]
 CsvOption = Annotated[
     Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_file, help="Also write the table to this CSV file (with FILE.provenance.json beside it).")
 ]
@@ -330,13 +335,13 @@ UnitFilter = Annotated[
 QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", metavar="DIR", parser=input_path, help="A folder of your own .sql tables, used beside the bundled ones.")]
 
 
-def emit(frame, output_format: FormatChoice, print_for_people) -> None:
+def emit(frame, output_format: FormatChoice, print_for_people, guard: bool = True) -> None:
     """A result on stdout: CSV or JSON for programs, or the command's own table for people."""
     from kratom_ae.cli.terminal import print_data
     from kratom_ae.queries import export
 
     if output_format is FormatChoice.csv:
-        print_data(export.csv_text(frame))
+        print_data(export.csv_text(frame, guard))
     elif output_format is FormatChoice.json:
         print_data(export.json_text(frame) + "\n")
     else:
@@ -390,6 +395,7 @@ def query(
     by: Annotated[ByChoice, typer.Option("--by", help="reactions only: per preferred term (pt) or per MedDRA primary SOC (soc; needs `meddra load`).")] = ByChoice.pt,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table (for people), csv or json, on stdout.")] = FormatChoice.table,
     csv_file: CsvOption = None,
+    unguarded: UnguardedOption = False,
     queries_dir: QueriesDir = None,
 ) -> None:
     """Show one summary table of the kratom reports, or list the tables.
@@ -420,17 +426,22 @@ def query(
             warning = store.synthetic_warning(store.synthetic_sources(con))
             in_scope = library.scope_counts(con)
             if csv_file:
-                outputs.write_csv_option(csv_file, db, export.csv_text(frame), export.provenance_text(con, db, filters, {table.name: table}))
+                outputs.write_csv_option(csv_file, db, export.csv_text(frame, not unguarded), export.provenance_text(con, db, filters, {table.name: table}, guard=not unguarded))
         finally:
             con.close()
-        emit(frame, output_format, lambda: print_table(frame, table, filters, in_scope, warning))
+        emit(frame, output_format, lambda: print_table(frame, table, filters, in_scope, warning), not unguarded)
         if csv_file:
             typer.echo(printable(f"Wrote {csv_file} and {csv_file}.provenance.json."), err=True)
 
 
+class ExportFormat(str, enum.Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
 @app.command()
 def export(
-    folder: Annotated[Path, typer.Argument(metavar="DIR", parser=output_path, help="Folder to write the CSV files and provenance.json into (created if missing).")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", parser=output_path, help="Folder to write the tables (CSV or Parquet files) and provenance.json into (created if missing).")],
     db: DbOption = DEFAULT_DB,
     source: SourceFilter = None,
     since: SinceFilter = None,
@@ -440,27 +451,34 @@ def export(
     top: TopFilter = None,
     unit: UnitFilter = None,
     queries_dir: QueriesDir = None,
+    file_format: Annotated[ExportFormat, typer.Option("--format", help="csv, or parquet (typed columns, for DuckDB, pandas, R or Arrow).")] = ExportFormat.csv,
+    unguarded: UnguardedOption = False,
 ) -> None:
-    """Write every table as CSV, with a provenance file.
+    """Write every table as CSV (or Parquet), with a provenance file.
 
-    provenance.json holds the tool version, fetch times, openFDA last_updated and queries, the filters and the counting rules. Each filter applies to the tables that take it (provenance.json says which).
+    provenance.json holds the tool version, fetch times, openFDA last_updated and queries, the filters and the counting rules. Each filter applies to the tables that take it (provenance.json says which). The signals table is written too when `kratom-ae signals` has cached its background; export never asks openFDA.
 
     Example: kratom-ae export results/ --since 2015-01-01 --role suspect
     """
     with user_errors(db):
         from kratom_ae.ingest import store
+        from kratom_ae.ingest.errors import KratomAEError
         from kratom_ae.queries import library, outputs
         from kratom_ae.queries.export import export_tables
 
+        if unguarded and file_format is ExportFormat.parquet:
+            raise KratomAEError("--no-spreadsheet-guard is for CSV: Parquet cells are written as they are, with no guard; leave it out.")
         filters = make_filters(source, since, until, role, serious, top, unit)
         outputs.check_folder(folder, db, "export")
         con = store.connect(db, read_only=True)
         try:
             library.prepare_scope(con, filters)
-            written = export_tables(con, db, folder, filters, library.discover(queries_dir))
+            written, messages = export_tables(con, db, folder, filters, library.discover(queries_dir), file_format.value, not unguarded)
         finally:
             con.close()
         print_written(written, "export")
+        for message in messages:
+            typer.echo(printable(message), err=True)
 
 
 class SortChoice(str, enum.Enum):
@@ -482,6 +500,7 @@ def signals(
     counts: Annotated[Optional[Path], typer.Option("--counts", metavar="FILE", parser=input_path, help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
     csv_file: CsvOption = None,
+    unguarded: UnguardedOption = False,
     base_url: Annotated[Optional[str], typer.Option("--base-url", envvar="OPENFDA_BASE_URL", metavar="URL", help="openFDA server for the background counts.")] = None,
     api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENFDA_API_KEY", metavar="KEY", help="openFDA API key (optional). Never stored or printed.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or retry messages.")] = False,
@@ -526,7 +545,7 @@ def signals(
                     frame = signal_lib.signal_table(con, min_reports, sort.value)
                     info = signal_lib.background_info(con)
                     warnings = signal_lib.release_warnings(info)
-                    provenance = export.signals_provenance(con, db, filters, info, warnings, client.requests_sent, min_reports, sort.value) if csv_file else None
+                    provenance = export.signals_provenance(con, db, filters, info, warnings, client.requests_sent, min_reports, sort.value, guard=not unguarded) if csv_file else None
                     return frame, info, warnings, client.requests_sent, store.synthetic_warning(store.synthetic_sources(con)), provenance
 
                 # Opened for writing only to cache a background: with one cached, nothing changes a byte.
@@ -542,11 +561,11 @@ def signals(
                         frame, info, warnings, requests, synthetic, provenance = table(con)
         if csv_file:
             if counts is not None:
-                provenance = export.signals_provenance(None, None, None, None, [], 0, min_reports, sort.value, counts_file=counts)
-            outputs.write_csv_option(csv_file, db, export.csv_text(frame), provenance)
+                provenance = export.signals_provenance(None, None, None, None, [], 0, min_reports, sort.value, counts_file=counts, guard=not unguarded)
+            outputs.write_csv_option(csv_file, db, export.csv_text(frame, not unguarded), provenance)
         for warning in warnings:
             typer.echo(f"Warning: {printable(warning)}", err=True)
-        emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests, synthetic))
+        emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests, synthetic), not unguarded)
         if csv_file:
             typer.echo(printable(f"Wrote {csv_file} and {csv_file}.provenance.json."), err=True)
 
@@ -676,6 +695,7 @@ def sql_command(
     key: Annotated[
         Optional[str], typer.Option("--key", metavar="COLUMNS", help="Columns (a,b) that tell the rows apart: a table too wide for the terminal repeats them in every part (default: the first column).")
     ] = None,
+    unguarded: UnguardedOption = False,
 ) -> None:
     """Run one read-only SQL query of your own.
 
@@ -697,11 +717,11 @@ def sql_command(
         finally:
             con.close()
         if csv_file:
-            outputs.write_csv_option(csv_file, db, export.csv_text(result.frame()))
+            outputs.write_csv_option(csv_file, db, export.csv_text(result.frame(), not unguarded))
         if output_format is FormatChoice.json:
             print_data(result.json_text() + "\n")
         else:
-            emit(result.frame(), output_format, lambda: print_result(result))
+            emit(result.frame(), output_format, lambda: print_result(result), not unguarded)
 
 
 @app.command("cases")
@@ -718,6 +738,7 @@ def cases_command(
     soc: Annotated[Optional[str], typer.Option("--soc", help="Only reports naming a term of this MedDRA primary SOC (needs `meddra load`).")] = None,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
     csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_file, help="Also write the listing to this CSV file (with FILE.provenance.json beside it).")] = None,
+    unguarded: UnguardedOption = False,
 ) -> None:
     """The line listing behind a number: one row per kratom report in scope, with its dates, patient, reporter, seriousness, each reaction with its outcome, the kratom and other products by role, and the probable case it belongs to (case_id, case_rule). Read the reports behind a count, then count the distinct case_id values.
 
@@ -737,10 +758,10 @@ def cases_command(
             library.prepare_scope(con, filters)
             frame = library.listing(con, filters, narrowed)
             if csv_file:
-                outputs.write_csv_option(csv_file, db, export.csv_text(frame), export.provenance_text(con, db, filters, {table.name: table}, listing=narrowed))
+                outputs.write_csv_option(csv_file, db, export.csv_text(frame, not unguarded), export.provenance_text(con, db, filters, {table.name: table}, listing=narrowed, guard=not unguarded))
         finally:
             con.close()
-        emit(frame, output_format, lambda: print_table(frame, table, filters))
+        emit(frame, output_format, lambda: print_table(frame, table, filters), not unguarded)
         if csv_file:
             typer.echo(printable(f"Wrote {csv_file} and {csv_file}.provenance.json."), err=True)
 
@@ -759,6 +780,7 @@ def terms_command(
     judged: Annotated[JudgedChoice, typer.Option("--judged", help="Only the names judged kratom, the look-alikes an exclude term kept out, the other names, or all.")] = JudgedChoice.all,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
     csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_file, help="Also write the list to this CSV file.")] = None,
+    unguarded: UnguardedOption = False,
 ) -> None:
     """Audit the kratom decision: every product name in the fetched reports, judged kratom or not, with the search term, field and name that matched (or the exclude term that kept a look-alike out), the term's reason, and how many reports name it. Review it before you publish; change the decision with your own terms file (fetch --terms).
 
@@ -776,8 +798,8 @@ def terms_command(
         finally:
             con.close()
         if csv_file:
-            outputs.write_csv_option(csv_file, db, export.csv_text(frame))
-        emit(frame, output_format, lambda: print_kratom_names(frame))
+            outputs.write_csv_option(csv_file, db, export.csv_text(frame, not unguarded))
+        emit(frame, output_format, lambda: print_kratom_names(frame), not unguarded)
         if csv_file:
             typer.echo(printable(f"Wrote {csv_file}."), err=True)
 

@@ -10,11 +10,13 @@ import json
 import re
 import unicodedata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
+import numpy as np
 import pandas as pd
 
 from kratom_ae import __version__
+from kratom_ae.ingest.errors import KratomAEError
 
 
 # The database side (duckdb, ingest.store, queries.library) is imported in the functions that
@@ -29,9 +31,13 @@ if TYPE_CHECKING:
 # A spreadsheet runs a cell that starts with one of these as a formula (product names come
 # from the public: "=HYPERLINK(...)" is a real risk), also after leading blanks or invisible
 # characters, and in their full-width forms. Such cells get a leading apostrophe, which
-# spreadsheets show as text and hide (OWASP's advice for CSV injection).
+# spreadsheets show as text and hide (OWASP's advice for CSV injection), and so do cells that
+# start with a tab or a carriage return (OWASP lists them too) or with an apostrophe of the
+# data: then removing one leading apostrophe from every cell that has one gives each value back
+# exactly (provenance.json says so).
 FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-CONTROL_START = ("\t", "\r")
+FIRST_CHARACTER = ("\t", "\r", "'")
+BOOLEAN_TEXT = {True: "true", False: "false"}
 
 DISCLAIMER = (
     "Submission of an adverse event report does not constitute an admission that a product caused or contributed "
@@ -42,7 +48,7 @@ CITATION = "Data provided by the U.S. Food and Drug Administration (https://open
 
 
 def neutralise(value):
-    if isinstance(value, str) and (value.startswith(CONTROL_START) or skip_invisible(value).startswith(FORMULA_START)):
+    if isinstance(value, str) and (value.startswith(FIRST_CHARACTER) or skip_invisible(value).startswith(FORMULA_START)):
         return "'" + value
     return value
 
@@ -57,18 +63,52 @@ def skip_invisible(text: str) -> str:
     return text[start:]
 
 
-def csv_text(frame: pd.DataFrame) -> str:
-    """The frame as CSV ("\n" between rows), safe for spreadsheets: formula starts
-    neutralised, and every cell that holds a line break quoted. Python's csv module quotes
-    only the characters of its own line terminator, so a cell's lone "\r" would end the row
-    in a spreadsheet; the cells are formatted by pandas, then quoted here."""
+def csv_text(frame: pd.DataFrame, guard: bool = True) -> str:
+    """The frame as CSV ("\n" between rows): booleans as true and false, every cell that holds
+    a line break quoted, and with `guard` (the spreadsheet guard, kept unless the user turns it
+    off) formula starts neutralised. Every CSV kratom-ae writes is made here. Python's csv
+    module quotes only the characters of its own line terminator, so a cell's lone "\r" would
+    end the row in a spreadsheet; the cells are formatted by pandas, then quoted here."""
     safe = frame.copy()
     for column in safe.columns:
-        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = safe[column].map(neutralise)
-    safe.columns = [neutralise(str(column)) for column in safe.columns]
+        if pd.api.types.is_bool_dtype(safe[column]):
+            safe[column] = safe[column].map(BOOLEAN_TEXT, na_action="ignore")
+        elif safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(lambda value: csv_cell(value, guard))
+    safe.columns = [csv_cell(str(column), guard) for column in safe.columns]
     cells = csv.reader(io.StringIO(safe.to_csv(index=False, quoting=csv.QUOTE_ALL, lineterminator="\n"), newline=""))
     return "".join(csv_row(row) for row in cells)
+
+
+def csv_cell(value, guard: bool):
+    if isinstance(value, (bool, np.bool_)):  # in a column of mixed values (`sql`'s results)
+        return BOOLEAN_TEXT[bool(value)]
+    return neutralise(value) if guard else value
+
+
+def written_as(file_format: str, guard: bool = True) -> dict:
+    """How the cells of the files that a provenance describes were written."""
+    if file_format == "parquet":
+        return {"format": "parquet", "spreadsheet_guard": False, "cells": PARQUET_CELLS}
+    return {"format": "csv", "spreadsheet_guard": guard, "cells": GUARDED_CELLS if guard else UNGUARDED_CELLS}
+
+
+GUARDED_CELLS = (
+    "CSV with the spreadsheet guard: a text cell that starts with an apostrophe, a tab or a carriage return, or whose first "
+    "character after blanks and invisible characters is = + - or @ (also full-width), has one apostrophe added in front, "
+    "which spreadsheets hide and which stops them running the cell as a formula; remove one leading apostrophe from every "
+    "cell that has one to get the values exactly (--no-spreadsheet-guard writes them as they are). Booleans are true and "
+    "false; an empty cell is a missing value or an empty text."
+)
+UNGUARDED_CELLS = (
+    "CSV without the spreadsheet guard (--no-spreadsheet-guard): every cell is the value as it is, so a leading apostrophe "
+    "is part of the data; a spreadsheet may run a cell that starts with = + - or @ as a formula. Booleans are true and "
+    "false; an empty cell is a missing value or an empty text."
+)
+PARQUET_CELLS = (
+    "Parquet: each column has the type DuckDB computed (integers, dates, booleans, doubles, text); text is as it is, since "
+    "Parquet needs no spreadsheet guard (spreadsheets do not open it); a missing value is null."
+)
 
 
 def csv_row(cells: list[str]) -> str:
@@ -148,39 +188,147 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
     }
 
 
-def provenance_text(con, db, filters, tables, listing=None) -> str:
-    return json_document(provenance(con, db, filters, tables, listing))
+def provenance_text(con, db, filters, tables, listing=None, guard: bool = True) -> str:
+    """The FILE.provenance.json of a --csv FILE."""
+    return json_document(provenance(con, db, filters, tables, listing) | {"written_as": written_as("csv", guard)})
 
 
 def json_document(value) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filters: Filters, tables: dict[str, Query]) -> Written:
-    """Every table as <name>.csv in folder, plus provenance.json, written as one set (see
-    queries/outputs.py); the tables an earlier export there made and this one does not are
-    removed (if they are still as it wrote them). Tables that need a MedDRA release are
-    skipped while none is loaded (provenance.json lists what was written)."""
+def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filters: Filters, tables: dict[str, Query], file_format: str = "csv", guard: bool = True) -> tuple[Written, list[str]]:
+    """Every table as <name>.csv (or .parquet) in folder, plus provenance.json, written as one
+    set (see queries/outputs.py); the tables an earlier export there made and this one does not
+    are removed (if they are still as it wrote them). Tables that need a MedDRA release are
+    skipped while none is loaded, and the signals table while no complete background is cached
+    (provenance.json lists what was written). Returns what was written and what to tell the
+    user (the scope is left prepared for the signals)."""
     from kratom_ae.queries.library import has_meddra, run
     from kratom_ae.queries.outputs import write_folder
 
     meddra = has_meddra(con)
     chosen = {name: q for name, q in tables.items() if meddra or "meddra" not in q.requires}
-    files = [(f"{name}.csv", csv_text(run(con, query, filters, check=False))) for name, query in chosen.items()]
-    return write_folder(folder, db, "export", files, provenance(con, db, filters, chosen))
+    if "signals" in chosen:
+        raise KratomAEError(f"Your table {chosen['signals'].path} is called signals, the name of the export's signals table; rename it.")
+    described = provenance(con, db, filters, chosen) | {"written_as": written_as(file_format, guard)}
+    typed = TypedTables(described) if file_format == "parquet" else None
+    if typed:
+        contents = {name: run(con, query, filters, check=False, fetch=typed.keep) for name, query in chosen.items()}
+    else:
+        contents = {name: csv_text(run(con, query, filters, check=False), guard) for name, query in chosen.items()}
+    signals, messages = cached_signals(con, filters)
+    if signals is not None:
+        frame, described["tables"]["signals"], described["signals"] = signals
+        contents["signals"] = typed.keep(frame) if typed else csv_text(frame, guard)
+    files = [(f"{name}.{file_format}", content) for name, content in contents.items()]
+    return write_folder(folder, db, "export", files, described), messages
 
 
-def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None) -> str:
+class ArrowStream:
+    """A result of one DuckDB connection as another reads it, through the Arrow PyCapsule
+    interface (no pyarrow needed); its types stay DuckDB's."""
+
+    def __init__(self, relation):
+        self.relation = relation
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        return self.relation.__arrow_c_stream__(requested_schema)
+
+
+class TypedTables:
+    """The tables of a Parquet export, held with their types in an in-memory DuckDB database
+    of their own until queries/outputs.py names the file each goes to. The user's database is
+    read with file access off (ingest/store.py); the connection that writes a file may write
+    only into the export's temporary folder."""
+
+    def __init__(self, described: dict):
+        import duckdb
+
+        self.con = duckdb.connect(":memory:", config={"enable_external_access": False})
+        self.kept = 0
+        self.metadata = {
+            "synthetic": str(described["synthetic"]).lower(),
+            "data_warning": described["data_warning"] or "",
+            "provenance": "see provenance.json beside this file (kratom-ae export): sources, filters, counting rules",
+        }
+
+    def keep(self, result) -> Callable[[Path], None]:
+        """Hold `result` (a relation of another connection, or a DataFrame) here; returns the
+        function that writes it as Parquet."""
+        table = f"t{self.kept}"  # a name of its own: a user's table may be called anything
+        self.kept += 1
+        source = self.con.from_df(result) if isinstance(result, pd.DataFrame) else self.con.from_arrow(ArrowStream(result))
+        source.to_table(table)
+        return lambda path: self.write(table, path)
+
+    def write(self, table: str, path: Path) -> None:
+        import duckdb
+
+        from kratom_ae.ingest.store import allow_only
+        from kratom_ae.queries.library import internal_sql
+
+        copier = duckdb.connect(":memory:")
+        try:
+            allow_only(copier, [path.parent])
+            copier.register("incoming", ArrowStream(self.con.table(table)))
+            copier.execute(internal_sql("parquet"), {"path": str(path.parent.resolve() / path.name), **self.metadata})
+        finally:
+            copier.close()
+
+
+# `export` writes the signals table as `kratom-ae signals` shows it by default.
+SIGNALS_MIN_REPORTS = 3
+SIGNALS_SORT = "prr"
+SIGNALS_LEFT_OUT = (
+    "Signals left out: this database holds no complete signals background for these filters (export never asks openFDA); "
+    "`kratom-ae signals` with the same --source, --role and --unit fetches and caches it, and the next export includes the signals table."
+)
+
+
+def cached_signals(con: duckdb.DuckDBPyConnection, filters: Filters):
+    """The signals table from the background cached in the database, with its entry for
+    provenance.json's tables and its part of provenance.json, and the warnings to show; or
+    None and the sentence saying why not. Sends no request: the scope is prepared for the
+    signals filters (only --source, --role and --unit narrow them)."""
+    from kratom_ae.ingest import background
+    from kratom_ae.queries import library
+    from kratom_ae.queries import signals as signal_lib
+
+    scoped = signal_lib.signal_filters(filters)
+    library.prepare_scope(con, scoped)
+    if not background.is_complete(con):
+        return None, [SIGNALS_LEFT_OUT]
+    frame = signal_lib.signal_table(con, SIGNALS_MIN_REPORTS, SIGNALS_SORT)
+    info = signal_lib.background_info(con)
+    warnings = signal_lib.release_warnings(info)
+    entry = {
+        "description": f"Disproportionality of every reaction term against all other reports of the same openFDA database, as `kratom-ae signals --min-reports {SIGNALS_MIN_REPORTS} --sort {SIGNALS_SORT}` computes it (see signals in this file).",
+        "row": "a reaction term of a source",
+        "counts": signal_lib.honesty(scoped),
+        "columns": ", ".join(frame.columns),
+        "filters_applied": [name for name in ("source", "role", "unit") if name in scoped.given],
+    }
+    return (frame, entry, signals_part(scoped, info, warnings, 0, SIGNALS_MIN_REPORTS, SIGNALS_SORT)), [f"Warning: {w}" for w in warnings]
+
+
+def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None, guard: bool = True) -> str:
     """Provenance of a signals table: the usual one, plus the background and its requests."""
-    from kratom_ae.queries.signals import honesty
-    from kratom_ae.queries.disproportionality import __doc__ as formulas
-
     base = provenance(con, db, filters, {}) if con is not None else {
         "tool": "kratom-ae", "tool_version": __version__, "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "counts_file": str(Path(counts_file).resolve()),
     }
     base.pop("tables", None)
-    base["signals"] = {
+    base["signals"] = signals_part(filters, info, warnings, requests, min_reports, sort)
+    return json_document(base | {"written_as": written_as("csv", guard)})
+
+
+def signals_part(filters, info, warnings, requests, min_reports, sort) -> dict:
+    """What a signals table's provenance says of it: what it counts, the background and the formulas."""
+    from kratom_ae.queries.signals import honesty
+    from kratom_ae.queries.disproportionality import __doc__ as formulas
+
+    return {
         "unit": ("probable cases on the kratom side (a, b); the background (c, d) is openFDA's count of reports"
                  if filters is not None and filters.unit == "case" else
                  "reports (2x2 tables: a kratom reports naming the term, b kratom reports not naming it, c other reports naming it, d other reports not naming it)"
@@ -194,4 +342,3 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
         "formulas": formulas.strip(),
         "caution": honesty(filters),
     }
-    return json_document(base)

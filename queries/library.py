@@ -251,14 +251,23 @@ def check_filters(query: Query, filters: Filters) -> None:
         raise KratomAEError(f"The {query.name} table does not take {options}; it takes {', '.join('--' + p for p in query.parameters) or 'no filters'}.")
 
 
-def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check: bool = True) -> pd.DataFrame:
-    """Run one table over the scope (prepare_scope must have run on this connection)."""
+def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check: bool = True, fetch=None):
+    """Run one table over the scope (prepare_scope must have run on this connection): a
+    DataFrame, or what fetch(relation) makes of the result as DuckDB holds it (typed)."""
     if check:
         check_filters(query, filters)
     if "meddra" in query.requires and not has_meddra(con):
         raise KratomAEError(f"The {query.name} table needs MedDRA; load your licensed release with `kratom-ae meddra load DIR` first.")
     try:
-        frame = con.execute(query.sql).df()
+        if fetch is None:
+            frame = con.execute(query.sql).df()
+        else:
+            con.abort()  # a result left unfinished (by a fetchone) would keep DuckDB from streaming this one
+            relation = con.sql(query.sql)
+            if relation is None:
+                raise KratomAEError(f"The {query.name} query ({query.path}) returns no table; its last statement must be a SELECT.")
+            check_key(query.key, relation.columns, f"The `-- key:` line of {query.path}")
+            return fetch(relation)
     except duckdb.Error as exc:
         if failures.is_damage(exc):
             raise

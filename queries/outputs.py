@@ -39,6 +39,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Union
 
 from kratom_ae.ingest.dbfile import database_of_journal, is_duckdb_file, journal_of
 from kratom_ae.ingest.errors import KratomAEError
@@ -56,10 +57,11 @@ PENDING = ".kratom-ae-pending.json"
 # and is not read whole to find out.
 MAX_PROVENANCE_BYTES = 16 * 2**20
 # The kinds of file an export or a report writes: no name of another kind is written or removed.
-WRITTEN_SUFFIXES = (".csv", ".png", ".svg", ".html", ".json")
+WRITTEN_SUFFIXES = (".csv", ".parquet", ".png", ".svg", ".html", ".json")
 # What each command removes of an earlier run of its own: an edited provenance.json that makes
-# a report pass for an export cannot have the export remove the report's figures.
-REMOVED_SUFFIXES = {"export": (".csv",), "report": (".csv", ".png", ".svg", ".html")}
+# a report pass for an export cannot have the export remove the report's figures. An export
+# in the other format removes the earlier one's tables, which its provenance.json would not describe.
+REMOVED_SUFFIXES = {"export": (".csv", ".parquet"), "report": (".csv", ".png", ".svg", ".html")}
 # Paths that name streams and devices, not files, even where they resolve to a file
 # (/dev/stdout is the file stdout was redirected to).
 SPECIAL_FOLDERS = ("/dev/", "/proc/")
@@ -363,7 +365,12 @@ def check_folder(folder: Path, db: Path | None, command: str, names: list[str] =
     return earlier
 
 
-def write_folder(folder: Path, db: Path | None, command: str, files: list[tuple[str, str | bytes]], provenance: dict) -> Written:
+# A file's content, or a function that writes the file at the path it is given (DuckDB's COPY
+# writes a Parquet file itself).
+Content = Union[str, bytes, Callable[[Path], None]]
+
+
+def write_folder(folder: Path, db: Path | None, command: str, files: list[tuple[str, Content]], provenance: dict) -> Written:
     """Write `files` (name, content) and provenance.json (with each file's SHA-256 added under
     "output") into `folder` as one set; remove the files an earlier run of the same command
     wrote there that this one does not, if they are still as it wrote them."""
@@ -381,15 +388,16 @@ def write_folder(folder: Path, db: Path | None, command: str, files: list[tuple[
         if path.suffix in REMOVED_SUFFIXES.get(command, ()) and earlier.files.get(path.name, "") is not None and earlier.wrote(path) and not refusal(path, db)
     ]
     kept = [path for path in left if path not in stale]
-    digests = {name: hashlib.sha256(as_bytes(content)).hexdigest() for name, content in files}
-    output = {"command": command, "files": digests}
-    text = json.dumps(provenance | {"output": output}, indent=2, ensure_ascii=False, default=str) + "\n"
     remove_partial(folder, db)
     partial = None
     try:
         partial = make_partial(folder)
-        for name, content in [*files, (PROVENANCE, text)]:
+        for name, content in files:
             write_new(partial / name, content, folder / name)
+        # Of the files as written: a function's file is known only once it is.
+        output = {"command": command, "files": {name: digest(partial / name) for name, _ in files}}
+        text = json.dumps(provenance | {"output": output}, indent=2, ensure_ascii=False, default=str) + "\n"
+        write_new(partial / PROVENANCE, text, folder / PROVENANCE)
         write_new(partial / PENDING, json.dumps({"tool": "kratom-ae", "output": output}) + "\n", folder / PENDING)
         os.replace(partial / PENDING, folder / PENDING)
         for path in stale:
@@ -419,8 +427,15 @@ def make_partial(folder: Path) -> Path:
         raise
 
 
-def write_new(path: Path, content: str | bytes, shown: Path) -> None:
+def write_new(path: Path, content: Content, shown: Path) -> None:
+    """content in a new file, flushed to disk: written here, or by content(path) when it is a
+    function (into a folder of this run's own, so the file is new too)."""
     try:
+        if callable(content):
+            content(path)
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+            return
         with open(path, "xb") as f:
             f.write(as_bytes(content))
             f.flush()

@@ -34,6 +34,14 @@ HONESTY_CASES = (
 )
 
 
+def signal_filters(filters):
+    """Signals compare kratom reports with all of openFDA at every date: only --source, --role
+    and --unit narrow them (the options of `kratom-ae signals`)."""
+    from kratom_ae.queries.library import Filters
+
+    return Filters(source=filters.source, role=filters.role, unit=filters.unit, given={g for g in filters.given if g in ("source", "role", "unit")})
+
+
 def honesty(filters) -> str:
     """The caution printed with a signals table: what its counts are, and what they are not."""
     if filters is None:

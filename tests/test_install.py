@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -99,8 +100,17 @@ def test_the_installed_wheel_fetches_and_runs_every_table(installed, tmp_path):
         assert expected.exit_code == 0, expected.output
         assert as_csv.stdout == expected.stdout, name
     exported = run([tool, "export", here / "out", "--db", db], cwd=here)
-    assert sorted(Path(line).name for line in exported.stdout.split()) == sorted([f"{name}.csv" for name in tables] + ["provenance.json"])
+    assert sorted(Path(line).name for line in exported.stdout.split()) == sorted([f"{name}.csv" for name in tables] + ["signals.csv", "provenance.json"])
     provenance = json.loads((here / "out" / "provenance.json").read_text(encoding="utf-8"))
-    assert sorted(provenance["tables"]) == sorted(tables)
+    assert sorted(provenance["tables"]) == sorted([*tables, "signals"])
+    # Without pyarrow (not a dependency; the tests' environment has it): DuckDB hands the
+    # tables over by the Arrow PyCapsule interface alone.
+    assert run([installed / "python", "-c", "import importlib.util; print(importlib.util.find_spec('pyarrow'))"], cwd=here).stdout == "None\n"
+    run([tool, "export", here / "parquet", "--db", db, "--format", "parquet"], cwd=here)
+    assert runner.invoke(app, ["export", str(here / "expected"), "--db", str(db), "--format", "parquet"]).exit_code == 0
+    read = lambda path: duckdb.connect().execute("SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()  # noqa: E731
+    assert len(list((here / "expected").glob("*.parquet"))) == len(tables) + 1
+    for expected in (here / "expected").glob("*.parquet"):
+        assert read(here / "parquet" / expected.name) == read(expected), expected.name
     assert provenance["skin_terms"].startswith("MedDRA primary SOC")
     assert provenance["tool_version"] == "0.1.0"

@@ -100,7 +100,7 @@ def test_skin_uses_the_whole_soc_once_loaded(db):
         per_term = {name: sum(oracle.term(name) in r.reactions for r in scoped) for name in SKIN_NAMES}
         assert {r["reaction_pt"]: int(r["reports"]) for r in table[2:]} == {name: n for name, n in per_term.items() if n}
         assert int(next(r for r in table if r["reaction_pt"] == "Beau's lines")["reports"]) > 0
-        assert {r["reaction_pt"] for r in table[2:] if r["is_pigmentation"] == "True"} == {"Skin discolouration", "Skin hyperpigmentation", "Pigmentation disorder", "Hyperpigmentation"}
+        assert {r["reaction_pt"] for r in table[2:] if r["is_pigmentation"] == "true"} == {"Skin discolouration", "Skin hyperpigmentation", "Pigmentation disorder", "Hyperpigmentation"}
 
 
 def test_export_includes_soc_table_and_meddra_version(db, tmp_path):

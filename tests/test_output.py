@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from kratom_ae.cli import output as cli_output
 from kratom_ae.cli.main import app
+from kratom_ae.queries.export import SIGNALS_LEFT_OUT
 from test_meddra import FIXTURE
 from vcr_setup import make_vcr
 
@@ -72,10 +73,11 @@ def csv_rows(*args, cassette=None):
 
 
 def shown(column: str, value: str) -> str:
-    """How a CSV value reads in the terminal table: counts with separators, years without."""
+    """How a CSV value reads in the terminal table: counts with separators, years without,
+    booleans (true and false in CSV) as Python writes them."""
     if re.fullmatch(r"-?\d+", value):
         return value if column.endswith("year") else f"{int(value):,}"
-    return value
+    return {"true": "True", "false": "False"}.get(value, value)
 
 
 def assert_whole(text: str, width: int, tokens: set[str]) -> None:
@@ -196,7 +198,7 @@ def test_export_replaces_the_earlier_exports_tables(fetched_db, tmp_path):
     (out / "notes.csv").write_text("my own notes\n")
     result = runner.invoke(app, ["export", str(out), "--db", str(fetched_db)])
     assert result.exit_code == 0, result.output
-    assert result.stderr == f"Removed {out / 'mine.csv'}, which the earlier export there wrote and this one does not.\n"
+    assert result.stderr == f"Removed {out / 'mine.csv'}, which the earlier export there wrote and this one does not.\n{SIGNALS_LEFT_OUT}\n"
     listed = set(json.loads((out / "provenance.json").read_text())["tables"])
     assert {p.stem for p in out.glob("*.csv")} == listed | {"notes"}
     assert (out / "notes.csv").read_text() == "my own notes\n"
@@ -212,7 +214,7 @@ def test_export_removes_nothing_outside_its_folder(fetched_db, tmp_path):
     inside.write_text("keep\n")
     (out / "provenance.json").write_text(json.dumps({"tool": "kratom-ae", "tables": {"../outside": {}, "sub/x": {}, "": {}}}))
     result = runner.invoke(app, ["export", str(out), "--db", str(fetched_db)])
-    assert result.exit_code == 0 and result.stderr == ""
+    assert result.exit_code == 0 and result.stderr == f"{SIGNALS_LEFT_OUT}\n"
     assert outside.read_text() == inside.read_text() == "keep\n"
 
 

@@ -17,6 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from kratom_ae.cli.main import app, input_path, output_file, output_path
+from kratom_ae.queries.export import SIGNALS_LEFT_OUT
 
 runner = CliRunner()
 
@@ -372,6 +373,7 @@ def test_an_edited_provenance_cannot_remove_other_files(place):
         f"Removed {out / 'old_table.csv'}, which the earlier export there wrote and this one does not.",
         f"Left {out / 'figure.png'} alone: the earlier export there lists it, but this export removes only files of its own kind that are still as kratom-ae wrote them; the new provenance.json does not list it.",
         f"Left {out / 'mypasswd.csv'} alone: the earlier export there lists it, but this export removes only files of its own kind that are still as kratom-ae wrote them; the new provenance.json does not list it.",
+        SIGNALS_LEFT_OUT,
     ]
     assert_database_intact(place)
 

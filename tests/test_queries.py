@@ -68,7 +68,7 @@ def test_skin(fetched, reports, combo):
     assert (rows[1]["reaction_pt"], int(rows[1]["reports"])) == ("(any pigmentation term)", with_pigment)
     assert {r["reaction_pt"]: int(r["reports"]) for r in rows[2:]} == per_term
     terms = oracle.skin_terms()
-    assert all((r["is_pigmentation"] == "True") == terms[r["reaction_pt"]] for r in rows[2:])
+    assert all((r["is_pigmentation"] == "true") == terms[r["reaction_pt"]] for r in rows[2:])
     assert {r["skin_basis"] for r in rows} == {"curated list"}
     # Skin-looking terms that MedDRA files elsewhere are not counted as skin.
     assert not {"INJECTION SITE RASH", "CELLULITIS"} & {r["reaction_pt"] for r in rows}

@@ -175,7 +175,7 @@ def test_the_trend_figure_draws_its_rows(signals_db):
 def test_the_forest_plot_draws_the_rows_of_signals(report_dir, signals_db):
     rows = cli_csv("signals", "--db", signals_db, "--quiet")
     want = [r for r in rows if int(r["a"]) >= 3 and r["prr"] != ""][:20]
-    assert len(want) == 20 and any(r["signal_evans"] == "False" for r in want)
+    assert len(want) == 20 and any(r["signal_evans"] == "false" for r in want)
     assert read_csv(report_dir / "signals_forest.csv") == want
 
 

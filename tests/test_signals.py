@@ -160,7 +160,7 @@ def test_statistics_columns_are_the_pure_function(db, no_pacing):
     s = statistics(*(int(row[k]) for k in "abcd"))
     assert float(row["prr"]) == pytest.approx(s.prr) and float(row["ror025"]) == pytest.approx(s.ror025)
     assert float(row["ic025"]) == pytest.approx(s.ic025) and float(row["chi2_yates"]) == pytest.approx(s.chi2_yates)
-    assert row["signal_evans"] == str(s.signal_evans)
+    assert row["signal_evans"] == str(s.signal_evans).lower()
     prrs = [float(r["prr"]) for r in rows if r["prr"]]
     assert prrs == sorted(prrs, reverse=True)  # --sort prr is the default
 
@@ -168,7 +168,7 @@ def test_statistics_columns_are_the_pure_function(db, no_pacing):
 def test_min_reports_lists_but_does_not_flag(db, no_pacing):
     rows = as_rows(signals(db, "--format", "csv", "--source", "caers", "--min-reports", "40"))
     few = [r for r in rows if int(r["a"]) < 40]
-    assert few and all(r["signal_evans"] == r["signal_ror"] == r["signal_ic"] == "False" for r in few)
+    assert few and all(r["signal_evans"] == r["signal_ror"] == r["signal_ic"] == "false" for r in few)
     assert all(r["note"].startswith("fewer than 40 reports: not flagged") for r in few)
 
 
@@ -220,7 +220,7 @@ def test_counts_file(tmp_path):
     assert result.exit_code == 0, result.output
     rows = as_rows(result)
     assert [r["term"] for r in rows] == ["HEPATOTOXICITY", "CROHN^S DISEASE"]
-    assert float(rows[0]["prr"]) == pytest.approx(9.98) and rows[0]["signal_evans"] == "True"
+    assert float(rows[0]["prr"]) == pytest.approx(9.98) and rows[0]["signal_evans"] == "true"
     assert rows[1]["ror025"] == "" and "a=0" in rows[1]["note"]
 
 
