@@ -275,3 +275,16 @@ def test_package_data_holds_every_file_the_code_reads():
             if path.is_file() and path.suffix not in (".py", ".pyc", ".md") and "__pycache__" not in path.parts:
                 relative = path.relative_to(ROOT / package).as_posix()
                 assert any(fnmatch(relative, p) for p in patterns), f"{package}/{relative} is not in package-data"
+
+
+def test_the_installed_command_writes_the_report_outside_the_repository(signals_db, tmp_path):
+    """The page's template is read from the installed package: run from the repository, a
+    folder named report/ beside the tests found it anyway, and everywhere else the report
+    failed (no module named 'report')."""
+    import subprocess
+    import sys
+
+    command = Path(sys.executable).parent / "kratom-ae"
+    done = subprocess.run([str(command), "report", "out", "--db", str(signals_db)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "report.html").stat().st_size > 0
