@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.installed
 
-.PHONY: run test demo screenshot bench bench-quick cassettes cassettes-live clean
+.PHONY: run test demo docs screenshot bench bench-quick cassettes cassettes-live clean
 
 # The main job: fetch every kratom report from openFDA, then show what the database holds.
 run: $(READY)
@@ -22,6 +22,11 @@ test: $(READY)
 demo: $(READY)
 	rm -rf demo.duckdb demo.duckdb.wal demo-report
 	$(BIN)/python tests/demo.py --db demo.duckdb --report demo-report
+
+# Rewrite every example output in README.md and docs/*.md from the commands run on the demo data
+# (tests/test_docs.py fails when one differs from what its command prints).
+docs: $(READY)
+	$(BIN)/python tests/docs_examples.py --update
 
 # Re-make docs/report.png (the README's screenshot) with the report's browser test.
 screenshot: $(READY)

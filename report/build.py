@@ -133,7 +133,7 @@ def render(report: Report) -> str:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     environment = Environment(
-        loader=PackageLoader("report", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=page_text
+        loader=PackageLoader("kratom_ae.report", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=page_text
     )
     environment.filters["cell"] = cell
     environment.filters["count"] = lambda n: f"{n:,}"

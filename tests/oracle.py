@@ -264,7 +264,7 @@ def summary(scoped):
     }
 
 
-# ---- probable cases (README "Cases"), grouped here by their own plain-Python rules ---------
+# ---- probable cases (docs/methods.md "Probable cases"), grouped here by their own plain-Python rules ---------
 
 def facts(r: Report) -> dict:
     """What the case rules compare, from the raw record."""

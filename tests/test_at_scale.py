@@ -68,7 +68,7 @@ def held_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     }
 
 
-# The raw JSON of every report, by source and id (README "The database").
+# The raw JSON of every report, by source and id (docs/schema.md "The raw records").
 def raw_count(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(*) FROM raw_reports WHERE source = 'faers'").fetchone()[0]
 

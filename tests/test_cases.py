@@ -97,7 +97,7 @@ def test_a_second_patient_of_the_same_article_is_another_case(tmp_path):
 
 
 def test_a_missing_value_can_bridge_two_patients(tmp_path):
-    # The method's known limit (README "Cases"): pairs are judged one by one and groups are
+    # The method's known limit (docs/methods.md "Probable cases"): pairs are judged one by one and groups are
     # transitive, so a report that leaves sex out agrees with both a woman and a man.
     article = synthetic.ARTICLE[0]
     found = fetched_cases(tmp_path, [literature("1", article, reactions=("Rash",)), literature("2", article, reactions=("Nausea",), sex=None),

@@ -1,4 +1,4 @@
-"""The raw records (README "The raw records"): every stored report's openFDA record is kept
+"""The raw records (docs/schema.md "The raw records"): every stored report's openFDA record is kept
 compressed and comes back as the very bytes openFDA sent, through `kratom-ae raw` and
 ingest.raw.record."""
 

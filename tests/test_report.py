@@ -269,9 +269,25 @@ def test_package_data_holds_every_file_the_code_reads():
     """A wheel holds the templates and data files the code opens (not only an editable install)."""
     pyprojecttoml = pytest.importorskip("setuptools.config.pyprojecttoml")
     tool = pyprojecttoml.read_configuration(ROOT / "pyproject.toml")["tool"]["setuptools"]
-    for package in tool["packages"]:
+    assert set(tool["packages"]) == set(tool["package-dir"])
+    for package, folder in tool["package-dir"].items():
         patterns = tool["package-data"].get(package, [])
-        for path in (ROOT / package).rglob("*"):
+        # Each package's own folder (kratom_ae.queries is queries/): a package's name as a
+        # path is no folder, and a walk of it found nothing to check.
+        for path in (ROOT / folder).rglob("*"):
             if path.is_file() and path.suffix not in (".py", ".pyc", ".md") and "__pycache__" not in path.parts:
-                relative = path.relative_to(ROOT / package).as_posix()
+                relative = path.relative_to(ROOT / folder).as_posix()
                 assert any(fnmatch(relative, p) for p in patterns), f"{package}/{relative} is not in package-data"
+
+
+def test_the_installed_command_writes_the_report_outside_the_repository(signals_db, tmp_path):
+    """The page's template is read from the installed package: run from the repository, a
+    folder named report/ beside the tests found it anyway, and everywhere else the report
+    failed (no module named 'report')."""
+    import subprocess
+    import sys
+
+    command = Path(sys.executable).parent / "kratom-ae"
+    done = subprocess.run([str(command), "report", "out", "--db", str(signals_db)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "report.html").stat().st_size > 0

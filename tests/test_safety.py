@@ -319,7 +319,7 @@ def test_connections_to_a_database_read_no_file(tmp_path):
 
 
 def test_source_all_into_a_new_file_keeps_the_finished_source(db):
-    """CAERS fails after FAERS was published: the new file keeps FAERS, as the README says."""
+    """CAERS fails after FAERS was published: the new file keeps FAERS, as docs/fetching.md says."""
     faers, caers = synthetic.fixture_dataset(faers_count=30, caers_count=10)
     with FakeOpenFDA(faers, caers) as server:
         del server.data["/food/event.json"]  # the server has no food/event: CAERS fails at once

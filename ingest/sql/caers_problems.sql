@@ -1,5 +1,5 @@
 -- caers_problems: the CAERS records of `page_caers` (caers_read.sql) that break a rule for
--- malformed records (README "Malformed records"): one row per record and broken rule in
+-- malformed records (docs/schema.md "Malformed records"): one row per record and broken rule in
 -- `page_problems`, kept in stage_problems. A record whose report_number is not one value
 -- cannot be stored: it is taken out of `page_caers`. Runs before caers_page.sql.
 -- Each json_* call parses a record again, so only suspects are checked: the records whose

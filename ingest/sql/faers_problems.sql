@@ -1,5 +1,5 @@
 -- faers_problems: the FAERS records of `page_faers` (faers_read.sql) that break a rule for
--- malformed records (README "Malformed records"): one row per record and broken rule in
+-- malformed records (docs/schema.md "Malformed records"): one row per record and broken rule in
 -- `page_problems`, kept in stage_problems. A record whose safetyreportid is not one value
 -- cannot be stored: it is taken out of `page_faers`. Runs before faers_page.sql.
 -- Each json_* call parses a record again, so only suspects are checked: the records whose

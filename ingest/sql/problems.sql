@@ -1,5 +1,5 @@
 -- problems: what the rules for malformed records (faers_problems.sql, caers_problems.sql;
--- README "Malformed records") need, made once per fetch in its scratch database.
+-- docs/schema.md "Malformed records") need, made once per fetch in its scratch database.
 -- stage_problems: one row per record received and rule it breaks (report_id as received:
 -- for an id that is not one value, its JSON text). publish_problems.sql copies it over.
 CREATE TABLE stage_problems (source VARCHAR, report_id VARCHAR, problem VARCHAR, stored BOOLEAN);

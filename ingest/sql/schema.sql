@@ -1,6 +1,6 @@
 -- kratom-ae database schema: one schema for FAERS (openFDA drug/event) and CAERS (food/event).
 -- Each fetch replaces one source's rows whole, in one transaction (see ingest/sql/publish.sql).
--- The unit of every table is named in its comment; README.md "The database" says the same.
+-- The unit of every table is named in its comment; docs/schema.md "Tables" says the same.
 --
 -- reports, products, reactions and raw_reports have a key each (named in their comments) but
 -- no PRIMARY KEY: DuckDB holds a key's index in memory while a transaction changes the table,
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS reports (
     case_id                     VARCHAR NOT NULL,   -- the probable case this report belongs to (ingest/cases.py): one per group
                                                     -- of reports judged duplicates of each other, named '<source>:<first report_id>'
     case_rule                   VARCHAR NOT NULL,   -- why the report is in its case: 'single report', or the rule and the report
-                                                    -- that linked it (README "Cases")
+                                                    -- that linked it (docs/methods.md "Probable cases")
     is_kratom_report            BOOLEAN NOT NULL,   -- at least one product is kratom (see products.is_kratom)
     is_kratom_suspect_report    BOOLEAN NOT NULL,   -- at least one kratom product is suspect or interacting
     is_kratom_only_report       BOOLEAN NOT NULL    -- every product on the report is kratom
@@ -102,7 +102,7 @@ CREATE TABLE IF NOT EXISTS reactions (
 
 -- One row per report (key: source, report_id): the openFDA record as received, compressed
 -- (zstd, with its source's dictionary in raw_dictionaries). Read it with `kratom-ae raw SOURCE
--- REPORT_ID` or, in Python, ingest.raw.record(con, source, report_id) (README "The raw records").
+-- REPORT_ID` or, in Python, ingest.raw.record(con, source, report_id) (docs/schema.md "The raw records").
 CREATE TABLE IF NOT EXISTS raw_reports (
     source          VARCHAR NOT NULL,
     report_id       VARCHAR NOT NULL,
@@ -148,7 +148,7 @@ CREATE TABLE IF NOT EXISTS fetch_runs (
 );
 
 -- One row per record of the fetch that produced a source's rows and rule for malformed
--- records it breaks (README "Malformed records"); empty when every record was well formed.
+-- records it breaks (docs/schema.md "Malformed records"); empty when every record was well formed.
 CREATE TABLE IF NOT EXISTS fetch_problems (
     source     VARCHAR NOT NULL,
     report_id  VARCHAR,                                  -- as received (an id that is not one value: its JSON text)
