@@ -274,3 +274,14 @@ def test_docstrings_have_no_line_breaks_inside_paragraphs():
         for command in typer_app.registered_commands:
             for paragraph in inspect.cleandoc(command.callback.__doc__).split("\n\n"):
                 assert "\n" not in paragraph, (command.callback.__name__, paragraph)
+
+
+def test_the_docs_name_arguments_as_the_help_does():
+    """The help calls a command's folder DIR; the README called it OUT_DIR."""
+    root = Path(__file__).parents[1]
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
+    assert "OUT_DIR" not in text
+    for command in ("export", "report"):
+        assert run(command, "--help").output.startswith(f"Usage: root {command} [OPTIONS] DIR\n")
+        assert f"kratom-ae {command} DIR" in text, command
