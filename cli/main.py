@@ -14,7 +14,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from kratom_ae import __version__
 from kratom_ae.cli.help import PlainHelpGroup
 from kratom_ae.cli.terminal import printable
 from kratom_ae.ingest.dbfile import journal_of
@@ -33,6 +32,8 @@ app = typer.Typer(
 
 def show_version(value: bool) -> None:
     if value:
+        from kratom_ae import __version__
+
         typer.echo(f"kratom-ae {__version__}")
         raise typer.Exit()
 
@@ -639,7 +640,7 @@ def fetch_report_background(con, filters, base_url, api_key, quiet) -> None:
     from kratom_ae.ingest import background
     from kratom_ae.ingest.openfda import OpenFDAClient
     from kratom_ae.queries import library
-    from kratom_ae.report.build import signal_filters
+    from kratom_ae.queries.signals import signal_filters
 
     from kratom_ae.ingest.errors import KratomAEError
 

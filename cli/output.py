@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -125,18 +126,18 @@ class Column:
     cells: list[str]
     numeric: bool
 
-    @property
+    @cached_property
     def least(self) -> int:
         """The narrowest width that splits no word or number: lines break between words only."""
         words = [w for text in [self.header, *self.cells] for w in text.split()]
         return max((cell_len(w) for w in words), default=1)
 
-    @property
+    @cached_property
     def natural(self) -> int:
         """The width at which neither cells nor header wrap."""
         return max(self.body, max((cell_len(line) for line in self.header.splitlines()), default=1))
 
-    @property
+    @cached_property
     def body(self) -> int:
         """The width at which no cell wraps (the header may)."""
         return max([self.least] + [cell_len(line) for text in self.cells for line in text.splitlines()])

@@ -34,6 +34,7 @@ from kratom_ae.ingest.countries import country_names
 from kratom_ae.ingest.openfda import InvalidPage, OpenFDAError, WrongPage, layout_problem
 from kratom_ae.ingest.store import sql
 from kratom_ae.ingest.terms import Term
+from kratom_ae.ingest.text import first_line
 
 # DuckDB may use this much memory for reading pages, and as much for shaping them; beyond it,
 # it spills to the scratch folder.
@@ -331,11 +332,11 @@ def shape_slice(con: duckdb.DuckDBPyConnection, source: str, id_field: str) -> N
         con.execute(sql(f"{source}_problems"))
         con.execute(sql(f"{source}_page"))
     except duckdb.OutOfMemoryException as exc:
-        raise OpenFDAError(f"Shaping a {source} page ran out of the {MEMORY_LIMIT} of memory kratom-ae gives DuckDB ({first_line(exc)}); the fetch was abandoned.") from None
+        raise OpenFDAError(f"Shaping a {source} page ran out of the {MEMORY_LIMIT} of memory kratom-ae gives DuckDB ({first_line(str(exc))}); the fetch was abandoned.") from None
     except duckdb.Error as exc:
         if failures.write_failure(exc):
             raise
-        raise OpenFDAError(f"openFDA sent a {source} page kratom-ae cannot read ({first_line(exc)}); the fetch was abandoned.") from None
+        raise OpenFDAError(f"openFDA sent a {source} page kratom-ae cannot read ({first_line(str(exc))}); the fetch was abandoned.") from None
     if con.execute(f"SELECT count(*) FROM page_{source} WHERE report_id IS NULL").fetchone()[0]:
         raise OpenFDAError(f"openFDA sent a record without {id_field}; the fetch was abandoned.")
 
@@ -425,7 +426,7 @@ class Reader:
         except duckdb.Error as exc:  # not a JSON list
             if failures.write_failure(exc):
                 raise
-            raise InvalidPage(first_line(exc)) from None
+            raise InvalidPage(first_line(str(exc))) from None
         finally:
             path.unlink(missing_ok=True)
         self.con.execute("DROP TABLE IF EXISTS page_records")
@@ -503,17 +504,13 @@ def wrong_layout_or_invalid(body: bytes, exc: duckdb.Error) -> ValueError:
     try:
         value = json.loads(body)
     except ValueError:
-        return InvalidPage(first_line(exc))
-    return WrongPage(layout_problem(value) or f"a layout kratom-ae cannot read: {first_line(exc)}")
+        return InvalidPage(first_line(str(exc)))
+    return WrongPage(layout_problem(value) or f"a layout kratom-ae cannot read: {first_line(str(exc))}")
 
 
 def out_of_memory(size: int) -> OpenFDAError:
     # Not InvalidPage: asking again for the same page would run out of memory again.
     return OpenFDAError(f"A page of {size / 2**20:.0f} MiB from openFDA needed more than the {MEMORY_LIMIT} of memory kratom-ae gives DuckDB; the fetch was abandoned.")
-
-
-def first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0]
 
 
 def locate_results(body: bytes) -> tuple[dict, int, int] | None:

@@ -5,9 +5,21 @@ wheel installs them as `kratom_ae.ingest`, `kratom_ae.queries`, ... (pyproject.t
 so that installing kratom-ae claims one name in site-packages, not four generic ones.
 """
 
-from importlib import metadata
+from functools import cache
 
-try:
-    __version__ = metadata.version("kratom-ae")
-except metadata.PackageNotFoundError:  # run from a folder that was never installed (bench --code)
-    __version__ = "unknown"
+
+@cache
+def installed_version() -> str:
+    from importlib import metadata  # 20 ms of imports that `kratom-ae --help` does not need
+
+    try:
+        return metadata.version("kratom-ae")
+    except metadata.PackageNotFoundError:  # run from a folder that was never installed (bench --code)
+        return "unknown"
+
+
+def __getattr__(name: str) -> str:
+    """kratom_ae.__version__, looked up when first asked for, not at every start-up."""
+    if name == "__version__":
+        return installed_version()
+    raise AttributeError(f"module 'kratom_ae' has no attribute {name!r}")

@@ -52,16 +52,10 @@ class Report:
     provenance: dict
 
 
-def signal_filters(filters: Filters) -> Filters:
-    """Signals compare kratom reports with all of openFDA at every date: only --source and
-    --role narrow them (as in `kratom-ae signals`)."""
-    return Filters(source=filters.source, role=filters.role, given={g for g in filters.given if g in ("source", "role")})
-
-
 def collect_signals(con: duckdb.DuckDBPyConnection, filters: Filters, measure: str, min_reports: int, top: int) -> Signals:
     """The signals of the scope from the cached background (background.ensure must have run
     if a fetch was asked for). The scope is left prepared for the signals filters."""
-    library.prepare_scope(con, signal_filters(filters))
+    library.prepare_scope(con, signal_lib.signal_filters(filters))
     kratom = dict(con.execute("SELECT source, count(*) FROM scope_reports GROUP BY source ORDER BY source").fetchall())
     info = signal_lib.background_info(con)
     info = info[info["source"].isin(kratom)]
