@@ -27,6 +27,8 @@ DEFAULT_TOP = 20
 # Short names of the figures, for the page's contents.
 LABELS = {"trend": "Reports per year, with skin and pigmentation", "reactions": "Most reported reactions", "skin_outcomes": "Skin disorders by outcome",
           "signals_forest": "Signals (forest plot)", "age_by_sex": "Age group by sex", "seriousness": "Seriousness criteria", "drugs": "Co-reported products"}
+# Decimals of a statistic on the page, where not 2 (cli/output.py prints them so).
+STAT_DECIMALS = {"chi2_yates": 1, "expected": 1}
 TABLES = ("summary", "trend", "reactions", "skin", "skin_outcomes", "age_by_sex", "drugs")
 
 
@@ -110,6 +112,10 @@ def collect(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, measure:
         figures.seriousness(summary[summary["section"] == "seriousness"].reset_index(drop=True), n, note),
         figures.drugs(tables["drugs"], n, note),
     ]
+    if provenance.get("synthetic"):
+        for drawn_figure in drawn:
+            if drawn_figure.figure is not None:
+                figures.mark_synthetic(drawn_figure.figure)
     return Report(filters, n, tables, drawn, signals, provenance)
 
 
@@ -147,15 +153,21 @@ def page_text(value):
 
 
 def cell(value, column: str = "") -> str:
-    """A table cell for people: counts with thousands separators; years, percents and means as they are."""
+    """A table cell for people: counts with thousands separators; years, percents and summary
+    values as the SQL rounded them; statistics to the decimals `kratom-ae signals` prints
+    (chi-squared and expected counts 1, the rest 2), where str() gave 605.2735632183908."""
     if value is None or (not isinstance(value, (str, list)) and pd.isna(value)):
         return ""
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if column.endswith("year"):
         return str(int(value))
-    if isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer() and not column.startswith("pct") and column != "value"):
+    if isinstance(value, numbers.Integral):
         return f"{int(value):,}"
+    if isinstance(value, float) and not column.startswith("pct") and column != "value":
+        if value.is_integer() and column not in signal_lib.STAT_COLUMNS:
+            return f"{int(value):,}"
+        return f"{value:,.{STAT_DECIMALS.get(column, 2)}f}"
     return str(value)
 
 

@@ -12,6 +12,7 @@ figure is as tall as its content needs (fit), so that it lays out whatever the t
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -20,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: figures are only ever written to files
 
 import pandas as pd  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from kratom_ae.ingest.text import escape, printable  # noqa: E402
@@ -36,6 +38,9 @@ DPI = 300
 SOURCE_COLOURS = {"faers": "#4C72B0", "caers": "#DD8452"}
 OUTCOMES = ["recovered/resolved", "recovering/resolving", "not recovered/not resolved", "recovered/resolved with sequelae", "fatal", "unknown", "not reported"]
 OUTCOME_COLOURS = ["#1b7837", "#7fbf7b", "#e08214", "#8073ac", "#000000", "#bababa", "#e0e0e0"]
+# Outcomes whose bar segment is dark enough that its percent is written in white.
+DARK_OUTCOMES = {"recovered/resolved", "recovered/resolved with sequelae", "fatal"}
+SEVERAL_OUTCOMES = "two or more outcomes"
 SEX_COLOURS = {"female": "#C44E52", "male": "#4C72B0", "unknown or not reported": "#AAAAAA"}
 NO_REPORTS = "No kratom report is in scope with these filters: nothing to draw."
 
@@ -55,6 +60,13 @@ TREND_HEIGHT = 1.7
 AGE_HEIGHT = 1.6
 # A first height for each figure, in which any title, legend, axis labels and footnote fit.
 ROOM = 50.0
+# Synthetic data: SYNTHETIC is written across every plot at most this far apart (inches), in
+# both directions, so that any crop of a plot large enough to read a bar keeps the mark.
+MARK_SPACING = 1.0
+MARK = "SYNTHETIC"
+# The forest plot's ticks, by how many powers of ten its axis spans: as many as their labels
+# leave room for.
+LOG_TICKS = {1.0: (1.0, 1.5, 2.0, 3.0, 5.0, 7.0), 2.5: (1.0, 2.0, 5.0), math.inf: (1.0,)}
 
 
 @dataclass
@@ -81,6 +93,19 @@ class Drawn:
 
 def n_text(n: int) -> str:
     return f"N = {n:,} kratom report{'' if n == 1 else 's'}"
+
+
+def plain_number(value: float, _position=None) -> str:
+    """A tick label as a reader writes the number: 0.5, 1, 20, 1,000 (not 10^0 or 1e3)."""
+    if value >= 1 and float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:.10g}"
+
+
+def count_axis(axis) -> None:
+    """An axis of counts: whole numbers only (no tick at 2.5 reports), with thousands separators."""
+    axis.set_major_locator(ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    axis.set_major_formatter(ticker.FuncFormatter(plain_number))
 
 
 # -- Text from the data, as a figure draws it ---------------------------------------------
@@ -229,6 +254,7 @@ def trend(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     axes.plot(years, per_year["pigmentation_reports"].values, color="#8B4513", marker="s", markersize=3, linewidth=1.2, linestyle="--", label="of those, naming a pigmentation term")
     axes.set_xlabel("year openFDA received the report")
     axes.set_ylabel("reports")
+    count_axis(axes.yaxis)
     axes.set_xticks(years, [str(y) for y in years], rotation=90 if len(years) > 12 else 0)
     axes.legend(frameon=False, fontsize=7, ncol=2, loc="lower left", bbox_to_anchor=(0.0, 1.0))
     return Drawn("trend", title, caption, frame, fit(figure, TREND_HEIGHT))
@@ -245,6 +271,7 @@ def barh(figure, axes, names, values, texts, colour="#4C72B0") -> Figure:
     for y, value, text in zip(positions, values, texts):
         axes.text(value + top * 0.01, y, text, va="center", fontsize=7)
     axes.set_xlim(0, top * 1.18 if top else 1)
+    count_axis(axes.xaxis)
     return fit(figure, bars_height(labels))
 
 
@@ -263,37 +290,49 @@ def reactions(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
 
 
 def skin_outcomes(frame: pd.DataFrame, n: int, skin_reports: int, footnote: str) -> Drawn:
-    """Each skin term's reports split by that term's own reaction outcome (queries/skin_outcomes.sql)."""
-    title = f"Skin disorders by the outcome reported for that term ({n_text(n)}; {skin_reports:,} name a skin term)"
+    """Each skin term's reports as one bar of 100%, split by that term's own reaction outcome
+    (queries/skin_outcomes.sql), with the reports it stands for (n) beside it."""
+    title = f"Skin disorders by the outcome reported for that term, in percent of the reports naming it ({n_text(n)}; {skin_reports:,} name a skin term)"
     caption = (
-        "Each bar: the reports naming the term (or any term of the group), split by the outcome reported for that term itself "
-        "(FAERS reactionoutcome). CAERS has no outcome per reaction, and AERS-era FAERS reports none: they are \"not reported\". "
-        "A report whose rows for one term carry two outcomes counts in both, so a bar can be longer than its n (the reports naming it)."
+        "Each bar: the n reports naming the term (or any term of the group), split by the outcome reported for that term itself "
+        "(FAERS reactionoutcome), in percent of n, so that every bar adds up to 100%. A report whose rows for the term carry two or "
+        f"more different outcomes is drawn once, as \"{SEVERAL_OUTCOMES}\" (hatched); the table skin_outcomes (its reports column) "
+        "counts it under each of them. CAERS has no outcome per reaction, and AERS-era FAERS reports none: they are \"not reported\". "
+        "Reports of kratom's reactions, not a sample of its users: a share says how reports describe the outcome, not how often it happens."
     )
     if frame.empty:
         return nothing("skin_outcomes", title, caption, frame, NO_REPORTS if n == 0 else "No kratom report in scope names a skin term: nothing to draw.")
     rows = list(dict.fromkeys(frame["reaction_pt"]))
-    totals = frame.drop_duplicates("reaction_pt").set_index("reaction_pt")["term_reports"]
-    table = frame.pivot_table(index="reaction_pt", columns="outcome", values="reports", aggfunc="sum", fill_value=0).reindex(index=rows, columns=OUTCOMES, fill_value=0)
+    first = frame.drop_duplicates("reaction_pt").set_index("reaction_pt")
+    totals, several, groups = first["term_reports"], first["reports_several_outcomes"], first["is_group"].astype(bool)
+    only = frame.pivot_table(index="reaction_pt", columns="outcome", values="reports_only_this_outcome", aggfunc="sum", fill_value=0)
+    only = only.reindex(index=rows, columns=OUTCOMES, fill_value=0)
+    segments = [(outcome, colour, only[outcome], None) for outcome, colour in zip(OUTCOMES, OUTCOME_COLOURS)]
+    segments.append((SEVERAL_OUTCOMES, "white", several.reindex(rows), "////"))
     figure, axes = new_figure(title, footnote)
     positions = list(range(len(rows)))[::-1]
-    left = pd.Series(0, index=rows)
-    for outcome, colour in zip(OUTCOMES, OUTCOME_COLOURS):
-        values = table[outcome]
-        if values.sum() == 0:
+    left = pd.Series(0.0, index=rows)
+    for outcome, colour, counts, hatch in segments:
+        if counts.sum() == 0:
             continue
-        axes.barh(positions, values.values, left=left.values, color=colour, height=0.7, label=outcome, edgecolor="white", linewidth=0.3)
-        left += values
-    longest = left.max()
+        shares = 100.0 * counts / totals.reindex(rows)
+        axes.barh(positions, shares.values, left=left.values, color=colour, height=0.7, label=outcome, edgecolor="#666666" if hatch else "white",
+                  linewidth=0.3, hatch=hatch)
+        for y, share, start in zip(positions, shares.values, left.values):
+            if share >= 8:  # room for "100%" at 6 points across a 7-inch figure
+                axes.text(start + share / 2, y, f"{share:.0f}%", ha="center", va="center", fontsize=6,
+                          color="white" if outcome in DARK_OUTCOMES else "#222222")
+        left += shares
     for y, row in zip(positions, rows):
-        axes.text(left[row] + longest * 0.01, y, f"n = {int(totals[row]):,}", va="center", fontsize=7)
+        axes.text(101.5, y, f"n = {int(totals[row]):,}", va="center", fontsize=7)
     labels = [label(row) for row in rows]
     axes.set_yticks(positions, labels)
-    for tick in axes.get_yticklabels():
-        if tick.get_text().startswith("(any "):
+    for tick, row in zip(axes.get_yticklabels(), rows):
+        if groups[row]:
             tick.set_fontweight("bold")
-    axes.set_xlim(0, longest * 1.15)
-    axes.set_xlabel("reports naming the term, by that term's outcome")
+    axes.set_xlim(0, 116)
+    axes.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
+    axes.set_xlabel("percent of the reports naming the term (n), by that term's outcome")
     axes.legend(frameon=False, fontsize=6, ncol=4, loc="lower right", bbox_to_anchor=(1.0, 1.0))
     return Drawn("skin_outcomes", title, caption, frame, fit(figure, bars_height(labels)))
 
@@ -332,6 +371,13 @@ def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, ba
         labels.append(label(row.term, f" ({row.source.upper()}, a = {int(row.a):,})" + (f"  [{flags}]" if flags else ""), FOREST_LABEL_INCHES))
     axes.set_yticks(positions, labels)
     axes.set_xscale("log")
+    # Ticks at 1, 2 and 5 times a power of ten, or only the powers when the axis spans too many
+    # for their labels to fit, written as numbers (matplotlib writes 10^0, 10^1).
+    low_x, high_x = axes.get_xlim()
+    decades = math.log10(high_x / low_x)
+    axes.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=LOG_TICKS[next(d for d in LOG_TICKS if decades <= d)]))
+    axes.xaxis.set_major_formatter(ticker.FuncFormatter(plain_number))
+    axes.xaxis.set_minor_formatter(ticker.NullFormatter())
     axes.axvline(1.0, color="#888888", linestyle="--", linewidth=0.8)
     axes.set_xlabel(f"{statistic} (95% CI), log scale")
     return Drawn("signals_forest", title, caption, frame, fit(figure, bars_height(labels, FOREST_ROW)))
@@ -355,6 +401,7 @@ def age_by_sex(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
         axes.bar(xs, table[sex].values, width=width, color=SEX_COLOURS[sex], label=sex)
     axes.set_xticks(range(len(groups)), [label(group) for group in groups], rotation=20, ha="right")
     axes.set_ylabel("reports")
+    count_axis(axes.yaxis)
     axes.legend(frameon=False, fontsize=7, ncol=3, loc="lower left", bbox_to_anchor=(0.0, 1.0))
     return Drawn("age_by_sex", title, caption, frame, fit(figure, AGE_HEIGHT))
 
@@ -386,3 +433,21 @@ def drugs(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     axes.set_xlabel(f"reports (percent of the {n:,} kratom reports)")
     figure = barh(figure, axes, frame["product"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])], colour="#55A868")
     return Drawn("drugs", title, caption, frame, figure)
+
+
+def mark_synthetic(figure: Figure) -> Figure:
+    """SYNTHETIC across every plot of the figure, at most MARK_SPACING inches apart in both
+    directions: the footnote says it too, but a footnote is the first thing a crop cuts. The
+    marks are left out of the layout (they would push the plot smaller) and clipped to it."""
+    figure.draw_without_rendering()  # the plot's final place
+    width, height = figure.get_size_inches()
+    for axes in figure.axes:
+        box = axes.get_position()
+        columns = max(2, math.ceil(box.width * width / MARK_SPACING))
+        rows = max(1, math.ceil(box.height * height / MARK_SPACING))
+        for i in range(columns):
+            for j in range(rows):
+                mark = axes.text((i + 0.5) / columns, (j + 0.5) / rows, MARK, transform=axes.transAxes, ha="center", va="center", rotation=15,
+                                 fontsize=8, fontweight="bold", color="#C0392B", alpha=0.22, zorder=10, clip_on=True)
+                mark.set_in_layout(False)
+    return figure

@@ -408,18 +408,33 @@ def term_outcomes(source: str, record: dict) -> dict[str, set]:
 def skin_outcomes(scoped, records) -> dict:
     """(row, outcome) -> (reports with that outcome on a term of the row, reports naming a term of the row);
     rows are the four groups and each skin term."""
+    return {key: (n, naming) for key, (n, _, naming, _) in skin_outcome_counts(scoped, records).items()}
+
+
+def skin_outcome_rows() -> dict[str, set]:
     terms = skin_terms()
     kinds = pigmentation_kinds()
     rows = {"(any skin term)": set(terms), "(any pigmentation term)": {t for t, p in terms.items() if p},
             "(any hyperpigmentation term)": {t for t, k in kinds.items() if k == "hyper"}, "(any hypopigmentation term)": {t for t, k in kinds.items() if k == "hypo"}}
     rows.update({t: {t} for t in terms})
-    with_outcome, naming = Counter(), Counter()
+    return rows
+
+
+def skin_outcome_counts(scoped, records, rows: dict | None = None) -> dict:
+    """(row, outcome) -> (reports with that outcome on a term of the row, reports with that
+    outcome and no other on the row's terms, reports naming a term of the row, of those the
+    reports whose rows for the row's terms carry two or more outcomes)."""
+    rows = rows or skin_outcome_rows()
+    with_outcome, only, naming, several = Counter(), Counter(), Counter(), Counter()
     for r in scoped:
         outcomes = term_outcomes(r.source, records[(r.source, r.report_id)])
         for row, members in rows.items():
             named = members & outcomes.keys()
             if named:
                 naming[row] += 1
-                for outcome in set().union(*(outcomes[t] for t in named)):
+                carried = set().union(*(outcomes[t] for t in named))
+                several[row] += len(carried) > 1
+                for outcome in carried:
                     with_outcome[(row, outcome)] += 1
-    return {key: (n, naming[key[0]]) for key, n in with_outcome.items()}
+                    only[(row, outcome)] += len(carried) == 1
+    return {key: (n, only[key], naming[key[0]], several[key[0]]) for key, n in with_outcome.items()}

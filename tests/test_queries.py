@@ -95,8 +95,16 @@ def test_skin_outcomes(fetched, reports, records, combo):
     args, filters = COMBOS[combo]
     scoped = oracle.scope(reports, **filters)
     rows = table(fetched, "skin_outcomes", args)
-    got = {(r["reaction_pt"], r["outcome"]): (int(r["reports"]), int(r["term_reports"])) for r in rows}
-    assert got == oracle.skin_outcomes(scoped, records)
+    got = {(r["reaction_pt"], r["outcome"]): (int(r["reports"]), int(r["reports_only_this_outcome"]), int(r["term_reports"]), int(r["reports_several_outcomes"]))
+           for r in rows}
+    assert got == oracle.skin_outcome_counts(scoped, records)
+    assert {(r["reaction_pt"], r["is_group"]) for r in rows} <= {(t, "true" if t.startswith("(any ") else "false") for t, _ in got}
+    # The reports with one outcome and those with several partition each row's reports (the figure's bars).
+    for term in {t for t, _ in got}:
+        mine = [r for r in rows if r["reaction_pt"] == term]
+        assert sum(int(r["reports_only_this_outcome"]) for r in mine) + int(mine[0]["reports_several_outcomes"]) == int(mine[0]["term_reports"])
+    if not args:
+        assert any(int(r["reports_several_outcomes"]) for r in rows)  # the fixture has such reports
     # A term's reports are the skin table's: the outcomes split the same reports.
     skin = {r["reaction_pt"]: int(r["reports"]) for r in table(fetched, "skin", args)}
     assert {r["reaction_pt"]: int(r["term_reports"]) for r in rows if r["reaction_pt"] in skin} == {t: n for t, n in skin.items() if n}
@@ -349,6 +357,18 @@ def test_skin_outcomes_count_each_terms_own_outcome(hand_made_db):
         ("SKIN DISCOLOURATION", "", "unknown", 1, 1, 100.0),
         ("SKIN HYPOPIGMENTATION", "hypo", "not recovered/not resolved", 1, 1, 100.0),
     ]
+    # Reports 90000001 (VITILIGO recovered, SKIN HYPOPIGMENTATION not recovered) and 90000002 (HYPERPIGMENTATION recovered and
+    # recovering) carry two outcomes on skin terms; 90000003, 90000004 and the CAERS report one each.
+    several = {r["reaction_pt"]: int(r["reports_several_outcomes"]) for r in rows}
+    assert several == {"(any skin term)": 2, "(any pigmentation term)": 2, "(any hyperpigmentation term)": 1, "(any hypopigmentation term)": 1,
+                       "SKIN HYPERPIGMENTATION": 0, "VITILIGO": 0, "HYPERPIGMENTATION": 1, "SKIN DISCOLOURATION": 0, "SKIN HYPOPIGMENTATION": 0}
+    only = {(r["reaction_pt"], r["outcome"]): int(r["reports_only_this_outcome"]) for r in rows if int(r["reports_only_this_outcome"])}
+    assert only == {("(any skin term)", "unknown"): 1, ("(any skin term)", "not reported"): 2, ("(any pigmentation term)", "unknown"): 1, ("(any pigmentation term)", "not reported"): 2,
+                    ("(any hyperpigmentation term)", "not reported"): 1, ("(any hypopigmentation term)", "not reported"): 1,
+                    ("SKIN HYPERPIGMENTATION", "recovering/resolving"): 1, ("SKIN HYPERPIGMENTATION", "not reported"): 1,
+                    ("VITILIGO", "recovered/resolved"): 1, ("VITILIGO", "not reported"): 1, ("SKIN DISCOLOURATION", "unknown"): 1,
+                    ("SKIN HYPOPIGMENTATION", "not recovered/not resolved"): 1}
+    assert {r["reaction_pt"] for r in rows if r["is_group"] == "true"} == {t for t in several if t.startswith("(any ")}
     skin = {r["reaction_pt"]: (int(r["reports"]), r["pigmentation"]) for r in table(hand_made_db, "skin", [])}
     assert skin == {"(any skin term)": (5, ""), "(any pigmentation term)": (5, ""), "SKIN HYPERPIGMENTATION": (2, "hyper"), "VITILIGO": (2, "hypo"),
                     "HYPERPIGMENTATION": (1, "hyper"), "SKIN DISCOLOURATION": (1, ""), "SKIN HYPOPIGMENTATION": (1, "hypo")}

@@ -207,3 +207,104 @@ def test_report_at_top_1_writes_nothing_on_stderr(signals_db, tmp_path):
     result = runner.invoke(app, ["report", str(tmp_path / "out"), "--db", str(signals_db), "--top", "1"])
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
+
+
+def drawn_by_name(con, db, **filters) -> dict:
+    return {drawn.name: drawn for drawn in build.collect(con, db, Filters(top=20, **filters)).figures}
+
+
+def test_skin_outcomes_are_shares_of_each_bar_adding_up_to_100_with_its_n(connection, signals_db):
+    """Each bar is 100% of the reports naming the term: a report with two outcomes for it is one
+    hatched segment, not one in each outcome (the "(any skin term)" bar reached 660 beside n = 613)."""
+    drawn = drawn_by_name(connection, signals_db)["skin_outcomes"]
+    frame, axes = drawn.data, drawn.figure.axes[0]
+    rows = list(dict.fromkeys(frame["reaction_pt"]))
+    first = frame.drop_duplicates("reaction_pt").set_index("reaction_pt")
+    assert first["reports_several_outcomes"].sum() > 0  # the fixture has reports with two outcomes for one term
+    segments = {}
+    for container in axes.containers:
+        for y, bar in zip(range(len(rows) - 1, -1, -1), container.patches):
+            segments.setdefault(rows[len(rows) - 1 - y], {})[container.get_label()] = bar.get_width()
+    for row in rows:
+        widths = segments[row]
+        assert sum(widths.values()) == pytest.approx(100.0), row
+        mine = frame[frame["reaction_pt"] == row].set_index("outcome")
+        for outcome, width in widths.items():
+            count = first.loc[row, "reports_several_outcomes"] if outcome == figures.SEVERAL_OUTCOMES else mine["reports_only_this_outcome"].get(outcome, 0)
+            assert width == pytest.approx(100.0 * count / first.loc[row, "term_reports"]), (row, outcome)
+    n_labels = [text.get_text() for text in axes.texts if text.get_text().startswith("n = ")]
+    assert n_labels == [f"n = {int(first.loc[row, 'term_reports']):,}" for row in rows]
+    bold = [tick.get_text() for tick in axes.get_yticklabels() if tick.get_fontweight() == "bold"]
+    assert bold == [row for row in rows if first.loc[row, "is_group"]] == ["(any skin term)", "(any pigmentation term)", "(any hyperpigmentation term)"]
+    assert [tick.get_text() for tick in axes.get_xticklabels()] == ["0%", "25%", "50%", "75%", "100%"]
+
+
+def test_axes_read_as_plain_numbers(connection, signals_db):
+    """The forest plot's log axis read 10^0, 10^1; count axes had ticks at 2.5 reports."""
+    drawn = drawn_by_name(connection, signals_db)
+    for name, drawn_figure in drawn.items():
+        if drawn_figure.figure is None:
+            continue
+        axes = drawn_figure.figure.axes[0]
+        axes.figure.draw_without_rendering()
+        axis = axes.yaxis if name in ("trend", "age_by_sex") else axes.xaxis
+        low, high = axis.get_view_interval()
+        shown = [(tick, label.get_text()) for tick, label in zip(axis.get_majorticklocs(), axis.get_majorticklabels()) if low <= tick <= high]
+        assert shown, name
+        for tick, text in shown:
+            assert "^" not in text and "$" not in text and "e" not in text, (name, text)
+            if name == "signals_forest":
+                assert float(text.replace(",", "")) == pytest.approx(tick), (name, text)
+            elif name != "skin_outcomes":
+                assert float(text.replace(",", "")) == tick and float(tick).is_integer(), (name, text)
+    forest = [label.get_text() for label in drawn["signals_forest"].figure.axes[0].xaxis.get_majorticklabels()]
+    assert {"1", "10", "100"} <= set(forest)
+
+
+def test_the_page_writes_statistics_as_signals_prints_them(report_page_and_rows):
+    page, rows = report_page_and_rows
+    table = page[page.index('id="data-signals_forest"'):]
+    table = table[:table.index("</table>")]
+    assert not re.search(r"\d\.\d{3,}", table)  # it showed 605.2735632183908
+    first = rows.iloc[0]
+    for value in (f"{first.prr:,.2f}", f"{first.ror025:,.2f}", f"{first.ic025:,.2f}", f"{first.chi2_yates:,.1f}"):
+        assert f">{value}<" in table, value
+
+
+@pytest.fixture(scope="module")
+def report_page_and_rows(signals_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("page") / "out"
+    result = runner.invoke(app, ["report", str(out), "--db", str(signals_db), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return (out / "report.html").read_text(encoding="utf-8"), pd.read_csv(out / "signals_forest.csv")
+
+
+def mark_positions(axes) -> tuple[list[float], list[float]]:
+    marks = [text for text in axes.texts if text.get_text() == figures.MARK]
+    return sorted({m.get_position()[0] for m in marks}), sorted({m.get_position()[1] for m in marks})
+
+
+def test_synthetic_data_is_marked_across_every_plot(connection, signals_db):
+    """The SYNTHETIC footnote is cropped with the margin; a mark at most MARK_SPACING inches
+    from any point of the plot, in both directions, is not."""
+    for name, drawn in drawn_by_name(connection, signals_db).items():
+        if drawn.figure is None:
+            continue
+        drawn.figure.draw_without_rendering()
+        width, height = drawn.figure.get_size_inches()
+        for axes in drawn.figure.axes:
+            box = axes.get_position()
+            for positions, inches in zip(mark_positions(axes), (box.width * width, box.height * height)):
+                assert positions, name
+                edges = [0.0, *positions, 1.0]
+                gaps = [(b - a) * inches for a, b in zip(edges, edges[1:])]
+                # from an edge to the first mark at most half the spacing, between marks at most the spacing
+                assert max(gaps[0], gaps[-1]) <= figures.MARK_SPACING / 2 + 1e-9 and max(gaps[1:-1], default=0) <= figures.MARK_SPACING + 1e-9, (name, gaps)
+
+
+def test_real_data_is_not_marked(connection, signals_db, monkeypatch):
+    provenance = build.export.provenance
+    monkeypatch.setattr(build.export, "provenance", lambda *args: {**provenance(*args), "synthetic": False})
+    for drawn in drawn_by_name(connection, signals_db).values():
+        if drawn.figure is not None:
+            assert mark_positions(drawn.figure.axes[0]) == ([], []), drawn.name
