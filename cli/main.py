@@ -255,7 +255,7 @@ def malformed_summary(source: str, held, named: list[tuple[str, str]]) -> list[s
     count, not_stored = int(held["malformed_records"]), int(held["not_stored"])
     lines = [
         f"{source}: {count:,} record{'s' if count != 1 else ''} broke a rule for malformed records"
-        f"{f' ({not_stored:,} not stored)' if not_stored else ''}; all are listed in the table fetch_problems (README, \"Malformed records\"):"
+        f"{f' ({not_stored:,} not stored)' if not_stored else ''}; all are listed in the table fetch_problems (docs/schema.md, \"Malformed records\"):"
     ]
     lines += [f"  {report_id}: {problems}" for report_id, problems in named]
     if count > len(named):
@@ -331,7 +331,7 @@ class UnitChoice(str, enum.Enum):
 
 UnitFilter = Annotated[
     Optional[UnitChoice],
-    typer.Option("--unit", help="Count reports (default, as openFDA does) or probable cases (duplicate reports of one event counted once; see README, Cases).", show_default=False),
+    typer.Option("--unit", help="Count reports (default, as openFDA does) or probable cases (duplicate reports of one event counted once; see docs/methods.md, Probable cases).", show_default=False),
 ]
 QueriesDir = Annotated[Optional[Path], typer.Option("--queries-dir", metavar="DIR", parser=input_path, help="A folder of your own .sql tables, used beside the bundled ones.")]
 
@@ -811,7 +811,7 @@ def raw_command(
     report_id: Annotated[str, typer.Argument(help="The report's id: FAERS safetyreportid, CAERS report_number.")],
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Print one report's openFDA record, the JSON text exactly as openFDA sent it (the raw records are stored compressed; README "The raw records").
+    """Print one report's openFDA record, the JSON text exactly as openFDA sent it (the raw records are stored compressed; docs/schema.md "The raw records").
 
     Example: kratom-ae raw faers 10003301 | python -m json.tool
     """

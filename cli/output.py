@@ -53,7 +53,7 @@ def print_status(frame: pd.DataFrame, db, synthetic: list[str] = ()) -> None:
 
 
 def malformed(row) -> str:
-    """Records that broke a rule for malformed records (README), as the status shows them."""
+    """Records that broke a rule for malformed records (docs/schema.md), as the status shows them."""
     if row.malformed_records is None:
         return "not checked (fetched by an older kratom-ae)"
     if not row.malformed_records:
@@ -108,7 +108,7 @@ def print_table(frame: pd.DataFrame, query, filters, in_scope: dict | None = Non
     given = {k: v for k, v in filters.describe().items() if v not in (None, False)}
     console.print(printable(f"Counts: {query.counts}"), markup=False, highlight=False, soft_wrap=wrap)
     if getattr(filters, "unit", "report") == "case":
-        console.print("Unit: probable cases, not reports: read \"reports\" in the counts above as cases (duplicate reports of one event counted once; README \"Cases\").", markup=False, highlight=False, soft_wrap=wrap)
+        console.print("Unit: probable cases, not reports: read \"reports\" in the counts above as cases (duplicate reports of one event counted once; docs/methods.md \"Probable cases\").", markup=False, highlight=False, soft_wrap=wrap)
     console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in given.items())}", markup=False, highlight=False, soft_wrap=wrap)
     print_warning(console, warning)
 
@@ -328,7 +328,7 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
         what = "Probable cases" if filters.unit == "case" else "Kratom reports"
         console.print(f"{what} in scope (a + b): {', '.join(f'{r.source} {int(r.a) + int(r.b):,}' for r in firsts.itertuples())}.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
     if filters and filters.unit == "case":
-        console.print("Unit: a and b count probable cases (duplicate reports grouped, README \"Cases\"); c and d are still openFDA's counts of reports in the background.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
+        console.print("Unit: a and b count probable cases (duplicate reports grouped, docs/methods.md \"Probable cases\"); c and d are still openFDA's counts of reports in the background.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
     console.print(counted, markup=False, highlight=False, soft_wrap=not console.is_terminal)
     console.print(f"Flags: Evans (PRR >= 2, chi2 >= 4, a >= 3), ROR (ROR025 > 1, a >= 3), IC (IC025 > 0); terms with fewer than {min_reports} reports are listed but not flagged.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
     if info is not None:

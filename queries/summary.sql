@@ -31,7 +31,7 @@ pigment AS (SELECT DISTINCT report_key FROM terms JOIN skin_terms USING (reactio
 rows AS (
     SELECT 1 AS o, 'reports' AS section, 'kratom reports' AS measure, (SELECT count(*) FROM scope_members) AS reports, NULL::DOUBLE AS value,
            'reports in scope, whatever the unit' AS detail
-    UNION ALL SELECT 2, 'reports', 'probable cases', count(DISTINCT r.case_id), NULL, 'the reports above, duplicates grouped (README "Cases")'
+    UNION ALL SELECT 2, 'reports', 'probable cases', count(DISTINCT r.case_id), NULL, 'the reports above, duplicates grouped (docs/methods.md "Probable cases")'
         FROM scope_members AS m JOIN reports AS r USING (report_key)
     UNION ALL SELECT 3, 'reports', unit_name() || ', FAERS', count(*) FILTER (WHERE source = 'faers'), NULL, NULL FROM units
     UNION ALL SELECT 4, 'reports', unit_name() || ', CAERS', count(*) FILTER (WHERE source = 'caers'), NULL, NULL FROM units

@@ -411,7 +411,7 @@ def seriousness(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     title = f"Seriousness criteria ({n_text(n)}; a report can meet several)"
     caption = (
         f"Reports meeting each criterion, and their percent of the {n:,} kratom reports in scope. FAERS gives the criteria; for CAERS they are "
-        "derived from its outcomes (README, Seriousness). \"serious reports\" counts reports meeting at least one."
+        "derived from its outcomes (docs/methods.md, \"How openFDA's fields are read\"). \"serious reports\" counts reports meeting at least one."
     )
     if n == 0:
         return nothing("seriousness", title, caption, frame)

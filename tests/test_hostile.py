@@ -280,7 +280,7 @@ def test_malformed_faers_records_are_kept_or_left_out_and_named(db):
         result = cli("fetch", "--db", str(db), "--source", "faers", "--terms", str(KRATOM_ONLY), "--base-url", server.url)
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[1:] == [
-        'faers: 5 records broke a rule for malformed records (1 not stored); all are listed in the table fetch_problems (README, "Malformed records"):',
+        'faers: 5 records broke a rule for malformed records (1 not stored); all are listed in the table fetch_problems (docs/schema.md, "Malformed records"):',
         "  45000001: patient.drug is a string, not a list (read as no products)",
         "  45000002: patient.drug is an object, not a list (read as no products)",
         "  45000004: safetyreportversion \"abc\" is not a whole number from 0 to 2147483647 (stored as no version)",
