@@ -88,6 +88,16 @@ def output_file(value) -> Path:
     return output_path(value)
 
 
+def cache_folder(value) -> Path:
+    """The parser of a folder a command keeps files in across runs (the bulk cache): it only
+    ever adds files under names of its own (ingest/bulk.py), so it may hold anything else, but
+    it must be a folder: a file there (the database, a link to it) is refused."""
+    path = output_path(value)
+    if path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"{printable(str(path))} is a file, not a folder; name a folder for the cache, such as openfda-bulk/.")
+    return path
+
+
 # One name on every command that writes CSV; queries/export.py's csv_text holds the rule.
 UnguardedOption = Annotated[
     bool,
@@ -652,6 +662,54 @@ def fetch_report_background(con, filters, base_url, api_key, quiet) -> None:
         except KratomAEError as exc:
             # The rest of the report stands without it: the page says there is no background.
             typer.echo(f"Warning: no signals background could be fetched ({exc}); the report has no forest plot where none was cached.", err=True)
+
+
+bulk_app = typer.Typer(cls=PlainHelpGroup, no_args_is_help=True, rich_markup_mode=None, help="openFDA's bulk files: every report of FAERS and CAERS, downloaded once.")
+app.add_typer(bulk_app, name="bulk")
+
+
+@bulk_app.command("download")
+def bulk_download(
+    cache: Annotated[Path, typer.Argument(metavar="DIR", parser=cache_folder, help="The cache folder: partitions are kept there across runs, by export date.")],
+    source: Annotated[SourceChoice, typer.Option(help="Which openFDA database: faers (drug/event), caers (food/event) or all.")] = SourceChoice.all,
+    listing_url: Annotated[
+        str, typer.Option("--listing-url", envvar="OPENFDA_LISTING_URL", metavar="URL", help="openFDA's list of bulk files (a mirror or test server).")
+    ] = "https://api.fda.gov/download.json",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+) -> None:
+    """Download openFDA's bulk files into DIR, resuming what an earlier run left.
+
+    A partition is kept only once it is whole (every CRC right, the records and size download.json lists); one cut short or left half-written is fetched again. Says the disk it needs, and refuses to start without it. All of FAERS is about 113 GB.
+
+    Example: kratom-ae bulk download openfda-bulk --source caers
+    """
+    names = [choice.value for choice in SourceChoice if choice is not SourceChoice.all] if source is SourceChoice.all else [source.value]
+    with user_errors(None, "every partition already in the cache is kept; run the download again to resume"):
+        from kratom_ae.ingest import bulk
+
+        def planned(plans, free: int) -> None:
+            for p in plans:
+                message(f"{p.export.endpoint} export {p.export.export_date}: {plural(len(p.export.partitions), 'partition')} listed, {len(p.present):,} already in the cache, {len(p.missing):,} to download.")
+            needed = sum(p.bytes_needed for p in plans)
+            message(f"To download: {bulk.gigabytes(needed)}; free on the cache's disk: {bulk.gigabytes(free)}.")
+
+        def message(text: str) -> None:
+            if not quiet:
+                typer.echo(printable(text), err=True)
+
+        def fetched(export, part, i: int, n: int) -> None:
+            message(f"{export.endpoint} {i:,}/{n:,}: {part.display_name} ({part.size_text}, {part.records if part.records is not None else '?'} records) verified.")
+
+        plans = bulk.download(cache, names, listing_url, on_plan=planned, on_partition=fetched)
+        for p in plans:
+            typer.echo(printable(
+                f"{p.export.endpoint} export {p.export.export_date}: {plural(len(p.export.partitions), 'partition')} in {cache / p.export.folder} "
+                f"({len(p.missing):,} downloaded now, {len(p.present):,} there before)."
+            ), err=True)
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 meddra_app = typer.Typer(cls=PlainHelpGroup, no_args_is_help=True, rich_markup_mode=None, help="Use your own licensed MedDRA release.")

@@ -16,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from kratom_ae.cli.main import app, input_path, output_file, output_path
+from kratom_ae.cli.main import app, cache_folder, input_path, output_file, output_path
 from kratom_ae.queries.export import SIGNALS_LEFT_OUT
 
 runner = CliRunner()
@@ -65,17 +65,20 @@ def path_parameters():
 
 
 def test_every_path_a_command_takes_is_the_database_an_input_or_checked_as_an_output():
-    outputs, unclassified = set(), set()
+    outputs, caches, unclassified = set(), set(), set()
     for command, parameter, info in path_parameters():
         if parameter == "db" or (command, parameter) in READ_ONLY_PATHS:
             assert info.parser is input_path, (command, parameter)  # no empty name
+        elif info.parser is cache_folder:  # adds files of its own names only: tests/test_bulk.py attacks it
+            caches.add((command, parameter))
         elif info.parser in (output_path, output_file):
             outputs.add((command, parameter))
             assert (info.parser is output_path) == (command in FOLDERS), (command, parameter)
         else:
             unclassified.add((command, parameter))
-    assert unclassified == set(), "a new Path option: parse it with output_path or output_file if the command writes it, or list it in READ_ONLY_PATHS"
+    assert unclassified == set(), "a new Path option: parse it with output_path or output_file if the command writes it (cache_folder if it keeps files there across runs), or list it in READ_ONLY_PATHS"
     assert outputs == set(WRITERS)  # and every output is attacked below
+    assert caches == {("bulk download", "cache")}
 
 
 # ---- the database and the traps ------------------------------------------------------------

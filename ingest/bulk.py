@@ -1,0 +1,326 @@
+"""openFDA's bulk files as a second way in (issue 22): the transport only.
+
+openFDA lists every bulk file in download.json (docs/openfda-api-notes.md, section 6): per
+endpoint an `export_date`, `total_records` and `partitions`, each a zip of one JSON document
+shaped like a search response, with its `size_mb` and `records`. `download` brings the
+partitions of one export into a cache folder the user names:
+
+    CACHE/drug-event/<export_date>/<period>/drug-event-0001-of-0004.json.zip
+    CACHE/drug-event/<export_date>/<period>/drug-event-0001-of-0004.json.zip.verified
+    CACHE/drug-event/<export_date>/export.json        (the listing of that export, as sent)
+
+A partition is in the cache only when it is whole: its zip reads to the end with every CRC
+right, it holds the number of records download.json lists, and it has the listed size. It is
+written as NAME.part and renamed when it is, and NAME.verified then says what was checked; a
+partition cut short, or a .part left by a killed download, is fetched again. Each export has
+a folder of its own, so a newer export never mixes with an older one; and download.json is
+read again at the end, so a partition that openFDA replaced by a newer export's while it was
+being downloaded is not kept under the older date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterator
+from urllib.parse import urlsplit
+
+from kratom_ae.ingest.errors import KratomAEError
+from kratom_ae.ingest.text import printable
+
+LISTING_URL = "https://api.fda.gov/download.json"
+ENDPOINTS = {"faers": "drug/event", "caers": "food/event"}
+# A partition that arrives damaged this many times in one run stops the download.
+ATTEMPTS = 3
+# Room left on the disk besides the partitions: DuckDB's spill files and the database grow there too.
+SPARE_BYTES = 500_000_000
+CHUNK = 1 << 16
+# Names of the cache's own files and folders: download.json's paths must fit them, so that a
+# listing cannot name a file outside the cache (../) or one of the user's.
+SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Partition:
+    url: str
+    display_name: str
+    size_mb: float | None  # as listed (a string in download.json); None: not listed
+    records: int | None
+    path: PurePosixPath  # where it goes under the export's folder: <period>/<file>
+
+    @property
+    def size_text(self) -> str:
+        return "size not listed" if self.size_mb is None else f"{self.size_mb:,.2f} MB"
+
+
+@dataclass(frozen=True)
+class Export:
+    source: str  # faers or caers
+    endpoint: str  # drug/event
+    export_date: str
+    total_records: int | None
+    partitions: list[Partition]
+    listing: dict = field(repr=False)  # the endpoint's entry of download.json, as sent
+
+    @property
+    def folder(self) -> PurePosixPath:
+        return PurePosixPath(self.endpoint.replace("/", "-")) / self.export_date
+
+
+def read_listing(body: bytes, sources: list[str]) -> list[Export]:
+    """The exports of `sources` in a download.json body; KratomAEError if it is not one."""
+    try:
+        listing = json.loads(body)
+        results = listing["results"]
+    except (ValueError, KeyError, TypeError):
+        raise KratomAEError("openFDA's download.json is not the listing openFDA documents (no results object); check the listing URL.") from None
+    exports = []
+    for source in sources:
+        category, endpoint = ENDPOINTS[source].split("/")
+        entry = (results.get(category) or {}).get(endpoint) if isinstance(results, dict) else None
+        if not isinstance(entry, dict) or not isinstance(entry.get("partitions"), list):
+            raise KratomAEError(f"openFDA's download.json lists no partitions of {ENDPOINTS[source]}.")
+        export_date = str(entry.get("export_date") or "")
+        if not SAFE_PART.match(export_date):
+            raise KratomAEError(f"openFDA's download.json gives {ENDPOINTS[source]} the export_date {printable(export_date)!r}, which is not a date.")
+        partitions = [partition(item, ENDPOINTS[source]) for item in entry["partitions"]]
+        exports.append(Export(source, ENDPOINTS[source], export_date, whole_number(entry.get("total_records")), partitions, entry))
+    return exports
+
+
+def partition(item, endpoint: str) -> Partition:
+    if not isinstance(item, dict) or not isinstance(item.get("file"), str):
+        raise KratomAEError(f"openFDA's download.json lists a partition of {endpoint} without a file URL.")
+    url = item["file"]
+    parts = PurePosixPath(urlsplit(url).path).parts
+    # .../drug/event/<period>/<file>: the period keeps apart files of one name in two quarters.
+    tail = parts[-2:] if len(parts) >= 2 else parts
+    if not tail or not all(SAFE_PART.match(p) for p in tail) or not tail[-1].endswith(".zip"):
+        raise KratomAEError(f"openFDA's download.json lists the partition {printable(url)}, which is not a zip file kratom-ae can name in its cache.")
+    size = item.get("size_mb")
+    try:
+        size_mb = None if size in (None, "") else float(size)
+    except (TypeError, ValueError):
+        size_mb = None
+    return Partition(url, str(item.get("display_name") or tail[-1]), size_mb, whole_number(item.get("records")), PurePosixPath(*tail))
+
+
+def whole_number(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 and str(number) == str(value).strip() else None
+
+
+# -- What is in the cache -----------------------------------------------------------------
+
+
+def verified_file(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def in_cache(cache: Path, export: Export, part: Partition) -> bool:
+    """Whole, as verify found it when it was downloaded: its .verified record matches the file
+    and the listing (a listing that now says other records or another size is fetched again)."""
+    path = cache / export.folder / part.path
+    try:
+        record = json.loads(verified_file(path).read_text(encoding="utf-8"))
+        return path.stat().st_size == record["bytes"] and record["url"] == part.url and record["records"] == part.records and record["size_mb"] == part.size_mb
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def count_records(path: Path) -> int:
+    """The records of a partition, read as a stream (a partition can be gigabytes unzipped):
+    the zip's CRC is checked at the end of each member, so a damaged file raises here."""
+    import ijson
+
+    count = 0
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            if member.is_dir():
+                continue
+            with archive.open(member) as stream:
+                for _ in ijson.items(stream, "results.item", use_float=True):
+                    count += 1
+    return count
+
+
+def size_matches(size: int, size_mb: float | None) -> bool:
+    """download.json rounds size_mb to two decimals, in megabytes of 10^6 or 2^20 bytes: either
+    within a hundredth of a megabyte (or 1% of a large file) is the listed size."""
+    if size_mb is None:
+        return True
+    return any(abs(size / unit - size_mb) <= max(0.01, size_mb / 100) for unit in (1e6, float(1 << 20)))
+
+
+def damage(path: Path, part: Partition) -> str | None:
+    """Why the downloaded file is not the partition listed, or None when it is."""
+    size = path.stat().st_size
+    if not size_matches(size, part.size_mb):
+        return f"{size:,} bytes where download.json lists {part.size_text}"
+    try:
+        records = count_records(path)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:  # ijson's errors are ValueErrors
+        return f"not a whole zip of JSON ({type(exc).__name__})"
+    if part.records is not None and records != part.records:
+        return f"{records:,} records where download.json lists {part.records:,}"
+    return None
+
+
+# -- Downloading --------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    export: Export
+    missing: list[Partition]
+    present: list[Partition]
+
+    @property
+    def bytes_needed(self) -> int:
+        return int(sum((p.size_mb or 0) * 1e6 for p in self.missing))
+
+
+def plan(cache: Path, exports: list[Export]) -> list[Plan]:
+    plans = []
+    for export in exports:
+        present = [p for p in export.partitions if in_cache(cache, export, p)]
+        plans.append(Plan(export, [p for p in export.partitions if p not in present], present))
+    return plans
+
+
+def free_bytes(folder: Path) -> int:
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return shutil.disk_usage(existing).free
+
+
+def check_disk(cache: Path, plans: list[Plan]) -> None:
+    needed, free = sum(p.bytes_needed for p in plans), free_bytes(cache)
+    if needed + SPARE_BYTES > free:
+        raise KratomAEError(
+            f"The partitions still to download need {gigabytes(needed)} (and {gigabytes(SPARE_BYTES)} to spare), but the disk of {printable(str(cache))} "
+            f"has {gigabytes(free)} free: free some space or name a cache folder on a larger disk."
+        )
+
+
+def gigabytes(n: int) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.1f} MB"
+
+
+def session():
+    """requests with urllib3's Retry for what asking again mends (429 and 5xx, honouring
+    Retry-After; connections that fail or drop)."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    retry = Retry(total=5, backoff_factor=1.0, status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET",), respect_retry_after_header=True)
+    s = requests.Session()
+    s.mount("http://", HTTPAdapter(max_retries=retry))
+    s.mount("https://", HTTPAdapter(max_retries=retry))
+    s.headers["User-Agent"] = "kratom-ae (+https://open.fda.gov research client)"
+    return s
+
+
+def get_listing(http, url: str, sources: list[str]) -> list[Export]:
+    import requests
+
+    try:
+        response = http.get(url, timeout=(10, 120))
+    except requests.exceptions.RequestException:
+        raise KratomAEError(f"Cannot reach openFDA's listing {printable(url)}: the connection failed.") from None
+    if response.status_code != 200:
+        raise KratomAEError(f"openFDA's listing {printable(url)} answered HTTP {response.status_code}.")
+    return read_listing(response.content, sources)
+
+
+def fetch_partition(http, part: Partition, path: Path) -> None:
+    """The partition into path (through path.part, renamed only once it is whole)."""
+    import requests
+
+    partial = path.with_name(path.name + ".part")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    problem = None
+    for _ in range(ATTEMPTS):
+        try:
+            with http.get(part.url, stream=True, timeout=(10, 120)) as response:
+                if response.status_code != 200:
+                    raise KratomAEError(f"openFDA answered HTTP {response.status_code} for the partition {printable(part.url)}.")
+                with open(partial, "wb") as out:
+                    for chunk in response.iter_content(CHUNK):
+                        out.write(chunk)
+        except requests.exceptions.RequestException:
+            problem = "the connection failed or broke off"
+            continue
+        problem = damage(partial, part)
+        if problem is None:
+            os.replace(partial, path)
+            return
+    partial.unlink(missing_ok=True)
+    raise KratomAEError(f"The partition {printable(part.display_name)} ({printable(part.url)}) arrived damaged {ATTEMPTS} times ({problem}); the partitions already whole stay in the cache: run the download again later.")
+
+
+def mark_verified(path: Path, part: Partition, export: Export) -> None:
+    record = {"url": part.url, "bytes": path.stat().st_size, "records": part.records, "size_mb": part.size_mb, "export_date": export.export_date,
+              "verified_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    verified_file(path).write_text(json.dumps(record), encoding="utf-8")
+
+
+def write_export(cache: Path, export: Export, listing_url: str) -> None:
+    folder = cache / export.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "export.json").write_text(json.dumps({"listing_url": listing_url, "source": export.source, "endpoint": export.endpoint, **export.listing}, indent=1), encoding="utf-8")
+
+
+OnPartition = Callable[[Export, Partition, int, int], None]
+
+
+def download(cache: Path, sources: list[str], listing_url: str = LISTING_URL, http=None, on_plan: Callable[[list[Plan], int], None] | None = None,
+             on_partition: OnPartition | None = None) -> list[Plan]:
+    """Every partition of the current export of each source into the cache; returns the plans
+    (what was there before, what was fetched). Refuses to start when the disk is too small."""
+    http = http or session()
+    exports = get_listing(http, listing_url, sources)
+    plans = plan(cache, exports)
+    if on_plan:
+        on_plan(plans, free_bytes(cache))
+    check_disk(cache, plans)
+    fetched: list[Path] = []
+    for p in plans:
+        write_export(cache, p.export, listing_url)
+        for i, part in enumerate(p.missing, 1):
+            path = cache / p.export.folder / part.path
+            fetch_partition(http, part, path)
+            mark_verified(path, part, p.export)
+            fetched.append(path)
+            if on_partition:
+                on_partition(p.export, part, i, len(p.missing))
+    # The same URLs serve the next export once openFDA publishes it: a partition fetched after
+    # that belongs to the new export, not to the date it is filed under.
+    now = {e.source: e.export_date for e in get_listing(http, listing_url, sources)}
+    changed = [p.export for p in plans if now.get(p.export.source) != p.export.export_date]
+    if changed:
+        for path in fetched:
+            if any(path.is_relative_to(cache / e.folder) for e in changed):
+                verified_file(path).unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
+        what = ", ".join(f"{e.endpoint} (from {e.export_date} to {now.get(e.source)})" for e in changed)
+        raise KratomAEError(f"openFDA published a new export of {what} during the download; the partitions fetched in this run were removed: run the download again.")
+    return plans
+
+
+def exports_in(cache: Path, source: str) -> Iterator[Path]:
+    """The export folders of a source in the cache, newest first."""
+    base = cache / ENDPOINTS[source].replace("/", "-")
+    if base.is_dir():
+        yield from sorted((p for p in base.iterdir() if (p / "export.json").is_file()), reverse=True)
