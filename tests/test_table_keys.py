@@ -39,6 +39,7 @@ NO_SPLIT_TABLE = {
     "report": "the paths it wrote",
     "raw": "one JSON record",
     "meddra load": "one sentence",
+    "bulk download": "progress and sentences",
 }
 
 
