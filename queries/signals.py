@@ -21,7 +21,17 @@ if TYPE_CHECKING:
     import duckdb
 
 SORTS = {"prr": "prr", "ror": "ror", "ic": "ic", "reports": "a"}
-STAT_COLUMNS = ["prr", "prr025", "prr975", "ror", "ror025", "ror975", "chi2_yates", "expected", "ic", "ic025", "signal_evans", "signal_ror", "signal_ic", "note"]
+STAT_COLUMNS = [
+    "prr", "prr025", "prr975", "ror", "ror025", "ror975",
+    "prr_ha", "prr_ha025", "prr_ha975", "ror_ha", "ror_ha025", "ror_ha975",
+    "chi2_yates", "expected", "ic", "ic025", "fisher_midp", "fisher_q",
+    "signal_evans", "signal_ror", "signal_ic", "signal_fisher", "flags", "note",
+]
+FLAGS = ("signal_evans", "signal_ror", "signal_ic", "signal_fisher")
+# The rule names of the flags column, in the order a reviewer should read them (README, Signals).
+RULES = {"signal_fisher": "Fisher", "signal_evans": "Evans", "signal_ror": "ROR", "signal_ic": "IC"}
+# The false discovery rate the Fisher flag allows over one run's terms.
+FDR_LEVEL = 0.05
 HONESTY = (
     "Counts are reports (latest version), not patients or cases. Disproportionality is a hypothesis-generating "
     "signal of reporting, not an estimate of risk or incidence: a report does not show that kratom caused the reaction."
@@ -57,8 +67,24 @@ HONESTY_COUNTS = (
 )
 
 
+def bh_qvalues(p_values: list[float | None]) -> list[float | None]:
+    """Benjamini and Hochberg's (1995) step-up adjusted p-values (q-values) over every p-value
+    given (None: no test, no q): q(i) = min over j >= i of p(j) m / j, p sorted ascending, m the
+    number of p-values. A term is a discovery at FDR level alpha when its q <= alpha."""
+    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = len(tested)
+    q: list[float | None] = [None] * len(p_values)
+    running = 1.0
+    for rank in range(m, 0, -1):
+        p, i = tested[rank - 1]
+        running = min(running, p * m / rank)
+        q[i] = running
+    return q
+
+
 def add_statistics(frame: pd.DataFrame, min_reports: int) -> pd.DataFrame:
-    """Statistics columns for a frame with columns a, b, c, d (one row per term)."""
+    """Statistics columns for a frame with columns a, b, c, d (one row per term). The Fisher
+    q-values are over every term of the frame with a 2x2 table: one run is one family of tests."""
     rows = []
     for record in frame.to_dict("records"):
         cells = [record.get(k) for k in "abcd"]
@@ -69,15 +95,26 @@ def add_statistics(frame: pd.DataFrame, min_reports: int) -> pd.DataFrame:
         else:
             stats = statistics(*(int(v) for v in cells)).as_dict()
             note = stats.pop("note")
-            if int(record["a"]) < min_reports:
-                stats.update(signal_evans=False, signal_ror=False, signal_ic=False)
-                note = "; ".join(filter(None, [f"fewer than {min_reports} reports: not flagged", note]))
-        row = {k: None for k in STAT_COLUMNS if k != "note"} | {"signal_evans": False, "signal_ror": False, "signal_ic": False}
+        row = {k: None for k in STAT_COLUMNS if k != "note"} | {flag: False for flag in FLAGS}
         row.update(stats or {})
         row["note"] = note
         rows.append(row)
+    for row, q in zip(rows, bh_qvalues([row["fisher_midp"] for row in rows])):
+        row["fisher_q"] = q
+        row["signal_fisher"] = q is not None and q <= FDR_LEVEL and row["fisher_midp"] is not None
+    for row, a in zip(rows, frame["a"]):
+        if stats_known(row) and int(a) < min_reports:
+            row.update({flag: False for flag in FLAGS})
+            row["note"] = "; ".join(filter(None, [f"fewer than {min_reports} reports: not flagged", row["note"]]))
+        # Fisher's flag needs a >= 3 as the Evans and ROR rules do, whatever --min-reports.
+        row["signal_fisher"] = row["signal_fisher"] and int(a) >= 3
+        row["flags"] = ", ".join(name for flag, name in RULES.items() if row[flag])
     stats_frame = pd.DataFrame(rows, columns=STAT_COLUMNS, index=frame.index)
     return pd.concat([frame, stats_frame], axis=1)
+
+
+def stats_known(row: dict) -> bool:
+    return row["expected"] is not None
 
 
 def sort_table(frame: pd.DataFrame, sort: str) -> pd.DataFrame:

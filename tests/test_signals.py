@@ -83,16 +83,43 @@ def test_table_4_a_is_zero():
 def test_table_5_zero_background_and_zero_b():
     s = statistics(5, 0, 0, 100)
     assert (s.prr, s.ror, s.prr025, s.ror025) == (None, None, None, None)  # infinite: said, not printed
-    assert "c=0 (no other report names the term): PRR and ROR undefined (infinite)" in s.note
-    assert "b=0 (every kratom report names the term): ROR undefined (infinite)" in s.note
+    assert "c=0 (no other report names the term): PRR and ROR infinite; Haldane-Anscombe estimates given" in s.note
+    assert "b=0 (every kratom report names the term): ROR infinite; Haldane-Anscombe estimates given" in s.note
+    # Haldane-Anscombe, 0.5 in every cell: (5.5, 0.5, 0.5, 100.5). PRR = (5.5/6)/(0.5/101) = 185.1667;
+    # s = sqrt(1/5.5 - 1/6 + 1/0.5 - 1/101) = 1.416070, so PRR025 = 185.1667 exp(-1.959964 s) = 11.5399.
+    assert (s.prr_ha, s.prr_ha025) == (pytest.approx(185.166667, rel=1e-6), pytest.approx(11.5399, abs=1e-4))
+    # ROR = 5.5*100.5/(0.5*0.5) = 2211; s = sqrt(1/5.5 + 2 + 2 + 1/100.5) = 2.047381, ROR025 = 39.9811
+    assert (s.ror_ha, s.ror_ha025) == (pytest.approx(2211.0), pytest.approx(39.9811, abs=1e-4))
     # chi2 = 105 (|500 - 0| - 52.5)^2 / (5*100*5*100) = 84.1076; E = 5*5/105; IC025 stays defined
     assert s.chi2_yates == pytest.approx(84.107625)
     assert s.ic025 == pytest.approx(math.log2(5.5 / (25 / 105 + 0.5)) - 3.3 / math.sqrt(5.5) - 2 / 5.5**1.5)
-    assert (s.signal_evans, s.signal_ror, s.signal_ic) == (False, False, True)
+    # Fisher: the margins 5 and 5 of N = 105 allow X = 5 with P = 1/C(105,5) = 1/96,560,646; mid-p is half of it.
+    assert s.fisher_midp == pytest.approx(0.5 / 96_560_646, rel=1e-9)
+    # Evans reads the infinite PRR as >= 2; the ROR flag reads ROR_HA025 = 39.98 > 1.
+    assert (s.signal_evans, s.signal_ror, s.signal_ic) == (True, True, True)
+
+
+def test_no_other_report_names_the_term_and_a_is_3_is_decided():
+    """c = 0, a >= 3: never left without a decision (issue 19). a = 3 of 1,000 kratom reports, and
+    none of 998,950 others: HA table (3.5, 997.5, 0.5, 998950.5)."""
+    s = statistics(3, 997, 0, 998950)
+    assert (s.prr, s.ror) == (None, None)
+    # PRR_HA = (3.5/1001)/(0.5/998951) = 6985.6713; s = sqrt(1/3.5 - 1/1001 + 2 - 1/998951) = 1.511527
+    assert s.prr_ha == pytest.approx(6985.671329, rel=1e-9)
+    assert s.prr_ha025 == pytest.approx(6985.671329 * math.exp(-1.959964 * 1.511527), rel=1e-5)
+    assert s.ror_ha == pytest.approx(3.5 * 998950.5 / (997.5 * 0.5), rel=1e-12)
+    assert (s.signal_evans, s.signal_ror) == (True, True)
+    # Fisher's mid-p is checked against SciPy in tests/test_reference.py; here only its order
+    assert 0 < s.fisher_midp < 1e-8
+    # A tiny background (d = 10): PRR is still infinite, but Yates' chi2 is 0 (|3*10 - 0| < N/2), so
+    # Evans does not flag, and the corrected ROR025 (0.0036) is below 1: decided, for stated reasons.
+    small = statistics(3, 1000, 0, 10)
+    assert small.chi2_yates == 0.0 and small.ror_ha025 == pytest.approx(0.003567, abs=1e-6)
+    assert (small.signal_evans, small.signal_ror) == (False, False)
 
 
 def test_no_infinity_or_nan_anywhere():
-    for table in [(0, 0, 0, 0), (0, 5, 0, 5), (3, 0, 3, 0), (7, 3, 0, 0), (1, 1, 1, 1)]:
+    for table in [(0, 0, 0, 0), (0, 5, 0, 5), (3, 0, 3, 0), (7, 3, 0, 0), (1, 1, 1, 1), (5, 0, 0, 100), (359, 20000, 0, 19_999_000)]:
         values = [v for v in statistics(*table).as_dict().values() if isinstance(v, float)]
         assert all(math.isfinite(v) for v in values), table
 
@@ -204,7 +231,10 @@ def test_csv_and_provenance(db, no_pacing, tmp_path):
     faers, caers = (len(oracle.scope(oracle.all_reports(), source=s, role="suspect")) for s in ("faers", "caers"))
     assert f"Kratom reports in scope (a + b): caers {caers:,}, faers {faers:,}.\n" in result.stdout
     header = path.read_text(encoding="utf-8").splitlines()[0]
-    assert header == "source,term,a,b,c,d,background_method,prr,prr025,prr975,ror,ror025,ror975,chi2_yates,expected,ic,ic025,signal_evans,signal_ror,signal_ic,note"
+    assert header == (
+        "source,term,a,b,c,d,background_method,prr,prr025,prr975,ror,ror025,ror975,prr_ha,prr_ha025,prr_ha975,ror_ha,ror_ha025,ror_ha975,"
+        "chi2_yates,expected,ic,ic025,fisher_midp,fisher_q,signal_evans,signal_ror,signal_ic,signal_fisher,flags,note"
+    )
     provenance = json.loads((tmp_path / "signals.csv.provenance.json").read_text())
     assert provenance["signals"]["role_basis"] == "suspect"
     assert provenance["kratom_reports_in_scope"] == faers + caers
