@@ -317,7 +317,14 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     shown["chi2"] = frame["chi2_yates"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     shown["fisher q"] = frame["fisher_q"].map(p_text)
     columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", "chi2", "ror (95% CI)", "ic025", "fisher q", "flags", "note"]
-    if filters:  # counted by kratom-ae
+    cases = filters is not None and filters.unit == "case"
+    if filters and cases:
+        title = "signals: reactions reported disproportionately often with kratom (2x2 tables: a and b count probable cases, c and d count reports)."
+        counted = (
+            "Counts: a = probable cases (kratom) naming the term, b = probable cases not naming it; c = other reports naming it, d = other reports not naming it "
+            f"(openFDA's counts of reports, with every kratom report in scope taken out; kratom in role: {filters.role})."
+        )
+    elif filters:  # counted by kratom-ae
         title = "signals: reactions reported disproportionately often with kratom (2x2 tables of reports)."
         counted = f"Counts: reports; a = kratom reports naming the term, b = kratom reports not naming it, c = other reports naming it, d = other reports not naming it (kratom in role: {filters.role})."
     else:  # --counts: the user's own 2x2 tables
@@ -327,10 +334,18 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     print_frame(shown[columns], console, key=table_key(counted_by_kratom_ae=filters is not None))
     if filters is not None and "source" in frame.columns:
         firsts = frame.drop_duplicates("source").sort_values("source")
-        what = "Probable cases" if filters.unit == "case" else "Kratom reports"
-        console.print(f"{what} in scope (a + b): {', '.join(f'{r.source} {int(r.a) + int(r.b):,}' for r in firsts.itertuples())}.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
-    if filters and filters.unit == "case":
-        console.print("Unit: a and b count probable cases (duplicate reports grouped, README \"Cases\"); c and d are still openFDA's counts of reports in the background.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
+        if cases:
+            console.print(
+                "Probable cases in scope (a + b): " + ", ".join(f"{r.source} {int(r.a) + int(r.b):,} (of {int(r.kratom_reports_in_scope):,} kratom reports)" for r in firsts.itertuples()) + ".",
+                markup=False, highlight=False, soft_wrap=not console.is_terminal,
+            )
+            console.print(
+                "Unit: a and b count probable cases (duplicate reports grouped, README \"Cases\"); c and d count reports: the background with every kratom report in scope taken out, "
+                "so c + d is the same as with --unit report.",
+                markup=False, highlight=False, soft_wrap=not console.is_terminal,
+            )
+        else:
+            console.print(f"Kratom reports in scope (a + b): {', '.join(f'{r.source} {int(r.a) + int(r.b):,}' for r in firsts.itertuples())}.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
     console.print(counted, markup=False, highlight=False, soft_wrap=not console.is_terminal)
     console.print(
         f"Flags: Fisher (one-sided mid-p, Benjamini-Hochberg q <= 0.05 over the {int(frame['fisher_q'].notna().sum()):,} terms of this run, a >= 3; read it first), "

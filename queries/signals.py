@@ -39,7 +39,7 @@ HONESTY = (
 # --unit case: the kratom side counts probable cases, the background is still reports.
 HONESTY_CASES = (
     "Kratom counts (a, b) are probable cases (duplicate reports grouped by rules, not verified patients); the background "
-    "(c, d) is openFDA's count of reports. Disproportionality is a hypothesis-generating signal of reporting, not an "
+    "(c, d) is openFDA's count of reports, with every kratom report in scope taken out. Disproportionality is a hypothesis-generating signal of reporting, not an "
     "estimate of risk or incidence: a report does not show that kratom caused the reaction."
 )
 
@@ -145,7 +145,8 @@ def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str) ->
     from kratom_ae.queries.library import internal_sql
 
     frame = con.execute(internal_sql("signals")).df()
-    frame = frame[["source", "term", "a", "b", "c", "d", "background_method"]].astype({"a": "Int64", "b": "Int64", "c": "Int64", "d": "Int64"})
+    counts = ["a", "b", "c", "d", "kratom_reports_naming_term", "kratom_reports_in_scope", "background_term_reports", "background_total_reports"]
+    frame = frame[["source", "term", "a", "b", "c", "d", "ab_unit", "cd_unit", *counts[4:], "background_method"]].astype({k: "Int64" for k in counts})
     return sort_table(add_statistics(frame, min_reports), sort)
 
 

@@ -235,22 +235,48 @@ def test_summary_shows_reports_and_cases_in_report_unit(fetched_db, reports, cas
 
 
 def test_signals_count_cases_on_the_kratom_side(fetched_db, reports, case_of, tmp_path, monkeypatch):
+    """--unit case: a and b count the oracle's cases; c and d are the background with every kratom
+    REPORT in scope taken out (issue 19: not a case count, which moved a case's duplicates into
+    the comparator row), so c + d is the background total minus every kratom report, and c and d
+    are the same in both units."""
     from kratom_ae.ingest import openfda
+    from test_signals import background_counts
     from vcr_setup import make_vcr
 
     db = tmp_path / "kratom.duckdb"
     shutil.copy(fetched_db, db)
     monkeypatch.setattr(openfda, "wait", lambda s: None)
+    csv_path = tmp_path / "signals.csv"
     with make_vcr("none").use_cassette("synthetic_signals_background.json", allow_playback_repeats=False):
-        result = runner.invoke(app, ["signals", "--db", str(db), "--unit", "case", "--source", "faers"])
+        result = runner.invoke(app, ["signals", "--db", str(db), "--unit", "case", "--source", "faers", "--csv", str(csv_path)])
     assert result.exit_code == 0, result.output
-    assert "probable cases" in result.stdout and "background" in result.stdout
+    assert "a and b count probable cases, c and d count reports" in result.stdout
+    assert "c and d count reports: the background with every kratom report in scope taken out" in result.stdout
     assert "Counts are reports (latest version)" not in result.stdout  # the caution says what a and b count
-    assert "Kratom counts (a, b) are probable cases" in result.stdout
-    result = runner.invoke(app, ["signals", "--db", str(db), "--unit", "case", "--source", "faers", "--format", "csv"])
-    rows = {r["term"]: (int(r["a"]), int(r["b"])) for r in csv.DictReader(io.StringIO(result.stdout))}
-    scoped = oracle.case_scope(reports, case_of, source="faers")
-    assert rows["OVERDOSE"] == (sum("OVERDOSE" in r.reactions for r in scoped), len(scoped) - sum("OVERDOSE" in r.reactions for r in scoped))
+    assert "Kratom counts (a, b) are probable cases" in result.stdout and "a = kratom reports" not in result.stdout
+    scoped_cases = oracle.case_scope(reports, case_of, source="faers")
+    scoped_reports = oracle.scope(reports, source="faers")
+    assert f"Probable cases in scope (a + b): faers {len(scoped_cases):,} (of {len(scoped_reports):,} kratom reports)." in result.stdout
+    total, per_term = background_counts()["faers"]
+    by_case = {r["term"]: r for r in csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8")))}
+    result = runner.invoke(app, ["signals", "--db", str(db), "--source", "faers", "--format", "csv"])
+    by_report = {r["term"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert by_case.keys() == by_report.keys() == {t for r in scoped_cases for t in r.reactions}
+    for term, row in by_case.items():
+        cases = sum(term in r.reactions for r in scoped_cases)
+        kratom_reports = sum(term in r.reactions for r in scoped_reports)
+        c = per_term[term] - kratom_reports
+        want = (cases, len(scoped_cases) - cases, c, total - len(scoped_reports) - c)
+        assert tuple(int(row[k]) for k in "abcd") == want, term
+        assert int(row["c"]) + int(row["d"]) == total - len(scoped_reports)
+        assert (row["c"], row["d"]) == (by_report[term]["c"], by_report[term]["d"]), term
+        assert (row["ab_unit"], row["cd_unit"], by_report[term]["ab_unit"]) == ("probable cases", "reports", "reports")
+        assert int(row["kratom_reports_naming_term"]) == kratom_reports
+    # A term whose reports are partly duplicates: its a differs between the units, its c does not.
+    assert any(int(by_case[t]["a"]) < int(by_report[t]["a"]) for t in by_case)
+    provenance = json.loads(Path(f"{csv_path}.provenance.json").read_text())
+    assert (provenance["kratom_cases_in_scope"], provenance["kratom_reports_in_scope"]) == (len(scoped_cases), len(scoped_reports))
+    assert provenance["signals"]["unit"].startswith("a and b count probable cases; c and d count reports")
 
 
 # ---- the line listing -------------------------------------------------------------------------

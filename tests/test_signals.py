@@ -232,12 +232,12 @@ def test_csv_and_provenance(db, no_pacing, tmp_path):
     assert f"Kratom reports in scope (a + b): caers {caers:,}, faers {faers:,}.\n" in result.stdout
     header = path.read_text(encoding="utf-8").splitlines()[0]
     assert header == (
-        "source,term,a,b,c,d,background_method,prr,prr025,prr975,ror,ror025,ror975,prr_ha,prr_ha025,prr_ha975,ror_ha,ror_ha025,ror_ha975,"
+        "source,term,a,b,c,d,ab_unit,cd_unit,kratom_reports_naming_term,kratom_reports_in_scope,background_term_reports,background_total_reports,background_method,prr,prr025,prr975,ror,ror025,ror975,prr_ha,prr_ha025,prr_ha975,ror_ha,ror_ha025,ror_ha975,"
         "chi2_yates,expected,ic,ic025,fisher_midp,fisher_q,signal_evans,signal_ror,signal_ic,signal_fisher,flags,note"
     )
     provenance = json.loads((tmp_path / "signals.csv.provenance.json").read_text())
     assert provenance["signals"]["role_basis"] == "suspect"
-    assert provenance["kratom_reports_in_scope"] == faers + caers
+    assert provenance["kratom_reports_in_scope"] == faers + caers and "kratom_cases_in_scope" not in provenance
     assert provenance["signals"]["background_requests_this_run"] == 10
     assert {b["source"]: b["background_last_updated"] for b in provenance["signals"]["background"]} == {"caers": "2026-11-18", "faers": "2026-11-18"}
     assert "hypothesis-generating" in provenance["signals"]["caution"]
@@ -319,3 +319,35 @@ def test_500_background_terms_stay_within_240_a_minute_and_survive_429():
 @pytest.fixture
 def no_pacing(monkeypatch):
     monkeypatch.setattr("kratom_ae.ingest.openfda.Pacer.wait", lambda self: None)
+
+
+def test_no_term_with_c_zero_and_a_3_is_left_undecided(db, no_pacing):
+    """Issue 19: 15 FAERS terms of the fixture are named by no other report (c = 0). Each has its
+    crude PRR and ROR empty (infinite, said in the note), the Haldane-Anscombe estimates beside,
+    and a decision by every rule; all of these are flagged by all four."""
+    rows = as_rows(signals(db, "--format", "csv", "--source", "faers"))
+    zero = [r for r in rows if r["c"] == "0" and int(r["a"]) >= 3]
+    assert len(zero) == 15
+    for row in zero:
+        assert (row["prr"], row["ror"]) == ("", "") and "PRR and ROR infinite" in row["note"]
+        s = statistics(*(int(row[k]) for k in "abcd"))
+        assert float(row["prr_ha"]) == pytest.approx(s.prr_ha) and float(row["ror_ha025"]) == pytest.approx(s.ror_ha025)
+        assert row["signal_evans"] == str(s.chi2_yates >= 4).lower() and row["signal_ror"] == str(s.ror_ha025 > 1).lower()
+        assert row["flags"] == "Fisher, Evans, ROR, IC", row["term"]
+    # Sorted by PRR, an infinite PRR comes first: the c = 0 terms head the table.
+    assert [r["c"] for r in rows[: len(zero)]] == ["0"] * len(zero)
+
+
+def test_fisher_q_values_are_over_every_term_of_the_run(db, no_pacing):
+    rows = as_rows(signals(db, "--format", "csv"))
+    from kratom_ae.queries.signals import bh_qvalues
+
+    p = [float(r["fisher_midp"]) for r in rows]
+    assert [float(r["fisher_q"]) for r in rows] == pytest.approx(bh_qvalues(p), rel=1e-12)
+    for row in rows:
+        fired = {"Fisher": float(row["fisher_q"]) <= 0.05 and int(row["a"]) >= 3, "Evans": row["signal_evans"] == "true",
+                 "ROR": row["signal_ror"] == "true", "IC": row["signal_ic"] == "true"}
+        assert row["flags"] == ", ".join(name for name, on in fired.items() if on), row["term"]
+        assert row["signal_fisher"] == str(fired["Fisher"]).lower()
+    few = [r for r in rows if int(r["a"]) < 3]
+    assert few and all(r["flags"] == "" for r in few)
