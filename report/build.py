@@ -72,8 +72,39 @@ def collect_signals(con: duckdb.DuckDBPyConnection, filters: Filters, measure: s
     unknown = table[table["c"].isna() & table["source"].isin(info["source"])]
     if len(unknown):
         notes.append(f"{len(unknown):,} term(s) have no cached background count (run `kratom-ae signals` with these filters) and are not drawn.")
-    drawn = table[(table["a"] >= min_reports) & table[measure].notna()].head(top)
+    infinite = {"prr": signal_lib.infinite_prr, "ror": signal_lib.infinite_ror}[measure](table)
+    drawable = table[(table["a"] >= min_reports) & (table[measure].notna() | infinite)]
+    drawn = drawable.head(top)
+    drawn_infinite = int(infinite[drawn.index].sum())
+    if drawn_infinite:
+        notes.append(
+            f"{drawn_infinite:,} drawn term(s) have an infinite {measure.upper()} ({INFINITE_WHY[measure]}): "
+            "each is drawn as a triangle at the right edge of the axis, its line starting at the lower end of its Haldane-Anscombe 95% CI "
+            "(0.5 added to every cell)."
+        )
+    notes += left_out(table, drawn, drawable, measure, top)
     return Signals(drawn.reset_index(drop=True), table, info, kratom, notes)
+
+
+INFINITE_WHY = {"prr": "no other report names them, c = 0", "ror": "no other report names them, c = 0, or every kratom report does, b = 0"}
+
+
+def left_out(table: pd.DataFrame, drawn: pd.DataFrame, drawable: pd.DataFrame, measure: str, top: int) -> list[str]:
+    """Why each flagged term of the signals table is not drawn: no flagged term goes missing
+    from the plot without a word (issue 19)."""
+    flagged = table[table["flags"].fillna("") != ""]
+    missing = flagged[~flagged.index.isin(drawn.index)]
+    reasons = [
+        (missing.index.isin(drawable.index), f"beyond the top {top:,} by {measure.upper()} (--top)"),
+        (~missing.index.isin(drawable.index), f"with no {measure.upper()} (a zero cell leaves it undefined; see the note in signals)"),
+    ]
+    notes = []
+    for mask, why in reasons:
+        rows = missing[mask]
+        if len(rows):
+            names = ", ".join(f"{r.term} ({r.source.upper()})" for r in rows.head(10).itertuples())
+            notes.append(f"{len(rows):,} flagged term(s) are not drawn, {why}: {names}{', ...' if len(rows) > 10 else ''}; `kratom-ae signals` lists them.")
+    return notes
 
 
 def run_tables(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, pd.DataFrame]:
