@@ -181,11 +181,20 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
         "counting_rules": counting_rules(),
         "tables": {
             name: {"description": q.description, "row": q.row, "counts": q.counts, "columns": q.columns, "filters_applied": [p for p in q.parameters if p in filters.given]}
+            | unit_entry(q, filters)
             for name, q in tables.items()
         },
         "disclaimer": DISCLAIMER,
         "citation": CITATION,
     }
+
+
+def unit_entry(query: Query, filters: Filters) -> dict:
+    """What a table counts when --unit case renamed its columns (library.unit_names)."""
+    if filters.unit != "case" or "unit" not in query.parameters:
+        return {}
+    return {"unit": "probable cases: where the counts and columns above say reports, the file's columns say cases (reports -> cases, pct_of_kratom_reports -> pct_of_kratom_cases)"
+            + ("; summary's count column holds the report count in its first row and cases in the others" if query.name == "summary" else "")}
 
 
 def in_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict:

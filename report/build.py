@@ -110,7 +110,7 @@ def left_out(table: pd.DataFrame, drawn: pd.DataFrame, drawable: pd.DataFrame, m
 def run_tables(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, pd.DataFrame]:
     library.prepare_scope(con, filters)
     queries = library.discover()
-    return {name: library.run(con, queries[name], filters, check=False) for name in TABLES}
+    return {name: library.run(con, queries[name], filters, check=False, unit_names_columns=False) for name in TABLES}
 
 
 def footnote(provenance: dict, filters: Filters) -> str:
