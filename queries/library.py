@@ -260,10 +260,15 @@ def unit_names(query: Query, columns, unit: str) -> dict[str, str]:
     """The columns of a table that takes --unit renamed for the unit counted: with unit = case,
     `reports` in a name becomes `cases` (reports -> cases, pct_of_kratom_reports ->
     pct_of_kratom_cases, serious_reports -> serious_cases)."""
-    if unit != "case" or "unit" not in query.parameters:
+    if "unit" not in query.parameters:
         return {}
-    special = CASE_COLUMNS.get(query.name, {})
-    renamed = {c: special.get(c, c.replace("reports", "cases")) for c in columns}
+    return case_columns(columns, unit, CASE_COLUMNS.get(query.name, {}))
+
+
+def case_columns(columns, unit: str, special: dict | None = None) -> dict[str, str]:
+    if unit != "case":
+        return {}
+    renamed = {c: (special or {}).get(c, c.replace("reports", "cases")) for c in columns}
     return {old: new for old, new in renamed.items() if old != new}
 
 

@@ -51,6 +51,11 @@ class Report:
     signals: Signals
     provenance: dict
 
+    def shown(self, name: str) -> pd.DataFrame:
+        """A table as the page shows it: its columns named for the unit (library.unit_names)."""
+        frame = self.tables[name]
+        return frame.rename(columns=library.case_columns(frame.columns, self.filters.unit, library.CASE_COLUMNS.get(name)))
+
 
 def collect_signals(con: duckdb.DuckDBPyConnection, filters: Filters, measure: str, min_reports: int, top: int) -> Signals:
     """The signals of the scope from the cached background (background.ensure must have run
@@ -117,7 +122,9 @@ def footnote(provenance: dict, filters: Filters) -> str:
     releases = ", ".join(f"{s['source'].upper()} last_updated {', '.join(s['openfda_last_updated']) or '?'}" for s in provenance["sources"])
     given = ", ".join(f"{k}={v}" for k, v in filters.describe().items() if v not in (None, False))
     synthetic = "SYNTHETIC DATA, not from openFDA: " if provenance.get("synthetic") else ""
-    return f"{synthetic}openFDA ({releases}); filters: {given}; kratom-ae {provenance['tool_version']}. Reports do not show that kratom caused a reaction."
+    unit = ("Unit: probable cases (duplicate reports grouped): read kratom reports as probable cases; the signals background counts reports. "
+            if filters.unit == "case" else "")
+    return f"{synthetic}{unit}openFDA ({releases}); filters: {given}; kratom-ae {provenance['tool_version']}. Reports do not show that kratom caused a reaction."
 
 
 def collect(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, measure: str = "prr", min_reports: int = 3) -> Report:
@@ -201,7 +208,8 @@ def write(report: Report, folder: Path, db: Path):
     for drawn in report.figures:
         if drawn.figure is not None:
             files += [(f"{drawn.name}.png", drawn.png()), (f"{drawn.name}.svg", drawn.svg)]
-        files.append((f"{drawn.name}.csv", export.csv_text(drawn.data)))
+        data = drawn.data if drawn.name == "signals_forest" else drawn.data.rename(columns=library.case_columns(drawn.data.columns, report.filters.unit))
+        files.append((f"{drawn.name}.csv", export.csv_text(data)))
     files.append(("report.html", render(report)))
     return write_folder(folder, db, "report", files, report.provenance)
 

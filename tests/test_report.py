@@ -209,6 +209,34 @@ def test_the_forest_plot_in_ror_of_suspect_reports_equals_signals(signals_db, tm
     assert "ROR with 95% CI" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
+def test_report_unit_case_counts_cases_and_says_so(signals_db, tmp_path):
+    """report --unit case, like every table command: the figures' CSVs equal the case-counting
+    tables, named by the unit; the forest plot draws `signals --unit case`; the page, every
+    figure's footnote and provenance.json say the unit."""
+    report(signals_db, tmp_path, "--unit", "case")
+    reactions = read_csv(tmp_path / "reactions.csv")
+    assert reactions == cli_csv("query", "reactions", "--db", signals_db, "--unit", "case", "--top", "20")
+    assert list(reactions[0])[:3] == ["reaction_pt", "cases", "pct_of_kratom_cases"]
+    signals_rows = cli_csv("signals", "--db", signals_db, "--unit", "case", "--quiet")
+    assert read_csv(tmp_path / "signals_forest.csv") == [r for r in signals_rows if drawable(r)][:20]
+    assert signals_rows[0]["ab_unit"] == "probable cases"
+    page = Page((tmp_path / "report.html").read_text(encoding="utf-8"))
+    text = " ".join(" ".join(page.text).split())
+    cases = len(oracle.case_scope(oracle.all_reports(), oracle.cases(oracle.all_reports())))
+    assert f"N = {cases:,} probable cases in scope" in text and "Unit: probable cases." in text
+    from kratom_ae.queries.library import Filters
+    from kratom_ae.report import build
+
+    # Every figure draws this footnote under it.
+    assert build.footnote(provenance_of(tmp_path), Filters(unit="case")).startswith("SYNTHETIC DATA, not from openFDA: Unit: probable cases (duplicate reports grouped)")
+    provenance = provenance_of(tmp_path)
+    assert provenance["filters"]["unit"] == "case" and provenance["kratom_cases_in_scope"] == cases
+
+
+def provenance_of(folder):
+    return json.loads((folder / "provenance.json").read_text())
+
+
 def test_a_scope_with_no_report_draws_nothing_and_says_so(signals_db, tmp_path):
     result = report(signals_db, tmp_path, "--since", "2099-01-01", "--min-reports", "1000000")
     page = Page((tmp_path / "report.html").read_text(encoding="utf-8"))
