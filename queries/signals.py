@@ -110,6 +110,10 @@ def add_statistics(frame: pd.DataFrame, min_reports: int) -> pd.DataFrame:
         row["signal_fisher"] = row["signal_fisher"] and int(a) >= 3
         row["flags"] = ", ".join(name for flag, name in RULES.items() if row[flag])
     stats_frame = pd.DataFrame(rows, columns=STAT_COLUMNS, index=frame.index)
+    # Numbers even when every value is empty (no table with a zero cell has HA estimates): an
+    # all-None column reached DuckDB, and so Parquet, typed NULL.
+    numbers = [c for c in STAT_COLUMNS if c not in FLAGS and c not in ("flags", "note")]
+    stats_frame[numbers] = stats_frame[numbers].astype("float64")
     return pd.concat([frame, stats_frame], axis=1)
 
 

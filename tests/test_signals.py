@@ -351,3 +351,15 @@ def test_fisher_q_values_are_over_every_term_of_the_run(db, no_pacing):
         assert row["signal_fisher"] == str(fired["Fisher"]).lower()
     few = [r for r in rows if int(r["a"]) < 3]
     assert few and all(r["flags"] == "" for r in few)
+
+
+def test_statistics_columns_are_numbers_even_when_all_are_empty():
+    """No table of this file has a zero cell, so every Haldane-Anscombe value is empty: the columns
+    are still DOUBLE for DuckDB and Parquet (an all-None column was typed NULL)."""
+    import pandas as pd
+
+    from kratom_ae.queries.signals import add_statistics
+
+    frame = pd.DataFrame({"term": ["X", "Y"], **{k: pd.array(v, dtype="Int64") for k, v in zip("abcd", ([20, 3], [180, 97], [1000, 50], [98800, 9850]))}})
+    types = dict(zip(add_statistics(frame, 3).columns, duckdb.connect().from_df(add_statistics(frame, 3)).types))
+    assert {str(types[c]) for c in ("prr_ha", "ror_ha025", "fisher_q", "prr")} == {"DOUBLE"}
