@@ -602,6 +602,7 @@ def report(
     top: Annotated[
         Optional[int], typer.Option("--top", metavar="N", callback=top_between(MAX_REPORT_TOP), help="Rows of the ranked figures and tables (reactions, skin terms, products, signals).")
     ] = None,
+    unit: UnitFilter = None,
     measure: Annotated[MeasureChoice, typer.Option("--measure", help="The forest plot's statistic: prr or ror.")] = MeasureChoice.prr,
     min_reports: Annotated[int, typer.Option("--min-reports", min=1, help="The forest plot shows terms with at least this many kratom reports (those signals can flag).")] = 3,
     fetch_background: Annotated[
@@ -622,7 +623,7 @@ def report(
         from kratom_ae.queries import outputs
         from kratom_ae.report import build
 
-        filters = make_filters(source, since, until, role, serious, top)
+        filters = make_filters(source, since, until, role, serious, top, unit)
         filters.top = top or build.DEFAULT_TOP
         outputs.check_folder(folder, db, "report", build.REPORT_FILES)
         with store.opened(db, read_only=not fetch_background) as con:

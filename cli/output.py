@@ -302,6 +302,7 @@ def plain(value) -> str:
 
 
 def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None) -> None:
+    from kratom_ae.queries import signals as signal_lib
     from kratom_ae.queries.signals import honesty, table_key
 
     console = stdout_console()
@@ -309,13 +310,21 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
         console.print("(no reaction terms in scope)", markup=False)
         return
     shown = frame.copy()
-    shown["prr (95% CI)"] = [interval(r.prr, r.prr025, r.prr975) for r in frame.itertuples()]
-    shown["ror (95% CI)"] = [interval(r.ror, r.ror025, r.ror975) for r in frame.itertuples()]
+    infinite_prr, infinite_ror = signal_lib.infinite_prr(frame), signal_lib.infinite_ror(frame)
+    shown["prr (95% CI)"] = [corrected(r.prr, r.prr025, r.prr975, r.prr_ha, r.prr_ha025, r.prr_ha975, inf) for r, inf in zip(frame.itertuples(), infinite_prr)]
+    shown["ror (95% CI)"] = [corrected(r.ror, r.ror025, r.ror975, r.ror_ha, r.ror_ha025, r.ror_ha975, inf) for r, inf in zip(frame.itertuples(), infinite_ror)]
     shown["ic025"] = frame["ic025"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     shown["chi2"] = frame["chi2_yates"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
-    shown["flags"] = [", ".join(n for n, f in (("Evans", r.signal_evans), ("ROR", r.signal_ror), ("IC", r.signal_ic)) if f) for r in frame.itertuples()]
-    columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", "chi2", "ror (95% CI)", "ic025", "flags", "note"]
-    if filters:  # counted by kratom-ae
+    shown["fisher q"] = frame["fisher_q"].map(p_text)
+    columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", "chi2", "ror (95% CI)", "ic025", "fisher q", "flags", "note"]
+    cases = filters is not None and filters.unit == "case"
+    if filters and cases:
+        title = "signals: reactions reported disproportionately often with kratom (2x2 tables: a and b count probable cases, c and d count reports)."
+        counted = (
+            "Counts: a = probable cases (kratom) naming the term, b = probable cases not naming it; c = other reports naming it, d = other reports not naming it "
+            f"(openFDA's counts of reports, with every kratom report in scope taken out; kratom in role: {filters.role})."
+        )
+    elif filters:  # counted by kratom-ae
         title = "signals: reactions reported disproportionately often with kratom (2x2 tables of reports)."
         counted = f"Counts: reports; a = kratom reports naming the term, b = kratom reports not naming it, c = other reports naming it, d = other reports not naming it (kratom in role: {filters.role})."
     else:  # --counts: the user's own 2x2 tables
@@ -325,12 +334,26 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     print_frame(shown[columns], console, key=table_key(counted_by_kratom_ae=filters is not None))
     if filters is not None and "source" in frame.columns:
         firsts = frame.drop_duplicates("source").sort_values("source")
-        what = "Probable cases" if filters.unit == "case" else "Kratom reports"
-        console.print(f"{what} in scope (a + b): {', '.join(f'{r.source} {int(r.a) + int(r.b):,}' for r in firsts.itertuples())}.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
-    if filters and filters.unit == "case":
-        console.print("Unit: a and b count probable cases (duplicate reports grouped, docs/methods.md \"Probable cases\"); c and d are still openFDA's counts of reports in the background.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
+        if cases:
+            console.print(
+                "Probable cases in scope (a + b): " + ", ".join(f"{r.source} {int(r.a) + int(r.b):,} (of {int(r.kratom_reports_in_scope):,} kratom reports)" for r in firsts.itertuples()) + ".",
+                markup=False, highlight=False, soft_wrap=not console.is_terminal,
+            )
+            console.print(
+                "Unit: a and b count probable cases (duplicate reports grouped, README \"Cases\"); c and d count reports: the background with every kratom report in scope taken out, "
+                "so c + d is the same as with --unit report.",
+                markup=False, highlight=False, soft_wrap=not console.is_terminal,
+            )
+        else:
+            console.print(f"Kratom reports in scope (a + b): {', '.join(f'{r.source} {int(r.a) + int(r.b):,}' for r in firsts.itertuples())}.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
     console.print(counted, markup=False, highlight=False, soft_wrap=not console.is_terminal)
-    console.print(f"Flags: Evans (PRR >= 2, chi2 >= 4, a >= 3), ROR (ROR025 > 1, a >= 3), IC (IC025 > 0); terms with fewer than {min_reports} reports are listed but not flagged.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    console.print(
+        f"Flags: Fisher (one-sided mid-p, Benjamini-Hochberg q <= 0.05 over the {int(frame['fisher_q'].notna().sum()):,} terms of this run, a >= 3; read it first), "
+        "Evans (PRR >= 2, chi2 >= 4, a >= 3), ROR (ROR025 > 1, a >= 3), IC (IC025 > 0); "
+        f"terms with fewer than {min_reports} reports are listed but not flagged. inf: no other report names the term (c = 0); "
+        "HA: Haldane-Anscombe estimate (0.5 added to every cell), which the ROR flag reads when a cell is 0.",
+        markup=False, highlight=False, soft_wrap=not console.is_terminal,
+    )
     if info is not None:
         for row in info.itertuples(index=False):
             console.print(
@@ -340,6 +363,24 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
             )
     console.print(honesty(filters), markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_warning(console, warning)
+
+
+def corrected(value, low, high, ha, ha_low, ha_high, infinite: bool) -> str:
+    """A crude estimate with its CI, or "inf" when it is infinite, with the Haldane-Anscombe
+    estimate beside it when a cell is 0."""
+    crude = "inf" if infinite else interval(value, low, high)
+    if ha is None or pd.isna(ha):
+        return crude
+    return f"{crude}; HA {interval(ha, ha_low, ha_high)}".lstrip("; ")
+
+
+def p_text(value) -> str:
+    """A p- or q-value: 3 significant digits, and a very small one in powers of ten."""
+    if value is None or pd.isna(value):
+        return ""
+    if value == 0:  # below the smallest double: the point probability underflowed
+        return "<1e-300"
+    return f"{value:.3g}" if value >= 0.001 else f"{value:.1e}"
 
 
 def interval(value, low, high) -> str:

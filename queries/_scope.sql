@@ -10,7 +10,10 @@
 --   * with unit = 'case', a case is in scope when any of its reports is (after the filters); its
 --     sex, age, country, reporter, dates and source are those of its representative report,
 --     the in-scope report received last (ties: the highest report_id); its seriousness
---     criteria, terms, outcomes and products are those of any of its in-scope reports;
+--     criteria, terms, outcomes and products are those of any of its in-scope reports; a
+--     table's columns then say cases where they say reports (queries/library.py unit_names);
+--   * the signals background (c, d) always counts reports: openFDA's counts with every kratom
+--     report in scope taken out, whatever the unit of a and b;
 --   * a report is in scope when it is a kratom report (at least one product matched as
 --     kratom) and passes the filters; with role = 'suspect', at least one kratom product must
 --     be suspect or interacting (E2B drugcharacterization 1 or 3);

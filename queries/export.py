@@ -173,19 +173,37 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
         "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "database": str(Path(db).resolve()),
         "filters": filters.describe() | ({"listing": {"terms": list(listing.terms), "skin": listing.skin, "pigmentation": listing.pigmentation, "soc": listing.soc}} if listing else {}),
-        # The denominator of every pct_of_kratom_reports written with this provenance.
-        "kratom_reports_in_scope": con.execute("SELECT reports FROM scope_total").fetchone()[0],
+        # The denominator of every pct_of_kratom_reports (pct_of_kratom_cases) written with this provenance.
+        **in_scope(con, filters),
         "sources": sources,
         "meddra": meddra,
         "skin_terms": "MedDRA primary SOC 'Skin and subcutaneous tissue disorders' of the loaded release" if meddra else "the curated list queries/skin_terms.csv",
         "counting_rules": counting_rules(),
         "tables": {
             name: {"description": q.description, "row": q.row, "counts": q.counts, "columns": q.columns, "filters_applied": [p for p in q.parameters if p in filters.given]}
+            | unit_entry(q, filters)
             for name, q in tables.items()
         },
         "disclaimer": DISCLAIMER,
         "citation": CITATION,
     }
+
+
+def unit_entry(query: Query, filters: Filters) -> dict:
+    """What a table counts when --unit case renamed its columns (library.unit_names)."""
+    if filters.unit != "case" or "unit" not in query.parameters:
+        return {}
+    return {"unit": "probable cases: where the counts and columns above say reports, the file's columns say cases (reports -> cases, pct_of_kratom_reports -> pct_of_kratom_cases)"
+            + ("; summary's count column holds the report count in its first row and cases in the others" if query.name == "summary" else "")}
+
+
+def in_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict:
+    """The kratom units in scope, each key named by what it counts: reports, and with --unit case
+    the probable cases too (their reports are still every in-scope report)."""
+    reports = con.execute("SELECT count(*) FROM scope_members").fetchone()[0]
+    if filters.unit != "case":
+        return {"kratom_reports_in_scope": reports}
+    return {"kratom_cases_in_scope": con.execute("SELECT reports FROM scope_total").fetchone()[0], "kratom_reports_in_scope": reports}
 
 
 def provenance_text(con, db, filters, tables, listing=None, guard: bool = True) -> str:
@@ -329,7 +347,7 @@ def signals_part(filters, info, warnings, requests, min_reports, sort) -> dict:
     from kratom_ae.queries.disproportionality import __doc__ as formulas
 
     return {
-        "unit": ("probable cases on the kratom side (a, b); the background (c, d) is openFDA's count of reports"
+        "unit": ("a and b count probable cases; c and d count reports: openFDA's background with every kratom report in scope taken out"
                  if filters is not None and filters.unit == "case" else
                  "reports (2x2 tables: a kratom reports naming the term, b kratom reports not naming it, c other reports naming it, d other reports not naming it)"
                  if filters else "as counted in the counts file (kratom-ae did not count them)"),

@@ -251,9 +251,32 @@ def check_filters(query: Query, filters: Filters) -> None:
         raise KratomAEError(f"The {query.name} table does not take {options}; it takes {', '.join('--' + p for p in query.parameters) or 'no filters'}.")
 
 
-def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check: bool = True, fetch=None):
+# With --unit case a table counts probable cases: its columns say so (issue 19), as its header
+# and footer do. summary's count column holds its first row's report count beside the cases.
+CASE_COLUMNS = {"summary": {"reports": "count"}}
+
+
+def unit_names(query: Query, columns, unit: str) -> dict[str, str]:
+    """The columns of a table that takes --unit renamed for the unit counted: with unit = case,
+    `reports` in a name becomes `cases` (reports -> cases, pct_of_kratom_reports ->
+    pct_of_kratom_cases, serious_reports -> serious_cases)."""
+    if "unit" not in query.parameters:
+        return {}
+    return case_columns(columns, unit, CASE_COLUMNS.get(query.name, {}))
+
+
+def case_columns(columns, unit: str, special: dict | None = None) -> dict[str, str]:
+    if unit != "case":
+        return {}
+    renamed = {c: (special or {}).get(c, c.replace("reports", "cases")) for c in columns}
+    return {old: new for old, new in renamed.items() if old != new}
+
+
+def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check: bool = True, fetch=None, unit_names_columns: bool = True):
     """Run one table over the scope (prepare_scope must have run on this connection): a
-    DataFrame, or what fetch(relation) makes of the result as DuckDB holds it (typed)."""
+    DataFrame, or what fetch(relation) makes of the result as DuckDB holds it (typed). Its
+    columns are named for the unit counted (unit_names) unless unit_names_columns is False
+    (the report's figures read the SQL's own names)."""
     if check:
         check_filters(query, filters)
     if "meddra" in query.requires and not has_meddra(con):
@@ -267,13 +290,17 @@ def run(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, *, check
             if relation is None:
                 raise KratomAEError(f"The {query.name} query ({query.path}) returns no table; its last statement must be a SELECT.")
             check_key(query.key, relation.columns, f"The `-- key:` line of {query.path}")
+            renamed = unit_names(query, relation.columns, filters.unit) if unit_names_columns else {}
+            if renamed:
+                quote = lambda name: '"' + name.replace('"', '""') + '"'  # noqa: E731
+                relation = relation.project(", ".join(f"{quote(c)} AS {quote(renamed.get(c, c))}" for c in relation.columns))
             return fetch(relation)
     except duckdb.Error as exc:
         if failures.is_damage(exc):
             raise
         raise KratomAEError(f"The {query.name} query ({query.path}) failed: {failures.first_line(str(exc))}.") from None
     check_key(query.key, frame.columns, f"The `-- key:` line of {query.path}")
-    return frame
+    return frame.rename(columns=unit_names(query, frame.columns, filters.unit)) if unit_names_columns else frame
 
 
 def read_only_query(con: duckdb.DuckDBPyConnection, statement: str, key: str = ""):

@@ -21,7 +21,17 @@ if TYPE_CHECKING:
     import duckdb
 
 SORTS = {"prr": "prr", "ror": "ror", "ic": "ic", "reports": "a"}
-STAT_COLUMNS = ["prr", "prr025", "prr975", "ror", "ror025", "ror975", "chi2_yates", "expected", "ic", "ic025", "signal_evans", "signal_ror", "signal_ic", "note"]
+STAT_COLUMNS = [
+    "prr", "prr025", "prr975", "ror", "ror025", "ror975",
+    "prr_ha", "prr_ha025", "prr_ha975", "ror_ha", "ror_ha025", "ror_ha975",
+    "chi2_yates", "expected", "ic", "ic025", "fisher_midp", "fisher_q",
+    "signal_evans", "signal_ror", "signal_ic", "signal_fisher", "flags", "note",
+]
+FLAGS = ("signal_evans", "signal_ror", "signal_ic", "signal_fisher")
+# The rule names of the flags column, in the order a reviewer should read them (README, Signals).
+RULES = {"signal_fisher": "Fisher", "signal_evans": "Evans", "signal_ror": "ROR", "signal_ic": "IC"}
+# The false discovery rate the Fisher flag allows over one run's terms.
+FDR_LEVEL = 0.05
 HONESTY = (
     "Counts are reports (latest version), not patients or cases. Disproportionality is a hypothesis-generating "
     "signal of reporting, not an estimate of risk or incidence: a report does not show that kratom caused the reaction."
@@ -29,7 +39,7 @@ HONESTY = (
 # --unit case: the kratom side counts probable cases, the background is still reports.
 HONESTY_CASES = (
     "Kratom counts (a, b) are probable cases (duplicate reports grouped by rules, not verified patients); the background "
-    "(c, d) is openFDA's count of reports. Disproportionality is a hypothesis-generating signal of reporting, not an "
+    "(c, d) is openFDA's count of reports, with every kratom report in scope taken out. Disproportionality is a hypothesis-generating signal of reporting, not an "
     "estimate of risk or incidence: a report does not show that kratom caused the reaction."
 )
 
@@ -57,8 +67,24 @@ HONESTY_COUNTS = (
 )
 
 
+def bh_qvalues(p_values: list[float | None]) -> list[float | None]:
+    """Benjamini and Hochberg's (1995) step-up adjusted p-values (q-values) over every p-value
+    given (None: no test, no q): q(i) = min over j >= i of p(j) m / j, p sorted ascending, m the
+    number of p-values. A term is a discovery at FDR level alpha when its q <= alpha."""
+    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = len(tested)
+    q: list[float | None] = [None] * len(p_values)
+    running = 1.0
+    for rank in range(m, 0, -1):
+        p, i = tested[rank - 1]
+        running = min(running, p * m / rank)
+        q[i] = running
+    return q
+
+
 def add_statistics(frame: pd.DataFrame, min_reports: int) -> pd.DataFrame:
-    """Statistics columns for a frame with columns a, b, c, d (one row per term)."""
+    """Statistics columns for a frame with columns a, b, c, d (one row per term). The Fisher
+    q-values are over every term of the frame with a 2x2 table: one run is one family of tests."""
     rows = []
     for record in frame.to_dict("records"):
         cells = [record.get(k) for k in "abcd"]
@@ -69,15 +95,30 @@ def add_statistics(frame: pd.DataFrame, min_reports: int) -> pd.DataFrame:
         else:
             stats = statistics(*(int(v) for v in cells)).as_dict()
             note = stats.pop("note")
-            if int(record["a"]) < min_reports:
-                stats.update(signal_evans=False, signal_ror=False, signal_ic=False)
-                note = "; ".join(filter(None, [f"fewer than {min_reports} reports: not flagged", note]))
-        row = {k: None for k in STAT_COLUMNS if k != "note"} | {"signal_evans": False, "signal_ror": False, "signal_ic": False}
+        row = {k: None for k in STAT_COLUMNS if k != "note"} | {flag: False for flag in FLAGS}
         row.update(stats or {})
         row["note"] = note
         rows.append(row)
+    for row, q in zip(rows, bh_qvalues([row["fisher_midp"] for row in rows])):
+        row["fisher_q"] = q
+        row["signal_fisher"] = q is not None and q <= FDR_LEVEL and row["fisher_midp"] is not None
+    for row, a in zip(rows, frame["a"]):
+        if stats_known(row) and int(a) < min_reports:
+            row.update({flag: False for flag in FLAGS})
+            row["note"] = "; ".join(filter(None, [f"fewer than {min_reports} reports: not flagged", row["note"]]))
+        # Fisher's flag needs a >= 3 as the Evans and ROR rules do, whatever --min-reports.
+        row["signal_fisher"] = row["signal_fisher"] and int(a) >= 3
+        row["flags"] = ", ".join(name for flag, name in RULES.items() if row[flag])
     stats_frame = pd.DataFrame(rows, columns=STAT_COLUMNS, index=frame.index)
+    # Numbers even when every value is empty (no table with a zero cell has HA estimates): an
+    # all-None column reached DuckDB, and so Parquet, typed NULL.
+    numbers = [c for c in STAT_COLUMNS if c not in FLAGS and c not in ("flags", "note")]
+    stats_frame[numbers] = stats_frame[numbers].astype("float64")
     return pd.concat([frame, stats_frame], axis=1)
+
+
+def stats_known(row: dict) -> bool:
+    return row["expected"] is not None
 
 
 def sort_table(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
@@ -108,7 +149,8 @@ def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str) ->
     from kratom_ae.queries.library import internal_sql
 
     frame = con.execute(internal_sql("signals")).df()
-    frame = frame[["source", "term", "a", "b", "c", "d", "background_method"]].astype({"a": "Int64", "b": "Int64", "c": "Int64", "d": "Int64"})
+    counts = ["a", "b", "c", "d", "kratom_reports_naming_term", "kratom_reports_in_scope", "background_term_reports", "background_total_reports"]
+    frame = frame[["source", "term", "a", "b", "c", "d", "ab_unit", "cd_unit", *counts[4:], "background_method"]].astype({k: "Int64" for k in counts})
     return sort_table(add_statistics(frame, min_reports), sort)
 
 

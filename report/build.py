@@ -53,6 +53,11 @@ class Report:
     signals: Signals
     provenance: dict
 
+    def shown(self, name: str) -> pd.DataFrame:
+        """A table as the page shows it: its columns named for the unit (library.unit_names)."""
+        frame = self.tables[name]
+        return frame.rename(columns=library.case_columns(frame.columns, self.filters.unit, library.CASE_COLUMNS.get(name)))
+
 
 def collect_signals(con: duckdb.DuckDBPyConnection, filters: Filters, measure: str, min_reports: int, top: int) -> Signals:
     """The signals of the scope from the cached background (background.ensure must have run
@@ -74,21 +79,54 @@ def collect_signals(con: duckdb.DuckDBPyConnection, filters: Filters, measure: s
     unknown = table[table["c"].isna() & table["source"].isin(info["source"])]
     if len(unknown):
         notes.append(f"{len(unknown):,} term(s) have no cached background count (run `kratom-ae signals` with these filters) and are not drawn.")
-    drawn = table[(table["a"] >= min_reports) & table[measure].notna()].head(top)
+    infinite = {"prr": signal_lib.infinite_prr, "ror": signal_lib.infinite_ror}[measure](table)
+    drawable = table[(table["a"] >= min_reports) & (table[measure].notna() | infinite)]
+    drawn = drawable.head(top)
+    drawn_infinite = int(infinite[drawn.index].sum())
+    if drawn_infinite:
+        notes.append(
+            f"{drawn_infinite:,} drawn term(s) have an infinite {measure.upper()} ({INFINITE_WHY[measure]}): "
+            "each is drawn as a triangle at the right edge of the axis, its line starting at the lower end of its Haldane-Anscombe 95% CI "
+            "(0.5 added to every cell)."
+        )
+    notes += left_out(table, drawn, drawable, measure, top)
     return Signals(drawn.reset_index(drop=True), table, info, kratom, notes)
+
+
+INFINITE_WHY = {"prr": "no other report names them, c = 0", "ror": "no other report names them, c = 0, or every kratom report does, b = 0"}
+
+
+def left_out(table: pd.DataFrame, drawn: pd.DataFrame, drawable: pd.DataFrame, measure: str, top: int) -> list[str]:
+    """Why each flagged term of the signals table is not drawn: no flagged term goes missing
+    from the plot without a word (issue 19)."""
+    flagged = table[table["flags"].fillna("") != ""]
+    missing = flagged[~flagged.index.isin(drawn.index)]
+    reasons = [
+        (missing.index.isin(drawable.index), f"beyond the top {top:,} by {measure.upper()} (--top)"),
+        (~missing.index.isin(drawable.index), f"with no {measure.upper()} (a zero cell leaves it undefined; see the note in signals)"),
+    ]
+    notes = []
+    for mask, why in reasons:
+        rows = missing[mask]
+        if len(rows):
+            names = ", ".join(f"{r.term} ({r.source.upper()})" for r in rows.head(10).itertuples())
+            notes.append(f"{len(rows):,} flagged term(s) are not drawn, {why}: {names}{', ...' if len(rows) > 10 else ''}; `kratom-ae signals` lists them.")
+    return notes
 
 
 def run_tables(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, pd.DataFrame]:
     library.prepare_scope(con, filters)
     queries = library.discover()
-    return {name: library.run(con, queries[name], filters, check=False) for name in TABLES}
+    return {name: library.run(con, queries[name], filters, check=False, unit_names_columns=False) for name in TABLES}
 
 
 def footnote(provenance: dict, filters: Filters) -> str:
     releases = ", ".join(f"{s['source'].upper()} last_updated {', '.join(s['openfda_last_updated']) or '?'}" for s in provenance["sources"])
     given = ", ".join(f"{k}={v}" for k, v in filters.describe().items() if v not in (None, False))
     synthetic = "SYNTHETIC DATA, not from openFDA: " if provenance.get("synthetic") else ""
-    return f"{synthetic}openFDA ({releases}); filters: {given}; kratom-ae {provenance['tool_version']}. Reports do not show that kratom caused a reaction."
+    unit = ("Unit: probable cases (duplicate reports grouped): read kratom reports as probable cases; the signals background counts reports. "
+            if filters.unit == "case" else "")
+    return f"{synthetic}{unit}openFDA ({releases}); filters: {given}; kratom-ae {provenance['tool_version']}. Reports do not show that kratom caused a reaction."
 
 
 def collect(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, measure: str = "prr", min_reports: int = 3) -> Report:
@@ -182,7 +220,8 @@ def write(report: Report, folder: Path, db: Path):
     for drawn in report.figures:
         if drawn.figure is not None:
             files += [(f"{drawn.name}.png", drawn.png()), (f"{drawn.name}.svg", drawn.svg)]
-        files.append((f"{drawn.name}.csv", export.csv_text(drawn.data)))
+        data = drawn.data if drawn.name == "signals_forest" else drawn.data.rename(columns=library.case_columns(drawn.data.columns, report.filters.unit))
+        files.append((f"{drawn.name}.csv", export.csv_text(data)))
     files.append(("report.html", render(report)))
     return write_folder(folder, db, "report", files, report.provenance)
 

@@ -339,7 +339,11 @@ def skin_outcomes(frame: pd.DataFrame, n: int, skin_reports: int, footnote: str)
 
 def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, background: pd.DataFrame, notes: list[str], footnote: str) -> Drawn:
     """The signals forest plot: one row per term (and source), the measure with its 95% CI
-    on a log scale, flagged terms filled. frame holds the rows of `signals` it draws."""
+    on a log scale, flagged terms filled. frame holds the rows of `signals` it draws; a term
+    whose measure is infinite (a zero cell) is a triangle at the axis's right edge, its line
+    from the lower end of its Haldane-Anscombe CI (the notes, from report/build.py, say so)."""
+    from kratom_ae.queries.signals import infinite_prr, infinite_ror
+
     statistic = measure.upper()
     kratom_text = ", ".join(f"{source.upper()} {count:,}" for source, count in kratom.items())
     background_text = "; ".join(
@@ -350,7 +354,8 @@ def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, ba
     caption = (
         f"One row per term and source: {statistic} of kratom reports against all other reports of the same openFDA database, with its 95% "
         "confidence interval, on a log scale; the dashed line is 1 (reported as often as elsewhere). Filled red: flagged by at least one "
-        "rule (Evans: PRR >= 2, chi2 >= 4, a >= 3; ROR: ROR025 > 1, a >= 3; IC: IC025 > 0); open: not flagged. a = kratom reports naming "
+        "rule (Fisher: mid-p with Benjamini-Hochberg q <= 0.05, a >= 3; Evans: PRR >= 2, chi2 >= 4, a >= 3; ROR: ROR025 > 1, a >= 3; "
+        "IC: IC025 > 0); open: not flagged. a = kratom reports naming "
         f"the term. Background: {background_text}. Signals count reports received at any date, so --since, --until and --serious do "
         "not apply here. A hypothesis-generating signal of reporting, not an estimate of risk."
         + ("".join(f" {note}" for note in notes))
@@ -358,19 +363,35 @@ def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, ba
     if frame.empty:
         return nothing("signals_forest", title, caption, frame, f"No term has at least {min_reports} kratom reports and a {statistic}: nothing to draw.")
     low, high = f"{measure}025", f"{measure}975"
+    infinite = (infinite_prr if measure == "prr" else infinite_ror)(frame).tolist()
+    finite = frame[[not i for i in infinite]]
+    corrected_low = frame.loc[infinite, f"{measure}_ha025"].astype(float)
+    shown_values = pd.concat([finite[c].astype(float) for c in (measure, low, high)] + [corrected_low]).dropna()
+    shown_values = shown_values[shown_values > 0]
+    smallest = min([*shown_values, 1.0]) if len(shown_values) else 1.0
+    largest = max([*shown_values, 1.0]) if len(shown_values) else 1.0
+    edge = largest * 2.5  # the infinite terms' place: beyond every finite value
     figure, axes = new_figure(title, footnote)
     positions = list(range(len(frame)))[::-1]
-    flagged = frame[["signal_evans", "signal_ror", "signal_ic"]].astype(bool).any(axis=1)
+    flagged = (frame["flags"].fillna("") != "").tolist()
     labels = []
-    for y, row, is_flagged in zip(positions, frame.itertuples(index=False), flagged):
-        value, lower, upper = getattr(row, measure), getattr(row, low), getattr(row, high)
-        if pd.notna(lower):
-            axes.plot([lower, upper], [y, y], color="#333333", linewidth=1)
-        axes.plot([value], [y], marker="D", markersize=4.5, color="#C0392B" if is_flagged else "white", markeredgecolor="#C0392B" if is_flagged else "#333333")
-        flags = ", ".join(name for name, on in (("Evans", row.signal_evans), ("ROR", row.signal_ror), ("IC", row.signal_ic)) if on)
-        labels.append(label(row.term, f" ({row.source.upper()}, a = {int(row.a):,})" + (f"  [{flags}]" if flags else ""), FOREST_LABEL_INCHES))
+    for y, row, is_flagged, is_infinite in zip(positions, frame.itertuples(index=False), flagged, infinite):
+        colour, edge_colour = ("#C0392B", "#C0392B") if is_flagged else ("white", "#333333")
+        if is_infinite:
+            start = getattr(row, f"{measure}_ha025")
+            axes.plot([start if pd.notna(start) and start > 0 else smallest, edge], [y, y], color="#333333", linewidth=1, linestyle=":")
+            axes.plot([edge], [y], marker=">", markersize=5.5, color=colour, markeredgecolor=edge_colour, clip_on=False)
+        else:
+            value, lower, upper = getattr(row, measure), getattr(row, low), getattr(row, high)
+            if pd.notna(lower):
+                axes.plot([lower, upper], [y, y], color="#333333", linewidth=1)
+            axes.plot([value], [y], marker="D", markersize=4.5, color=colour, markeredgecolor=edge_colour)
+        infinite_text = f", {statistic} infinite" if is_infinite else ""
+        labels.append(label(row.term, f" ({row.source.upper()}, a = {int(row.a):,}{infinite_text})" + (f"  [{row.flags}]" if row.flags else ""), FOREST_LABEL_INCHES))
     axes.set_yticks(positions, labels)
     axes.set_xscale("log")
+    if any(infinite):
+        axes.set_xlim(smallest / 1.5, edge)
     # Ticks at 1, 2 and 5 times a power of ten, or only the powers when the axis spans too many
     # for their labels to fit, written as numbers (matplotlib writes 10^0, 10^1).
     low_x, high_x = axes.get_xlim()
@@ -379,7 +400,7 @@ def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, ba
     axes.xaxis.set_major_formatter(ticker.FuncFormatter(plain_number))
     axes.xaxis.set_minor_formatter(ticker.NullFormatter())
     axes.axvline(1.0, color="#888888", linestyle="--", linewidth=0.8)
-    axes.set_xlabel(f"{statistic} (95% CI), log scale")
+    axes.set_xlabel(f"{statistic} (95% CI), log scale" + ("; a triangle at the right edge: infinite" if any(infinite) else ""))
     return Drawn("signals_forest", title, caption, frame, fit(figure, bars_height(labels, FOREST_ROW)))
 
 

@@ -205,26 +205,49 @@ def test_case_unit_tables_equal_the_oracle(fetched_db, reports, case_of, combo):
     args, filters = CASE_COMBOS[combo]
     scoped = oracle.case_scope(reports, case_of, **filters)
     assert len(scoped) < len(oracle.scope(reports, **filters))  # duplicates are in scope: the units differ
-    got = {r["reaction_pt"]: (int(r["reports"]), num(r["pct_of_kratom_reports"]), int(r["serious_reports"]), int(r["fatal_reports"])) for r in table(fetched_db, "reactions", args)}
+    got = {r["reaction_pt"]: (int(r["cases"]), num(r["pct_of_kratom_cases"]), int(r["serious_cases"]), int(r["fatal_cases"])) for r in table(fetched_db, "reactions", args)}
     assert got == oracle.reactions(scoped)
     skin = table(fetched_db, "skin", args)
     with_skin, with_pigment, per_term = oracle.skin(scoped)
-    assert [int(r["reports"]) for r in skin[:2]] == [with_skin, with_pigment]
-    assert {r["reaction_pt"]: int(r["reports"]) for r in skin[2:]} == per_term
-    assert {(int(r["received_year"]), r["source"]): (int(r["reports"]), int(r["skin_reports"])) for r in table(fetched_db, "trend", args)} == oracle.trend(scoped)
-    assert {(r["characteristic"], r["category"]): int(r["reports"]) for r in table(fetched_db, "demographics", args)} == oracle.demographics(scoped)
-    assert {r["product"]: (int(r["reports"]), int(r["as_suspect_reports"])) for r in table(fetched_db, "drugs", args)} == oracle.drugs(scoped)
-    outcomes = {(r["source"], r["kind"], r["outcome"]): int(r["reports"]) for r in table(fetched_db, "outcomes", args)}
+    assert [int(r["cases"]) for r in skin[:2]] == [with_skin, with_pigment]
+    assert {r["reaction_pt"]: int(r["cases"]) for r in skin[2:]} == per_term
+    assert {(int(r["received_year"]), r["source"]): (int(r["cases"]), int(r["skin_cases"])) for r in table(fetched_db, "trend", args)} == oracle.trend(scoped)
+    assert {(r["characteristic"], r["category"]): int(r["cases"]) for r in table(fetched_db, "demographics", args)} == oracle.demographics(scoped)
+    assert {r["product"]: (int(r["cases"]), int(r["as_suspect_cases"])) for r in table(fetched_db, "drugs", args)} == oracle.drugs(scoped)
+    outcomes = {(r["source"], r["kind"], r["outcome"]): int(r["cases"]) for r in table(fetched_db, "outcomes", args)}
     want = oracle.outcomes(scoped)
     assert {k: v for k, v in outcomes.items() if k[1] != "seriousness criterion"} == {k: v for k, v in want.items() if k[1] != "seriousness criterion"}
     assert all(outcomes[k] == v for k, v in want.items() if k[1] == "seriousness criterion")
     summary = {r["measure"]: r for r in table(fetched_db, "summary", args)}
     expected = oracle.summary(scoped)
-    assert int(summary["kratom reports"]["reports"]) == len(oracle.scope(reports, **filters))
-    assert int(summary["probable cases"]["reports"]) == len(scoped)
+    assert int(summary["kratom reports"]["count"]) == len(oracle.scope(reports, **filters))
+    assert int(summary["probable cases"]["count"]) == len(scoped)
     for measure in ("female", "male", "serious reports", "death", "kratom the only product", "reports with a skin disorder", "reports with a pigmentation term", "reports with an exact age"):
-        assert int(summary[measure]["reports"]) == expected[measure], measure
-    assert int(summary["probable cases, FAERS"]["reports"]) == expected["kratom reports, FAERS"]
+        assert int(summary[measure]["count"]) == expected[measure], measure
+    assert int(summary["probable cases, FAERS"]["count"]) == expected["kratom reports, FAERS"]
+
+
+def test_case_unit_tables_name_their_columns_by_the_unit(fetched_db, tmp_path):
+    """Issue 19: a table counting cases says so in its columns, CSV and Parquet alike, and in
+    provenance.json; no column of a case-counting table is called reports."""
+    from kratom_ae.queries import library
+
+    for name, query in library.discover().items():
+        if "unit" not in query.parameters or "meddra" in query.requires:  # reactions_by_soc needs a MedDRA release, which this database lacks
+            continue
+        header = table(fetched_db, name, [])[0].keys()
+        assert not [c for c in header if "reports" in c], (name, list(header))
+    assert list(table(fetched_db, "reactions", [])[0]) == ["reaction_pt", "cases", "pct_of_kratom_cases", "serious_cases", "fatal_cases", "faers_cases", "caers_cases"]
+    assert list(table(fetched_db, "summary", [])[0])[2] == "count"
+    result = runner.invoke(app, ["export", str(tmp_path / "out"), "--db", str(fetched_db), "--unit", "case", "--format", "parquet"])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    assert list(pd.read_parquet(tmp_path / "out" / "skin.parquet").columns)[2:6] == ["cases", "pct_of_kratom_cases", "serious_cases", "fatal_cases"]
+    provenance = json.loads((tmp_path / "out" / "provenance.json").read_text())
+    assert provenance["kratom_cases_in_scope"] < provenance["kratom_reports_in_scope"]
+    assert provenance["tables"]["reactions"]["unit"].startswith("probable cases: where the counts and columns above say reports, the file's columns say cases")
+    assert "unit" not in provenance["tables"]["cases"]
 
 
 def test_summary_shows_reports_and_cases_in_report_unit(fetched_db, reports, case_of):
@@ -235,22 +258,48 @@ def test_summary_shows_reports_and_cases_in_report_unit(fetched_db, reports, cas
 
 
 def test_signals_count_cases_on_the_kratom_side(fetched_db, reports, case_of, tmp_path, monkeypatch):
+    """--unit case: a and b count the oracle's cases; c and d are the background with every kratom
+    REPORT in scope taken out (issue 19: not a case count, which moved a case's duplicates into
+    the comparator row), so c + d is the background total minus every kratom report, and c and d
+    are the same in both units."""
     from kratom_ae.ingest import openfda
+    from test_signals import background_counts
     from vcr_setup import make_vcr
 
     db = tmp_path / "kratom.duckdb"
     shutil.copy(fetched_db, db)
     monkeypatch.setattr(openfda, "wait", lambda s: None)
+    csv_path = tmp_path / "signals.csv"
     with make_vcr("none").use_cassette("synthetic_signals_background.json", allow_playback_repeats=False):
-        result = runner.invoke(app, ["signals", "--db", str(db), "--unit", "case", "--source", "faers"])
+        result = runner.invoke(app, ["signals", "--db", str(db), "--unit", "case", "--source", "faers", "--csv", str(csv_path)])
     assert result.exit_code == 0, result.output
-    assert "probable cases" in result.stdout and "background" in result.stdout
+    assert "a and b count probable cases, c and d count reports" in result.stdout
+    assert "c and d count reports: the background with every kratom report in scope taken out" in result.stdout
     assert "Counts are reports (latest version)" not in result.stdout  # the caution says what a and b count
-    assert "Kratom counts (a, b) are probable cases" in result.stdout
-    result = runner.invoke(app, ["signals", "--db", str(db), "--unit", "case", "--source", "faers", "--format", "csv"])
-    rows = {r["term"]: (int(r["a"]), int(r["b"])) for r in csv.DictReader(io.StringIO(result.stdout))}
-    scoped = oracle.case_scope(reports, case_of, source="faers")
-    assert rows["OVERDOSE"] == (sum("OVERDOSE" in r.reactions for r in scoped), len(scoped) - sum("OVERDOSE" in r.reactions for r in scoped))
+    assert "Kratom counts (a, b) are probable cases" in result.stdout and "a = kratom reports" not in result.stdout
+    scoped_cases = oracle.case_scope(reports, case_of, source="faers")
+    scoped_reports = oracle.scope(reports, source="faers")
+    assert f"Probable cases in scope (a + b): faers {len(scoped_cases):,} (of {len(scoped_reports):,} kratom reports)." in result.stdout
+    total, per_term = background_counts()["faers"]
+    by_case = {r["term"]: r for r in csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8")))}
+    result = runner.invoke(app, ["signals", "--db", str(db), "--source", "faers", "--format", "csv"])
+    by_report = {r["term"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert by_case.keys() == by_report.keys() == {t for r in scoped_cases for t in r.reactions}
+    for term, row in by_case.items():
+        cases = sum(term in r.reactions for r in scoped_cases)
+        kratom_reports = sum(term in r.reactions for r in scoped_reports)
+        c = per_term[term] - kratom_reports
+        want = (cases, len(scoped_cases) - cases, c, total - len(scoped_reports) - c)
+        assert tuple(int(row[k]) for k in "abcd") == want, term
+        assert int(row["c"]) + int(row["d"]) == total - len(scoped_reports)
+        assert (row["c"], row["d"]) == (by_report[term]["c"], by_report[term]["d"]), term
+        assert (row["ab_unit"], row["cd_unit"], by_report[term]["ab_unit"]) == ("probable cases", "reports", "reports")
+        assert int(row["kratom_reports_naming_term"]) == kratom_reports
+    # A term whose reports are partly duplicates: its a differs between the units, its c does not.
+    assert any(int(by_case[t]["a"]) < int(by_report[t]["a"]) for t in by_case)
+    provenance = json.loads(Path(f"{csv_path}.provenance.json").read_text())
+    assert (provenance["kratom_cases_in_scope"], provenance["kratom_reports_in_scope"]) == (len(scoped_cases), len(scoped_reports))
+    assert provenance["signals"]["unit"].startswith("a and b count probable cases; c and d count reports")
 
 
 # ---- the line listing -------------------------------------------------------------------------

@@ -172,18 +172,69 @@ def test_the_trend_figure_draws_its_rows(signals_db):
     assert list(axes.lines[1].get_ydata()) == per_year["pigmentation_reports"].tolist()
 
 
-def test_the_forest_plot_draws_the_rows_of_signals(report_dir, signals_db):
+def drawable(row, measure="prr", min_reports=3):
+    """A row of signals the forest plot can draw: enough reports, and the measure known or infinite."""
+    infinite = row["c"] == "0" or (measure == "ror" and row["b"] == "0")
+    return int(row["a"]) >= min_reports and (row[measure] != "" or infinite)
+
+
+def test_the_forest_plot_draws_the_rows_of_signals(report_dir, signals_db, page):
     rows = cli_csv("signals", "--db", signals_db, "--quiet")
-    want = [r for r in rows if int(r["a"]) >= 3 and r["prr"] != ""][:20]
-    assert len(want) == 20 and any(r["signal_evans"] == "false" for r in want)
+    want = [r for r in rows if drawable(r)][:20]
+    assert len(want) == 20
     assert read_csv(report_dir / "signals_forest.csv") == want
+    # Issue 19: the 15 terms no other report names (PRR infinite) are drawn, first, and said to be;
+    # every flagged term not drawn is named in the caption with the reason (here the top-20 cut).
+    infinite = [r for r in want if r["c"] == "0"]
+    assert len(infinite) == 15 and want[:15] == infinite
+    caption = " ".join(page.figures["fig-signals_forest"]["caption"].split())
+    assert "15 drawn term(s) have an infinite PRR (no other report names them, c = 0): each is drawn as a triangle at the right edge" in caption
+    left = [r for r in rows if r["flags"] and r not in want]
+    assert left and f"{len(left)} flagged term(s) are not drawn, beyond the top 20 by PRR (--top): " in caption
+    assert all(f"{r['term']} ({r['source'].upper()})" in caption for r in left[:10])
+
+
+def test_every_flagged_term_is_drawn_when_the_top_holds_them(signals_db, tmp_path):
+    report(signals_db, tmp_path, "--top", "100", "--since", "2099-01-01")
+    rows = cli_csv("signals", "--db", signals_db, "--quiet")
+    drawn = read_csv(tmp_path / "signals_forest.csv")
+    assert all(r in drawn for r in rows if r["flags"])
+    assert "not drawn" not in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
 def test_the_forest_plot_in_ror_of_suspect_reports_equals_signals(signals_db, tmp_path):
     report(signals_db, tmp_path, "--role", "suspect", "--source", "faers", "--measure", "ror", "--top", "5", "--min-reports", "50", "--since", "2099-01-01")
     rows = cli_csv("signals", "--db", signals_db, "--role", "suspect", "--source", "faers", "--sort", "ror", "--min-reports", "50", "--quiet")
-    assert read_csv(tmp_path / "signals_forest.csv") == [r for r in rows if int(r["a"]) >= 50 and r["ror"] != ""][:5]
+    assert read_csv(tmp_path / "signals_forest.csv") == [r for r in rows if drawable(r, "ror", 50)][:5]
     assert "ROR with 95% CI" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_unit_case_counts_cases_and_says_so(signals_db, tmp_path):
+    """report --unit case, like every table command: the figures' CSVs equal the case-counting
+    tables, named by the unit; the forest plot draws `signals --unit case`; the page, every
+    figure's footnote and provenance.json say the unit."""
+    report(signals_db, tmp_path, "--unit", "case")
+    reactions = read_csv(tmp_path / "reactions.csv")
+    assert reactions == cli_csv("query", "reactions", "--db", signals_db, "--unit", "case", "--top", "20")
+    assert list(reactions[0])[:3] == ["reaction_pt", "cases", "pct_of_kratom_cases"]
+    signals_rows = cli_csv("signals", "--db", signals_db, "--unit", "case", "--quiet")
+    assert read_csv(tmp_path / "signals_forest.csv") == [r for r in signals_rows if drawable(r)][:20]
+    assert signals_rows[0]["ab_unit"] == "probable cases"
+    page = Page((tmp_path / "report.html").read_text(encoding="utf-8"))
+    text = " ".join(" ".join(page.text).split())
+    cases = len(oracle.case_scope(oracle.all_reports(), oracle.cases(oracle.all_reports())))
+    assert f"N = {cases:,} probable cases in scope" in text and "Unit: probable cases." in text
+    from kratom_ae.queries.library import Filters
+    from kratom_ae.report import build
+
+    # Every figure draws this footnote under it.
+    assert build.footnote(provenance_of(tmp_path), Filters(unit="case")).startswith("SYNTHETIC DATA, not from openFDA: Unit: probable cases (duplicate reports grouped)")
+    provenance = provenance_of(tmp_path)
+    assert provenance["filters"]["unit"] == "case" and provenance["kratom_cases_in_scope"] == cases
+
+
+def provenance_of(folder):
+    return json.loads((folder / "provenance.json").read_text())
 
 
 def test_a_scope_with_no_report_draws_nothing_and_says_so(signals_db, tmp_path):
@@ -214,7 +265,7 @@ def test_fetch_background_asks_openfda_and_draws_the_forest_plot(fetched_db, tmp
     shutil.copy(fetched_db, db)
     report(db, tmp_path / "out", "--fetch-background", "--since", "2099-01-01", "--quiet", cassette="synthetic_signals_background")
     assert (tmp_path / "out" / "signals_forest.png").exists()
-    assert read_csv(tmp_path / "out" / "signals_forest.csv") == [r for r in cli_csv("signals", "--db", db, "--quiet") if int(r["a"]) >= 3 and r["prr"] != ""][:20]
+    assert read_csv(tmp_path / "out" / "signals_forest.csv") == [r for r in cli_csv("signals", "--db", db, "--quiet") if drawable(r)][:20]
 
 
 def test_a_background_that_cannot_be_fetched_leaves_the_report_without_the_plot(fetched_db, tmp_path):

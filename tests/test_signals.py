@@ -83,16 +83,43 @@ def test_table_4_a_is_zero():
 def test_table_5_zero_background_and_zero_b():
     s = statistics(5, 0, 0, 100)
     assert (s.prr, s.ror, s.prr025, s.ror025) == (None, None, None, None)  # infinite: said, not printed
-    assert "c=0 (no other report names the term): PRR and ROR undefined (infinite)" in s.note
-    assert "b=0 (every kratom report names the term): ROR undefined (infinite)" in s.note
+    assert "c=0 (no other report names the term): PRR and ROR infinite; Haldane-Anscombe estimates given" in s.note
+    assert "b=0 (every kratom report names the term): ROR infinite; Haldane-Anscombe estimates given" in s.note
+    # Haldane-Anscombe, 0.5 in every cell: (5.5, 0.5, 0.5, 100.5). PRR = (5.5/6)/(0.5/101) = 185.1667;
+    # s = sqrt(1/5.5 - 1/6 + 1/0.5 - 1/101) = 1.416070, so PRR025 = 185.1667 exp(-1.959964 s) = 11.5399.
+    assert (s.prr_ha, s.prr_ha025) == (pytest.approx(185.166667, rel=1e-6), pytest.approx(11.5399, abs=1e-4))
+    # ROR = 5.5*100.5/(0.5*0.5) = 2211; s = sqrt(1/5.5 + 2 + 2 + 1/100.5) = 2.047381, ROR025 = 39.9811
+    assert (s.ror_ha, s.ror_ha025) == (pytest.approx(2211.0), pytest.approx(39.9811, abs=1e-4))
     # chi2 = 105 (|500 - 0| - 52.5)^2 / (5*100*5*100) = 84.1076; E = 5*5/105; IC025 stays defined
     assert s.chi2_yates == pytest.approx(84.107625)
     assert s.ic025 == pytest.approx(math.log2(5.5 / (25 / 105 + 0.5)) - 3.3 / math.sqrt(5.5) - 2 / 5.5**1.5)
-    assert (s.signal_evans, s.signal_ror, s.signal_ic) == (False, False, True)
+    # Fisher: the margins 5 and 5 of N = 105 allow X = 5 with P = 1/C(105,5) = 1/96,560,646; mid-p is half of it.
+    assert s.fisher_midp == pytest.approx(0.5 / 96_560_646, rel=1e-9)
+    # Evans reads the infinite PRR as >= 2; the ROR flag reads ROR_HA025 = 39.98 > 1.
+    assert (s.signal_evans, s.signal_ror, s.signal_ic) == (True, True, True)
+
+
+def test_no_other_report_names_the_term_and_a_is_3_is_decided():
+    """c = 0, a >= 3: never left without a decision (issue 19). a = 3 of 1,000 kratom reports, and
+    none of 998,950 others: HA table (3.5, 997.5, 0.5, 998950.5)."""
+    s = statistics(3, 997, 0, 998950)
+    assert (s.prr, s.ror) == (None, None)
+    # PRR_HA = (3.5/1001)/(0.5/998951) = 6985.6713; s = sqrt(1/3.5 - 1/1001 + 2 - 1/998951) = 1.511527
+    assert s.prr_ha == pytest.approx(6985.671329, rel=1e-9)
+    assert s.prr_ha025 == pytest.approx(6985.671329 * math.exp(-1.959964 * 1.511527), rel=1e-5)
+    assert s.ror_ha == pytest.approx(3.5 * 998950.5 / (997.5 * 0.5), rel=1e-12)
+    assert (s.signal_evans, s.signal_ror) == (True, True)
+    # Fisher's mid-p is checked against SciPy in tests/test_reference.py; here only its order
+    assert 0 < s.fisher_midp < 1e-8
+    # A tiny background (d = 10): PRR is still infinite, but Yates' chi2 is 0 (|3*10 - 0| < N/2), so
+    # Evans does not flag, and the corrected ROR025 (0.0036) is below 1: decided, for stated reasons.
+    small = statistics(3, 1000, 0, 10)
+    assert small.chi2_yates == 0.0 and small.ror_ha025 == pytest.approx(0.003567, abs=1e-6)
+    assert (small.signal_evans, small.signal_ror) == (False, False)
 
 
 def test_no_infinity_or_nan_anywhere():
-    for table in [(0, 0, 0, 0), (0, 5, 0, 5), (3, 0, 3, 0), (7, 3, 0, 0), (1, 1, 1, 1)]:
+    for table in [(0, 0, 0, 0), (0, 5, 0, 5), (3, 0, 3, 0), (7, 3, 0, 0), (1, 1, 1, 1), (5, 0, 0, 100), (359, 20000, 0, 19_999_000)]:
         values = [v for v in statistics(*table).as_dict().values() if isinstance(v, float)]
         assert all(math.isfinite(v) for v in values), table
 
@@ -204,10 +231,13 @@ def test_csv_and_provenance(db, no_pacing, tmp_path):
     faers, caers = (len(oracle.scope(oracle.all_reports(), source=s, role="suspect")) for s in ("faers", "caers"))
     assert f"Kratom reports in scope (a + b): caers {caers:,}, faers {faers:,}.\n" in result.stdout
     header = path.read_text(encoding="utf-8").splitlines()[0]
-    assert header == "source,term,a,b,c,d,background_method,prr,prr025,prr975,ror,ror025,ror975,chi2_yates,expected,ic,ic025,signal_evans,signal_ror,signal_ic,note"
+    assert header == (
+        "source,term,a,b,c,d,ab_unit,cd_unit,kratom_reports_naming_term,kratom_reports_in_scope,background_term_reports,background_total_reports,background_method,prr,prr025,prr975,ror,ror025,ror975,prr_ha,prr_ha025,prr_ha975,ror_ha,ror_ha025,ror_ha975,"
+        "chi2_yates,expected,ic,ic025,fisher_midp,fisher_q,signal_evans,signal_ror,signal_ic,signal_fisher,flags,note"
+    )
     provenance = json.loads((tmp_path / "signals.csv.provenance.json").read_text())
     assert provenance["signals"]["role_basis"] == "suspect"
-    assert provenance["kratom_reports_in_scope"] == faers + caers
+    assert provenance["kratom_reports_in_scope"] == faers + caers and "kratom_cases_in_scope" not in provenance
     assert provenance["signals"]["background_requests_this_run"] == 10
     assert {b["source"]: b["background_last_updated"] for b in provenance["signals"]["background"]} == {"caers": "2026-11-18", "faers": "2026-11-18"}
     assert "hypothesis-generating" in provenance["signals"]["caution"]
@@ -289,3 +319,47 @@ def test_500_background_terms_stay_within_240_a_minute_and_survive_429():
 @pytest.fixture
 def no_pacing(monkeypatch):
     monkeypatch.setattr("kratom_ae.ingest.openfda.Pacer.wait", lambda self: None)
+
+
+def test_no_term_with_c_zero_and_a_3_is_left_undecided(db, no_pacing):
+    """Issue 19: 15 FAERS terms of the fixture are named by no other report (c = 0). Each has its
+    crude PRR and ROR empty (infinite, said in the note), the Haldane-Anscombe estimates beside,
+    and a decision by every rule; all of these are flagged by all four."""
+    rows = as_rows(signals(db, "--format", "csv", "--source", "faers"))
+    zero = [r for r in rows if r["c"] == "0" and int(r["a"]) >= 3]
+    assert len(zero) == 15
+    for row in zero:
+        assert (row["prr"], row["ror"]) == ("", "") and "PRR and ROR infinite" in row["note"]
+        s = statistics(*(int(row[k]) for k in "abcd"))
+        assert float(row["prr_ha"]) == pytest.approx(s.prr_ha) and float(row["ror_ha025"]) == pytest.approx(s.ror_ha025)
+        assert row["signal_evans"] == str(s.chi2_yates >= 4).lower() and row["signal_ror"] == str(s.ror_ha025 > 1).lower()
+        assert row["flags"] == "Fisher, Evans, ROR, IC", row["term"]
+    # Sorted by PRR, an infinite PRR comes first: the c = 0 terms head the table.
+    assert [r["c"] for r in rows[: len(zero)]] == ["0"] * len(zero)
+
+
+def test_fisher_q_values_are_over_every_term_of_the_run(db, no_pacing):
+    rows = as_rows(signals(db, "--format", "csv"))
+    from kratom_ae.queries.signals import bh_qvalues
+
+    p = [float(r["fisher_midp"]) for r in rows]
+    assert [float(r["fisher_q"]) for r in rows] == pytest.approx(bh_qvalues(p), rel=1e-12)
+    for row in rows:
+        fired = {"Fisher": float(row["fisher_q"]) <= 0.05 and int(row["a"]) >= 3, "Evans": row["signal_evans"] == "true",
+                 "ROR": row["signal_ror"] == "true", "IC": row["signal_ic"] == "true"}
+        assert row["flags"] == ", ".join(name for name, on in fired.items() if on), row["term"]
+        assert row["signal_fisher"] == str(fired["Fisher"]).lower()
+    few = [r for r in rows if int(r["a"]) < 3]
+    assert few and all(r["flags"] == "" for r in few)
+
+
+def test_statistics_columns_are_numbers_even_when_all_are_empty():
+    """No table of this file has a zero cell, so every Haldane-Anscombe value is empty: the columns
+    are still DOUBLE for DuckDB and Parquet (an all-None column was typed NULL)."""
+    import pandas as pd
+
+    from kratom_ae.queries.signals import add_statistics
+
+    frame = pd.DataFrame({"term": ["X", "Y"], **{k: pd.array(v, dtype="Int64") for k, v in zip("abcd", ([20, 3], [180, 97], [1000, 50], [98800, 9850]))}})
+    types = dict(zip(add_statistics(frame, 3).columns, duckdb.connect().from_df(add_statistics(frame, 3)).types))
+    assert {str(types[c]) for c in ("prr_ha", "ror_ha025", "fisher_q", "prr")} == {"DOUBLE"}
