@@ -88,7 +88,7 @@ def test_the_installed_wheel_fetches_and_runs_every_table(installed, tmp_path):
         signals = run([tool, "signals", "--db", db, "--base-url", server.url, "--quiet", "--format", "csv"], cwd=here)
     assert signals.stdout.startswith("source,term,a,b,c,d,")
     status = run([tool, "status", "--db", db], cwd=here)
-    assert "reports held" in status.stdout and "2,179" in status.stdout
+    assert "reports held" in status.stdout and "2,227" in status.stdout
     tables = discover()
     assert {"summary", "reactions", "reactions_by_soc", "skin", "trend", "demographics", "outcomes", "drugs"} <= set(tables)
     runner = CliRunner()
