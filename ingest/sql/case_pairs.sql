@@ -9,7 +9,8 @@
 --   3. the same literature reference (reference_key in shaping_macros.sql);
 --   4. demographic-clinical (after FDA's advice, as in the FAERS literature): the same set of
 --      drugs and the same set of reactions (both non-empty), and of the fields sex, age,
---      country, event date, drug start dates and indications all agree or all but one; CAERS
+--      country, event date, drug start dates and indications all agree or all but one (a
+--      differing sex, age, country or event date is a contradiction: cases.py drops it); CAERS
 --      has only sex, age and event date of these, and there all three must agree: two common
 --      values (male, 35) are too little to call two reports one patient.
 --      A missing value never counts as agreement.
