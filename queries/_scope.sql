@@ -5,8 +5,9 @@
 --   * the unit is the report (unit = 'report', the default): one row of `reports`, the latest
 --     version of a FAERS report; with unit = 'case' it is the probable case: reports grouped
 --     as duplicates of one patient's event (reports.case_id, decided at fetch time by the rules
---     of ingest/sql/case_pairs.sql), each counted once; a case is a probable duplicate judged
---     by rules, not a verified patient;
+--     of ingest/sql/case_pairs.sql and ingest/cases.py; no case holds two reports that
+--     contradict on sex, age, country or event date), each counted once; a case is a
+--     probable duplicate judged by rules, not a verified patient;
 --   * with unit = 'case', a case is in scope when any of its reports is (after the filters); its
 --     sex, age, country, reporter, dates and source are those of its representative report,
 --     the in-scope report received last (ties: the highest report_id); its seriousness

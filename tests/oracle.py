@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 import statistics
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,6 +267,40 @@ def summary(scoped):
 
 # ---- probable cases (docs/methods.md "Probable cases"), grouped here by their own plain-Python rules ---------
 
+def reference_key(text: str | None) -> str | None:
+    """The documented key of a literature reference (docs/methods.md "Probable cases"), step by
+    step in Python: accents off, lower case, DOI/URL/PubMed id out, & as "and", words run
+    together but numbers kept apart; None unless 20 letters and digits and a year remain."""
+    if not text:
+        return None
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
+    plain = re.sub(r"(https?://|www\.)\S*|\bdoi\b\s*:?\s*10\.\S*|\b10\.[0-9]{4,9}/\S*|\bpmc?id\b\s*:?\s*(pmc)?[0-9]+", " ", plain)
+    words = re.findall(r"[^\W_]+", plain.replace("&", " and "))
+    key = ""
+    for before, word in zip([None] + words, words):
+        key += " " if before is not None and (before[-1].isdigit() or word[0].isdigit()) else ""
+        key += word
+    has_year = any(re.fullmatch(r"(19|20)[0-9]{2}", w) for w in key.split())
+    return key if len(key.replace(" ", "")) >= 20 and has_year else None
+
+
+def written_span(text: str | None) -> tuple | None:
+    """An event date as written (YYYYMMDD, YYYYMM or YYYY) as the days it may be."""
+    text = (text or "").strip()
+    try:
+        if re.fullmatch(r"[0-9]{8}", text):
+            d = dt.datetime.strptime(text, "%Y%m%d").date()
+            return d, d
+        if re.fullmatch(r"[0-9]{6}", text):
+            first = dt.date(int(text[:4]), int(text[4:]), 1)
+            return first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        if re.fullmatch(r"[0-9]{4}", text) and int(text) >= 1:
+            return dt.date(int(text), 1, 1), dt.date(int(text), 12, 31)
+    except ValueError:
+        return None
+    return None
+
+
 def facts(r: Report) -> dict:
     """What the case rules compare, from the raw record."""
     raw = r.raw
@@ -275,60 +310,79 @@ def facts(r: Report) -> dict:
         starts = {d["drugstartdate"] for d in drugs if day(d.get("drugstartdate"))}
         indications = {term(d["drugindication"]) for d in drugs if (d.get("drugindication") or "").strip()}
         narrative = (raw["patient"].get("summary") or {}).get("narrativeincludeclinical", "")
-        event = day(narrative.removeprefix("CASE EVENT DATE: ")) if narrative.startswith("CASE EVENT DATE: ") else None
+        written = narrative.removeprefix("CASE EVENT DATE: ") if narrative.startswith("CASE EVENT DATE: ") else None
         reference = (raw.get("primarysource") or {}).get("literaturereference")
         company, duplicate = raw.get("companynumb"), (raw.get("reportduplicate") or {}).get("duplicatenumb")
     else:
         names = {normalized(p["name_brand"]) for p in raw.get("products", []) if p.get("name_brand") and normalized(p["name_brand"])}
         starts, indications, reference, company, duplicate = set(), set(), None, None, None
-        event = day(raw.get("date_started"))
+        written = raw.get("date_started")
     age = f"y{round(r.age, 1)}" if r.age is not None else f"d{r.decade}" if r.decade is not None else None
+    years = (int(r.age // 1), int(r.age // 1)) if r.age is not None else (r.decade, r.decade + 9) if r.decade is not None else None
     return {
         "sex": r.sex if r.sex in ("female", "male") else None, "age": age, "country": None if r.country == "not reported" else r.country,
-        "event": event, "starts": frozenset(starts) or None, "indications": frozenset(indications) or None,
+        "event": day(written), "starts": frozenset(starts) or None, "indications": frozenset(indications) or None,
         "drugs": frozenset(names) or None, "reactions": frozenset(r.reactions) or None,
-        "reference": " ".join(re.sub(r"[^a-z0-9]+", " ", reference.lower()).split()) or None if reference else None,
-        "company": company, "duplicate": duplicate,
+        "reference": reference_key(reference), "company": company, "duplicate": duplicate,
+        # What can contradict: a known country only, ages as whole years, event dates as days.
+        "iso": r.country if r.country in COUNTRIES.values() else None, "years": years, "span": written_span(written),
     }
 
 
-def same_case(a: dict, b: dict, source: str) -> bool:
-    """Do two reports' facts make them one case by any rule?"""
-    if a["company"] and a["company"] == b["company"]:
+def contradict(a: dict, b: dict) -> bool:
+    """Can two reports not be one patient? Sex, country, ages, event dates: both given and apart."""
+    if a["sex"] and b["sex"] and a["sex"] != b["sex"]:
         return True
-    if (a["duplicate"] and a["duplicate"] == b["company"]) or (b["duplicate"] and b["duplicate"] == a["company"]):
+    if a["iso"] and b["iso"] and a["iso"] != b["iso"]:
         return True
-    if a["reference"] and a["reference"] == b["reference"]:
-        if not any(a[f] is not None and b[f] is not None and a[f] != b[f] for f in ("sex", "age", "country", "event")):
+    for field in ("years", "span"):
+        if a[field] and b[field] and (a[field][1] < b[field][0] or b[field][1] < a[field][0]):
             return True
-    if a["drugs"] and a["drugs"] == b["drugs"] and a["reactions"] and a["reactions"] == b["reactions"]:
-        fields = ("sex", "age", "event") if source == "caers" else ("sex", "age", "country", "event", "starts", "indications")
-        agree = sum(a[f] is not None and a[f] == b[f] for f in fields)
-        return agree >= len(fields) - 1
     return False
 
 
+def link_rule(a: dict, b: dict, source: str) -> int | None:
+    """The strongest rule that links two reports' facts (1-4), or None."""
+    if a["company"] and a["company"] == b["company"]:
+        return 1
+    if (a["duplicate"] and a["duplicate"] == b["company"]) or (b["duplicate"] and b["duplicate"] == a["company"]):
+        return 2
+    if a["reference"] and a["reference"] == b["reference"]:
+        return 3
+    if a["drugs"] and a["drugs"] == b["drugs"] and a["reactions"] and a["reactions"] == b["reactions"]:
+        fields = ("sex", "age", "event") if source == "caers" else ("sex", "age", "country", "event", "starts", "indications")
+        agree = sum(a[f] is not None and a[f] == b[f] for f in fields)
+        if agree >= (3 if source == "caers" else 5):
+            return 4
+    return None
+
+
 def cases(reports: list[Report]) -> dict[tuple[str, str], str]:
-    """(source, report_id) -> case id ('<source>:<first report_id>'), every pair compared."""
-    parent = {(r.source, r.report_id): (r.source, r.report_id) for r in reports}
-
-    def root(k):
-        while parent[k] != k:
-            k = parent[k]
-        return k
-
+    """(source, report_id) -> case id ('<source>:<first report_id>'): every pair compared; the
+    links taken strongest rule first, then by the later id and the earlier; a link joins two
+    groups only when no report of one contradicts any report of the other."""
+    out = {}
     for source in ("faers", "caers"):
-        chosen = [(r.report_id, facts(r)) for r in reports if r.source == source]
-        for i, (id_a, fa) in enumerate(chosen):
-            for id_b, fb in chosen[i + 1:]:
-                if same_case(fa, fb, source):
-                    ra, rb = root((source, id_a)), root((source, id_b))
-                    if ra != rb:
-                        parent[max(ra, rb)] = min(ra, rb)
-    first = {}
-    for key in parent:
-        first.setdefault(root(key), []).append(key[1])
-    return {key: f"{key[0]}:{min(first[root(key)])}" for key in parent}
+        chosen = {r.report_id: facts(r) for r in reports if r.source == source}
+        ids = sorted(chosen)
+        links = []
+        for i, id_a in enumerate(ids):
+            for id_b in ids[i + 1:]:
+                rule = link_rule(chosen[id_a], chosen[id_b], source)
+                if rule:
+                    links.append((rule, id_b, id_a))
+        group = {i: {i} for i in ids}
+        for _, later, earlier in sorted(links):
+            if group[later] is group[earlier]:
+                continue
+            if any(contradict(chosen[x], chosen[y]) for x in group[later] for y in group[earlier]):
+                continue
+            joined = group[later] | group[earlier]
+            for member in joined:
+                group[member] = joined
+        for report_id, members in group.items():
+            out[(source, report_id)] = f"{source}:{min(members)}"
+    return out
 
 
 def case_scope(reports: list[Report], case_of: dict, **filters) -> list[Report]:

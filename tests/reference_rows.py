@@ -86,7 +86,9 @@ def fetch(scenario: str, db: Path) -> None:
 
 
 def select(table: str) -> str:
-    columns = "*" if table == "fetch_problems" else "* EXCLUDE (report_key)"
+    # The probable cases are left out: issue 19 changed the rule on purpose (test_cases.py
+    # checks them against the oracle), and the older commit groups by the older rule.
+    columns = "*" if table == "fetch_problems" else "* EXCLUDE (report_key, case_id, case_rule)" if table == "reports" else "* EXCLUDE (report_key)"
     return f"SELECT {columns} FROM {table} ORDER BY {ORDER[table]}"
 
 

@@ -252,6 +252,8 @@ def fixture_dataset(faers_count: int = 2150, caers_count: int = 140) -> tuple[li
     faers += duplicate_cases(rng)
     caers = [caers_record(rng, str(200_000 + i), weighted(rng, CAERS_KRATOM_NAMES)) for i in range(caers_count)]
     caers += caers_duplicates(rng)
+    faers += case_series()
+    caers += caers_lookalikes()
     return faers, caers
 
 
@@ -336,6 +338,110 @@ def caers_duplicates(rng: random.Random) -> list[dict]:
         record = caers_record(rng, number, "KRATOM POWDER")
         record.update(products=[{"role": "SUSPECT", "name_brand": "KRATOM POWDER", "industry_code": "54", "industry_name": "Vit/Min/Prot/Unconv Diet(Human/Animal)"}],
                       reactions=["VOMITING", "NAUSEA"], date_started=started, consumer={"gender": "Female", "age": age, "age_unit": "year(s)"})
+        reports.append(record)
+    return reports
+
+
+# Case-series articles (issue 19): each describes two or three patients, each patient is
+# reported by two companies citing the article in spellings of their own, and a report that
+# leaves fields out could bridge two patients. Year, volume, pages kept apart by numbers.
+SERIES = [
+    ("Nguyễn T, Müller K. Kratom & hepatotoxicity: a case series of three patients. Clin Toxicol (Phila). 2019;57(6):412-418.", 2019),
+    ("O’Connor P, Lee S. Seizures after kratom withdrawal - two cases. Epilepsy Behav Rep. 2021;15:100421.", 2021),
+    ("Garcia-Lopez M, Chen W. Kratom-associated cardiac arrest in young adults: a case series. Am J Emerg Med. 2022;52:270.e1-270.e4.", 2022),
+    ("Brown R, Adams T. Intrahepatic cholestasis after kratom use: case series. ACG Case Rep J. 2020;7(4):e00342.", 2020),
+    ("Ahmad F, Ibrahim N. Kratom use & withdrawal in two adults. Addict Behav Rep. 2023;17:100482.", 2023),
+    ("Kowalski J, Nowak A. Skin discolouration in long-term kratom users: three cases. JAAD Case Rep. 2024;44:15-18.", 2024),
+]
+# The authors' follow-up: the same names and title, another year, volume and pages (not the same article).
+SERIES_FOLLOW_UP = "Nguyễn T, Müller K. Kratom & hepatotoxicity: a case series of three patients. Clin Toxicol (Phila). 2020;58(1):12-18."
+
+
+def cited(reference: str, way: int, number: int) -> str:
+    """One article as companies cite it: as published; in upper case without accents; with
+    "and" for "&", hyphens as spaces and a DOI; with a straight apostrophe, spaces after
+    punctuation and a PubMed id."""
+    import unicodedata
+
+    if way == 1:
+        return "".join(c for c in unicodedata.normalize("NFKD", reference) if not unicodedata.combining(c)).upper()
+    if way == 2:
+        return reference.replace("&", "and").replace(" - ", ": ").replace("-", " ") + f" doi: 10.1080/1556365{number}.2019.1"
+    if way == 3:
+        return reference.replace("’", "'").replace(";", "; ").replace(":", ": ") + f" PMID: 3{number:07d}"
+    return reference
+
+
+def case_series() -> list[dict]:
+    """SYNTHETIC case-series articles and the reports that cite them (SERIES), with a bridging
+    report each: its missing or coarser fields agree with more than one patient of the article
+    (all of them; only the second by an age in months; only the first by a decade; by a year
+    of event; by a country named as AERS names it; by a value that is no country). Then a
+    company number on two patients, a duplicate number naming another patient's report, a
+    demographic-clinical bridge, and a placeholder literature reference."""
+    rng = random.Random(f"{SEED}-series")
+    out = []
+    for i, (reference, year) in enumerate(SERIES):
+        base = 11_500_000 + 100 * i
+        patients = [dict(sex="2", age=str(40 + i), country="US", event=f"{year - 1}0510", reactions=("Hepatotoxicity", "Jaundice")),
+                    dict(sex="1", age=str(50 + i), country="US", event=f"{year - 1}06", reactions=("Seizure", "Cardiac arrest"))]
+        if i in (0, 2, 5):
+            patients.append(dict(sex="2", age=str(25 + i), country="CA", event=f"{year - 1}", reactions=("Skin discolouration", "Pruritus")))
+        n = 0
+        for p, patient in enumerate(patients):
+            for company in range(2):
+                n += 1
+                out.append(case_report(rng, str(base + n), received_on=f"{year}0{p + 2}1{company}", **patient,
+                                       primarysource={"qualification": "1", "reportercountry": patient["country"], "literaturereference": cited(reference, (p + company) % 4, base + n)}))
+        bridge = dict(sex=None, age=None, country=None, event=None, reactions=("Drug abuse",))
+        primary = {"qualification": "1", "literaturereference": cited(reference, (i + 1) % 4, base + 99)}
+        record = case_report(rng, str(base + 99), received_on=f"{year}0901", **bridge, primarysource=primary)
+        if i == 1:  # 612 months: 51 years, the second patient's age only
+            record["patient"].update(patientonsetage="612", patientonsetageunit="802")
+        elif i == 2:  # the 40s: the first patient's age only
+            record["patient"].update(patientonsetage="4", patientonsetageunit="800")
+        elif i == 3:  # a year of event, every patient's; then a month, the second's only
+            record["patient"]["summary"] = {"narrativeincludeclinical": f"CASE EVENT DATE: {year - 1}"}
+            second = case_report(rng, str(base + 98), received_on=f"{year}0902", **{**bridge, "event": f"{year - 1}06"}, primarysource=primary)
+            out.append(second)
+        elif i == 4:  # the country as AERS names it, and the second patient's sex
+            record["patient"]["patientsex"] = "1"
+            record["primarysource"]["reportercountry"] = "UNITED STATES"
+        elif i == 5:  # a value that is no country, and the first and third patients' sex
+            record["patient"]["patientsex"] = "2"
+            record["primarysource"]["reportercountry"] = "COUNTRY NOT SPECIFIED"
+        out.append(record)
+    out.append(case_report(rng, "11500999", sex="2", age="40", event="20180510", reactions=("Cholestasis",), received_on="20200601",
+                           primarysource={"qualification": "1", "reportercountry": "US", "literaturereference": SERIES_FOLLOW_UP}))
+    # One company number on two patients (a man of 30; a woman of 62 in two reports).
+    number = "US-GLOBEX-2022-009999"
+    out += [case_report(rng, "11600001", sex="1", age="30", reactions=("Overdose",), companynumb=number),
+            case_report(rng, "11600002", sex="2", age="62", reactions=("Jaundice",), companynumb=number),
+            case_report(rng, "11600003", sex="2", age="62", reactions=("Hepatotoxicity",), companynumb=number)]
+    # A duplicate number naming the company number of another patient's report.
+    out += [case_report(rng, "11600011", sex="2", age="45", reactions=("Anxiety",), companynumb="US-ACME-2023-001111"),
+            case_report(rng, "11600012", sex="1", age="45", reactions=("Insomnia",), reportduplicate={"duplicatesource": "ACME", "duplicatenumb": "US-ACME-2023-001111"})]
+    # The same drugs and reactions: a woman, a report without sex, a man (five fields agree each time).
+    out += [case_report(rng, f"1160002{k}", sex=sex, event="20220707", reactions=("Tachycardia", "Agitation")) for k, sex in ((1, "2"), (2, None), (3, "1"))]
+    # A placeholder for a reference, on two reports of different patients.
+    out += [case_report(rng, "11600031", reactions=("Hallucination",), primarysource={"qualification": "1", "reportercountry": "US", "literaturereference": "Literature"}),
+            case_report(rng, "11600032", sex="1", reactions=("Constipation",), primarysource={"qualification": "1", "reportercountry": "US", "literaturereference": "LITERATURE."})]
+    return out
+
+
+def caers_lookalikes() -> list[dict]:
+    """Two SYNTHETIC CAERS reports of two men of 35 who took "KRATOM" and had nausea and
+    anxiety, with other outcomes, one without a start date: two of CAERS's three fields agree
+    and the third is missing, too little to call them one patient."""
+    rng = random.Random(f"{SEED}-caers-lookalikes")
+    reports = []
+    for number, outcomes, started in (("299101", ["VISITED AN ER"], "20220301"), ("299102", ["HOSPITALIZATION"], None)):
+        record = caers_record(rng, number, "KRATOM")
+        record.update(products=[{"role": "SUSPECT", "name_brand": "KRATOM", "industry_code": "54", "industry_name": "Vit/Min/Prot/Unconv Diet(Human/Animal)"}],
+                      reactions=["NAUSEA", "ANXIETY"], outcomes=outcomes, consumer={"gender": "Male", "age": "35.00", "age_unit": "year(s)"})
+        record.pop("date_started", None)
+        if started:
+            record["date_started"] = started
         reports.append(record)
     return reports
 

@@ -81,12 +81,12 @@ def test_fetch_holds_every_report_once(db, replay, source):
 def test_fixture_counts_are_what_the_generator_made(db, replay):
     # The same numbers, written out, so that a change to the generator is noticed.
     fetch(db, replay)
-    assert scalar(db, "SELECT count(*) FROM reports WHERE source='faers'") == 2179
-    assert scalar(db, "SELECT count(*) FROM reports WHERE source='caers'") == 143
+    assert scalar(db, "SELECT count(*) FROM reports WHERE source='faers'") == 2227
+    assert scalar(db, "SELECT count(*) FROM reports WHERE source='caers'") == 145
     # The four look-alike reports (7-OH-DPAT and others) are held but are not kratom reports.
     assert scalar(db, "SELECT list(DISTINCT report_id ORDER BY report_id) FROM reports WHERE NOT is_kratom_report") == ["11200000", "11200001", "11200002", "11200003"]
     assert scalar(db, "SELECT count(*) FROM reports WHERE report_id LIKE '_______-_'") == 79  # AERS-era legacy ids
-    assert scalar(db, "SELECT sum(records_received) FROM fetch_runs") == 2362 + 143
+    assert scalar(db, "SELECT sum(records_received) FROM fetch_runs") == 2410 + 145
 
 
 def test_latest_version_wins(db, replay):
@@ -117,7 +117,7 @@ def test_kratom_only_in_active_substance(db, replay):
 def test_fetch_runs_record_provenance(db, replay):
     fetch(db, replay)
     run = scalar(db, "SELECT [endpoint, term, base_url, last_updated, total_reported::VARCHAR, pages::VARCHAR, status] FROM fetch_runs WHERE source='faers' AND term='KRATOM'")
-    assert run == ["drug/event", "KRATOM", "https://api.fda.gov", synthetic.LAST_UPDATED, "1870", "2", "complete"]
+    assert run == ["drug/event", "KRATOM", "https://api.fda.gov", synthetic.LAST_UPDATED, "1918", "2", "complete"]
     searched = [t for t in load_terms() if t.searched]
     assert scalar(db, "SELECT count(*) FROM fetch_runs WHERE total_reported = 0 AND last_updated IS NULL") == 2 * len(searched) - 6 - 2
 

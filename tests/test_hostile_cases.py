@@ -47,13 +47,13 @@ def patient(report_id: str, *, long_field: str, value: str, day: int, indication
 
 
 def group_of_three(number: int, long_field: str, value: str, indications: int = 3) -> list[dict]:
-    """A report; its twin but for sex, which the demographic-clinical rule links to it (five
-    of six fields agree); and a near twin whose long value differs in its last character and
-    whose sex is missing, which nothing links (other drugs or reactions, or only four fields
-    agreeing)."""
+    """A report; its twin but for the sex it leaves out, which the demographic-clinical rule
+    links to it (five of six fields agree; a sex that differed would contradict); and a near
+    twin whose long value differs in its last character and whose sex is missing, which
+    nothing links (other drugs or reactions, or only four fields agreeing)."""
     first = 80_000_000 + 10 * number
     return [patient(str(first), long_field=long_field, value=value, day=number, indications=indications),
-            patient(str(first + 1), long_field=long_field, value=value, day=number, indications=indications, sex="1"),
+            patient(str(first + 1), long_field=long_field, value=value, day=number, indications=indications, sex=None),
             patient(str(first + 2), long_field=long_field, value=last_changed(value), day=number, indications=indications, sex=None)]
 
 
@@ -127,7 +127,8 @@ def test_5_mb_company_numbers_duplicate_numbers_and_literature_references(db):
     """Rules 1-3 on 5 MB values: linked as short ones would be, a value differing in its last
     character links nothing, and case_rule quotes a value shortened."""
     rng = random.Random(3)
-    number, reference = long_text(rng, 5_000_000), long_text(rng, 5_000_000)
+    # The reference names a year, as a citation does (a value without one names no article).
+    number, reference = long_text(rng, 5_000_000), "Doe A. 2020. " + long_text(rng, 5_000_000)
     # Each report has reactions of its own, so that the demographic-clinical rule links none.
     records = [
         synthetic.case_report(random.Random(1), "1", reactions=("Nausea",), companynumb=number),

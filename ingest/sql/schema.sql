@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS reports (
     case_id                     VARCHAR NOT NULL,   -- the probable case this report belongs to (ingest/cases.py): one per group
                                                     -- of reports judged duplicates of each other, named '<source>:<first report_id>'
     case_rule                   VARCHAR NOT NULL,   -- why the report is in its case: 'single report', or the rule and the report
-                                                    -- that linked it (docs/methods.md "Probable cases")
+                                                    -- that linked it; then any link left out because two reports
+                                                    -- contradict ("; not joined with ...", docs/methods.md "Probable cases")
     is_kratom_report            BOOLEAN NOT NULL,   -- at least one product is kratom (see products.is_kratom)
     is_kratom_suspect_report    BOOLEAN NOT NULL,   -- at least one kratom product is suspect or interacting
     is_kratom_only_report       BOOLEAN NOT NULL    -- every product on the report is kratom

@@ -51,6 +51,23 @@ CREATE OR REPLACE TEMP MACRO country_key(x) AS nullif(upper(trim(regexp_replace(
 -- or by design; no two values with one SHA-256 digest are known.
 CREATE OR REPLACE TEMP MACRO digest(x) AS unhex(sha256(x));
 
--- The key of a literature reference, for finding one article cited several ways: lower case,
--- punctuation as spaces, spaces collapsed ("Smith J. Kratom, 2019." = "smith j kratom 2019").
-CREATE OR REPLACE TEMP MACRO reference_key(x) AS nullif(trim(regexp_replace(lower(x), '[^a-z0-9]+', ' ', 'g')), '');
+-- The key of a literature reference, for finding one article cited several ways (docs/methods.md
+-- "Probable cases" lists the steps and why): accents stripped and lower case ("Müller" =
+-- "MULLER"); a DOI, URL or PubMed id left out (one company cites them, another does not); "&"
+-- read as "and"; letters compared without the spaces and punctuation between them ("long-term"
+-- = "long term" = "longterm", "J. Clin." = "J Clin"), numbers kept apart from each other and
+-- from words ("10(3):123" is "10 3 123", never "103123", which "10(31):23" would also give).
+-- A value with fewer than 20 letters and digits or no year (19xx, 20xx) names no article
+-- ("UNK", "Case report", "Not applicable") and has no key: it links nothing.
+CREATE OR REPLACE TEMP MACRO reference_words(x) AS
+    trim(regexp_replace(regexp_replace(regexp_replace(
+        strip_accents(lower(x)),
+        '(https?://|www\.)\S*|\bdoi\b\s*:?\s*10\.\S*|\b10\.[0-9]{4,9}/\S*|\bpmc?id\b\s*:?\s*(pmc)?[0-9]+', ' ', 'g'),
+        '&', ' and ', 'g'),
+        '[^\pL\pN]+', ' ', 'g'));
+CREATE OR REPLACE TEMP MACRO reference_joined(words) AS
+    replace(replace(regexp_replace(regexp_replace(words, '(\pN) ', '\1|', 'g'), ' (\pN)', '|\1', 'g'), ' ', ''), '|', ' ');
+CREATE OR REPLACE TEMP MACRO reference_key(x) AS
+    CASE WHEN length(replace(reference_joined(reference_words(x)), ' ', '')) >= 20
+              AND regexp_matches(reference_joined(reference_words(x)), '(^| )(19|20)[0-9]{2}( |$)')
+         THEN reference_joined(reference_words(x)) END;
