@@ -1,5 +1,5 @@
--- name: drugs
--- description: The other products reported with kratom (normalized names), with the number of kratom reports naming each.
+-- name: drugs_by_product
+-- description: The other products reported with kratom, by product name as reported (normalized; NEURONTIN and GABAPENTIN are two rows), with the number of kratom reports naming each (`query drugs --by product`).
 -- row: one normalized product name that is not kratom
 -- counts: reports (latest version) in scope listing the product, once per report; as_suspect_reports: of those, reports where it was suspect or interacting; pct_of_kratom_reports = reports / kratom reports in scope. Products with no name are not listed.
 -- columns: product, reports, pct_of_kratom_reports, as_suspect_reports, faers_reports, caers_reports

@@ -149,11 +149,12 @@ INSERT INTO code_labels VALUES
     ('interval_unit', '812', 'as necessary'),
     ('interval_unit', '813', 'total');
 
--- Days per unit of treatment duration (FAERS drugtreatmentdurationunit 801-806), with the
--- age units' year of 365.25 days and a month of a twelfth of it.
-CREATE OR REPLACE TABLE duration_units (unit VARCHAR PRIMARY KEY, days DOUBLE);
+-- Days in a unit of treatment duration (FAERS drugtreatmentdurationunit 801-806) as a fraction,
+-- days / per: the age units' year of 365.25 days, a month a twelfth of it. A duration is
+-- duration * days / per, not rounded: 54 minutes is 0.0375 days, not a rounding of it.
+CREATE OR REPLACE TABLE duration_units (unit VARCHAR PRIMARY KEY, days DOUBLE, per DOUBLE);
 INSERT INTO duration_units VALUES
-    ('801', 365.25), ('802', 365.25 / 12.0), ('803', 7.0), ('804', 1.0), ('805', 1.0 / 24.0), ('806', 1.0 / 1440.0);
+    ('801', 365.25, 1), ('802', 365.25, 12), ('803', 7, 1), ('804', 1, 1), ('805', 1, 24), ('806', 1, 1440);
 
 -- Years per unit of age: FAERS patientonsetageunit 800-805, CAERS age_unit words. A week is
 -- 7 days and a year 365.25 days, so 52 weeks is slightly under a year (0.996), as it should be.
@@ -181,6 +182,7 @@ SELECT map_from_entries(list((code, label)) FILTER (WHERE kind = 'sex')) AS sex,
        map_from_entries(list((code, label)) FILTER (WHERE kind = 'dose_unit')) AS dose_unit,
        map_from_entries(list((code, label)) FILTER (WHERE kind = 'duration_unit')) AS duration_unit,
        map_from_entries(list((code, label)) FILTER (WHERE kind = 'interval_unit')) AS interval_unit,
-       (SELECT map_from_entries(list((unit, days))) FROM duration_units) AS days_per_unit,
+       (SELECT map_from_entries(list((unit, days))) FROM duration_units) AS days_in_unit,
+       (SELECT map_from_entries(list((unit, per))) FROM duration_units) AS unit_per_days,
        (SELECT map_from_entries(list((unit, years))) FROM age_units) AS years_per_unit
 FROM code_labels;

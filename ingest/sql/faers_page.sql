@@ -37,7 +37,8 @@ SELECT p.stage_seq, 'faers' AS source, p.report_id, p.product_seq,
        clean(p.drug.drugtreatmentduration) AS duration_reported,
        labelled(l.duration_unit, code(p.drug.drugtreatmentdurationunit, 3)) AS duration_unit,
        CASE WHEN number(p.drug.drugtreatmentduration) >= 0 THEN
-           round(number(p.drug.drugtreatmentduration) * map_extract_value(l.days_per_unit, code(p.drug.drugtreatmentdurationunit, 3)), 3) END AS duration_days,
+           number(p.drug.drugtreatmentduration) * map_extract_value(l.days_in_unit, code(p.drug.drugtreatmentdurationunit, 3))
+               / map_extract_value(l.unit_per_days, code(p.drug.drugtreatmentdurationunit, 3)) END AS duration_days,
        clean(p.drug.drugdosagetext) AS dosage_text,
        clean(p.drug.drugdosageform) AS dosage_form,
        number(p.drug.drugstructuredosagenumb) AS dose_amount,

@@ -78,8 +78,8 @@ CREATE TABLE IF NOT EXISTS products (
     end_date_format          VARCHAR,               -- FAERS drugenddateformat as reported
     duration_reported        VARCHAR,               -- FAERS drugtreatmentduration as reported
     duration_unit            VARCHAR,               -- FAERS drugtreatmentdurationunit, named (year ... minute)
-    duration_days            DOUBLE,                -- the duration in days (a year 365.25 days, a month a twelfth of it), 3
-                                                    -- decimals; NULL if either part is missing, not a number or negative
+    duration_days            DOUBLE,                -- the duration in days (a year 365.25 days, a month a twelfth of it), not
+                                                    -- rounded; NULL if either part is missing, not a number or negative
     dosage_text              VARCHAR,               -- FAERS drugdosagetext, as reported (free text)
     dosage_form              VARCHAR,               -- FAERS drugdosageform, as reported (free text)
     dose_amount              DOUBLE,                -- FAERS drugstructuredosagenumb: the amount of one dose
