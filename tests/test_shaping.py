@@ -269,8 +269,8 @@ def test_codes_sent_as_json_numbers_read_as_the_strings():
 
 @pytest.mark.parametrize(
     "number,unit,days,unit_name",
-    [("2", "801", 730.5, "year"), ("3", "802", 91.313, "month"), ("2", "803", 14.0, "week"), ("10", "804", 10.0, "day"),
-     ("36", "805", 1.5, "hour"), ("90", "806", 0.063, "minute"), ("1.5", "801", 547.875, "year"),
+    [("2", "801", 730.5, "year"), ("3", "802", 91.3125, "month"), ("2", "803", 14.0, "week"), ("10", "804", 10.0, "day"),
+     ("36", "805", 1.5, "hour"), ("90", "806", 0.0625, "minute"), ("1.5", "801", 547.875, "year"),
      ("3", "809", None, "809"),  # no such unit: shown as reported, no days
      ("-3", "804", None, "day"), ("several", "804", None, "day"), ("3", None, None, None), (None, "804", None, "day")],
 )
