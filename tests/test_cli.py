@@ -40,7 +40,7 @@ def test_fetch_then_status(db, replay):
     with replay("synthetic_fetch_all"):
         result = run("fetch", "--db", db)
     assert result.exit_code == 0, result.output
-    assert "faers: 2,362 records received in 13 queries; 2,179 reports held, 2,175 of them kratom reports." in result.stderr
+    assert "faers: 2,373 records received in 13 queries; 2,188 reports held, 2,184 of them kratom reports." in result.stderr
     assert "caers: 143 records received in 13 queries; 143 reports held, 143 of them kratom reports." in result.stderr
     status = run("status", "--db", db)
     assert status.exit_code == 0, status.output
@@ -49,7 +49,7 @@ def test_fetch_then_status(db, replay):
         ["reports held", "143"], ["kratom reports", "143"], ["received dates", "2009-03-15 to 2025-12-15"],
         ["fetched (UTC)", cells[3][1]], ["openFDA last_updated", "2026-11-18"], ["records received", "143 from 13 queries"],
     ]
-    assert ["reports held", "2,179"] in cells and ["received dates", "2008-01-09 to 2025-12-27"] in cells
+    assert ["reports held", "2,188"] in cells and ["received dates", "2008-01-09 to 2025-12-27"] in cells
     assert ["server", "https://api.fda.gov/drug/event.json"] in cells
 
 
