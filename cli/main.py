@@ -306,6 +306,12 @@ class FormatChoice(str, enum.Enum):
 class ByChoice(str, enum.Enum):
     pt = "pt"
     soc = "soc"
+    ingredient = "ingredient"
+    product = "product"
+
+
+# The tables --by splits, with what each takes (the first is its default) and the table each choice runs.
+BY_TABLES = {"reactions": {"pt": "reactions", "soc": "reactions_by_soc"}, "drugs": {"ingredient": "drugs", "product": "drugs_by_product"}}
 
 
 SourceFilter = Annotated[Optional[SourceChoice], typer.Option("--source", help="Only faers, only caers, or all (default).", show_default=False)]
@@ -403,7 +409,10 @@ def query(
     serious: SeriousFilter = False,
     top: TopFilter = None,
     unit: UnitFilter = None,
-    by: Annotated[ByChoice, typer.Option("--by", help="reactions only: per preferred term (pt) or per MedDRA primary SOC (soc; needs `meddra load`).")] = ByChoice.pt,
+    by: Annotated[
+        Optional[ByChoice],
+        typer.Option("--by", help="reactions: per preferred term (pt, default) or per MedDRA primary SOC (soc; needs `meddra load`); drugs: per active ingredient (ingredient, default) or per product name as reported (product).", show_default=False),
+    ] = None,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table (for people), csv or json, on stdout.")] = FormatChoice.table,
     csv_file: CsvOption = None,
     unguarded: UnguardedOption = False,
@@ -422,10 +431,12 @@ def query(
         if name is None:
             print_query_list(library.discover(queries_dir))
             return
-        if by is ByChoice.soc:
-            if name != "reactions":
-                raise KratomAEError("Only the reactions table takes --by soc.")
-            name = "reactions_by_soc"
+        if by is not None:
+            if name not in BY_TABLES:
+                raise KratomAEError(f"Only the reactions table (--by pt or soc) and the drugs table (--by ingredient or product) take --by; {name} does not.")
+            if by.value not in BY_TABLES[name]:
+                raise KratomAEError(f"The {name} table takes --by {' or '.join(BY_TABLES[name])}, not {by.value}.")
+            name = BY_TABLES[name][by.value]
         table = library.find(name, queries_dir)
         filters = make_filters(source, since, until, role, serious, top, unit)
         library.check_filters(table, filters)
@@ -860,6 +871,37 @@ def terms_command(
         if csv_file:
             outputs.write_csv_option(csv_file, db, export.csv_text(frame, not unguarded))
         emit(frame, output_format, lambda: print_kratom_names(frame), not unguarded)
+        if csv_file:
+            typer.echo(printable(f"Wrote {csv_file}."), err=True)
+
+
+@app.command("ingredients")
+def ingredients_command(
+    db: DbOption = DEFAULT_DB,
+    source: SourceFilter = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Only product names or ingredients containing this (any case, punctuation ignored), such as gabapentin.")] = None,
+    output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_file, help="Also write the list to this CSV file.")] = None,
+    unguarded: UnguardedOption = False,
+) -> None:
+    """Audit the ingredient mapping: every product name of the kratom reports, the active ingredient(s) `query drugs` counts it under, the field each came from (openFDA's generic or substance names, the sender's active substance, or the name itself) and how many kratom reports name it.
+
+    Example: kratom-ae ingredients --name gabapentin
+    """
+    with user_errors(db):
+        from kratom_ae.cli.output import print_ingredient_names
+        from kratom_ae.ingest import store
+        from kratom_ae.queries import export, library, outputs
+
+        outputs.check_csv_option(csv_file, db, provenance=False)
+        con = store.connect(db, read_only=True)
+        try:
+            frame = library.ingredient_names(con, source.value if source else "all", name)
+        finally:
+            con.close()
+        if csv_file:
+            outputs.write_csv_option(csv_file, db, export.csv_text(frame, not unguarded))
+        emit(frame, output_format, lambda: print_ingredient_names(frame), not unguarded)
         if csv_file:
             typer.echo(printable(f"Wrote {csv_file}."), err=True)
 

@@ -404,3 +404,17 @@ def print_kratom_names(frame: pd.DataFrame) -> None:
         + ". A name is kratom when a search term matches it (matched_term, in matched_field); an exclude term keeps look-alikes out.",
         markup=False, highlight=False, soft_wrap=not console.is_terminal,
     )
+
+
+def print_ingredient_names(frame: pd.DataFrame) -> None:
+    from kratom_ae.queries.library import internal_key
+
+    console = stdout_console()
+    console.print("ingredients: the product names of the kratom reports and the active ingredients they are counted under.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    print_frame(frame, console, key=internal_key("ingredient_names"))
+    console.print(
+        "Counts: kratom reports (latest version) naming the product with this mapping, once per report. "
+        "from_field says where the ingredient came from: openFDA's openfda.generic_name, else openfda.substance_name, "
+        "else the sender's activesubstancename, else the product's own name (docs/methods.md, Ingredients).",
+        markup=False, highlight=False, soft_wrap=not console.is_terminal,
+    )

@@ -196,12 +196,13 @@ class Staging:
 @dataclass
 class Staged:
     """What a fetch staged, for store.publish (ingest/sql/publish.sql): Parquet files of the
-    staging tables' rows (stage_seq and the columns of reports, products, reactions; the case
-    rules' facts of each report), of stage_problems and of the terms; the raw records
+    staging tables' rows (stage_seq and the columns of reports, products, product_ingredients,
+    reactions; the case rules' facts of each report), of stage_problems and of the terms; the raw records
     (stage_seq, record) and their dictionary."""
 
     reports: list[str]
     products: list[str]
+    ingredients: list[str]
     reactions: list[str]
     case_facts: list[str]
     problems: str
@@ -214,7 +215,7 @@ class Shaper:
     """Shapes batches of pages into the staging tables of an in-memory DuckDB, and writes what
     each batch staged to Parquet files (flush), so that memory does not grow with the fetch."""
 
-    TABLES = ("reports", "products", "reactions", "case_facts")
+    TABLES = ("reports", "products", "ingredients", "reactions", "case_facts")
 
     def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path):
         self.con = con
@@ -238,7 +239,7 @@ class Shaper:
         problems, terms = self.folder / "problems.parquet", self.folder / "terms.parquet"
         self.con.execute(f"COPY stage_problems TO '{problems}' (FORMAT parquet)")
         self.con.execute(f"COPY match_terms TO '{terms}' (FORMAT parquet)")
-        return Staged(self.files["reports"], self.files["products"], self.files["reactions"], self.files["case_facts"], str(problems), str(terms), raw, dictionary)
+        return Staged(self.files["reports"], self.files["products"], self.files["ingredients"], self.files["reactions"], self.files["case_facts"], str(problems), str(terms), raw, dictionary)
 
 
 class ShapingThread:

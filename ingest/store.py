@@ -383,7 +383,7 @@ def publish(con: duckdb.DuckDBPyConnection, source: str, runs: list[dict], stage
         try:
             con.execute("SET VARIABLE source = $source", {"source": source})
             drop_primary_keys(con)
-            for name, files in (("stage_reports", staged.reports), ("stage_products", staged.products), ("stage_reactions", staged.reactions), ("stage_case_facts", staged.case_facts), ("raw_files", staged.raw)):
+            for name, files in (("stage_reports", staged.reports), ("stage_products", staged.products), ("stage_ingredients", staged.ingredients), ("stage_reactions", staged.reactions), ("stage_case_facts", staged.case_facts), ("raw_files", staged.raw)):
                 con.execute(f"SET VARIABLE {name} = $files", {"files": files})
             con.execute("SET VARIABLE stage_problems = $f", {"f": staged.problems})
             con.execute("SET VARIABLE match_terms = $f", {"f": staged.terms})

@@ -118,6 +118,19 @@ FROM products AS p JOIN scope_members AS m USING (report_key)
 WHERE p.is_first_mention AND getvariable('unit') = 'case'
 GROUP BY ALL;
 
+-- One row per unit, active ingredient and kratom decision, with whether a product with it was
+-- named suspect or interacting on any of the unit's reports (product_ingredients.is_first_mention
+-- and named_as_suspect, decided at fetch time).
+CREATE OR REPLACE TEMP VIEW scope_ingredients AS
+SELECT i.source, m.unit_key AS report_key, i.ingredient, i.is_kratom, i.named_as_suspect
+FROM product_ingredients AS i JOIN scope_members AS m USING (report_key)
+WHERE i.is_first_mention AND getvariable('unit') = 'report'
+UNION ALL
+SELECT i.source, m.unit_key, i.ingredient, i.is_kratom, bool_or(i.named_as_suspect)
+FROM product_ingredients AS i JOIN scope_members AS m USING (report_key)
+WHERE i.is_first_mention AND getvariable('unit') = 'case'
+GROUP BY ALL;
+
 -- One row per unit and FAERS reaction outcome (reactions.is_first_outcome, decided at fetch time).
 CREATE OR REPLACE TEMP VIEW scope_reaction_outcomes AS
 SELECT x.source, m.unit_key AS report_key, x.reaction_outcome

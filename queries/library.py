@@ -337,3 +337,16 @@ def kratom_names(con: duckdb.DuckDBPyConnection, source: str = "all", judged: st
     con.execute("SET VARIABLE source = $value", {"value": source})
     con.execute("SET VARIABLE judged = $value", {"value": judged})
     return con.execute(internal_sql("kratom_names")).df()
+
+
+def ingredient_names(con: duckdb.DuckDBPyConnection, source: str = "all", name: str | None = None) -> pd.DataFrame:
+    """Every product name of the kratom reports with the active ingredients the drugs table
+    counted it under and the field each came from (queries/_ingredient_names.sql)."""
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'product_ingredients'").fetchone()[0] == 0:
+        raise KratomAEError("The database holds no reports yet; run `kratom-ae fetch` first.")
+    con.execute(sql("shaping_macros"))  # normalize_name: a name is matched as the stored ones were normalized
+    if name is not None and con.execute("SELECT normalize_name($n) IS NULL", {"n": name}).fetchone()[0]:
+        raise KratomAEError(f"--name {quoted(name)} has no letter or digit to look for; give part of a product or ingredient name, such as gabapentin.")
+    con.execute("SET VARIABLE source = $value", {"value": source})
+    con.execute("SET VARIABLE ingredient_name = $value::VARCHAR", {"value": name})
+    return con.execute(internal_sql("ingredient_names")).df()

@@ -26,7 +26,7 @@ DEFAULT_TOP = 20
 # The tables shown on the page or drawn, by name in the query library.
 # Short names of the figures, for the page's contents.
 LABELS = {"trend": "Reports per year, with skin and pigmentation", "reactions": "Most reported reactions", "skin_outcomes": "Skin disorders by outcome",
-          "signals_forest": "Signals (forest plot)", "age_by_sex": "Age group by sex", "seriousness": "Seriousness criteria", "drugs": "Co-reported products"}
+          "signals_forest": "Signals (forest plot)", "age_by_sex": "Age group by sex", "seriousness": "Seriousness criteria", "drugs": "Co-reported drugs (by ingredient)"}
 # Decimals of a statistic on the page, where not 2 (cli/output.py prints them so).
 STAT_DECIMALS = {"chi2_yates": 1, "expected": 1}
 TABLES = ("summary", "trend", "reactions", "skin", "skin_outcomes", "age_by_sex", "drugs")

@@ -443,16 +443,17 @@ def seriousness(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
 
 
 def drugs(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
-    title = f"The {len(frame)} products most often reported with kratom ({n_text(n)})"
+    title = f"The {len(frame)} drugs most often reported with kratom, by active ingredient ({n_text(n)})"
     caption = (
-        f"Reports listing each other product (normalized name, any role), and their percent of the {n:,} kratom reports in scope; "
-        "a report listing several products counts once for each."
+        f"Reports listing a product with each active ingredient (openFDA's generic name where it mapped the product, else the active substance or "
+        f"the product's name; any role), and their percent of the {n:,} kratom reports in scope; a report listing several counts once for each, "
+        "and a combination product under each of its ingredients."
     )
     if frame.empty:
         return nothing("drugs", title, caption, frame, NO_REPORTS if n == 0 else "No other product is listed on the kratom reports in scope: nothing to draw.")
     figure, axes = new_figure(title, footnote)
     axes.set_xlabel(f"reports (percent of the {n:,} kratom reports)")
-    figure = barh(figure, axes, frame["product"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])], colour="#55A868")
+    figure = barh(figure, axes, frame["ingredient"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])], colour="#55A868")
     return Drawn("drugs", title, caption, frame, figure)
 
 

@@ -75,6 +75,7 @@ class Report:
     products: list = field(default_factory=list)  # (name, role, is_kratom)
     flags: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict, repr=False)
+    ingredients: list = field(default_factory=list)  # (set of ingredients, role, is_kratom) per product
 
 
 def day(text):
@@ -96,10 +97,10 @@ def faers_report(r: dict) -> Report:
     products = []
     for d in p.get("drug", []):
         names = [d.get("medicinalproduct"), (d.get("activesubstance") or {}).get("activesubstancename")]
-        products.append((d.get("medicinalproduct"), roles.get(d.get("drugcharacterization")), any(is_kratom(n) for n in names)))
+        products.append((d.get("medicinalproduct"), roles.get(code(d.get("drugcharacterization"))), any(is_kratom(n) for n in names)))
     outcome_names = {"1": "recovered/resolved", "2": "recovering/resolving", "3": "not recovered/not resolved", "4": "recovered/resolved with sequelae", "5": "fatal", "6": "unknown"}
     flags = {k: r.get(f"seriousness{v}") == "1" for k, v in [("death", "death"), ("life threatening", "lifethreatening"), ("hospitalisation", "hospitalization"), ("disabling", "disabling"), ("congenital anomaly", "congenitalanomali"), ("other serious", "other")]}
-    return Report(
+    report = Report(
         "faers", r["safetyreportid"], day(r.get("receivedate")), {"1": True, "2": False}.get(r.get("serious")), flags["death"], flags["hospitalisation"],
         {"1": "male", "2": "female", "0": "unknown"}.get(p.get("patientsex")), age, decade,
         country(r.get("occurcountry") or (r.get("primarysource") or {}).get("reportercountry")),
@@ -108,6 +109,8 @@ def faers_report(r: dict) -> Report:
         {outcome_names.get(x.get("reactionoutcome"), "not reported") for x in p.get("reaction", [])},
         [], products, flags, r,
     )
+    report.ingredients = [(ingredients_of(d), role, k) for d, (_, role, k) in zip(p.get("drug", []), products)]
+    return report
 
 
 def caers_report(r: dict) -> Report:
@@ -122,8 +125,10 @@ def caers_report(r: dict) -> Report:
         decade = 10 * int(float(consumer["age"]))
     sex = {"Female": "female", "Male": "male", "Not Available": "unknown"}.get(consumer.get("gender"))
     products = [(p.get("name_brand"), {"SUSPECT": "suspect", "CONCOMITANT": "concomitant"}.get(p.get("role")), is_kratom(p.get("name_brand"))) for p in r.get("products", [])]
-    return Report("caers", r["report_number"], day(r.get("date_created")), serious, any("DEATH" in o for o in outcomes), any("HOSPITALIZATION" in o for o in outcomes),
-                  sex, age, decade, "not reported", None, {term(t) for t in r.get("reactions", [])}, set(), outcomes, products, {}, r)
+    report = Report("caers", r["report_number"], day(r.get("date_created")), serious, any("DEATH" in o for o in outcomes), any("HOSPITALIZATION" in o for o in outcomes),
+                    sex, age, decade, "not reported", None, {term(t) for t in r.get("reactions", [])}, set(), outcomes, products, {}, r)
+    report.ingredients = [({normalized(name)} if name and normalized(name) else set(), role, k) for name, role, k in products]
+    return report
 
 
 def all_reports() -> list[Report]:
@@ -238,6 +243,111 @@ def drugs(scoped):
             reports[name] += 1
             suspect[name] += as_suspect
     return {n: (c, suspect[n]) for n, c in reports.items()}
+
+
+def code(value, width=1):
+    """A code as openFDA's lists write it, from a string or a JSON number (48 -> "048")."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text.zfill(width) if text.isdigit() else text or None
+
+
+def ingredients_of(drug: dict) -> set:
+    """A FAERS product's active ingredients (docs/methods.md "Ingredients"): its openfda generic
+    names, else its openfda substance names, else its active substance, else its own name."""
+    openfda = drug.get("openfda") or {}
+    for names in (openfda.get("generic_name") or [], openfda.get("substance_name") or [], [(drug.get("activesubstance") or {}).get("activesubstancename")], [drug.get("medicinalproduct")]):
+        found = {normalized(n) for n in names if n and normalized(n)}
+        if found:
+            return found
+    return set()
+
+
+def ingredients(scoped):
+    """The drugs table by ingredient: ingredient -> (reports, as_suspect_reports), products that are not kratom."""
+    reports, suspect = Counter(), Counter()
+    for r in scoped:
+        found = {}
+        for names, role, k in r.ingredients:
+            for name in names if not k else ():
+                found[name] = found.get(name, False) or role in ("suspect", "interacting")
+        for name, as_suspect in found.items():
+            reports[name] += 1
+            suspect[name] += as_suspect
+    return {n: (c, suspect[n]) for n, c in reports.items()}
+
+
+def generic_name_counts(scoped):
+    """Reports naming each openfda.generic_name (normalized) on a product that is not kratom:
+    the count of approved drugs, by openFDA's own mapping."""
+    out = Counter()
+    for r in scoped:
+        if r.source != "faers":
+            continue
+        names = set()
+        for d in r.raw["patient"].get("drug", []):
+            if not any(is_kratom(n) for n in (d.get("medicinalproduct"), (d.get("activesubstance") or {}).get("activesubstancename"))):
+                names |= {normalized(g) for g in (d.get("openfda") or {}).get("generic_name") or [] if g and normalized(g)}
+        out.update(names)
+    return dict(out)
+
+
+# The code lists of the drug details, typed out from openFDA's field definitions (drugevent.yaml).
+ACTIONS = {"1": "drug withdrawn", "2": "dose reduced", "3": "dose increased", "4": "dose not changed", "5": "unknown", "6": "not applicable"}
+YES_NO_UNKNOWN = {"1": "yes", "2": "no", "3": "unknown"}
+ABATED = {"1": "yes", "2": "no", "3": "does not apply"}
+DOSE_UNITS = {"001": "kg", "002": "g", "003": "mg", "004": "µg"}
+DURATION_DAYS = {"801": ("year", 365.25, 1), "802": ("month", 365.25, 12), "803": ("week", 7, 1), "804": ("day", 1, 1), "805": ("hour", 1, 24), "806": ("minute", 1, 1440)}
+INTERVALS = {"801": "year", "802": "month", "803": "week", "804": "day", "805": "hour", "806": "minute", "807": "trimester", "810": "cyclical",
+             "811": "trimester", "812": "as necessary", "813": "total"}
+
+
+def as_float(value):
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def precision(value):
+    text = (value or "").strip() if isinstance(value, str) else value
+    if not text or not str(text).isdigit():
+        return None
+    text = str(text)
+    if len(text) == 8 and day(text):
+        return "day"
+    if len(text) == 6 and 1 <= int(text[4:]) <= 12:
+        return "month"
+    if len(text) == 4 and text >= "1900":
+        return "year"
+    return None
+
+
+def drug_details(drug: dict) -> dict:
+    """The stored clinical columns of one FAERS product, worked out here from the raw record."""
+    labelled = lambda table, value, width: table.get(code(value, width), code(value, width))  # noqa: E731 (a code outside the list is kept)
+    number = as_float(drug.get("drugtreatmentduration"))
+    unit = DURATION_DAYS.get(code(drug.get("drugtreatmentdurationunit"), 3))
+    text = lambda key: (str(drug[key]).strip() or None) if drug.get(key) is not None else None  # noqa: E731
+    return {
+        "start_date": day(text("drugstartdate")), "start_date_reported": text("drugstartdate"), "start_date_precision": precision(text("drugstartdate")),
+        "start_date_format": code(drug.get("drugstartdateformat"), 3),
+        "end_date": day(text("drugenddate")), "end_date_reported": text("drugenddate"), "end_date_precision": precision(text("drugenddate")),
+        "end_date_format": code(drug.get("drugenddateformat"), 3),
+        "duration_reported": text("drugtreatmentduration"),
+        "duration_unit": unit[0] if unit else code(drug.get("drugtreatmentdurationunit"), 3),
+        "duration_days": number * unit[1] / unit[2] if number is not None and number >= 0 and unit else None,
+        "dosage_text": text("drugdosagetext"), "dosage_form": text("drugdosageform"),
+        "dose_amount": as_float(drug.get("drugstructuredosagenumb")), "dose_unit": labelled(DOSE_UNITS, drug.get("drugstructuredosageunit"), 3),
+        "separate_doses": as_float(drug.get("drugseparatedosagenumb")), "dose_interval": as_float(drug.get("drugintervaldosageunitnumb")),
+        "dose_interval_unit": labelled(INTERVALS, drug.get("drugintervaldosagedefinition"), 3),
+        "cumulative_dose_amount": as_float(drug.get("drugcumulativedosagenumb")), "cumulative_dose_unit": labelled(DOSE_UNITS, drug.get("drugcumulativedosageunit"), 3),
+        "action_taken": labelled(ACTIONS, drug.get("actiondrug"), 1), "abated_after_action": labelled(ABATED, drug.get("drugadditional"), 1),
+        "recurred_on_readministration": labelled(YES_NO_UNKNOWN, drug.get("drugrecurreadministration"), 1),
+        "recurred_reactions": [term(x["drugrecuraction"]) for x in drug.get("drugrecurrence") or [] if (x.get("drugrecuraction") or "").strip()] or None,
+    }
 
 
 def summary(scoped):
@@ -404,6 +514,7 @@ def case_scope(reports: list[Report], case_of: dict, **filters) -> list[Report]:
             {k: any(r.flags.get(k) for r in members) for k in lead.flags}, lead.raw,
         )
         merged.kratom_only = all(all(k for _, _, k in r.products) for r in members)
+        merged.ingredients = [i for r in members for i in r.ingredients]
         out.append(merged)
     return out
 

@@ -97,9 +97,9 @@ def record_background() -> None:
                 fetch_source(con, client, source, load_terms(None))
             prepare_scope(con, Filters())
             before = len(server.requests)
+            # A client of its own, made inside the cassette: the fetch's client keeps connections
+            # opened before vcr patched them, whose requests vcr would not see (nor record).
             with make_vcr("all", rewrite_from=server.url).use_cassette(path.name):
-                # A client of its own: the fetch's client keeps its connections open, and VCR
-                # records only connections opened inside the cassette (the file was not written).
                 background.ensure(con, OpenFDAClient(server.url, RECORDING_KEY, pacer=Pacer(0), sleep=lambda s: None))
     check_no_key(path, RECORDING_KEY)
     print(f"wrote {path.relative_to(HERE.parent)} ({path.stat().st_size:,} bytes, {len(server.requests) - before} requests)")

@@ -22,6 +22,11 @@ import sys
 sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__.lower() and "editable" not in type(f).__name__.lower()]
 sys.path[:0] = [{code!r}, {tests!r}]
 import ingest, reference_rows
+# The commit's own top-level ingest, named outright: this checkout's kratom_ae stays importable
+# (the editable install's path hook; test_hostile, which the malformed pages come from, imports
+# it), and reference_rows would otherwise take it.
+reference_rows.PREFIX = ""
+assert reference_rows.kratom_ae("ingest.store").__file__.startswith({code!r})
 assert ingest.__file__.startswith({code!r}), ingest.__file__
 from pathlib import Path
 reference_rows.write(Path({out!r}), Path({work!r}))

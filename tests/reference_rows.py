@@ -30,11 +30,24 @@ TABLES = ("reports", "products", "reactions", "fetch_problems")
 # comparison leaves out: the rows are compared by (source, report_id, position).
 ORDER = {"reports": "source, report_id", "products": "source, report_id, product_seq", "reactions": "source, report_id, reaction_seq", "fetch_problems": "source, report_id, problem"}
 SCENARIOS = ("cassette", "bench", "malformed")
+# Columns added after the reference's commit (issue 20: what a clinician reads per drug), which
+# the comparison leaves out.
+ADDED = {"products": {
+    "start_date_reported", "start_date_precision", "start_date_format", "end_date", "end_date_reported", "end_date_precision", "end_date_format",
+    "duration_reported", "duration_unit", "duration_days", "dosage_text", "dosage_form", "dose_amount", "dose_unit", "separate_doses", "dose_interval",
+    "dose_interval_unit", "cumulative_dose_amount", "cumulative_dose_unit", "action_taken", "abated_after_action", "recurred_on_readministration",
+    "recurred_reactions",
+}}
+
+
+# The package prefix of the code to run: None to take whichever kratom-ae is importable;
+# record_reference_rows.py sets "" (an older commit's top-level ingest).
+PREFIX: str | None = None
 
 
 def kratom_ae(name: str):
     """The module ingest.NAME of whichever kratom-ae is importable (see the docstring)."""
-    prefix = "kratom_ae." if importlib.util.find_spec("kratom_ae") else ""
+    prefix = PREFIX if PREFIX is not None else "kratom_ae." if importlib.util.find_spec("kratom_ae") else ""
     return importlib.import_module(prefix + name)
 
 

@@ -13,13 +13,13 @@ from kratom_ae.ingest.terms import load_terms
 
 def rows_of(source: str, *records: dict, terms=None) -> list[dict] | dict:
     """Shape records as one openFDA page; returns, per record, {'report', 'products',
-    'reactions', 'raw'} (a single dict when one record is given)."""
+    'ingredients', 'reactions', 'raw'} (a single dict when one record is given)."""
     staging = Staging(None, terms or load_terms(), source, SOURCES[source].id_field)
     try:
         body = json.dumps({"meta": {"last_updated": "2026-11-18", "results": {"skip": 0, "limit": 1000, "total": len(records)}}, "results": list(records)}).encode()
         staging.read_page(body)
         staged = staging.finish()
-        files = {"stage_reports": staged.reports, "stage_products": staged.products, "stage_reactions": staged.reactions, "stage_raw": staged.raw}
+        files = {"stage_reports": staged.reports, "stage_products": staged.products, "stage_ingredients": staged.ingredients, "stage_reactions": staged.reactions, "stage_raw": staged.raw}
 
         def table(name):
             relation = f"read_parquet({files[name]!r})"
@@ -27,7 +27,7 @@ def rows_of(source: str, *records: dict, terms=None) -> list[dict] | dict:
             columns = [d[0] for d in cursor.description]
             return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
-        reports, products, reactions, raw = (table(t) for t in ("stage_reports", "stage_products", "stage_reactions", "stage_raw"))
+        reports, products, ingredients, reactions, raw = (table(t) for t in ("stage_reports", "stage_products", "stage_ingredients", "stage_reactions", "stage_raw"))
         # The raw records are stored compressed: shown here as the text they hold.
         dictionary = zstandard.ZstdCompressionDict(staging.dictionary) if staging.dictionary else None
         for row in raw:
@@ -37,5 +37,5 @@ def rows_of(source: str, *records: dict, terms=None) -> list[dict] | dict:
     result = []
     for seq in range(len(records)):
         pick = lambda rows: [{k: v for k, v in r.items() if k != "stage_seq"} for r in rows if r["stage_seq"] == seq]  # noqa: E731
-        result.append({"report": pick(reports)[0], "products": pick(products), "reactions": pick(reactions), "raw": pick(raw)[0]})
+        result.append({"report": pick(reports)[0], "products": pick(products), "ingredients": pick(ingredients), "reactions": pick(reactions), "raw": pick(raw)[0]})
     return result[0] if len(result) == 1 else result

@@ -98,6 +98,72 @@ def add_case_fields(record: dict, day: str) -> None:
             drug.update(drugstartdateformat="102", drugstartdate=f"{start:%Y%m%d}")
 
 
+# Brands of the other drugs, and openFDA's openfda block for them (its mapping of a product name to
+# drug labels): generic names as the labels write them, salts included, one per ingredient of a
+# combination product. A product is named by a brand or by its generic name; openFDA maps either.
+BRANDS = {
+    "GABAPENTIN": [("NEURONTIN", ["GABAPENTIN"])],
+    "ALPRAZOLAM": [("XANAX", ["ALPRAZOLAM"])],
+    "QUETIAPINE": [("SEROQUEL", ["QUETIAPINE FUMARATE"])],
+    "SERTRALINE": [("ZOLOFT", ["SERTRALINE HYDROCHLORIDE"])],
+    "MIRTAZAPINE": [("REMERON", ["MIRTAZAPINE"])],
+    "OXYCODONE": [("OXYCONTIN", ["OXYCODONE HYDROCHLORIDE"]), ("PERCOCET", ["OXYCODONE HYDROCHLORIDE", "ACETAMINOPHEN"])],
+    "TRAMADOL": [("ULTRAM", ["TRAMADOL HYDROCHLORIDE"])],
+    "BUPRENORPHINE": [("SUBOXONE", ["BUPRENORPHINE HYDROCHLORIDE", "NALOXONE HYDROCHLORIDE"])],
+    "DIPHENHYDRAMINE": [("BENADRYL", ["DIPHENHYDRAMINE HYDROCHLORIDE"])],
+}
+DOSAGE_TEXTS = ["UNK", "1 TSP DAILY", "4 G, 3X/DAY", "2 CAPSULES, QD", "Unknown dose", "15 GRAMS DAILY", "HALF A TEASPOON TWICE DAILY", "UNK UNK, PRN"]
+
+
+def add_drug_details(record: dict, era: str) -> None:
+    """What a clinician reads per drug (issue 20): dosage, duration (every unit), start dates in
+    formats 102/610/602, end dates, action taken, rechallenge, and openFDA's openfda block with
+    drugs renamed to brands; some codes as JSON numbers. Drawn from a generator of the record's
+    own, so the rest of the dataset stays as it was. AERS-era records get none of the FAERS-only
+    fields (API-NOTES section 9) and no openfda block: a brand there stays unmapped."""
+    rng = random.Random(f"{SEED}-drugs-{record['safetyreportid']}")
+    as_number = lambda code: int(code) if rng.random() < 0.2 else code  # noqa: E731 (codes as strings and numbers)
+    for drug in record["patient"]["drug"]:
+        generic = drug.get("medicinalproduct")
+        if generic in BRANDS:
+            brand, generics = rng.choice(BRANDS[generic])
+            if rng.random() < 0.25:
+                drug["medicinalproduct"] = brand
+                if era == "aers":
+                    drug.pop("activesubstance", None)
+            if era == "faers" and rng.random() < 0.75:
+                names = [rng.choice([g, g.title(), g.lower()]) if rng.random() < 0.15 else g for g in generics]
+                if rng.random() < 0.1:
+                    names.append(generics[0].title())  # one name twice, in two cases
+                drug["openfda"] = {"brand_name": [brand], "generic_name": names, "substance_name": list(generics), "product_type": ["HUMAN PRESCRIPTION DRUG"]}
+        if rng.random() < 0.25:
+            drug["drugdosagetext"] = rng.choice(DOSAGE_TEXTS)
+        if rng.random() < 0.2:
+            unit = rng.choice(["801", "802", "803", "804", "805", "806"])
+            drug.update(drugtreatmentduration=str(rng.randint(1, {"801": 6, "802": 24, "803": 52, "804": 400, "805": 72, "806": 90}[unit])), drugtreatmentdurationunit=as_number(unit))
+        if "drugstartdate" not in drug and rng.random() < 0.15:  # a partial start date: month or year
+            year, month = rng.randint(2012, 2024), rng.randint(1, 12)
+            form = rng.choice(["610", "602"])
+            drug.update(drugstartdateformat=as_number(form), drugstartdate=f"{year}{month:02d}" if form == "610" else str(year))
+        if rng.random() < 0.1:
+            drug.update(drugenddateformat="102", drugenddate=f"{rng.randint(2013, 2025)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}")
+        if era == "aers":
+            continue
+        if rng.random() < 0.5:
+            drug["actiondrug"] = as_number(rng.choices(["1", "2", "3", "4", "5", "6"], weights=[30, 5, 2, 15, 30, 18])[0])
+        if rng.random() < 0.15:
+            drug.update(drugstructuredosagenumb=rng.choice(["1", "2", "4.5", "15", "300"]), drugstructuredosageunit=as_number(rng.choice(["002", "003", "003", "004"])))
+            if rng.random() < 0.6:
+                drug.update(drugseparatedosagenumb="1", drugintervaldosageunitnumb=str(rng.randint(1, 3)), drugintervaldosagedefinition=as_number(rng.choice(["804", "804", "803", "812", "813"])))
+        if rng.random() < 0.08:
+            recurred = rng.choice(["1", "2", "3"])
+            drug["drugrecurreadministration"] = as_number(recurred)
+            if recurred == "1":
+                drug["drugrecurrence"] = [{"drugrecuraction": record["patient"]["reaction"][0]["reactionmeddrapt"]}]
+        if rng.random() < 0.06:
+            drug["drugadditional"] = as_number(rng.choice(["1", "2", "3"]))
+
+
 def legacy_id(number: str) -> str:
     """An AERS-era safetyreportid: seven digits, a dash and a check digit ("5801206-7")."""
     n = int(number) % 10_000_000
@@ -192,6 +258,7 @@ def faers_record(rng: random.Random, report_id: str, kratom_name: str | None, *,
         elif roll < 0.56:  # a partial date: kept as written, no event_date
             patient["summary"] = {"narrativeincludeclinical": f"CASE EVENT DATE: {day[:6]}"}
     add_case_fields(record, day)
+    add_drug_details(record, era)
     if serious:
         if death:
             record["seriousnessdeath"] = "1"
@@ -254,6 +321,7 @@ def fixture_dataset(faers_count: int = 2150, caers_count: int = 140) -> tuple[li
     caers += caers_duplicates(rng)
     faers += case_series()
     caers += caers_lookalikes()
+    faers += clinical_reports()
     return faers, caers
 
 
@@ -327,6 +395,83 @@ def duplicate_cases(rng: random.Random) -> list[dict]:
         case_report(rng, "11400051", sex="2", age="25", event="20230515", reactions=("Overdose",), companynumb="US-STARK-2023-000051"),
         case_report(rng, "11400052", sex="2", age="25", event="20230515", reactions=("Death", "Overdose"), companynumb="US-STARK-2023-000051"),
         case_report(rng, "11400053", sex="2", age="25", event="20230515", reactions=("DEATH", "OVERDOSE"), country=None),
+    ]
+
+
+def drug(name: str, role="1", **fields) -> dict:
+    return {"drugcharacterization": role, "medicinalproduct": name, **fields}
+
+
+def clinical_reports() -> list[dict]:
+    """SYNTHETIC skin reports a clinical profile must read right (issue 20): several kratom
+    products of one report with different actions taken (dechallenge), pigmenting drugs named by
+    brand (mapped by openFDA, in other case, or not mapped at all), a combination product, start
+    dates in formats 102/610/602, durations in hours and minutes, rechallenge, codes as numbers and
+    missing fields. A generator of their own: the rest of the dataset stays as it was."""
+    rng = random.Random(SEED + 20)
+
+    def report(report_id, reactions, drugs, *, event=None, era="faers", **fields):
+        record = faers_record(rng, report_id, None, era=era)
+        record["patient"]["drug"] = drugs
+        record["patient"]["reaction"] = [{"reactionmeddrapt": t, **({"reactionoutcome": o} if o else {})} for t, o in reactions]
+        record["patient"].pop("summary", None)
+        if event:
+            record["patient"]["summary"] = {"narrativeincludeclinical": f"CASE EVENT DATE: {event}"}
+        record.update(fields)
+        return record
+
+    minocin = {"brand_name": ["MINOCIN"], "generic_name": ["MINOCYCLINE HYDROCHLORIDE"], "substance_name": ["MINOCYCLINE HYDROCHLORIDE"]}
+    return [
+        # Two kratom products, one stopped (the reaction resolved), one not changed; minocycline by brand.
+        report("11700001", [("Skin hyperpigmentation", "1"), ("Pruritus", "2")], [
+            drug("KRATOM POWDER", "1", actiondrug="1", drugstartdateformat="102", drugstartdate="20200110", drugenddateformat="102", drugenddate="20210301",
+                 drugdosagetext="15 G DAILY", drugstructuredosagenumb="15", drugstructuredosageunit="002", drugseparatedosagenumb="1", drugintervaldosageunitnumb="1",
+                 drugintervaldosagedefinition="804", drugadministrationroute="048", drugtreatmentduration="14", drugtreatmentdurationunit="802",
+                 drugdosageform="Powder", drugcumulativedosagenumb="6300", drugcumulativedosageunit="002"),
+            drug("MAENG DA KRATOM", "2", actiondrug="4", drugstartdateformat="610", drugstartdate="202006"),
+            drug("MINOCIN", "2", openfda=minocin, activesubstance={"activesubstancename": "MINOCYCLINE HYDROCHLORIDE"}, drugindication="Acne"),
+        ], event="20210215"),
+        # Amiodarone by brand, its generic names in another case; kratom withdrawn, codes as numbers, a rechallenge.
+        report("11700002", [("Hyperpigmentation", "3")], [
+            drug("KRATOM", 1, actiondrug=1, drugrecurreadministration=1, drugrecurrence=[{"drugrecuraction": "Hyperpigmentation"}], drugstartdateformat=602, drugstartdate="2018",
+                 drugtreatmentduration="3", drugtreatmentdurationunit=801),
+            drug("CORDARONE", 2, openfda={"brand_name": ["CORDARONE"], "generic_name": ["Amiodarone hydrochloride", "AMIODARONE HYDROCHLORIDE"]}),
+        ], event="20210601"),
+        report("11700003", [("Pigmentation disorder", None), ("Skin discolouration", "6")], [
+            drug("Kratom capsules", "1", actiondrug="6"),
+            drug("PACERONE", "2", openfda={"brand_name": ["PACERONE"], "generic_name": ["amiodarone hydrochloride"]}),
+        ]),
+        # Hydroxychloroquine by brand; kratom dose reduced, the reaction not recovered.
+        report("11700004", [("Hyperpigmentation", "3")], [
+            drug("KRATOM", "1", actiondrug="2", drugstartdateformat="102", drugstartdate="20190301", drugdosagetext="2 TSP TWICE A DAY"),
+            drug("PLAQUENIL", "2", openfda={"brand_name": ["PLAQUENIL"], "generic_name": ["HYDROXYCHLOROQUINE SULFATE"], "substance_name": ["HYDROXYCHLOROQUINE SULFATE"]}),
+        ], event="20200901"),
+        # Kratom alone, almost nothing filled in.
+        report("11700005", [("Skin hyperpigmentation", None)], [drug("KRATOM", "1")]),
+        # An AERS-era report: MINOCIN with no openfda block and no active substance stays MINOCIN.
+        report("11700006", [("HYPERPIGMENTATION", None)], [drug("KRATOM", "1", drugstartdateformat="102", drugstartdate="20100505"), drug("MINOCIN", "2"), drug("NEURONTIN", "2")],
+               era="aers", receivedate="20110620"),
+        # Minocycline named generically, its active substance given but no openfda block.
+        report("11700007", [("Skin discolouration", "2")], [
+            drug("KRATOM EXTRACT", "1", actiondrug="1", drugadditional="1"),
+            drug("MINOCYCLINE", "2", activesubstance={"activesubstancename": "MINOCYCLINE HYDROCHLORIDE"}),
+            drug("ADVIL", "2", openfda={"brand_name": ["ADVIL"], "substance_name": ["IBUPROFEN"]}),  # substance names only
+        ], event="20220110"),
+        # A combination product (two generic names) and a one-time use: durations in hours and minutes.
+        report("11700008", [("Vomiting", "1"), ("Tachycardia", "1")], [
+            drug("KRATOM", "1", actiondrug="6", drugtreatmentduration="6", drugtreatmentdurationunit="805"),
+            drug("7-HYDROXYMITRAGYNINE", "1", actiondrug="6", drugtreatmentduration="45", drugtreatmentdurationunit=806),
+            drug("SUBOXONE", "2", openfda={"brand_name": ["SUBOXONE"], "generic_name": ["BUPRENORPHINE HYDROCHLORIDE", "NALOXONE HYDROCHLORIDE"]}),
+            drug("NEURONTIN", "2", openfda={"brand_name": ["NEURONTIN"], "generic_name": ["GABAPENTIN"]}),
+            drug("GABAPENTIN", "1", activesubstance={"activesubstancename": "GABAPENTIN"}),
+        ], event="20230303"),
+        # Three kratom products with three different actions taken, and a rechallenge that did not recur.
+        report("11700009", [("Hyperpigmentation", "4"), ("Drug dependence", "3")], [
+            drug("KRATOM", "1", actiondrug="1", drugrecurreadministration="2", drugstartdateformat="102", drugstartdate="20170101"),
+            drug("RED VEIN KRATOM", "1", actiondrug="3"),
+            drug("MITRAGYNINE", "3", actiondrug="5", activesubstance={"activesubstancename": "MITRAGYNINE"}),
+            drug("MINOCIN", "2", openfda={"brand_name": ["Minocin"], "generic_name": ["Minocycline Hydrochloride"]}),
+        ], event="20190815"),
     ]
 
 

@@ -370,7 +370,8 @@ def test_case_unit_tables_equal_the_oracle(fetched_db, reports, case_of, combo):
     assert {r["reaction_pt"]: int(r["cases"]) for r in skin[2:]} == per_term
     assert {(int(r["received_year"]), r["source"]): (int(r["cases"]), int(r["skin_cases"])) for r in table(fetched_db, "trend", args)} == oracle.trend(scoped)
     assert {(r["characteristic"], r["category"]): int(r["cases"]) for r in table(fetched_db, "demographics", args)} == oracle.demographics(scoped)
-    assert {r["product"]: (int(r["cases"]), int(r["as_suspect_cases"])) for r in table(fetched_db, "drugs", args)} == oracle.drugs(scoped)
+    assert {r["ingredient"]: (int(r["cases"]), int(r["as_suspect_cases"])) for r in table(fetched_db, "drugs", args)} == oracle.ingredients(scoped)
+    assert {r["product"]: (int(r["cases"]), int(r["as_suspect_cases"])) for r in table(fetched_db, "drugs", [*args, "--by", "product"])} == oracle.drugs(scoped)
     outcomes = {(r["source"], r["kind"], r["outcome"]): int(r["cases"]) for r in table(fetched_db, "outcomes", args)}
     want = oracle.outcomes(scoped)
     assert {k: v for k, v in outcomes.items() if k[1] != "seriousness criterion"} == {k: v for k, v in want.items() if k[1] != "seriousness criterion"}

@@ -40,7 +40,7 @@ def test_fetch_then_status(db, replay):
     with replay("synthetic_fetch_all"):
         result = run("fetch", "--db", db)
     assert result.exit_code == 0, result.output
-    assert "faers: 2,410 records received in 13 queries; 2,227 reports held, 2,223 of them kratom reports." in result.stderr
+    assert "faers: 2,421 records received in 13 queries; 2,236 reports held, 2,232 of them kratom reports." in result.stderr
     assert "caers: 145 records received in 13 queries; 145 reports held, 145 of them kratom reports." in result.stderr
     status = run("status", "--db", db)
     assert status.exit_code == 0, status.output
@@ -49,7 +49,7 @@ def test_fetch_then_status(db, replay):
         ["reports held", "145"], ["kratom reports", "145"], ["received dates", "2009-03-15 to 2025-12-15"],
         ["fetched (UTC)", cells[3][1]], ["openFDA last_updated", "2026-11-18"], ["records received", "145 from 13 queries"],
     ]
-    assert ["reports held", "2,227"] in cells and ["received dates", "2008-01-09 to 2025-12-27"] in cells
+    assert ["reports held", "2,236"] in cells and ["received dates", "2008-01-09 to 2025-12-27"] in cells
     assert ["server", "https://api.fda.gov/drug/event.json"] in cells
 
 

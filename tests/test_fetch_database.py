@@ -81,12 +81,12 @@ def test_fetch_holds_every_report_once(db, replay, source):
 def test_fixture_counts_are_what_the_generator_made(db, replay):
     # The same numbers, written out, so that a change to the generator is noticed.
     fetch(db, replay)
-    assert scalar(db, "SELECT count(*) FROM reports WHERE source='faers'") == 2227
+    assert scalar(db, "SELECT count(*) FROM reports WHERE source='faers'") == 2236
     assert scalar(db, "SELECT count(*) FROM reports WHERE source='caers'") == 145
     # The four look-alike reports (7-OH-DPAT and others) are held but are not kratom reports.
     assert scalar(db, "SELECT list(DISTINCT report_id ORDER BY report_id) FROM reports WHERE NOT is_kratom_report") == ["11200000", "11200001", "11200002", "11200003"]
-    assert scalar(db, "SELECT count(*) FROM reports WHERE report_id LIKE '_______-_'") == 79  # AERS-era legacy ids
-    assert scalar(db, "SELECT sum(records_received) FROM fetch_runs") == 2410 + 145
+    assert scalar(db, "SELECT count(*) FROM reports WHERE report_id LIKE '_______-_'") == 80  # AERS-era legacy ids
+    assert scalar(db, "SELECT sum(records_received) FROM fetch_runs") == 2421 + 145
 
 
 def test_latest_version_wins(db, replay):
@@ -117,7 +117,7 @@ def test_kratom_only_in_active_substance(db, replay):
 def test_fetch_runs_record_provenance(db, replay):
     fetch(db, replay)
     run = scalar(db, "SELECT [endpoint, term, base_url, last_updated, total_reported::VARCHAR, pages::VARCHAR, status] FROM fetch_runs WHERE source='faers' AND term='KRATOM'")
-    assert run == ["drug/event", "KRATOM", "https://api.fda.gov", synthetic.LAST_UPDATED, "1918", "2", "complete"]
+    assert run == ["drug/event", "KRATOM", "https://api.fda.gov", synthetic.LAST_UPDATED, "1927", "2", "complete"]
     searched = [t for t in load_terms() if t.searched]
     assert scalar(db, "SELECT count(*) FROM fetch_runs WHERE total_reported = 0 AND last_updated IS NULL") == 2 * len(searched) - 6 - 2
 
@@ -316,14 +316,17 @@ def test_keys_first_mentions_and_kratom_only_reports(db):
     finally:
         con.close()
 
-    def csv_rows(table):
-        out = runner.invoke(app, ["query", table, "--db", str(db), "--format", "csv"])
+    def csv_rows(table, *extra):
+        out = runner.invoke(app, ["query", table, "--db", str(db), "--format", "csv", *extra])
         assert out.exit_code == 0, out.output
         return [line.split(",") for line in out.output.splitlines()]
 
     assert [row[:3] for row in csv_rows("reactions")] == [
         ["reaction_pt", "reports", "pct_of_kratom_reports"], ["NAUSEA", "3", "75.0"], ["SEIZURE", "1", "25.0"], ["VOMITING", "1", "25.0"]]
-    assert csv_rows("drugs") == [["product", "reports", "pct_of_kratom_reports", "as_suspect_reports", "faers_reports", "caers_reports"], ["GABAPENTIN", "2", "50.0", "1", "2", "0"]]
+    assert csv_rows("drugs") == [["ingredient", "reports", "pct_of_kratom_reports", "as_suspect_reports", "faers_reports", "caers_reports"], ["GABAPENTIN", "2", "50.0", "1", "2", "0"]]
+    assert csv_rows("drugs", "--by", "product")[1:] == csv_rows("drugs")[1:]  # no openfda block, no active substance: each product is its own ingredient
+    ingredients = runner.invoke(app, ["sql", "SELECT report_id, product_seq, ingredient, is_first_mention, named_as_suspect FROM product_ingredients WHERE report_id = '3' ORDER BY product_seq", "--db", str(db), "--format", "csv"])
+    assert ingredients.stdout.splitlines() == ["report_id,product_seq,ingredient,is_first_mention,named_as_suspect", "3,1,KRATOM,true,true", "3,2,GABAPENTIN,true,true", "3,3,GABAPENTIN,false,true"]
     assert ["products", "kratom the only product", "2", "", "", "50.0"] in csv_rows("summary")
     assert ["faers", "reaction outcome", "not reported", "4", "100.0"] in csv_rows("outcomes")  # 7 reactions, none with an outcome
 

@@ -38,6 +38,7 @@ WRITERS = {
     ("signals", "csv_file"): ["signals", "--counts", "{COUNTS}", "--csv", "{OUT}"],
     ("cases", "csv_file"): ["cases", "--csv", "{OUT}"],
     ("terms", "csv_file"): ["terms", "--csv", "{OUT}"],
+    ("ingredients", "csv_file"): ["ingredients", "--csv", "{OUT}"],
     ("export", "folder"): ["export", "{OUT}"],
     ("report", "folder"): ["report", "{OUT}"],
 }

@@ -159,11 +159,103 @@ def test_outcomes(fetched, reports, combo):
 
 
 @pytest.mark.parametrize("combo", COMBOS)
-def test_drugs(fetched, reports, combo):
+def test_drugs_by_ingredient(fetched, reports, combo):
     args, filters = COMBOS[combo]
     rows = table(fetched, "drugs", args)
+    assert {r["ingredient"]: (int(r["reports"]), int(r["as_suspect_reports"])) for r in rows} == oracle.ingredients(oracle.scope(reports, **filters))
+
+
+@pytest.mark.parametrize("combo", COMBOS)
+def test_drugs_by_product(fetched, reports, combo):
+    args, filters = COMBOS[combo]
+    rows = table(fetched, "drugs", args, "--by", "product")
     assert {r["product"]: (int(r["reports"]), int(r["as_suspect_reports"])) for r in rows} == oracle.drugs(oracle.scope(reports, **filters))
-    assert "MIRTAZAPINE" in {r["product"] for r in table(fetched, "drugs", [])}
+
+
+def test_a_brand_counts_as_its_ingredient(fetched, reports):
+    """NEURONTIN is counted as GABAPENTIN where openFDA maps it so: the ingredient row counts
+    reports naming either (once each), more than the product rows do apiece."""
+    by_ingredient = {r["ingredient"]: int(r["reports"]) for r in table(fetched, "drugs", [])}
+    by_product = {r["product"]: int(r["reports"]) for r in table(fetched, "drugs", ["--by", "product"])}
+    assert by_product["NEURONTIN"] > 0 and by_product["GABAPENTIN"] > 0
+    assert max(by_product["NEURONTIN"], by_product["GABAPENTIN"]) < by_ingredient["GABAPENTIN"] <= by_product["NEURONTIN"] + by_product["GABAPENTIN"]
+    # A brand no field maps (AERS-era, no openfda block, no active substance) stays its own row.
+    assert by_ingredient["NEURONTIN"] == oracle.ingredients(oracle.scope(reports))["NEURONTIN"][0] > 0
+    # The pigmenting drugs named by brand, under their generic names: CORDARONE and PACERONE
+    # (generic names in other case) are one ingredient.
+    assert by_ingredient["AMIODARONE HYDROCHLORIDE"] == 2 and "CORDARONE" not in by_ingredient and "PACERONE" not in by_ingredient
+    assert by_ingredient["HYDROXYCHLOROQUINE SULFATE"] == 1
+    assert by_ingredient["MINOCYCLINE HYDROCHLORIDE"] == 3 and by_ingredient["MINOCIN"] == 1  # 11500001, -07, -09; the AERS-era one unmapped
+
+
+def test_ingredient_counts_equal_counts_by_openfda_generic_name(fetched, reports):
+    """For approved drugs (those openFDA mapped to labels), the stored ingredients count each
+    report once per generic name, as a count by openfda.generic_name does."""
+    import duckdb
+
+    con = duckdb.connect(str(fetched), read_only=True)
+    try:
+        got = dict(con.execute(
+            "SELECT ingredient, count(DISTINCT report_key) FROM product_ingredients SEMI JOIN (SELECT report_key FROM reports WHERE is_kratom_report) USING (report_key) "
+            "WHERE ingredient_field = 'openfda.generic_name' AND NOT is_kratom GROUP BY ingredient"
+        ).fetchall())
+    finally:
+        con.close()
+    want = oracle.generic_name_counts(oracle.scope(reports))
+    assert got == want and len(want) >= 10
+    assert want["BUPRENORPHINE HYDROCHLORIDE"] == want["NALOXONE HYDROCHLORIDE"] > 0  # SUBOXONE: a combination of two
+
+
+def test_stored_drug_details_equal_the_oracle(fetched):
+    """Every FAERS product's dose, duration, dates, action taken and rechallenge, as stored,
+    against the oracle's reading of the raw records in the cassette."""
+    import duckdb
+
+    columns = list(oracle.drug_details({}))
+    con = duckdb.connect(str(fetched), read_only=True)
+    try:
+        cursor = con.execute(f"SELECT report_id, product_seq, {', '.join(columns)} FROM products WHERE source = 'faers' ORDER BY report_id, product_seq")
+        got = {(row[0], row[1]): dict(zip(columns, row[2:])) for row in cursor.fetchall()}
+    finally:
+        con.close()
+    want = {(report_id, seq): oracle.drug_details(drug) for (source, report_id), record in oracle.latest_records().items() if source == "faers"
+            for seq, drug in enumerate(record["patient"]["drug"], 1)}
+    assert got == want
+    filled = {c: sum(v[c] is not None for v in want.values()) for c in columns}
+    assert all(n > 0 for n in filled.values()), filled  # the fixture has every detail somewhere
+    assert {v["duration_unit"] for v in want.values()} >= {"year", "month", "week", "day", "hour", "minute"}
+    assert {v["start_date_precision"] for v in want.values()} == {"day", "month", "year", None}
+    assert {v["action_taken"] for v in want.values()} == {"drug withdrawn", "dose reduced", "dose increased", "dose not changed", "unknown", "not applicable", None}
+
+
+def test_several_kratom_products_keep_their_own_actions(fetched):
+    import duckdb
+
+    con = duckdb.connect(str(fetched), read_only=True)
+    try:
+        rows = con.execute("SELECT product_name, is_kratom, role, action_taken, recurred_on_readministration FROM products WHERE source = 'faers' AND report_id = '11500009' ORDER BY product_seq").fetchall()
+    finally:
+        con.close()
+    assert rows == [("KRATOM", True, "suspect", "drug withdrawn", "no"), ("RED VEIN KRATOM", True, "suspect", "dose increased", None),
+                    ("MITRAGYNINE", True, "interacting", "unknown", None), ("MINOCIN", False, "concomitant", None, None)]
+
+
+def test_ingredients_audit(fetched, reports):
+    result = runner.invoke(app, ["ingredients", "--db", str(fetched), "--name", "Amiodarone", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert list(csv.DictReader(io.StringIO(result.stdout))) == [
+        {"source": "faers", "product": "CORDARONE", "ingredient": "AMIODARONE HYDROCHLORIDE", "from_field": "openfda.generic_name", "is_kratom": "false", "reports": "1"},
+        {"source": "faers", "product": "PACERONE", "ingredient": "AMIODARONE HYDROCHLORIDE", "from_field": "openfda.generic_name", "is_kratom": "false", "reports": "1"},
+    ]
+    result = runner.invoke(app, ["ingredients", "--db", str(fetched), "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    neurontin = {(r["ingredient"], r["from_field"]): int(r["reports"]) for r in rows if r["product"] == "NEURONTIN"}
+    assert set(neurontin) == {("GABAPENTIN", "openfda.generic_name"), ("GABAPENTIN", "activesubstancename"), ("NEURONTIN", "medicinalproduct")}
+    assert neurontin[("NEURONTIN", "medicinalproduct")] == oracle.ingredients(oracle.scope(reports))["NEURONTIN"][0]
+    assert {r["from_field"] for r in rows} == {"openfda.generic_name", "openfda.substance_name", "activesubstancename", "medicinalproduct", "name_brand"}
+    assert [(r["product"], r["ingredient"]) for r in rows if r["from_field"] == "openfda.substance_name"] == [("ADVIL", "IBUPROFEN")]
+    refused = runner.invoke(app, ["ingredients", "--db", str(fetched), "--name", "*"])
+    assert refused.exit_code == 1 and refused.stderr.strip() == "Error: --name '*' has no letter or digit to look for; give part of a product or ingredient name, such as gabapentin."
 
 
 @pytest.mark.parametrize("combo", COMBOS)
@@ -188,7 +280,7 @@ def test_export_writes_every_table_with_provenance(fetched, reports, tmp_path):
     result = runner.invoke(app, ["export", str(out), "--db", str(fetched), *args, "--top", "5"])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["age_by_sex.csv", "cases.csv", "demographics.csv", "drugs.csv", "outcomes.csv", "provenance.json", "reactions.csv", "skin.csv", "skin_outcomes.csv", "summary.csv", "trend.csv"]
+    assert names == ["age_by_sex.csv", "cases.csv", "demographics.csv", "drugs.csv", "drugs_by_product.csv", "outcomes.csv", "provenance.json", "reactions.csv", "skin.csv", "skin_outcomes.csv", "summary.csv", "trend.csv"]
     scoped = oracle.scope(reports, **filters)
     with (out / "reactions.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -297,7 +389,7 @@ def test_sql_is_read_only(fetched, tmp_path):
         assert result.stderr.startswith("Error: The query failed:")
         assert "Traceback" not in result.output
     assert not (tmp_path / "x.csv").exists()
-    assert runner.invoke(app, ["sql", "SELECT count(*) FROM reports", "--db", str(fetched), "--format", "csv"]).stdout.splitlines()[1] == "2372"  # 4 look-alike reports too
+    assert runner.invoke(app, ["sql", "SELECT count(*) FROM reports", "--db", str(fetched), "--format", "csv"]).stdout.splitlines()[1] == "2381"  # 4 look-alike reports too
 
 
 # ---- Skin outcomes on hand-made reports: each term's own outcome, hyper apart from hypo ----

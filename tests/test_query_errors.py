@@ -32,7 +32,7 @@ def test_no_database(tmp_path):
 
 def test_unknown_table(base_db):
     assert error_of("query", "reaktions", "--db", base_db) == (
-        "Error: There is no table called 'reaktions'; the tables are: age_by_sex, cases, demographics, drugs, outcomes, reactions, reactions_by_soc, skin, skin_outcomes, summary, trend."
+        "Error: There is no table called 'reaktions'; the tables are: age_by_sex, cases, demographics, drugs, drugs_by_product, outcomes, reactions, reactions_by_soc, skin, skin_outcomes, summary, trend."
     )
 
 
@@ -51,8 +51,11 @@ def test_filter_a_table_does_not_take(base_db):
     assert error_of("query", "trend", "--db", base_db, "--top", "5") == "Error: The trend table does not take --top; it takes --source, --since, --until, --role, --serious, --unit."
 
 
-def test_by_soc_on_another_table(base_db):
-    assert error_of("query", "skin", "--by", "soc", "--db", base_db) == "Error: Only the reactions table takes --by soc."
+def test_by_on_another_table(base_db):
+    assert error_of("query", "skin", "--by", "soc", "--db", base_db) == (
+        "Error: Only the reactions table (--by pt or soc) and the drugs table (--by ingredient or product) take --by; skin does not.")
+    assert error_of("query", "reactions", "--by", "product", "--db", base_db) == "Error: The reactions table takes --by pt or soc, not product."
+    assert error_of("query", "drugs", "--by", "soc", "--db", base_db) == "Error: The drugs table takes --by ingredient or product, not soc."
 
 
 def test_unwritable_csv(base_db, tmp_path):

@@ -174,7 +174,7 @@ def test_every_figure_lays_out_at_every_top(connection, signals_db, top):
         seen.add(drawn.name)
         assert_laid_out(drawn, renderer)
         if drawn.name in ("reactions", "drugs"):
-            key = "reaction_pt" if drawn.name == "reactions" else "product"
+            key = "reaction_pt" if drawn.name == "reactions" else "ingredient"
             labels = [t.get_text() for t in drawn.figure.axes[0].get_yticklabels()]  # top to bottom, as the bars were given
             assert labels == drawn.data[key].tolist()  # every term whole
             assert 0 < len(labels) <= top

@@ -215,3 +215,134 @@ def test_kratom_role_and_match_are_per_product():
         (False, "suspect", None, "MIRTAZAPINE"),
         (True, "concomitant", "KRATOM", "OPMS KRATOM"),
     ]
+
+
+# ---- what a clinician reads, per drug (issue 20) ------------------------------------------
+
+def faers_drug(**drug) -> dict:
+    """A FAERS record with one kratom product carrying these drug fields."""
+    return {"safetyreportid": "1", "patient": {"reaction": [{"reactionmeddrapt": "Rash"}], "drug": [{"medicinalproduct": "KRATOM", **drug}]}}
+
+
+DETAILS = ("start_date", "start_date_reported", "start_date_precision", "start_date_format", "end_date", "end_date_reported", "end_date_precision", "end_date_format",
+           "duration_reported", "duration_unit", "duration_days", "dosage_text", "dosage_form", "dose_amount", "dose_unit", "separate_doses", "dose_interval",
+           "dose_interval_unit", "cumulative_dose_amount", "cumulative_dose_unit", "route", "action_taken", "abated_after_action",
+           "recurred_on_readministration", "recurred_reactions")
+
+
+def test_every_drug_detail_of_a_faers_record():
+    product = rows_of("faers", faers_drug(
+        drugstartdate="20210115", drugstartdateformat="102", drugenddate="202103", drugenddateformat="610",
+        drugtreatmentduration="8", drugtreatmentdurationunit="803", drugdosagetext="2 TSP, TWICE A DAY", drugdosageform="Powder",
+        drugstructuredosagenumb="4.5", drugstructuredosageunit="002", drugseparatedosagenumb="2", drugintervaldosageunitnumb="1",
+        drugintervaldosagedefinition="804", drugcumulativedosagenumb="500", drugcumulativedosageunit="002", drugadministrationroute="048",
+        actiondrug="1", drugadditional="1", drugrecurreadministration="1", drugrecurrence=[{"drugrecuraction": "Rash"}, {"drugrecuraction": "Pruritus"}],
+    ))["products"][0]
+    assert {k: product[k] for k in DETAILS} == {
+        "start_date": dt.date(2021, 1, 15), "start_date_reported": "20210115", "start_date_precision": "day", "start_date_format": "102",
+        "end_date": None, "end_date_reported": "202103", "end_date_precision": "month", "end_date_format": "610",
+        "duration_reported": "8", "duration_unit": "week", "duration_days": 56.0, "dosage_text": "2 TSP, TWICE A DAY", "dosage_form": "Powder",
+        "dose_amount": 4.5, "dose_unit": "g", "separate_doses": 2.0, "dose_interval": 1.0, "dose_interval_unit": "day",
+        "cumulative_dose_amount": 500.0, "cumulative_dose_unit": "g", "route": "Oral", "action_taken": "drug withdrawn",
+        "abated_after_action": "yes", "recurred_on_readministration": "yes", "recurred_reactions": ["RASH", "PRURITUS"],
+    }
+
+
+def test_a_drug_with_no_details_has_none():
+    product = rows_of("faers", faers_drug())["products"][0]
+    assert {k: product[k] for k in DETAILS} == dict.fromkeys(DETAILS)
+
+
+def test_codes_sent_as_json_numbers_read_as_the_strings():
+    """openFDA sends codes as strings; a number (48 for route "048", 1 for "1") means the same."""
+    as_numbers = rows_of("faers", faers_drug(drugcharacterization=3, drugadministrationroute=48, actiondrug=2, drugrecurreadministration=2,
+                                             drugadditional=2, drugtreatmentdurationunit=804, drugtreatmentduration=10, drugstartdateformat=602, drugstartdate=2019,
+                                             drugstructuredosageunit=3, drugintervaldosagedefinition=812))
+    product, report = as_numbers["products"][0], as_numbers["report"]
+    assert (product["role"], product["route"], product["action_taken"], product["recurred_on_readministration"], product["abated_after_action"]) == (
+        "interacting", "Oral", "dose reduced", "no", "no")
+    assert (product["duration_days"], product["duration_unit"], product["start_date_format"], product["start_date_precision"], product["start_date_reported"]) == (
+        10.0, "day", "602", "year", "2019")
+    assert (product["dose_unit"], product["dose_interval_unit"]) == ("mg", "as necessary")
+    assert report["is_kratom_suspect_report"] is True  # interacting, given as the number 3
+
+
+@pytest.mark.parametrize(
+    "number,unit,days,unit_name",
+    [("2", "801", 730.5, "year"), ("3", "802", 91.3125, "month"), ("2", "803", 14.0, "week"), ("10", "804", 10.0, "day"),
+     ("36", "805", 1.5, "hour"), ("90", "806", 0.0625, "minute"), ("1.5", "801", 547.875, "year"),
+     ("3", "809", None, "809"),  # no such unit: shown as reported, no days
+     ("-3", "804", None, "day"), ("several", "804", None, "day"), ("3", None, None, None), (None, "804", None, "day")],
+)
+def test_durations_in_every_unit_to_days(number, unit, days, unit_name):
+    product = rows_of("faers", faers_drug(drugtreatmentduration=number, drugtreatmentdurationunit=unit))["products"][0]
+    assert (product["duration_days"], product["duration_unit"], product["duration_reported"]) == (days, unit_name, number)
+
+
+@pytest.mark.parametrize(
+    "value,form,date,precision",
+    [("20190412", "102", dt.date(2019, 4, 12), "day"), ("201904", "610", None, "month"), ("2019", "602", None, "year"),
+     ("201913", "610", None, None),  # no 13th month
+     ("20190431", "102", None, None),  # no 31 April
+     ("2019", None, None, "year"),  # the precision follows what was written, format or not
+     ("April 2019", "102", None, None)],
+)
+def test_start_dates_in_formats_102_610_602(value, form, date, precision):
+    product = rows_of("faers", faers_drug(drugstartdate=value, drugstartdateformat=form))["products"][0]
+    assert (product["start_date"], product["start_date_precision"], product["start_date_format"], product["start_date_reported"]) == (date, precision, form, value)
+
+
+@pytest.mark.parametrize(
+    "action,label",
+    [("1", "drug withdrawn"), ("2", "dose reduced"), ("3", "dose increased"), ("4", "dose not changed"), ("5", "unknown"), ("6", "not applicable"), ("7", "7"), (None, None)],
+)
+def test_action_taken_codes(action, label):
+    assert rows_of("faers", faers_drug(actiondrug=action))["products"][0]["action_taken"] == label
+
+
+def test_caers_products_carry_no_drug_details():
+    product = rows_of("caers", caers_with())["products"][0]
+    assert {k: product[k] for k in DETAILS} == dict.fromkeys(DETAILS)
+
+
+# ---- ingredients, not product names (issue 20) --------------------------------------------
+
+def ingredients_of(*drugs: dict) -> list[tuple]:
+    record = {"safetyreportid": "1", "patient": {"reaction": [{"reactionmeddrapt": "Rash"}], "drug": list(drugs)}}
+    return [(i["product_seq"], i["ingredient"], i["ingredient_field"], i["is_first_mention"], i["named_as_suspect"]) for i in rows_of("faers", record)["ingredients"]]
+
+
+def test_a_brand_counts_as_its_generic_name():
+    assert ingredients_of(
+        {"medicinalproduct": "NEURONTIN", "drugcharacterization": "2", "openfda": {"generic_name": ["GABAPENTIN"], "brand_name": ["NEURONTIN"], "substance_name": ["GABAPENTIN"]}},
+        {"medicinalproduct": "Gabapentin.", "drugcharacterization": "1", "activesubstance": {"activesubstancename": "GABAPENTIN"}},
+        {"medicinalproduct": "NEURONTIN", "drugcharacterization": "2"},  # no mapping at all: the name stands
+    ) == [(1, "GABAPENTIN", "openfda.generic_name", True, True), (2, "GABAPENTIN", "activesubstancename", False, True), (3, "NEURONTIN", "medicinalproduct", True, False)]
+
+
+def test_ingredient_fields_in_order_of_preference():
+    assert ingredients_of(
+        {"medicinalproduct": "SUBOXONE", "openfda": {"substance_name": ["BUPRENORPHINE HYDROCHLORIDE", "NALOXONE HYDROCHLORIDE"]}, "activesubstance": {"activesubstancename": "BUPRENORPHINE"}},
+        {"medicinalproduct": "X", "openfda": {"generic_name": [], "substance_name": ["  "]}, "activesubstance": {"activesubstancename": "Minocycline hydrochloride"}},
+        {"medicinalproduct": "", "activesubstance": {"activesubstancename": ""}},  # no name of any kind: no ingredient
+    ) == [(1, "BUPRENORPHINE HYDROCHLORIDE", "openfda.substance_name", True, False), (1, "NALOXONE HYDROCHLORIDE", "openfda.substance_name", True, False),
+          (2, "MINOCYCLINE HYDROCHLORIDE", "activesubstancename", True, False)]
+
+
+def test_generic_name_lists_of_several_names_and_cases():
+    """A combination product lists each generic name; one name in two cases is one ingredient."""
+    assert ingredients_of(
+        {"medicinalproduct": "PERCOCET", "drugcharacterization": "1", "openfda": {"generic_name": ["Oxycodone hydrochloride", "ACETAMINOPHEN", "OXYCODONE HYDROCHLORIDE"]}},
+        {"medicinalproduct": "TYLENOL", "drugcharacterization": "2", "openfda": {"generic_name": ["ACETAMINOPHEN"]}},
+    ) == [(1, "OXYCODONE HYDROCHLORIDE", "openfda.generic_name", True, True), (1, "ACETAMINOPHEN", "openfda.generic_name", True, True),
+          (2, "ACETAMINOPHEN", "openfda.generic_name", False, True)]
+
+
+def test_kratom_products_have_ingredients_of_their_own():
+    rows = ingredients_of({"medicinalproduct": "KRATOM", "drugcharacterization": "1"}, {"medicinalproduct": "HERBAL SUPPLEMENT", "activesubstance": {"activesubstancename": "MITRAGYNINE"}})
+    assert rows == [(1, "KRATOM", "medicinalproduct", True, True), (2, "MITRAGYNINE", "activesubstancename", True, False)]
+
+
+def test_caers_products_are_their_own_ingredient():
+    rows = rows_of("caers", caers_with(products=[{"name_brand": "O.P.M.S. Kratom", "role": "SUSPECT"}, {"name_brand": "KAVA", "role": "CONCOMITANT"}, {"role": "SUSPECT"}]))
+    assert [(i["product_seq"], i["ingredient"], i["ingredient_field"], i["is_kratom"]) for i in rows["ingredients"]] == [(1, "OPMS KRATOM", "name_brand", True), (2, "KAVA", "name_brand", False)]

@@ -25,6 +25,8 @@ SELECT p.stage_seq, 'caers' AS source, p.report_id, p.product_seq,
        NULL AS active_substance,
        CASE WHEN lower(clean(p.product.role)) = 'not available' THEN NULL
             ELSE coalesce(map_extract_value(l.caers_role, lower(clean(p.product.role))), lower(clean(p.product.role))) END AS role,
+       -- CAERS records carry none of FAERS's drug details (dates, dose, duration, route, action
+       -- taken, rechallenge: docs/schema.md); INSERT BY NAME leaves the columns not named here NULL.
        NULL AS indication, NULL AS start_date, NULL AS route,
        clean(p.product.industry_name) AS industry_name,
        m.matched_term IS NOT NULL AS is_kratom, m.matched_term, m.matched_field, m.matched_name,
@@ -33,11 +35,18 @@ FROM page_products AS p
 CROSS JOIN labels AS l
 LEFT JOIN page_hits AS m USING (stage_seq, product_seq);
 
+-- A CAERS product's only name is its brand, so it is its own ingredient (docs/methods.md "Ingredients").
+CREATE OR REPLACE TEMP TABLE page_ingredient_names AS
+SELECT stage_seq, product_seq, 'name_brand' AS ingredient_field, [normalize_name(clean(product.name_brand))] AS names
+FROM page_products
+WHERE normalize_name(clean(product.name_brand)) IS NOT NULL;
+
 CREATE OR REPLACE TEMP TABLE page_reactions_out AS
 SELECT stage_seq, 'caers' AS source, report_id, reaction_seq, term_key(reaction) AS reaction_pt, clean(reaction) AS reaction_pt_reported, NULL AS reaction_outcome
 FROM (SELECT stage_seq, report_id, unnest(r.reactions) AS reaction, generate_subscripts(r.reactions, 1) AS reaction_seq FROM page_caers);
 
 INSERT INTO stage_products BY NAME FROM product_flags();
+INSERT INTO stage_ingredients BY NAME FROM ingredient_flags();
 INSERT INTO stage_reactions BY NAME FROM reaction_flags();
 INSERT INTO stage_case_facts BY NAME FROM case_facts_of_page();
 

@@ -108,7 +108,53 @@ INSERT INTO code_labels VALUES
     ('route', '064', 'Transplacental'),
     ('route', '065', 'Unknown'),
     ('route', '066', 'Urethral'),
-    ('route', '067', 'Vaginal');
+    ('route', '067', 'Vaginal'),
+    -- patient.drug.actiondrug: what was done with the drug after the reaction (the dechallenge)
+    ('action', '1', 'drug withdrawn'),
+    ('action', '2', 'dose reduced'),
+    ('action', '3', 'dose increased'),
+    ('action', '4', 'dose not changed'),
+    ('action', '5', 'unknown'),
+    ('action', '6', 'not applicable'),
+    -- patient.drug.drugadditional: did the reaction abate after the drug was stopped or reduced
+    ('abated', '1', 'yes'),
+    ('abated', '2', 'no'),
+    ('abated', '3', 'does not apply'),
+    -- patient.drug.drugrecurreadministration: did the reaction recur on readministration (the rechallenge)
+    ('recurred', '1', 'yes'),
+    ('recurred', '2', 'no'),
+    ('recurred', '3', 'unknown'),
+    -- patient.drug.drugstructuredosageunit and drugcumulativedosageunit
+    ('dose_unit', '001', 'kg'),
+    ('dose_unit', '002', 'g'),
+    ('dose_unit', '003', 'mg'),
+    ('dose_unit', '004', 'µg'),
+    -- patient.drug.drugtreatmentdurationunit
+    ('duration_unit', '801', 'year'),
+    ('duration_unit', '802', 'month'),
+    ('duration_unit', '803', 'week'),
+    ('duration_unit', '804', 'day'),
+    ('duration_unit', '805', 'hour'),
+    ('duration_unit', '806', 'minute'),
+    -- patient.drug.drugintervaldosagedefinition (807 and 811 are both "Trimester" in openFDA's list)
+    ('interval_unit', '801', 'year'),
+    ('interval_unit', '802', 'month'),
+    ('interval_unit', '803', 'week'),
+    ('interval_unit', '804', 'day'),
+    ('interval_unit', '805', 'hour'),
+    ('interval_unit', '806', 'minute'),
+    ('interval_unit', '807', 'trimester'),
+    ('interval_unit', '810', 'cyclical'),
+    ('interval_unit', '811', 'trimester'),
+    ('interval_unit', '812', 'as necessary'),
+    ('interval_unit', '813', 'total');
+
+-- Days in a unit of treatment duration (FAERS drugtreatmentdurationunit 801-806) as a fraction,
+-- days / per: the age units' year of 365.25 days, a month a twelfth of it. A duration is
+-- duration * days / per, not rounded: 54 minutes is 0.0375 days, not a rounding of it.
+CREATE OR REPLACE TABLE duration_units (unit VARCHAR PRIMARY KEY, days DOUBLE, per DOUBLE);
+INSERT INTO duration_units VALUES
+    ('801', 365.25, 1), ('802', 365.25, 12), ('803', 7, 1), ('804', 1, 1), ('805', 1, 24), ('806', 1, 1440);
 
 -- Years per unit of age: FAERS patientonsetageunit 800-805, CAERS age_unit words. A week is
 -- 7 days and a year 365.25 days, so 52 weeks is slightly under a year (0.996), as it should be.
@@ -130,5 +176,13 @@ SELECT map_from_entries(list((code, label)) FILTER (WHERE kind = 'sex')) AS sex,
        map_from_entries(list((code, label)) FILTER (WHERE kind = 'report_type')) AS report_type,
        map_from_entries(list((code, label)) FILTER (WHERE kind = 'age_unit_name')) AS age_unit_name,
        map_from_entries(list((code, label)) FILTER (WHERE kind = 'route')) AS route,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'action')) AS action,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'abated')) AS abated,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'recurred')) AS recurred,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'dose_unit')) AS dose_unit,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'duration_unit')) AS duration_unit,
+       map_from_entries(list((code, label)) FILTER (WHERE kind = 'interval_unit')) AS interval_unit,
+       (SELECT map_from_entries(list((unit, days))) FROM duration_units) AS days_in_unit,
+       (SELECT map_from_entries(list((unit, per))) FROM duration_units) AS unit_per_days,
        (SELECT map_from_entries(list((unit, years))) FROM age_units) AS years_per_unit
 FROM code_labels;

@@ -28,6 +28,12 @@ COPY (
         "patient": {"patientonsetage": "VARCHAR", "patientonsetageunit": "VARCHAR", "patientagegroup": "VARCHAR",
                     "patientsex": "VARCHAR", "patientweight": "VARCHAR", "summary": {"narrativeincludeclinical": "VARCHAR"},
                     "drug": [{"medicinalproduct": "VARCHAR", "drugcharacterization": "VARCHAR", "drugindication": "VARCHAR", "drugstartdate": "VARCHAR",
+                              "drugstartdateformat": "VARCHAR", "drugenddate": "VARCHAR", "drugenddateformat": "VARCHAR",
+                              "drugtreatmentduration": "VARCHAR", "drugtreatmentdurationunit": "VARCHAR", "drugdosagetext": "VARCHAR", "drugdosageform": "VARCHAR",
+                              "drugstructuredosagenumb": "VARCHAR", "drugstructuredosageunit": "VARCHAR", "drugseparatedosagenumb": "VARCHAR",
+                              "drugintervaldosageunitnumb": "VARCHAR", "drugintervaldosagedefinition": "VARCHAR",
+                              "drugcumulativedosagenumb": "VARCHAR", "drugcumulativedosageunit": "VARCHAR", "actiondrug": "VARCHAR", "drugadditional": "VARCHAR",
+                              "drugrecurreadministration": "VARCHAR", "drugrecurrence": [{"drugrecuraction": "VARCHAR"}],
                               "drugadministrationroute": "VARCHAR", "activesubstance": {"activesubstancename": "VARCHAR"},
                               "openfda": {"brand_name": ["VARCHAR"], "generic_name": ["VARCHAR"], "substance_name": ["VARCHAR"]}}],
                     "reaction": [{"reactionmeddrapt": "VARCHAR", "reactionoutcome": "VARCHAR"}]}}') AS r

@@ -1,6 +1,6 @@
 -- Replace one source's rows with what the fetch staged (Parquet files in its scratch folder,
 -- written by ingest/staging.py), keeping one version per report. Runs in one transaction.
--- Variables: `source`; `stage_reports`, `stage_products`, `stage_reactions`: lists of the
+-- Variables: `source`; `stage_reports`, `stage_products`, `stage_ingredients`, `stage_reactions`: lists of the
 -- files of the staging tables' rows (stage_seq and the table's columns); `match_terms`: the
 -- file of the terms;
 -- `raw_files`, the list of the raw records' Parquet files (stage_seq,
@@ -19,6 +19,7 @@ QUALIFY row_number() OVER (PARTITION BY report_id ORDER BY report_version DESC N
 
 DELETE FROM reports WHERE source = getvariable('source');
 DELETE FROM products WHERE source = getvariable('source');
+DELETE FROM product_ingredients WHERE source = getvariable('source');
 DELETE FROM reactions WHERE source = getvariable('source');
 DELETE FROM raw_reports WHERE source = getvariable('source');
 DELETE FROM kratom_terms WHERE source = getvariable('source');
@@ -31,6 +32,9 @@ FROM read_parquet(getvariable('stage_reports')) AS s JOIN winners AS w USING (st
 INSERT INTO products BY NAME
 SELECT s.* EXCLUDE (stage_seq, report_key), w.report_key
 FROM read_parquet(getvariable('stage_products')) AS s JOIN winners AS w USING (stage_seq);
+INSERT INTO product_ingredients BY NAME
+SELECT s.* EXCLUDE (stage_seq, report_key), w.report_key
+FROM read_parquet(getvariable('stage_ingredients')) AS s JOIN winners AS w USING (stage_seq);
 INSERT INTO reactions BY NAME
 SELECT s.* EXCLUDE (stage_seq, report_key), w.report_key
 FROM read_parquet(getvariable('stage_reactions')) AS s JOIN winners AS w USING (stage_seq);

@@ -2,8 +2,8 @@
 -- Each fetch replaces one source's rows whole, in one transaction (see ingest/sql/publish.sql).
 -- The unit of every table is named in its comment; docs/schema.md "Tables" says the same.
 --
--- reports, products, reactions and raw_reports have a key each (named in their comments) but
--- no PRIMARY KEY: DuckDB holds a key's index in memory while a transaction changes the table,
+-- reports, products, product_ingredients, reactions and raw_reports have a key each (named in
+-- their comments) but no PRIMARY KEY: DuckDB holds a key's index in memory while a transaction changes the table,
 -- so a fetch that replaced 300,000 bench reports ran out of its 256 MB in the publish (issue
 -- 12, BENCHMARKS.md). publish_check.sql checks the keys of what each fetch publishes instead,
 -- inside its transaction; nothing else writes these tables.
@@ -70,7 +70,34 @@ CREATE TABLE IF NOT EXISTS products (
     role                     VARCHAR,               -- 'suspect', 'concomitant', 'interacting', NULL (not reported)
     indication               VARCHAR,               -- FAERS drugindication (MedDRA PT), as reported
     start_date               DATE,                  -- FAERS drugstartdate (a whole YYYYMMDD; NULL if absent or partial)
+    start_date_reported      VARCHAR,               -- FAERS drugstartdate as written (YYYYMMDD, or a partial YYYYMM / YYYY)
+    start_date_precision     VARCHAR,               -- how much of it was written: 'day', 'month', 'year'; NULL if it is no date
+    start_date_format        VARCHAR,               -- FAERS drugstartdateformat as reported (102, 610, 602; docs/schema.md)
+    end_date                 DATE,                  -- FAERS drugenddate, read as start_date is
+    end_date_reported        VARCHAR,
+    end_date_precision       VARCHAR,
+    end_date_format          VARCHAR,               -- FAERS drugenddateformat as reported
+    duration_reported        VARCHAR,               -- FAERS drugtreatmentduration as reported
+    duration_unit            VARCHAR,               -- FAERS drugtreatmentdurationunit, named (year ... minute)
+    duration_days            DOUBLE,                -- the duration in days (a year 365.25 days, a month a twelfth of it), not
+                                                    -- rounded; NULL if either part is missing, not a number or negative
+    dosage_text              VARCHAR,               -- FAERS drugdosagetext, as reported (free text)
+    dosage_form              VARCHAR,               -- FAERS drugdosageform, as reported (free text)
+    dose_amount              DOUBLE,                -- FAERS drugstructuredosagenumb: the amount of one dose
+    dose_unit                VARCHAR,               -- FAERS drugstructuredosageunit, named (kg, g, mg, µg)
+    separate_doses           DOUBLE,                -- FAERS drugseparatedosagenumb: the number of separate doses
+    dose_interval            DOUBLE,                -- FAERS drugintervaldosageunitnumb: every this many ...
+    dose_interval_unit       VARCHAR,               -- ... FAERS drugintervaldosagedefinition, named (day, week, ..., as necessary)
+    cumulative_dose_amount   DOUBLE,                -- FAERS drugcumulativedosagenumb: the dose taken until the first reaction
+    cumulative_dose_unit     VARCHAR,               -- FAERS drugcumulativedosageunit, named (kg, g, mg, µg)
     route                    VARCHAR,               -- FAERS route, named
+    action_taken             VARCHAR,               -- FAERS actiondrug, named: what was done with the drug (drug withdrawn,
+                                                    -- dose reduced, dose increased, dose not changed, unknown, not applicable)
+    abated_after_action      VARCHAR,               -- FAERS drugadditional, named: did the reaction abate after the drug was
+                                                    -- stopped or reduced ('yes', 'no', 'does not apply')
+    recurred_on_readministration VARCHAR,           -- FAERS drugrecurreadministration, named: did the reaction recur when the
+                                                    -- drug was given again ('yes', 'no', 'unknown')
+    recurred_reactions       VARCHAR[],             -- FAERS drugrecurrence[].drugrecuraction: the terms that recurred (term keys)
     industry_name            VARCHAR,               -- CAERS industry_name
     is_kratom                BOOLEAN NOT NULL,      -- decided locally by the search terms
     matched_term             VARCHAR,               -- the term that matched
@@ -82,6 +109,26 @@ CREATE TABLE IF NOT EXISTS products (
                                                     -- is_kratom (false if no name): counting these counts a report once per product
     named_as_suspect         BOOLEAN NOT NULL       -- a row of the report with this name and is_kratom has role suspect
                                                     -- or interacting (false if no name)
+);
+
+-- One row per active ingredient of a product (key: source, report_id, product_seq,
+-- ingredient_seq): openFDA's openfda.generic_name values where the product has any, else its
+-- openfda.substance_name values, else its activesubstancename, else its own name (docs/methods.md
+-- "Ingredients"). A product with no name of any kind has no row.
+CREATE TABLE IF NOT EXISTS product_ingredients (
+    source            VARCHAR NOT NULL,
+    report_id         VARCHAR NOT NULL,
+    report_key        BIGINT NOT NULL,              -- reports.report_key
+    product_seq       INTEGER NOT NULL,             -- products.product_seq
+    ingredient_seq    INTEGER NOT NULL,             -- 1-based, in the order of the field's list
+    ingredient        VARCHAR NOT NULL,             -- normalized as product_name_normalized is (one name, any case)
+    ingredient_field  VARCHAR NOT NULL,             -- where it came from: 'openfda.generic_name', 'openfda.substance_name',
+                                                    -- 'activesubstancename', or the product's name ('medicinalproduct', CAERS 'name_brand')
+    is_kratom         BOOLEAN NOT NULL,             -- the product's products.is_kratom
+    is_first_mention  BOOLEAN NOT NULL,             -- the report's first row with this ingredient and is_kratom: counting
+                                                    -- these counts a report once per ingredient
+    named_as_suspect  BOOLEAN NOT NULL              -- a product of the report with this ingredient and is_kratom has role
+                                                    -- suspect or interacting
 );
 
 -- One row per reaction listed on a report, MedDRA preferred term as reported (key: source,

@@ -7,6 +7,22 @@ CREATE OR REPLACE TEMP MACRO clean(x) AS nullif(trim(x), '');
 CREATE OR REPLACE TEMP MACRO openfda_date(x) AS CASE WHEN regexp_full_match(coalesce(x, ''), '[0-9]{8}') THEN try_strptime(x, '%Y%m%d')::DATE END;
 -- FAERS seriousness flags are "1" when set and absent otherwise.
 CREATE OR REPLACE TEMP MACRO flag(x) AS coalesce(trim(x) = '1', false);
+-- A code as openFDA's lists write it ("048", "1"). openFDA sends codes as strings, but a value
+-- can come as a JSON number (48, 1.0), which from_json reads into a VARCHAR field as its text:
+-- a whole number is written without decimals and padded with zeros to the list's width.
+CREATE OR REPLACE TEMP MACRO code(x, width) AS CASE
+    WHEN regexp_full_match(trim(x), '[0-9]+(\.0*)?') THEN lpad(split_part(trim(x), '.', 1), greatest(width, length(split_part(trim(x), '.', 1)))::INTEGER, '0')
+    ELSE clean(x) END;
+-- A code's label from its list (a map of codes.sql's labels), else the code as reported: a
+-- code outside the list is shown, not lost.
+CREATE OR REPLACE TEMP MACRO labelled(labels, c) AS coalesce(map_extract_value(labels, c), c);
+-- How much of a FAERS drug start or end date was written: 'day' (a whole YYYYMMDD, which
+-- openfda_date reads), 'month' (YYYYMM) or 'year' (YYYY); NULL for anything else. The format
+-- code beside the date (102, 610, 602) says the same of a well-formed record, and is kept as reported.
+CREATE OR REPLACE TEMP MACRO date_precision(x) AS CASE
+    WHEN openfda_date(trim(x)) IS NOT NULL THEN 'day'
+    WHEN regexp_full_match(trim(x), '[0-9]{6}') AND try_strptime(trim(x), '%Y%m') IS NOT NULL THEN 'month'
+    WHEN regexp_full_match(trim(x), '[0-9]{4}') AND trim(x) >= '1900' THEN 'year' END;
 CREATE OR REPLACE TEMP MACRO number(x) AS CASE WHEN NOT isnan(try_cast(trim(x) AS DOUBLE)) THEN try_cast(trim(x) AS DOUBLE) END;
 -- Age in years, rounded to 3 decimals; ages outside 0-120 years are data-entry errors (the
 -- value as reported stays in age_reported).

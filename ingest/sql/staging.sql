@@ -5,6 +5,7 @@
 CREATE TABLE stage_reports AS SELECT 0::BIGINT AS stage_seq, * FROM reports LIMIT 0;
 CREATE TABLE stage_products AS SELECT 0::BIGINT AS stage_seq, * FROM products LIMIT 0;
 CREATE TABLE stage_reactions AS SELECT 0::BIGINT AS stage_seq, * FROM reactions LIMIT 0;
+CREATE TABLE stage_ingredients AS SELECT 0::BIGINT AS stage_seq, * FROM product_ingredients LIMIT 0;
 
 -- The terms, in the order they are tried (term_order), with the forms they are matched in:
 -- a substring term inside the squeezed name, a word term as whole words of the normalized
@@ -62,6 +63,25 @@ SELECT *,
        product_name_normalized IS NOT NULL
            AND coalesce(bool_or(role IN ('suspect', 'interacting')) OVER (PARTITION BY stage_seq, product_name_normalized, is_kratom), false) AS named_as_suspect
 FROM page_products_out;
+-- The ingredients of the page's products (product_ingredients, schema.sql), from the names that
+-- faers_page.sql or caers_page.sql chose for each product in page_ingredient_names: the field
+-- they come from and its values, normalized. A value given twice (in any case: "Gabapentin",
+-- "GABAPENTIN") is one ingredient, at its first place.
+CREATE OR REPLACE TEMP TABLE page_ingredient_names (stage_seq BIGINT, product_seq BIGINT, ingredient_field VARCHAR, names VARCHAR[]);
+CREATE OR REPLACE TEMP MACRO ingredient_flags() AS TABLE
+WITH distinct_names AS (
+    SELECT stage_seq, product_seq, ingredient_field,
+           list_filter(list_filter(names, lambda n: n IS NOT NULL), lambda n, i: list_position(list_filter(names, lambda m: m IS NOT NULL), n) = i) AS names
+    FROM page_ingredient_names
+), each_one AS (
+    SELECT n.stage_seq, p.source, p.report_id, n.product_seq, p.is_kratom, p.role, n.ingredient_field,
+           unnest(n.names) AS ingredient, generate_subscripts(n.names, 1) AS ingredient_seq
+    FROM distinct_names AS n JOIN page_products_out AS p USING (stage_seq, product_seq)
+)
+SELECT stage_seq, source, report_id, product_seq, ingredient_seq, ingredient, ingredient_field, is_kratom,
+       row_number() OVER (PARTITION BY stage_seq, ingredient, is_kratom ORDER BY product_seq, ingredient_seq) = 1 AS is_first_mention,
+       coalesce(bool_or(role IN ('suspect', 'interacting')) OVER (PARTITION BY stage_seq, ingredient, is_kratom), false) AS named_as_suspect
+FROM each_one;
 CREATE OR REPLACE TEMP MACRO reaction_flags() AS TABLE
 SELECT *,
        reaction_pt IS NOT NULL AND row_number() OVER (PARTITION BY stage_seq, reaction_pt ORDER BY reaction_seq) = 1 AS is_first_mention,
