@@ -413,8 +413,8 @@ def print_ingredient_names(frame: pd.DataFrame) -> None:
     console.print("ingredients: the product names of the kratom reports and the active ingredients they are counted under.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_frame(frame, console, key=internal_key("ingredient_names"))
     console.print(
-        "Counts: kratom reports (latest version) naming the product with this mapping, once per report. "
-        "from_field says where the ingredient came from: openFDA's openfda.generic_name, else openfda.substance_name, "
+        "Counts: kratom reports (latest version) naming the product mapped to this ingredient, once per report. "
+        "from_fields says where the ingredient came from, in any of those reports: openFDA's openfda.generic_name, else openfda.substance_name, "
         "else the sender's activesubstancename, else the product's own name (docs/methods.md, Ingredients).",
         markup=False, highlight=False, soft_wrap=not console.is_terminal,
     )
