@@ -11,10 +11,11 @@ from typing import Callable
 import duckdb
 
 from kratom_ae import __version__
-from kratom_ae.ingest import store
+from kratom_ae.ingest import publish
 from kratom_ae.ingest.errors import KratomAEError
 from kratom_ae.ingest.openfda import OpenFDAClient, Page, public_url
-from kratom_ae.ingest.staging import PageMeta, Staging, database_file, scratch_folder_of
+from kratom_ae.ingest.scratch import database_file, scratch_folder_of
+from kratom_ae.ingest.staging import PageMeta, Staging
 from kratom_ae.ingest.terms import Term, search_query
 
 
@@ -89,7 +90,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
         staged = staging.finish()
         check_same_snapshot(source, runs)
         staging.close()
-        store.publish(con, source.name, runs, staged)
+        publish.publish(con, source.name, runs, staged)
     finally:
         staging.cleanup()
 

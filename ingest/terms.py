@@ -63,7 +63,7 @@ def forms(terms: list[str]) -> list[tuple[str, str]]:
     SQL matches names with, so that the search sent and the local match cannot drift."""
     import duckdb
 
-    from kratom_ae.ingest.store import sql
+    from kratom_ae.ingest.sqlfiles import sql
 
     con = duckdb.connect()
     try:
