@@ -217,7 +217,7 @@ def alternative_seconds(pages: list[Path], folder: Path) -> dict[str, float]:
     import duckdb
     import zstandard
 
-    from kratom_ae.ingest.store import sql
+    from kratom_ae.ingest.sqlfiles import sql
 
     parse = sql("faers_parse")
     shape = json.loads(re.search(r"from_json\(record, '(.*?)'\) AS r", parse, re.S).group(1))

@@ -17,6 +17,7 @@ import typer
 from kratom_ae.cli.help import PlainHelpGroup
 from kratom_ae.cli.terminal import printable
 from kratom_ae.ingest.dbfile import journal_of
+from kratom_ae.ingest.text import plural
 
 # Plain click help: it rewraps paragraphs to the terminal and shows no type for flags.
 app = typer.Typer(
@@ -205,22 +206,11 @@ def fetch(
 
     Example: kratom-ae fetch --source faers --db kratom.duckdb
     """
-    names = [choice.value for choice in SourceChoice if choice is not SourceChoice.all] if source is SourceChoice.all else [source.value]
+    names = source_names(source)
     done: list[str] = []
 
     def unchanged(closed: bool = True) -> str:
-        """What became of each source, for a fetch that failed or was interrupted; `closed`:
-        the database was closed, so a journal left beside it is one DuckDB could not write."""
-        before = "as it was before this fetch"
-        if not done:
-            return f"the database is {before}"
-        if not db.exists():  # a new file is removed again when the fetch fails
-            return f"{' and '.join(done)} was fetched in full, but the new database file was removed again"
-        kept = f"{' and '.join(done)} {'were' if len(done) > 1 else 'was'} fetched in full and kept"
-        if closed and journal_of(db).exists():  # DuckDB could not write it into the file (a checkpoint failed)
-            kept += f" ({in_journal(db)})"
-        rest = [name for name in names if name not in done]
-        return kept + (f", {' and '.join(rest)} {'is' if len(rest) == 1 else 'are'} {before}" if rest else "")
+        return what_became(db, names, done, "fetch", closed)
 
     with user_errors(db, unchanged):
         from kratom_ae.cli.progress import FetchProgress
@@ -245,16 +235,46 @@ def fetch(
                         # openFDA refused the second source: the sentence must say the first was kept.
                         raise KratomAEError(f"{str(exc).rstrip('.')}; {unchanged(closed=False)}.") from None
                     done.append(name)
-                    held = store.status(con).set_index("source").loc[name]
-                    summary.append(
-                        f"{name}: {held['records_received']:,} records received in {held['queries']} queries; "
-                        f"{held['reports']:,} reports held, {held['kratom_reports']:,} of them kratom reports."
-                    )
-                    if held["malformed_records"]:
-                        summary += malformed_summary(name, held, store.malformed_records(con, name, SHOWN_MALFORMED))
+                    summary += held_summary(con, name)
             # Only now: store.writing has had DuckDB write every source into the file.
             for line in summary:
                 progress.message(line)  # a line at a time: each is escaped whole
+
+
+def source_names(source: "SourceChoice") -> list[str]:
+    return [choice.value for choice in SourceChoice if choice is not SourceChoice.all] if source is SourceChoice.all else [source.value]
+
+
+def what_became(db: Path, names: list[str], done: list[str], run: str, closed: bool = True) -> str:
+    """What became of each source, for a fetch (or bulk load: `run`) that failed or was
+    interrupted; `closed`: the database was closed, so a journal left beside it is one DuckDB
+    could not write."""
+    before = f"as it was before this {run}"
+    verb = "fetched" if run == "fetch" else "loaded"
+    if not done:
+        return f"the database is {before}"
+    if not db.exists():  # a new file is removed again when the fetch fails
+        return f"{' and '.join(done)} was {verb} in full, but the new database file was removed again"
+    kept = f"{' and '.join(done)} {'were' if len(done) > 1 else 'was'} {verb} in full and kept"
+    if closed and journal_of(db).exists():  # DuckDB could not write it into the file (a checkpoint failed)
+        kept += f" ({in_journal(db)})"
+    rest = [name for name in names if name not in done]
+    return kept + (f", {' and '.join(rest)} {'is' if len(rest) == 1 else 'are'} {before}" if rest else "")
+
+
+def held_summary(con, name: str, bulk: bool = False) -> list[str]:
+    """The lines a fetch or bulk load ends with for one source: what it received and holds."""
+    from kratom_ae.ingest import store
+
+    held = store.status(con).set_index("source").loc[name]
+    received = f"kept for the matcher from {plural(held['queries'], 'partition')}" if bulk else f"received in {held['queries']} queries"
+    lines = [
+        f"{name}: {held['records_received']:,} records {received}; "
+        f"{held['reports']:,} reports held, {held['kratom_reports']:,} of them kratom reports."
+    ]
+    if held["malformed_records"]:
+        lines += malformed_summary(name, held, store.malformed_records(con, name, SHOWN_MALFORMED))
+    return lines
 
 
 SHOWN_MALFORMED = 10
@@ -695,7 +715,7 @@ def bulk_download(
 
     Example: kratom-ae bulk download openfda-bulk --source caers
     """
-    names = [choice.value for choice in SourceChoice if choice is not SourceChoice.all] if source is SourceChoice.all else [source.value]
+    names = source_names(source)
     with user_errors(None, "every partition already in the cache is kept; run the download again to resume"):
         from kratom_ae.ingest import bulk
 
@@ -720,8 +740,51 @@ def bulk_download(
             ), err=True)
 
 
-def plural(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+@bulk_app.command("load")
+def bulk_load(
+    cache: Annotated[Path, typer.Argument(metavar="DIR", parser=input_path, help="The cache folder that kratom-ae bulk download filled.")],
+    source: Annotated[SourceChoice, typer.Option(help="Which openFDA database: faers (drug/event), caers (food/event) or all.")] = SourceChoice.all,
+    db: DbOption = DEFAULT_DB,
+    terms: Annotated[Optional[Path], typer.Option("--terms", metavar="FILE", parser=input_path, help="CSV of search terms (columns term,match) instead of the bundled kratom list.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+) -> None:
+    """Read the kratom reports of the bulk files in DIR into the database, instead of fetching them.
+
+    Every drug name of every report of the newest whole export is judged by kratom-ae's own matcher, so it finds names no openFDA search finds (KRA-TOM); the reports found go through the same shaping, case rules and tables as fetched ones. Each source is replaced whole and atomically, as by fetch.
+
+    Example: kratom-ae bulk load openfda-bulk --source caers --db kratom.duckdb
+    """
+    names = source_names(source)
+    done: list[str] = []
+
+    def unchanged(closed: bool = True) -> str:
+        return what_became(db, names, done, "load", closed)
+
+    with user_errors(db, unchanged):
+        from kratom_ae.ingest import store
+        from kratom_ae.ingest.bulk_load import load_source
+        from kratom_ae.ingest.errors import KratomAEError
+        from kratom_ae.ingest.sources import SOURCES
+        from kratom_ae.ingest.terms import load_terms
+
+        def read(export, part, i: int, n: int, run: dict) -> None:
+            if not quiet:
+                typer.echo(printable(f"{export.endpoint} {i:,}/{n:,}: {part.display_name}: {run['total_reported']:,} records read, {run['records_received']:,} kept for the matcher."), err=True)
+
+        term_list = load_terms(terms)
+        summary: list[str] = []
+        with store.writing(db) as con:
+            for name in names:
+                try:
+                    load_source(con, cache, SOURCES[name], term_list, on_partition=read)
+                except KratomAEError as exc:
+                    if not done:
+                        raise
+                    raise KratomAEError(f"{str(exc).rstrip('.')}; {unchanged(closed=False)}.") from None
+                done.append(name)
+                summary += held_summary(con, name, bulk=True)
+        for line in summary:
+            typer.echo(printable(line), err=True)
 
 
 meddra_app = typer.Typer(cls=PlainHelpGroup, no_args_is_help=True, rich_markup_mode=None, help="Use your own licensed MedDRA release.")

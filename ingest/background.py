@@ -18,7 +18,8 @@ import pandas as pd
 
 from kratom_ae.ingest.errors import KratomAEError
 from kratom_ae.ingest.openfda import OpenFDAClient
-from kratom_ae.ingest.store import rollback_quietly, sql
+from kratom_ae.ingest.sqlfiles import sql
+from kratom_ae.ingest.store import rollback_quietly
 
 FIELDS = {"faers": "patient.reaction.reactionmeddrapt.exact", "caers": "reactions.exact"}
 

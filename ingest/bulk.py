@@ -32,7 +32,7 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 from kratom_ae.ingest.errors import KratomAEError
-from kratom_ae.ingest.text import printable
+from kratom_ae.ingest.text import plural, printable
 
 LISTING_URL = "https://api.fda.gov/download.json"
 ENDPOINTS = {"faers": "drug/event", "caers": "food/event"}
@@ -173,6 +173,55 @@ def damage(path: Path, part: Partition) -> str | None:
     if part.records is not None and records != part.records:
         return f"{records:,} records where download.json lists {part.records:,}"
     return None
+
+
+def cached_export(cache: Path, source: str) -> Export:
+    """The newest export of a source in the cache, with every partition whole (in_cache);
+    KratomAEError when there is none, or when the newest is not whole: an older export would
+    be read without a word while the user believes the newest is."""
+    endpoint = ENDPOINTS[source]
+    download = f"kratom-ae bulk download {cache} --source {source}"
+    folder = next(exports_in(cache, source), None)
+    if folder is None:
+        raise KratomAEError(f"The folder {cache} holds no bulk files of {endpoint}; download them first: {download}.")
+    try:
+        entry = json.loads((folder / "export.json").read_text(encoding="utf-8"))
+        export = Export(source, endpoint, str(entry["export_date"]), whole_number(entry.get("total_records")), [partition(item, endpoint) for item in entry["partitions"]], entry)
+    except (OSError, ValueError, KeyError, TypeError):
+        raise KratomAEError(f"The bulk cache's {folder / 'export.json'} is not the listing kratom-ae wrote there; download again: {download}.") from None
+    if cache / export.folder != folder:
+        raise KratomAEError(f"The bulk cache's {folder / 'export.json'} names the export {printable(export.export_date)}, not the folder's; download again: {download}.")
+    whole = [p for p in export.partitions if in_cache(cache, export, p)]
+    if len(whole) < len(export.partitions):
+        raise KratomAEError(f"The {endpoint} export {export.export_date} in {cache} is not whole ({len(whole):,} of {plural(len(export.partitions), 'partition')}); finish the download first: {download}.")
+    return export
+
+
+def partition_meta(path: Path) -> dict:
+    """A partition's meta object (its disclaimer, last_updated), read as a stream."""
+    import ijson
+
+    with zipfile.ZipFile(path) as archive, archive.open(json_member(archive)) as stream:
+        meta = next(ijson.items(stream, "meta"), None)
+    return meta if isinstance(meta, dict) else {}
+
+
+def partition_records(path: Path) -> Iterator[dict]:
+    """A partition's records, one at a time (never the partition in memory). Numbers come as
+    int or float: a record written out again has 1.0 where the file had 1.0, but 1.5 where
+    it had 1.50 (openFDA sends numbers as strings in all but a few fields)."""
+    import ijson
+
+    with zipfile.ZipFile(path) as archive, archive.open(json_member(archive)) as stream:
+        yield from ijson.items(stream, "results.item", use_float=True)
+
+
+def json_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
+    """The one file of a partition's zip (openFDA puts one JSON document in each)."""
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) != 1:
+        raise KratomAEError(f"The bulk partition {archive.filename} holds {plural(len(members), 'file')}, not one JSON document; download it again.")
+    return members[0]
 
 
 # -- Downloading --------------------------------------------------------------------------

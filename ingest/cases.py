@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from kratom_ae.ingest.store import sql
+from kratom_ae.ingest.sqlfiles import sql
 
 COMPANY_NUMBER = 1  # case_pairs.sql's rule_order of the company-number rule
 

@@ -4,49 +4,22 @@ one transaction, so that an interrupted fetch leaves the user's database exactly
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from typing import Callable
 
 import duckdb
 
 from kratom_ae import __version__
-from kratom_ae.ingest import store
+from kratom_ae.ingest import publish
+from kratom_ae.ingest.clock import utcnow
 from kratom_ae.ingest.errors import KratomAEError
 from kratom_ae.ingest.openfda import OpenFDAClient, Page, public_url
-from kratom_ae.ingest.staging import PageMeta, Staging, database_file, scratch_folder_of
+from kratom_ae.ingest.scratch import database_file, scratch_folder_of
+from kratom_ae.ingest.sources import SOURCES, Source  # noqa: F401 (SOURCES: imported from here too)
+from kratom_ae.ingest.staging import PageMeta, Staging
 from kratom_ae.ingest.terms import Term, search_query
 
 
-@dataclass(frozen=True)
-class Source:
-    name: str
-    endpoint: str
-    search_fields: list[str]  # name fields searched on openFDA (and checked locally, in the page SQL)
-    id_field: str
-
-
-SOURCES = {
-    "faers": Source(
-        "faers",
-        "drug/event",
-        [
-            "patient.drug.medicinalproduct",
-            "patient.drug.activesubstance.activesubstancename",
-            "patient.drug.openfda.brand_name",
-            "patient.drug.openfda.generic_name",
-            "patient.drug.openfda.substance_name",
-        ],
-        "safetyreportid",
-    ),
-    "caers": Source("caers", "food/event", ["products.name_brand"], "report_number"),
-}
-
 OnPage = Callable[[str, Term, Page, int], None]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: Source, terms: list[Term], on_page: OnPage | None = None) -> None:
@@ -89,7 +62,7 @@ def fetch_source(con: duckdb.DuckDBPyConnection, client: OpenFDAClient, source: 
         staged = staging.finish()
         check_same_snapshot(source, runs)
         staging.close()
-        store.publish(con, source.name, runs, staged)
+        publish.publish(con, source.name, runs, staged)
     finally:
         staging.cleanup()
 

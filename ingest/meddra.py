@@ -14,7 +14,8 @@ import duckdb
 from kratom_ae.ingest.dbfile import is_duckdb_file
 from kratom_ae.ingest.errors import KratomAEError
 from kratom_ae.ingest import failures
-from kratom_ae.ingest.store import rollback_quietly, sql
+from kratom_ae.ingest.sqlfiles import sql
+from kratom_ae.ingest.store import rollback_quietly
 
 FILES = {"soc_file": "soc.asc", "pt_file": "pt.asc", "llt_file": "llt.asc", "hier_file": "mdhier.asc"}
 

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from kratom_ae.ingest.errors import KratomAEError
+from kratom_ae.ingest.errors import KratomAEError, OpenFDAError  # noqa: F401 (OpenFDAError: raised here, imported from here)
+from kratom_ae.ingest.pages import InvalidPage, WrongPage, json_object  # noqa: F401
 
 # requests (with urllib3, and ingest.deadline built on them) is imported when the first
 # request is made: a tenth of a second that `signals` with its background cached, and every
@@ -53,19 +54,6 @@ CHUNK = 1 << 16
 # More reports than any openFDA endpoint could hold (FAERS has about 30 million): a total or a
 # count above it is a server's mistake, and would not fit the database's BIGINT either.
 MAX_REPORTS = 10**12
-
-
-class OpenFDAError(KratomAEError):
-    """openFDA could not be reached or refused the request; the message says which."""
-
-
-class InvalidPage(ValueError):
-    """A 200 response whose body is not a JSON object: asked for again, like a 5xx."""
-
-
-class WrongPage(ValueError):
-    """A 200 response that is valid JSON but not the answer asked for (results an object, meta
-    a string): asking again would bring the same answer, so it is not retried."""
 
 
 class _Retry(Exception):
@@ -97,40 +85,6 @@ class PageContent:
     count: int
     results: list[dict] | None = None
     repeated: int = 0  # records on this page that the reader saw earlier in the same query
-
-
-def json_object(body: bytes) -> dict:
-    """The body as a JSON object of openFDA's layout: InvalidPage if it is not JSON (a
-    transfer gone wrong), WrongPage if it is JSON of another layout."""
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise InvalidPage(str(exc)) from None
-    problem = layout_problem(value)
-    if problem:
-        raise WrongPage(problem)
-    return value
-
-
-def layout_problem(value) -> str | None:
-    """What keeps a parsed JSON value from being an openFDA response, {"meta": {...},
-    "results": [...]} (either may be missing), or None."""
-    if not isinstance(value, dict):
-        return f"a JSON {json_kind(value)}, not an object"
-    if value.get("meta") is not None and not isinstance(value["meta"], dict):
-        return f"its meta is a JSON {json_kind(value['meta'])}, not an object"
-    if value.get("results") is not None and not isinstance(value["results"], list):
-        return f"its results are a JSON {json_kind(value['results'])}, not a list"
-    results = value["meta"].get("results") if isinstance(value.get("meta"), dict) else None
-    if results is not None and not isinstance(results, dict):
-        return f"its meta.results is a JSON {json_kind(results)}, not an object"
-    return None
-
-
-def json_kind(value) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    return {dict: "object", list: "array", str: "string", int: "number", float: "number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def is_report_count(value) -> bool:

@@ -10,7 +10,7 @@ small machine both work:
 - the shaper (a thread of its own): the pages are shaped by SQL (ingest/sql/faers_page.sql,
   caers_page.sql) in batches of several pages, into the staging tables of a scratch database.
 
-Only `store.publish` touches the user's database, in one transaction, so an interrupted or
+Only `ingest.publish` touches the user's database, in one transaction, so an interrupted or
 failed fetch leaves it as it was, and a page that turns out not to be JSON can simply be asked
 for again.
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import queue
-import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -31,8 +30,10 @@ import zstandard
 
 from kratom_ae.ingest import failures
 from kratom_ae.ingest.countries import country_names
-from kratom_ae.ingest.openfda import InvalidPage, OpenFDAError, WrongPage, layout_problem
-from kratom_ae.ingest.store import sql
+from kratom_ae.ingest.errors import OpenFDAError
+from kratom_ae.ingest.pages import InvalidPage, WrongPage, layout_problem
+from kratom_ae.ingest.scratch import new_scratch_folder
+from kratom_ae.ingest.sqlfiles import sql
 from kratom_ae.ingest.terms import Term
 from kratom_ae.ingest.text import first_line
 
@@ -77,25 +78,6 @@ class PageFile:
     first_seq: int
     count: int
     size: int
-
-
-PREFIX = ".kratom-ae-staging-"
-OWNER = "database.txt"  # in each scratch folder: the database it stages for
-
-
-def new_scratch_folder(database: Path | None) -> tempfile.TemporaryDirectory:
-    """A scratch folder beside `database` (or in the system's temporary folder for None),
-    with the OWNER file by which a later fetch tells it apart if this one is killed."""
-    folder = tempfile.TemporaryDirectory(prefix=PREFIX, dir=database.parent if database else None)
-    (Path(folder.name) / OWNER).write_text(str(database), encoding="utf-8")
-    return folder
-
-
-def scratch_folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """The scratch folder store.writing made for this connection: the one folder beside the
-    database that DuckDB lets it read (its setting allowed_directories)."""
-    allowed = con.execute("SELECT current_setting('allowed_directories')").fetchone()[0] or []
-    return next((Path(folder) for folder in allowed if Path(folder).name.startswith(PREFIX)), None)
 
 
 class Staging:
@@ -195,7 +177,7 @@ class Staging:
 
 @dataclass
 class Staged:
-    """What a fetch staged, for store.publish (ingest/sql/publish.sql): Parquet files of the
+    """What a fetch staged, for ingest.publish (ingest/sql/publish.sql): Parquet files of the
     staging tables' rows (stage_seq and the columns of reports, products, product_ingredients,
     reactions; the case rules' facts of each report), of stage_problems and of the terms; the raw records
     (stage_seq, record) and their dictionary."""
@@ -570,19 +552,3 @@ def envelope(meta: dict) -> tuple[str | None, int | None, str | None]:
     return last_updated, total if isinstance(total, int) and not isinstance(total, bool) else None, disclaimer
 
 
-def database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """The file of the database con is connected to (None for an in-memory one)."""
-    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
-    return Path(path).resolve() if path else None
-
-
-def remove_leftovers(database: Path, keep: Path | None = None) -> None:
-    """Remove the scratch folders that killed fetches into `database` left beside it (all but
-    `keep`, the running fetch's own). Call it only while holding the database open for
-    writing: DuckDB then guarantees that no other fetch into it is running, so every such
-    folder is a leftover. Folders of fetches into other databases in the same folder are told
-    apart by their OWNER file and kept."""
-    for folder in database.parent.glob(PREFIX + "*"):
-        owner = folder / OWNER
-        if folder != keep and folder.is_dir() and owner.is_file() and owner.read_text(encoding="utf-8") == str(database):
-            shutil.rmtree(folder, ignore_errors=True)

@@ -19,6 +19,7 @@ one of two ways, or excludes:
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -63,7 +64,7 @@ def forms(terms: list[str]) -> list[tuple[str, str]]:
     SQL matches names with, so that the search sent and the local match cannot drift."""
     import duckdb
 
-    from kratom_ae.ingest.store import sql
+    from kratom_ae.ingest.sqlfiles import sql
 
     con = duckdb.connect()
     try:
@@ -114,6 +115,25 @@ def load_terms(path: str | Path | None = None) -> list[Term]:
     if not any(t.searched for t in terms):
         raise KratomAEError(f"The terms file {where} has no substring or word term to search for.")
     return terms
+
+
+NOT_LETTER_OR_DIGIT = re.compile(r"[^A-Z0-9]")
+
+
+def could_match(names, terms: list[Term]) -> bool:
+    """Whether any of these names might be matched by a substring or word term: its letters
+    and digits, in upper case, hold the term's. Every name the page SQL matches passes (a
+    word match is also a match of the letters and digits), so a record this turns down is one
+    the matcher would have turned down too; a record it lets through is judged by the SQL.
+    For the bulk files (ingest/bulk_load.py), where every record of FAERS passes by. Python's
+    upper() makes letters of a few characters DuckDB's leaves alone (ß as SS): more records
+    pass, never fewer."""
+    squeezed = [t.squeezed for t in terms if t.searched]
+    for name in names:
+        text = NOT_LETTER_OR_DIGIT.sub("", (name if isinstance(name, str) else str(name)).upper())
+        if any(term in text for term in squeezed):
+            return True
+    return False
 
 
 def search_query(term: Term, fields: list[str]) -> str:

@@ -56,3 +56,8 @@ def escape(char: str) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def plural(n: int, noun: str) -> str:
+    """ "1 partition", "2 partitions", "1,767 partitions"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -142,7 +142,8 @@ def counting_rules() -> list[str]:
 
 
 def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, tables: dict[str, Query], listing=None) -> dict:
-    from kratom_ae.ingest.store import sql, synthetic_sources, synthetic_warning
+    from kratom_ae.ingest.sqlfiles import sql
+    from kratom_ae.ingest.store import synthetic_sources, synthetic_warning
     from kratom_ae.queries.library import has_meddra
 
     runs = con.execute(sql("provenance")).df()

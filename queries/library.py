@@ -18,7 +18,7 @@ from kratom_ae.ingest import failures
 from kratom_ae.ingest.errors import KratomAEError
 from kratom_ae.ingest.inputs import read_bytes
 from kratom_ae.ingest.text import quoted
-from kratom_ae.ingest.store import sql
+from kratom_ae.ingest.sqlfiles import sql
 
 BUNDLED = Path(str(resources.files("kratom_ae.queries")))
 FILTERS = ("source", "since", "until", "role", "serious", "top", "unit")

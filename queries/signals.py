@@ -165,7 +165,7 @@ def table_key(counted_by_kratom_ae: bool) -> tuple[str, ...]:
 
 
 def background_info(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    from kratom_ae.ingest.store import sql
+    from kratom_ae.ingest.sqlfiles import sql
 
     return con.execute(sql("background_info")).df()
 

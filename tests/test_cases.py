@@ -19,7 +19,7 @@ import oracle
 import synthetic
 from kratom_ae.cli.main import app
 from fake_openfda import FakeOpenFDA
-from kratom_ae.ingest import store
+from kratom_ae.ingest import sqlfiles, store
 from kratom_ae.ingest.cases import Facts, contradictions, group
 from kratom_ae.ingest.fetch import SOURCES, fetch_source
 from kratom_ae.ingest.openfda import OpenFDAClient, Pacer
@@ -307,7 +307,7 @@ def test_no_case_holds_two_contradicting_reports(fetched_db, reports):
 
 def reference_keys(values: list[str]) -> list[str | None]:
     con = duckdb.connect()
-    con.execute(store.sql("shaping_macros"))
+    con.execute(sqlfiles.sql("shaping_macros"))
     return [con.execute("SELECT reference_key($x)", {"x": v}).fetchone()[0] for v in values]
 
 

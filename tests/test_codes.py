@@ -7,7 +7,7 @@ import duckdb
 import pytest
 import yaml
 
-from kratom_ae.ingest.store import sql
+from kratom_ae.ingest.sqlfiles import sql
 
 DEFINITIONS = Path(__file__).parent / "fixtures" / "openfda_schema" / "drugevent.yaml"
 # codes.sql's kind -> the drug field whose possible values it names.

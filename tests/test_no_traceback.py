@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kratom_ae.cli.main import app
-from kratom_ae.ingest import store
+from kratom_ae.ingest import publish, sqlfiles, store
 from kratom_ae.ingest.openfda import public_url
 from test_fetch_database import dump
 from vcr_setup import make_vcr
@@ -207,7 +207,7 @@ def test_disk_full_in_duckdb_is_not_called_a_bad_page(db, monkeypatch, step):
 
     def connect(path=":memory:", *a, **k):
         con = real_connect(path, *a, **k)
-        return Connection(con, execute_fails=(lambda q: q == store.sql(step), failure))
+        return Connection(con, execute_fails=(lambda q: q == sqlfiles.sql(step), failure))
 
     monkeypatch.setattr("kratom_ae.ingest.staging.duckdb.connect", connect)
     result = fetch_replayed(db)
@@ -528,7 +528,7 @@ def test_ctrl_c_after_one_source_into_a_new_file_says_what_became_of_it(tmp_path
     """Whatever happens to a new file when the second source fails, the sentence says it."""
     db = tmp_path / "new.duckdb"
     calls = []
-    original = store.publish
+    original = publish.publish
 
     def second_publish_interrupted(*args, **kwargs):
         calls.append(1)
@@ -536,7 +536,7 @@ def test_ctrl_c_after_one_source_into_a_new_file_says_what_became_of_it(tmp_path
             raise RuntimeError("Query interrupted")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(store, "publish", second_publish_interrupted)
+    monkeypatch.setattr(publish, "publish", second_publish_interrupted)
     message = one_sentence(fetch_replayed(db), 130)
     if db.exists():
         assert message == "Error: Interrupted; faers was fetched in full and kept, caers is as it was before this fetch."

@@ -18,7 +18,7 @@ import synthetic
 from kratom_ae.cli.main import app
 from kratom_ae.cli.terminal import printable
 from fake_openfda import FakeOpenFDA
-from kratom_ae.ingest import store
+from kratom_ae.ingest import sqlfiles, store
 from kratom_ae.ingest.fetch import SOURCES
 from kratom_ae.ingest.terms import load_terms, search_query
 from kratom_ae.queries.export import csv_text
@@ -254,7 +254,7 @@ def crafted(tmp_path, *statements) -> Path:
     secret.write_text("TOP-SECRET-LINE\n")
     db = tmp_path / "crafted.duckdb"
     con = duckdb.connect(str(db))
-    con.execute(store.sql("schema"))
+    con.execute(sqlfiles.sql("schema"))
     for statement in statements:
         con.execute(statement.format(secret=secret))
     con.close()

@@ -16,7 +16,7 @@ import oracle
 import synthetic
 from kratom_ae.cli.main import app
 from fake_openfda import FakeOpenFDA, real_error
-from kratom_ae.ingest import background, store
+from kratom_ae.ingest import background, sqlfiles
 from kratom_ae.ingest.openfda import OpenFDAClient, Pacer
 from kratom_ae.queries.disproportionality import statistics
 from test_meddra import base_db  # noqa: F401 (a fetched database, shared)
@@ -302,7 +302,7 @@ def test_500_background_terms_stay_within_240_a_minute_and_survive_429():
     terms = [f"RARE TERM {i:03d}" for i in range(500)]
     records = [{"safetyreportid": str(i), "patient": {"reaction": [{"reactionmeddrapt": t}]}, "receivedate": "20200101"} for i, t in enumerate(terms)]
     con = duckdb.connect(":memory:")
-    con.execute(store.sql("schema"))
+    con.execute(sqlfiles.sql("schema"))
     pacer = RecordingPacer()
     with FakeOpenFDA(records) as server:
         server.faults = [("sleep", 0.0)] * 100 + [real_error("error-429_OVER_RATE_LIMIT_animalandveterinary-event_FDA-openfda-issue111.json", 429, {"Retry-After": "2"})]

@@ -1,0 +1,220 @@
+"""`kratom-ae bulk load` (ingest/bulk_load.py): the reports of the bulk files through the same
+shaping as fetched ones. The synthetic fixture, served both as search API pages (fake_openfda)
+and as bulk partitions (fake_bulk), gives the same rows both ways; the bulk files also give the
+reports no search finds (a kratom name whose words are not KRATOM), and leave out every record
+naming no term."""
+
+from __future__ import annotations
+
+import random
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+import synthetic
+from fake_bulk import FakeBulk
+from fake_openfda import FakeOpenFDA
+from kratom_ae.cli.main import app
+
+runner = CliRunner()
+# Kratom names no openFDA search of the bundled terms finds: its wildcards match words, and
+# these split kratom into words of its own (KRA, TOM) or glue it to a brand (the API's word is
+# then HERBKRATOMS, which *kratom* does find: kept as a control).
+BULK_ONLY = {"13000001": "KRA-TOM POWDER", "13000002": "Kra tom capsules", "13000003": "K.R.A.T.O.M."}
+FOUND_BOTH_WAYS = {"13000004": "HERBKRATOMS"}
+FILLERS = 60  # reports naming no kratom at all: read from the bulk files and left out
+
+
+def universe() -> tuple[list[dict], list[dict]]:
+    faers, caers = synthetic.fixture_dataset()
+    # A bulk file holds the latest version of each report only, as openFDA's search does.
+    latest = {}
+    for record in faers:
+        key = record["safetyreportid"]
+        if key not in latest or int(record.get("safetyreportversion") or 0) >= int(latest[key].get("safetyreportversion") or 0):
+            latest[key] = record
+    faers = list(latest.values())
+    rng = random.Random(synthetic.SEED + 22)
+    faers += [synthetic.faers_record(rng, report_id, name, era="faers") for report_id, name in {**BULK_ONLY, **FOUND_BOTH_WAYS}.items()]
+    faers += [synthetic.faers_record(rng, str(13_100_000 + i), None, era="faers") for i in range(FILLERS)]
+    return faers, caers
+
+
+def partitions(records: list[dict], n: int) -> list[list[dict]]:
+    size = -(-len(records) // n)
+    return [records[i:i + size] for i in range(0, len(records), size)]
+
+
+@pytest.fixture(scope="module")
+def both_ways(tmp_path_factory):
+    """(the database fetched from the search API, the one loaded from the bulk files, the cache)."""
+    folder = tmp_path_factory.mktemp("bulk-load")
+    faers, caers = universe()
+    api_db, bulk_db, cache = folder / "api.duckdb", folder / "bulk.duckdb", folder / "cache"
+    with FakeOpenFDA(faers, caers) as server:
+        fetched = runner.invoke(app, ["fetch", "--db", str(api_db), "--base-url", server.url, "--requests-per-minute", "0", "--quiet"])
+    assert fetched.exit_code == 0, fetched.output
+    with FakeBulk({"faers": partitions(faers, 3), "caers": [caers]}) as server:
+        downloaded = runner.invoke(app, ["bulk", "download", str(cache), "--listing-url", server.listing_url, "--quiet"])
+    assert downloaded.exit_code == 0, downloaded.output
+    loaded = runner.invoke(app, ["bulk", "load", str(cache), "--db", str(bulk_db)])
+    assert loaded.exit_code == 0, loaded.output
+    return api_db, bulk_db, cache, loaded
+
+
+# Every stored column but the database's own join numbers (report_key), by report id.
+ROWS = {
+    "reports": "SELECT * EXCLUDE (report_key) FROM reports",
+    "products": "SELECT r.source, r.report_id, p.* EXCLUDE (source, report_key) FROM products p JOIN reports r USING (source, report_key)",
+    "product_ingredients": "SELECT r.source, r.report_id, i.* EXCLUDE (source, report_key) FROM product_ingredients i JOIN reports r USING (source, report_key)",
+    "reactions": "SELECT r.source, r.report_id, x.* EXCLUDE (source, report_key) FROM reactions x JOIN reports r USING (source, report_key)",
+}
+
+
+def rows(db: Path, table: str, ids: set[tuple[str, str]]) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        got = con.execute(f"SELECT * FROM ({ROWS[table]}) ORDER BY ALL").fetchall()
+        names = [d[0] for d in con.description]
+    finally:
+        con.close()
+    source, report_id = names.index("source"), names.index("report_id")
+    return [row for row in got if (row[source], row[report_id]) in ids]
+
+
+def kratom_reports(db: Path) -> set[tuple[str, str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return set(con.execute("SELECT source, report_id FROM reports WHERE is_kratom_report").fetchall())
+    finally:
+        con.close()
+
+
+def held(db: Path) -> set[tuple[str, str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return set(con.execute("SELECT source, report_id FROM reports").fetchall())
+    finally:
+        con.close()
+
+
+def test_the_bulk_files_give_every_fetched_kratom_report_and_those_no_search_finds(both_ways):
+    api_db, bulk_db, _, _ = both_ways
+    fetched, loaded = kratom_reports(api_db), kratom_reports(bulk_db)
+    only_bulk = {("faers", report_id) for report_id in BULK_ONLY}
+    assert len(fetched) == 2232 + 145 + len(FOUND_BOTH_WAYS)  # the fixture's, and HERBKRATOMS
+    assert ("faers", "13000004") in fetched
+    assert not only_bulk & held(api_db)  # no search found them
+    assert loaded == fetched | only_bulk
+    # Reports naming no term are read but not kept; the look-alikes (7-OH-DPAT ...) are kept and judged not kratom, as fetched.
+    assert not {r for r in held(bulk_db) if r[1].startswith("131")}
+    assert held(bulk_db) - loaded == held(api_db) - fetched == {("faers", f"1120000{i}") for i in range(4)}
+
+
+@pytest.mark.parametrize("table", sorted(ROWS))
+def test_a_report_read_both_ways_gives_the_same_rows(both_ways, table):
+    api_db, bulk_db, _, _ = both_ways
+    both = held(api_db)
+    fetched, loaded = rows(api_db, table, both), rows(bulk_db, table, both)
+    assert len(fetched) > 100
+    assert loaded == fetched
+
+
+def test_the_reports_only_the_bulk_files_give_are_matched_by_name(both_ways):
+    _, bulk_db, _, _ = both_ways
+    con = duckdb.connect(str(bulk_db), read_only=True)
+    try:
+        matched = con.execute("SELECT r.report_id, p.product_name, p.matched_term, p.matched_field FROM products p JOIN reports r USING (source, report_key) "
+                              "WHERE p.is_kratom AND r.report_id LIKE '1300000%' ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    assert matched == [(report_id, name, "KRATOM", "medicinalproduct") for report_id, name in sorted({**BULK_ONLY, **FOUND_BOTH_WAYS}.items())]
+
+
+def test_runs_name_each_partition_its_url_and_the_records_read(both_ways):
+    _, bulk_db, _, loaded = both_ways
+    con = duckdb.connect(str(bulk_db), read_only=True)
+    try:
+        runs = con.execute("SELECT source, term, base_url, last_updated, total_reported, records_received, disclaimer FROM fetch_runs ORDER BY source, base_url").fetchall()
+    finally:
+        con.close()
+    faers, caers = universe()
+    assert [(r[0], r[1], r[2].rsplit("/", 1)[-1], r[3], r[4]) for r in runs] == [
+        ("caers", "(bulk file)", "food-event-0001-of-0001.json.zip", "2026-11-18", len(caers)),
+        *[("faers", "(bulk file)", f"drug-event-000{i}-of-0003.json.zip", "2026-11-18", len(part)) for i, part in enumerate(partitions(faers, 3), 1)],
+    ]
+    assert sum(r[5] for r in runs if r[0] == "faers") == len(faers) - FILLERS
+    assert all("SYNTHETIC" in r[6] for r in runs)
+    assert f"faers: {len(faers) - FILLERS:,} records kept for the matcher from 3 partitions; {len(faers) - FILLERS:,} reports held, " in loaded.stderr
+
+
+def test_a_second_load_converges_to_the_same_contents(both_ways, tmp_path):
+    _, bulk_db, cache, _ = both_ways
+    again = tmp_path / "again.duckdb"
+    for _ in range(2):
+        assert runner.invoke(app, ["bulk", "load", str(cache), "--db", str(again), "--quiet"]).exit_code == 0
+    for table in ROWS:
+        assert rows(again, table, held(bulk_db)) == rows(bulk_db, table, held(bulk_db)), table
+    assert held(again) == held(bulk_db)
+
+
+def copied(cache: Path, to: Path) -> Path:
+    for path in cache.rglob("*"):
+        if path.is_file():
+            (to / path.relative_to(cache)).parent.mkdir(parents=True, exist_ok=True)
+            (to / path.relative_to(cache)).write_bytes(path.read_bytes())
+    return to
+
+
+def test_a_partition_cut_short_is_refused_and_the_database_kept(both_ways, tmp_path):
+    _, _, cache, _ = both_ways
+    copy = copied(cache, tmp_path / "cache")
+    db = tmp_path / "db.duckdb"
+    assert runner.invoke(app, ["bulk", "load", str(copy), "--db", str(db), "--quiet"]).exit_code == 0
+    before = {table: rows(db, table, held(db)) for table in ROWS}
+    [part] = copy.rglob("drug-event-0002-of-0003.json.zip")
+    part.write_bytes(part.read_bytes()[:1000])
+    result = runner.invoke(app, ["bulk", "load", str(copy), "--db", str(db), "--source", "faers", "--quiet"])
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: The drug/event export 2026-11-18 in {copy} is not whole (2 of 3 partitions); finish the download first: "
+                             f"kratom-ae bulk download {copy} --source faers.\n")
+    assert {table: rows(db, table, held(db)) for table in ROWS} == before
+
+
+def test_a_partition_changed_after_it_was_verified_is_refused(both_ways, tmp_path):
+    """One record fewer, its .verified record made to agree (by hand, or by another tool):
+    the download's check cannot tell, the records read can."""
+    import io
+    import json
+
+    _, _, cache, _ = both_ways
+    copy = copied(cache, tmp_path / "cache")
+    [part] = copy.rglob("food-event-0001-of-0001.json.zip")
+    with zipfile.ZipFile(part) as archive:
+        [member] = archive.namelist()
+        document = json.loads(archive.read(member))
+    listed = len(document["results"])
+    document["results"] = document["results"][:-1]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, json.dumps(document))
+    part.write_bytes(buffer.getvalue())
+    verified = part.with_name(part.name + ".verified")
+    record = json.loads(verified.read_text())
+    verified.write_text(json.dumps({**record, "bytes": part.stat().st_size}))
+    db = tmp_path / "db.duckdb"
+    result = runner.invoke(app, ["bulk", "load", str(copy), "--db", str(db), "--source", "caers", "--quiet"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (f"Error: The bulk partition {part} holds {listed - 1:,} records where download.json listed {listed:,}; it changed after it was "
+                             f"downloaded: delete it and run kratom-ae bulk download again.\n")
+    assert not db.exists()
+
+
+def test_no_bulk_files_in_the_folder_says_how_to_get_them(tmp_path):
+    result = runner.invoke(app, ["bulk", "load", str(tmp_path), "--db", str(tmp_path / "db.duckdb"), "--source", "caers"])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: The folder {tmp_path} holds no bulk files of food/event; download them first: kratom-ae bulk download {tmp_path} --source caers.\n"
+    assert not (tmp_path / "db.duckdb").exists()
