@@ -14,12 +14,11 @@ holds them to it):
 - database: `store` (opening the user's database, checking it, closing it written) and `raw`
   (a stored report's raw record).
 - publish: `publish`, the one step that writes a fetch into the database, in one transaction.
-- ways in: `fetch` (API pages: transport, then shaping, then publish), `meddra` (a MedDRA
-  release), `background` (openFDA's counts for signals).
+- ways in: `fetch` (API pages: transport, then shaping, then publish), `bulk_load` (bulk
+  partitions from the cache: the same shaping and publish), `meddra` (a MedDRA release),
+  `background` (openFDA's counts for signals).
 - common ground, used by every room and using none: `errors`, `text`, `sqlfiles` (the SQL in
   `sql/`), `pages` (what an openFDA response looks like), `scratch` (a fetch's scratch folder),
-  `dbfile`, `inputs`, `failures`, `countries`, `deadline`.
-
-Bulk partitions do not yet go through shaping and publish (issue 22, item 2): `bulk` only
-downloads them.
+  `sources` (FAERS and CAERS: endpoints, name fields, ids), `clock`, `dbfile`, `inputs`,
+  `failures`, `countries`, `deadline`.
 """

@@ -29,6 +29,8 @@ READ_ONLY_PATHS = {
     ("export", "queries_dir"),
     ("signals", "counts"),
     ("meddra load", "folder"),
+    ("bulk load", "cache"),
+    ("bulk load", "terms"),
 }
 # How to run each command that writes a file, with the least it needs besides the output.
 # {COUNTS} is a counts file for signals: with it, signals reads no background from openFDA.

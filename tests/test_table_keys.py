@@ -41,6 +41,7 @@ NO_SPLIT_TABLE = {
     "raw": "one JSON record",
     "meddra load": "one sentence",
     "bulk download": "progress and sentences",
+    "bulk load": "progress and sentences",
 }
 
 
