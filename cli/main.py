@@ -586,6 +586,8 @@ def signals(
                     """The signals table and what is shown and written with it."""
                     frame = signal_lib.signal_table(con, min_reports, sort.value)
                     info = signal_lib.background_info(con)
+                    # The background of a source out of scope is cached too, but not this table's.
+                    info = info[info["source"] == filters.source].reset_index(drop=True) if filters.source != "all" else info
                     warnings = signal_lib.release_warnings(info)
                     provenance = export.signals_provenance(con, db, filters, info, warnings, client.requests_sent, min_reports, sort.value, guard=not unguarded) if csv_file else None
                     return frame, info, warnings, client.requests_sent, store.synthetic_warning(store.synthetic_sources(con)), provenance

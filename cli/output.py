@@ -161,7 +161,9 @@ def print_frame(frame: pd.DataFrame, console=None, *, key: Sequence[str] = ()) -
     columns = [frame_column(frame[c]) for c in shown]
     print_columns(columns, console, keys=len(leading))
     for column in constant:
-        console.print(printable(f"{column}: {cells(frame[column])[0]} (every row)"), markup=False, highlight=False, soft_wrap=not console.is_terminal)
+        value = cells(frame[column])[0]
+        said = f"{column}: {value} (every row)" if value.strip() else f"{column}: empty in every row"
+        console.print(printable(said), markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_row_count(len(frame), console)
 
 

@@ -8,6 +8,7 @@ Every number comes from the bundled tables (queries/*.sql) and from the signals 
 from __future__ import annotations
 
 import base64
+import math
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,6 +175,7 @@ def render(report: Report) -> str:
         loader=PackageLoader("kratom_ae.report", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=page_text
     )
     environment.filters["cell"] = cell
+    environment.filters["page_table"] = page_table
     environment.filters["count"] = lambda n: f"{n:,}"
     template = environment.get_template("report.html.j2")
     images = {d.name: data_uri(d) for d in report.figures if d.figure is not None}
@@ -207,6 +209,18 @@ def cell(value, column: str = "") -> str:
             return f"{int(value):,}"
         return f"{value:,.{STAT_DECIMALS.get(column, 2)}f}"
     return str(value)
+
+
+def page_table(drawn) -> pd.DataFrame:
+    """The rows of a figure as its table on the page: an infinite PRR or ROR (no other report
+    names the term, c = 0) reads "inf", as `signals` prints it, not an empty cell (its CSV
+    leaves it empty, as the signals CSV does)."""
+    if drawn.name != "signals_forest" or drawn.data.empty:
+        return drawn.data
+    data = drawn.data.copy()
+    for measure, infinite in (("prr", signal_lib.infinite_prr), ("ror", signal_lib.infinite_ror)):
+        data[measure] = data[measure].astype(float).mask(infinite(data), math.inf)
+    return data
 
 
 def write(report: Report, folder: Path, db: Path):

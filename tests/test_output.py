@@ -307,6 +307,13 @@ def test_a_table_whose_columns_all_have_one_value(fetched_db, tmp_path, monkeypa
     assert "letter: a (every row)" in text and "(3 rows)" in text
 
 
+def test_a_column_empty_in_every_row_says_so(fetched_db, tmp_path, monkeypatch):
+    """Not "note:  (every row)", which reads as a value lost."""
+    (tmp_path / "empty.sql").write_text("-- name: empty\nSELECT range AS n, '' AS note, NULL::VARCHAR AS missing FROM range(3);\n")
+    text = rendered(monkeypatch, 80, "query", "empty", "--db", fetched_db, "--queries-dir", tmp_path)
+    assert "note: empty in every row" in text and "missing: empty in every row" in text and "(every row)" not in text
+
+
 def test_dates_print_as_dates_and_times_keep_their_time(fetched_db, tmp_path, monkeypatch):
     """DuckDB's DATE reaches pandas as a timestamp at midnight; a column with a time of day
     keeps the time in every row, midnight too, so that its values read alike."""

@@ -25,6 +25,7 @@ from kratom_ae.cli.terminal import printable
 from fake_openfda import FakeOpenFDA
 from kratom_ae.ingest import store
 from kratom_ae.queries.library import Filters
+from kratom_ae.queries import signals as signal_lib
 from kratom_ae.report import build, figures
 
 # Every warning of the report's own is an error; not a socket another test left for the
@@ -269,6 +270,10 @@ def test_the_page_writes_statistics_as_signals_prints_them(report_page_and_rows)
     first = rows[rows["prr"].notna()].iloc[0]  # (the first rows are terms whose PRR is infinite)
     for value in (f"{first.prr:,.2f}", f"{first.ror025:,.2f}", f"{first.ic025:,.2f}", f"{first.chi2_yates:,.1f}"):
         assert f">{value}<" in table, value
+    # An infinite PRR or ROR reads "inf", as signals prints it; its CSV cell stays empty.
+    infinite = int(signal_lib.infinite_prr(rows).sum() + signal_lib.infinite_ror(rows).sum())
+    assert infinite > 0 and table.count(">inf<") == infinite
+    assert rows.loc[signal_lib.infinite_prr(rows), "prr"].isna().all()
 
 
 @pytest.fixture(scope="module")

@@ -192,6 +192,16 @@ def test_statistics_columns_are_the_pure_function(db, no_pacing):
     assert prrs == sorted(prrs, reverse=True)  # --sort prr is the default
 
 
+def test_one_source_names_only_its_own_background(db, no_pacing, tmp_path):
+    """Both backgrounds are cached; a table of CAERS says, and cites, CAERS's alone."""
+    both = signals(db).stdout
+    assert "Background caers: " in both and "Background faers: " in both
+    shown = signals(db, "--source", "caers", "--csv", tmp_path / "s.csv").stdout
+    assert "Background caers: " in shown and "Background faers" not in shown
+    provenance = json.loads((tmp_path / "s.csv.provenance.json").read_text())
+    assert [b["source"] for b in provenance["signals"]["background"]] == ["caers"]
+
+
 def test_min_reports_lists_but_does_not_flag(db, no_pacing):
     rows = as_rows(signals(db, "--format", "csv", "--source", "caers", "--min-reports", "40"))
     few = [r for r in rows if int(r["a"]) < 40]
