@@ -907,13 +907,14 @@ class JudgedChoice(str, enum.Enum):
     kratom = "kratom"
     look_alike = "look-alike"
     not_kratom = "not-kratom"
+    near_miss = "near-miss"
 
 
 @app.command("terms")
 def terms_command(
     db: DbOption = DEFAULT_DB,
     source: SourceFilter = None,
-    judged: Annotated[JudgedChoice, typer.Option("--judged", help="Only the names judged kratom, the look-alikes an exclude term kept out, the other names, or all.")] = JudgedChoice.all,
+    judged: Annotated[JudgedChoice, typer.Option("--judged", help="Only the names judged kratom, the look-alikes an exclude term kept out, the other names, the other names one edit from a term (near-miss), or all.")] = JudgedChoice.all,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
     csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", parser=output_file, help="Also write the list to this CSV file.")] = None,
     unguarded: UnguardedOption = False,

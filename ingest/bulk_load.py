@@ -5,7 +5,8 @@ fetch from the search API goes through.
 Every record of every partition is read as a stream (ingest/bulk.py) and judged by name:
 one whose name fields (the fields the page SQL matches, Source.search_fields) could hold a
 search term is kept (terms.could_match, which never turns down a record the matcher would
-accept), the rest pass by. The kept records are written out again as pages shaped like the
+accept), and so is one with a near miss of a term (terms.near_miss: KRAT0M, one edit from
+KRATOM), for `kratom-ae terms --judged near-miss` to list; the rest pass by. The kept records are written out again as pages shaped like the
 search API's, and go to ingest/staging.py and ingest/publish.py. So the tool's own matcher
 judges every drug name of every report, and finds what no openFDA search can (KRA-TOM, whose
 words KRA and TOM no wildcard on KRATOM finds); and a report read both ways gives the same rows.
@@ -26,7 +27,7 @@ from kratom_ae.ingest.errors import KratomAEError
 from kratom_ae.ingest.scratch import database_file, scratch_folder_of
 from kratom_ae.ingest.sources import Source
 from kratom_ae.ingest.staging import Staging
-from kratom_ae.ingest.terms import Term, could_match
+from kratom_ae.ingest.terms import Term, could_match, near_miss
 from kratom_ae.ingest.text import printable
 
 # Kept records are handed to the shaping this many at a time, as the search API's pages are.
@@ -94,10 +95,11 @@ class Counter:
 
 
 def kept(records: Iterable[dict], source: Source, terms: list[Term], counted: Counter) -> Iterator[bytes]:
-    """The records whose name fields could match a term, as JSON text."""
+    """The records whose name fields could match a term, or nearly do, as JSON text."""
     for record in records:
         counted.records += 1
-        if could_match(names(record, source.search_fields), terms):
+        named = list(names(record, source.search_fields))
+        if could_match(named, terms) or near_miss(named, terms):
             yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

@@ -118,6 +118,12 @@ def load_terms(path: str | Path | None = None) -> list[Term]:
 
 
 NOT_LETTER_OR_DIGIT = re.compile(r"[^A-Z0-9]")
+# A near miss (queries/_kratom_names.sql, near_term) is one edit from a term of at least this
+# many letters and digits: shorter terms (7OH, 7-OH) are one edit from too many other names.
+NEAR_LETTERS = 5
+# normalize_name of ingest/sql/shaping_macros.sql, for the words of a name.
+DROPPED = re.compile(r"[.'`’]")
+BETWEEN_WORDS = re.compile(r"[^A-Z0-9]+")
 
 
 def could_match(names, terms: list[Term]) -> bool:
@@ -134,6 +140,33 @@ def could_match(names, terms: list[Term]) -> bool:
         if any(term in text for term in squeezed):
             return True
     return False
+
+
+def near_miss(names, terms: list[Term]) -> bool:
+    """Whether a word of any of these names, or two adjacent words written together, is one
+    edit (a letter or digit changed, added or dropped) from a substring or word term of at
+    least NEAR_LETTERS letters and digits: the rule by which `kratom-ae terms` lists a name not
+    judged kratom as a near miss (queries/_kratom_names.sql), so that bulk load keeps such
+    records for it to list."""
+    squeezed = [t.squeezed for t in terms if t.searched and len(t.squeezed) >= NEAR_LETTERS]
+    for name in names:
+        words = BETWEEN_WORDS.sub(" ", DROPPED.sub("", (name if isinstance(name, str) else str(name)).upper())).split()
+        for piece in words + [a + b for a, b in zip(words, words[1:])]:
+            if any(one_edit_apart(piece, term) for term in squeezed):
+                return True
+    return False
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """Levenshtein distance exactly 1, without computing it (DuckDB's levenshtein in the SQL)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + 1:] == b[i + 1:] if len(a) == len(b) else a[i:] == b[i + 1:]
 
 
 def search_query(term: Term, fields: list[str]) -> str:

@@ -334,6 +334,7 @@ def kratom_names(con: duckdb.DuckDBPyConnection, source: str = "all", judged: st
     so that a researcher can review the kratom decision before publishing."""
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'products'").fetchone()[0] == 0:
         raise KratomAEError("The database holds no reports yet; run `kratom-ae fetch` first.")
+    con.execute(sql("shaping_macros"))  # normalize_name and squeeze, for the near misses
     con.execute("SET VARIABLE source = $value", {"value": source})
     con.execute("SET VARIABLE judged = $value", {"value": judged})
     return con.execute(internal_sql("kratom_names")).df()

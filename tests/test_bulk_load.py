@@ -6,6 +6,8 @@ naming no term."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import zipfile
 from pathlib import Path
@@ -25,6 +27,9 @@ runner = CliRunner()
 # then HERBKRATOMS, which *kratom* does find: kept as a control).
 BULK_ONLY = {"13000001": "KRA-TOM POWDER", "13000002": "Kra tom capsules", "13000003": "K.R.A.T.O.M."}
 FOUND_BOTH_WAYS = {"13000004": "HERBKRATOMS"}
+# Names one edit from a term, kratom by no term: kept from the bulk files as not kratom, for
+# `kratom-ae terms --judged near-miss` to list (a 0 for an O, an accented letter).
+NEAR_MISSES = {"13000005": "KRAT0M TEA", "13000006": "Krátom extract"}
 FILLERS = 60  # reports naming no kratom at all: read from the bulk files and left out
 
 
@@ -39,6 +44,10 @@ def universe() -> tuple[list[dict], list[dict]]:
     faers = list(latest.values())
     rng = random.Random(synthetic.SEED + 22)
     faers += [synthetic.faers_record(rng, report_id, name, era="faers") for report_id, name in {**BULK_ONLY, **FOUND_BOTH_WAYS}.items()]
+    for report_id, name in NEAR_MISSES.items():
+        record = synthetic.faers_record(rng, report_id, None, era="faers")
+        record["patient"]["drug"].append({"drugcharacterization": "1", "medicinalproduct": name})
+        faers.append(record)
     faers += [synthetic.faers_record(rng, str(13_100_000 + i), None, era="faers") for i in range(FILLERS)]
     return faers, caers
 
@@ -111,7 +120,46 @@ def test_the_bulk_files_give_every_fetched_kratom_report_and_those_no_search_fin
     assert loaded == fetched | only_bulk
     # Reports naming no term are read but not kept; the look-alikes (7-OH-DPAT ...) are kept and judged not kratom, as fetched.
     assert not {r for r in held(bulk_db) if r[1].startswith("131")}
-    assert held(bulk_db) - loaded == held(api_db) - fetched == {("faers", f"1120000{i}") for i in range(4)}
+    look_alikes = {("faers", f"1120000{i}") for i in range(4)}
+    near = {("faers", report_id) for report_id in NEAR_MISSES}
+    assert held(api_db) - fetched == look_alikes
+    assert held(bulk_db) - loaded == look_alikes | near
+
+
+def test_the_near_misses_are_kept_for_the_audit(both_ways):
+    _, bulk_db, _, _ = both_ways
+    result = runner.invoke(app, ["terms", "--db", str(bulk_db), "--judged", "near-miss", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    listed = {(r["product_name"], r["judged"], r["near_term"], r["reports"]) for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert listed == {("KRAT0M TEA", "not kratom", "KRATOM", "1"), ("Krátom extract", "not kratom", "KRATOM", "1")}
+
+
+NAMES = ["KRAT0M", "Kratm caps", "KRATOOM", "K RATOM", "Krátom", "KETUN", "KETUM LEAF X", "BIAK BIAC", "MITRAGYNE", "MlTRAGYN", "CRATUM", "KRA", "7-0H",
+         "ASPIRIN", "KRAKEN", "RATOM", "KRATOMX Y", "ST. JOHN'S WORT", "ÉKRATOM", "KRAY TOM", "kraaatom", "(no name)"]
+
+
+def test_near_miss_in_python_is_the_audit_s_rule(tmp_path):
+    """The bulk files keep a record by terms.near_miss, `terms` lists a name by the SQL: the
+    two must agree, or bulk load would drop a record the audit would have listed."""
+    from kratom_ae.ingest.terms import load_terms, near_miss
+
+    rng = random.Random(7)
+    records = []
+    for i, name in enumerate(NAMES):
+        record = synthetic.faers_record(rng, str(14_000_000 + i), "KRATOM", era="faers")
+        record["patient"]["drug"].append({"drugcharacterization": "2", "medicinalproduct": name})
+        records.append(record)
+    db = tmp_path / "names.duckdb"
+    with FakeOpenFDA(records, []) as server:
+        assert runner.invoke(app, ["fetch", "--db", str(db), "--source", "faers", "--base-url", server.url, "--requests-per-minute", "0", "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["terms", "--db", str(db), "--format", "csv"])
+    rows = {r["product_name"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    terms = load_terms()
+    judged_not_kratom = [name for name in NAMES if rows[name]["judged"] == "not kratom"]
+    assert {name: rows[name]["near_term"] != "" for name in judged_not_kratom} == {name: near_miss([name], terms) for name in judged_not_kratom}
+    assert {name for name in judged_not_kratom if rows[name]["near_term"]} == {"KRAT0M", "Kratm caps", "KRATOOM", "Krátom", "KETUN", "BIAK BIAC", "MlTRAGYN", "CRATUM", "RATOM"}
+    # Two edits away, or near only a term of fewer than five letters (7-OH): not listed.
+    assert {"kraaatom", "7-0H", "KRAKEN"} <= set(judged_not_kratom) and not any(rows[name]["near_term"] for name in ("kraaatom", "7-0H", "KRAKEN"))
 
 
 @pytest.mark.parametrize("table", sorted(ROWS))

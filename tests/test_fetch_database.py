@@ -12,7 +12,7 @@ import pytest
 
 import synthetic
 from fake_openfda import FakeOpenFDA
-from kratom_ae.ingest import raw, sqlfiles, store
+from kratom_ae.ingest import publish, raw, sqlfiles, store
 from kratom_ae.ingest.errors import KratomAEError
 from kratom_ae.ingest.fetch import SOURCES, fetch_source
 from kratom_ae.ingest.openfda import OpenFDAClient, OpenFDAError, Pacer
@@ -156,7 +156,7 @@ def test_a_publish_that_would_store_a_key_twice_changes_nothing(db, replay, monk
     before = dump(db)
     sql = sqlfiles.sql
     doubled = sql("publish") + "\nINSERT INTO reactions SELECT * FROM reactions WHERE source = getvariable('source') LIMIT 3;\n"
-    monkeypatch.setattr(store, "sql", lambda name: doubled if name == "publish" else sql(name))
+    monkeypatch.setattr(publish, "sql", lambda name: doubled if name == "publish" else sql(name))
     with pytest.raises(KratomAEError, match=r"^kratom-ae would have stored faers rows twice \(repeated keys: 3 in reactions\), so it left the faers rows as they were; please report this bug\.$"):
         fetch(db, replay, sources=("faers",))
     assert dump(db) == before

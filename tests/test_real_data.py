@@ -166,7 +166,7 @@ def test_terms_lists_kratom_look_alikes_and_other_names(fetched_db):
 
 def test_terms_filters_and_errors(fetched_db, tmp_path):
     result = runner.invoke(app, ["terms", "--db", str(fetched_db), "--judged", "look-alike", "--source", "caers", "--format", "csv"])
-    assert result.exit_code == 0 and result.stdout.splitlines() == ["source,judged,product_name,matched_name,matched_field,matched_term,excluded_by,reason,reports"]
+    assert result.exit_code == 0 and result.stdout.splitlines() == ["source,judged,product_name,matched_name,matched_field,matched_term,excluded_by,near_term,reason,reports"]
     result = runner.invoke(app, ["terms", "--db", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 1 and result.stderr.startswith("Error: There is no database at")
     result = runner.invoke(app, ["terms", "--db", str(fetched_db), "--judged", "maybe"])
