@@ -30,17 +30,25 @@ def print_status(frame: pd.DataFrame, db, synthetic: list[str] = ()) -> None:
         table = Table(show_header=False, title=cell_text(f"{row.source} (openFDA {row.endpoint})"), title_justify="left")
         table.add_column("what")
         table.add_column("value")
-        for label, value in [
+        if row.from_bulk:  # kratom-ae bulk load: partitions read, not searches sent
+            how = [
+                ("records read", f"{row.records_read:,} in {row.queries:,} bulk partition{'' if row.queries == 1 else 's'}, {row.records_received:,} kept for the matcher"),
+                ("bulk files", f"export {row.export_date} of {row.base_url.rsplit('/', 2)[0]}/"),
+            ]
+        else:
+            how = [("records received", f"{row.records_received:,} from {row.queries} queries")]
+        rows = [
             ("reports held", f"{row.reports:,}"),
             ("kratom reports", f"{row.kratom_reports:,}"),
             ("received dates", f"{fmt(row.first_received)} to {fmt(row.last_received)}"),
-            ("fetched (UTC)", fmt(row.fetched_at)[:19]),
+            ("fetched (UTC)" if not row.from_bulk else "loaded (UTC)", fmt(row.fetched_at)[:19]),
             ("openFDA last_updated", fmt(row.openfda_last_updated)),
-            ("records received", f"{row.records_received:,} from {row.queries} queries"),
+            *how,
             ("malformed records", malformed(row)),
-            ("server", f"{row.base_url}/{row.endpoint}.json"),
-            ("search terms", row.terms),
-        ] + ([("data", "SYNTHETIC: not from openFDA")] if row.source in synthetic else []):
+        ]
+        if not row.from_bulk:
+            rows += [("server", f"{row.base_url}/{row.endpoint}.json"), ("search terms", row.terms)]
+        for label, value in rows + ([("data", "SYNTHETIC: not from openFDA")] if row.source in synthetic else []):
             table.add_row(label, cell_text(value))
         console.print(table)
     console.print(

@@ -266,3 +266,16 @@ def test_no_bulk_files_in_the_folder_says_how_to_get_them(tmp_path):
     assert result.exit_code == 1
     assert result.stderr == f"Error: The folder {tmp_path} holds no bulk files of food/event; download them first: kratom-ae bulk download {tmp_path} --source caers.\n"
     assert not (tmp_path / "db.duckdb").exists()
+
+
+def test_status_says_the_partitions_read_not_queries(both_ways):
+    _, bulk_db, _, _ = both_ways
+    status = runner.invoke(app, ["status", "--db", str(bulk_db)])
+    assert status.exit_code == 0, status.output
+    cells = [[c.strip() for c in line.split("│")[1:3]] for line in status.stdout.splitlines() if line.count("│") == 3]
+    faers, caers = universe()
+    kept = len(faers) - FILLERS
+    assert ["records read", f"{len(faers):,} in 3 bulk partitions, {kept:,} kept for the"] in cells
+    assert ["records read", f"{len(caers):,} in 1 bulk partition, {len(caers):,} kept for the matcher"] in cells
+    assert "loaded (UTC)" in status.stdout and "search terms" not in status.stdout and "drug/event.json" not in status.stdout
+    assert status.stdout.count("bulk files") == 2

@@ -1,7 +1,8 @@
 -- status: what the database holds, one row per source.
 -- reports: reports held (latest version each); kratom_reports: of those, reports with at
 -- least one product matched as kratom. fetched_at: when the fetch that produced them ended
--- (UTC). queries: the openFDA search terms used. malformed_records: records that broke a
+-- (UTC). queries: the openFDA search terms used (for a bulk load, the partitions read:
+-- from_bulk, with records_read and the export_date). malformed_records: records that broke a
 -- rule for malformed records (fetch_problems), not_stored: of those, records left out.
 WITH held AS (
     SELECT source, count(*) AS reports, count(*) FILTER (WHERE is_kratom_report) AS kratom_reports,
@@ -13,7 +14,9 @@ WITH held AS (
            string_agg(DISTINCT last_updated, ', ' ORDER BY last_updated) AS openfda_last_updated,
            count(*) AS queries, sum(records_received)::BIGINT AS records_received,
            any_value(base_url) AS base_url,
-           string_agg(term, ' | ' ORDER BY term) AS terms
+           string_agg(term, ' | ' ORDER BY term) AS terms,
+           bool_and(term = '(bulk file)') AS from_bulk, sum(total_reported)::BIGINT AS records_read,
+           string_agg(DISTINCT regexp_extract(search, '^bulk export ([^,]+),', 1), ', ') AS export_date
     FROM fetch_runs
     GROUP BY source
 ), problems AS (
@@ -27,7 +30,7 @@ SELECT runs.source, runs.endpoint,
        coalesce(held.kratom_reports, 0) AS kratom_reports,
        held.first_received, held.last_received,
        runs.fetched_at, runs.openfda_last_updated, runs.base_url,
-       runs.queries, runs.records_received, runs.terms,
+       runs.queries, runs.records_received, runs.terms, runs.from_bulk, runs.records_read, runs.export_date,
        coalesce(problems.malformed_records, 0) AS malformed_records, coalesce(problems.not_stored, 0) AS not_stored
 FROM runs LEFT JOIN held USING (source) LEFT JOIN problems USING (source)
 ORDER BY runs.source;
