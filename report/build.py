@@ -125,7 +125,7 @@ def footnote(provenance: dict, filters: Filters) -> str:
     releases = ", ".join(f"{s['source'].upper()} last_updated {', '.join(s['openfda_last_updated']) or '?'}" for s in provenance["sources"])
     given = ", ".join(f"{k}={v}" for k, v in filters.describe().items() if v not in (None, False))
     synthetic = "SYNTHETIC DATA, not from openFDA: " if provenance.get("synthetic") else ""
-    unit = ("Unit: probable cases (duplicate reports grouped): read kratom reports as probable cases; the signals background counts reports. "
+    unit = ("Unit: probable cases (duplicate reports grouped, not verified patients); the signals background counts reports. "
             if filters.unit == "case" else "")
     return f"{synthetic}{unit}openFDA ({releases}); filters: {given}; kratom-ae {provenance['tool_version']}. Reports do not show that kratom caused a reaction."
 
@@ -135,7 +135,7 @@ def collect(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, measure:
     length); the connection needs no write access unless a background was fetched before."""
     signals = collect_signals(con, filters, measure, min_reports, filters.top)
     tables = run_tables(con, filters)
-    n = con.execute("SELECT reports FROM scope_total").fetchone()[0]
+    n = figures.Count(con.execute("SELECT reports FROM scope_total").fetchone()[0], filters.unit)
     provenance = export.provenance(con, db, filters, {name: q for name, q in library.discover().items() if name in TABLES})
     provenance["signals_background"] = signals.background.astype(object).where(signals.background.notna(), None).to_dict("records")
     note = footnote(provenance, filters)
@@ -146,7 +146,7 @@ def collect(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, measure:
         figures.trend(tables["trend"], n, note),
         figures.reactions(tables["reactions"], n, note),
         figures.skin_outcomes(tables["skin_outcomes"], n, skin_reports, note),
-        forest(signals, measure, min_reports, note),
+        forest(signals, measure, min_reports, note, filters.unit),
         figures.age_by_sex(tables["age_by_sex"], n, note),
         figures.seriousness(summary[summary["section"] == "seriousness"].reset_index(drop=True), n, note),
         figures.drugs(tables["drugs"], n, note),
@@ -158,10 +158,10 @@ def collect(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, measure:
     return Report(filters, n, tables, drawn, signals, provenance)
 
 
-def forest(signals: Signals, measure: str, min_reports: int, note: str) -> figures.Drawn:
+def forest(signals: Signals, measure: str, min_reports: int, note: str, unit: str = "report") -> figures.Drawn:
     if signals.missing:
         return figures.Drawn("signals_forest", "Disproportionality: signals forest plot", signals.missing, signals.rows, None, signals.missing)
-    return figures.forest(signals.rows, measure, min_reports, signals.kratom, signals.background, signals.notes, note)
+    return figures.forest(signals.rows, measure, min_reports, signals.kratom, signals.background, signals.notes, note, unit)
 
 
 def data_uri(drawn: figures.Drawn) -> str:
@@ -215,7 +215,7 @@ def page_table(drawn) -> pd.DataFrame:
     """The rows of a figure as its table on the page: an infinite PRR or ROR (no other report
     names the term, c = 0) reads "inf", as `signals` prints it, not an empty cell (its CSV
     leaves it empty, as the signals CSV does)."""
-    if drawn.name != "signals_forest" or drawn.data.empty:
+    if drawn.name != "signals_forest" or drawn.data.empty or not {"a", "b", "c", "d", "prr", "ror"} <= set(drawn.data.columns):
         return drawn.data
     data = drawn.data.copy()
     for measure, infinite in (("prr", signal_lib.infinite_prr), ("ror", signal_lib.infinite_ror)):

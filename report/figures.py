@@ -91,8 +91,30 @@ class Drawn:
         return buffer.getvalue()
 
 
+class Count(int):
+    """A number of kratom reports in scope, or with --unit case of probable cases: the titles,
+    captions and axes of a figure name the unit from it, so that a figure used alone (its PNG
+    in a paper) says what it counts."""
+
+    def __new__(cls, value: int, unit: str = "report"):
+        count = super().__new__(cls, value)
+        count.unit = unit
+        return count
+
+
+def units(n: int) -> str:
+    """"kratom reports" or "probable cases", as n counts them."""
+    case = getattr(n, "unit", "report") == "case"
+    return ("probable case" if case else "kratom report") + ("" if n == 1 else "s")
+
+
+def counted(n: int) -> str:
+    """What a bar counts: "reports" or "cases"."""
+    return "cases" if getattr(n, "unit", "report") == "case" else "reports"
+
+
 def n_text(n: int) -> str:
-    return f"N = {n:,} kratom report{'' if n == 1 else 's'}"
+    return f"N = {n:,} {units(n)}"
 
 
 def plain_number(value: float, _position=None) -> str:
@@ -229,7 +251,7 @@ def nothing(name: str, title: str, caption: str, data: pd.DataFrame, why: str = 
 def trend(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     """Kratom reports per received year, stacked by source, with the reports naming a skin
     term and a pigmentation term drawn alongside (queries/trend.sql)."""
-    title = f"Kratom reports per received year, by source, with skin and pigmentation reports ({n_text(n)})"
+    title = f"{units(n).capitalize()} per received year, by source, with skin and pigmentation {counted(n)} ({n_text(n)})"
     dated = frame.dropna(subset=["received_year"])
     undated = int(frame.loc[frame["received_year"].isna(), "reports"].sum())
     caption = (
@@ -253,7 +275,7 @@ def trend(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     axes.plot(years, per_year["skin_reports"].values, color="#222222", marker="o", markersize=3, linewidth=1.2, label="of those, naming a skin term")
     axes.plot(years, per_year["pigmentation_reports"].values, color="#8B4513", marker="s", markersize=3, linewidth=1.2, linestyle="--", label="of those, naming a pigmentation term")
     axes.set_xlabel("year openFDA received the report")
-    axes.set_ylabel("reports")
+    axes.set_ylabel(counted(n))
     count_axis(axes.yaxis)
     axes.set_xticks(years, [str(y) for y in years], rotation=90 if len(years) > 12 else 0)
     axes.legend(frameon=False, fontsize=7, ncol=2, loc="lower left", bbox_to_anchor=(0.0, 1.0))
@@ -278,13 +300,13 @@ def barh(figure, axes, names, values, texts, colour="#4C72B0") -> Figure:
 def reactions(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     title = f"The {len(frame)} most reported reactions (MedDRA preferred terms; {n_text(n)})"
     caption = (
-        f"Reports naming each term, and their percent of the {n:,} kratom reports in scope. A report with several terms counts once "
+        f"Reports naming each term, and their percent of the {n:,} {units(n)} in scope. A report with several terms counts once "
         "for each, so the bars add up to more than the reports; a term counts once per report in any spelling."
     )
     if frame.empty:
         return nothing("reactions", title, caption, frame)
     figure, axes = new_figure(title, footnote)
-    axes.set_xlabel(f"reports (percent of the {n:,} kratom reports)")
+    axes.set_xlabel(f"{counted(n)} (percent of the {n:,} {units(n)})")
     figure = barh(figure, axes, frame["reaction_pt"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])])
     return Drawn("reactions", title, caption, frame, figure)
 
@@ -337,7 +359,7 @@ def skin_outcomes(frame: pd.DataFrame, n: int, skin_reports: int, footnote: str)
     return Drawn("skin_outcomes", title, caption, frame, fit(figure, bars_height(labels)))
 
 
-def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, background: pd.DataFrame, notes: list[str], footnote: str) -> Drawn:
+def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, background: pd.DataFrame, notes: list[str], footnote: str, unit: str = "report") -> Drawn:
     """The signals forest plot: one row per term (and source), the measure with its 95% CI
     on a log scale, flagged terms filled. frame holds the rows of `signals` it draws; a term
     whose measure is infinite (a zero cell) is a triangle at the axis's right edge, its line
@@ -350,7 +372,8 @@ def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, ba
         f"{row.source.upper()}: {row.total_reports:,} reports in openFDA {row.endpoint}, last_updated {row.background_last_updated} (fetched {row.background_fetched_at})"
         for row in background.itertuples(index=False)
     )
-    title = f"Disproportionality: {statistic} with 95% CI of the {len(frame)} terms with the highest {statistic} and at least {min_reports} kratom reports (N = {kratom_text} kratom reports)"
+    many = Count(2, unit)  # a and b count kratom reports, or with --unit case probable cases
+    title = f"Disproportionality: {statistic} with 95% CI of the {len(frame)} terms with the highest {statistic} and at least {min_reports} {units(many)} (N = {kratom_text} {units(many)})"
     caption = (
         f"One row per term and source: {statistic} of kratom reports against all other reports of the same openFDA database, with its 95% "
         "confidence interval, on a log scale; the dashed line is 1 (reported as often as elsewhere). Filled red: flagged by at least one "
@@ -407,7 +430,7 @@ def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, ba
 def age_by_sex(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     title = f"Age group by sex ({n_text(n)})"
     caption = (
-        f"Reports per age group and sex, of the {n:,} kratom reports in scope (all bars add up to N). Ages given only as a decade are in "
+        f"Reports per age group and sex, of the {n:,} {units(n)} in scope (all bars add up to N). Ages given only as a decade are in "
         "an age group when the whole decade lies in it, else in \"decade spanning two groups\"."
     )
     if frame.empty:
@@ -421,7 +444,7 @@ def age_by_sex(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
         xs = [g + (i - (len(sexes) - 1) / 2) * width for g in range(len(groups))]
         axes.bar(xs, table[sex].values, width=width, color=SEX_COLOURS[sex], label=sex)
     axes.set_xticks(range(len(groups)), [label(group) for group in groups], rotation=20, ha="right")
-    axes.set_ylabel("reports")
+    axes.set_ylabel(counted(n))
     count_axis(axes.yaxis)
     axes.legend(frameon=False, fontsize=7, ncol=3, loc="lower left", bbox_to_anchor=(0.0, 1.0))
     return Drawn("age_by_sex", title, caption, frame, fit(figure, AGE_HEIGHT))
@@ -431,13 +454,13 @@ def seriousness(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     """The seriousness rows of the summary table (queries/summary.sql)."""
     title = f"Seriousness criteria ({n_text(n)}; a report can meet several)"
     caption = (
-        f"Reports meeting each criterion, and their percent of the {n:,} kratom reports in scope. FAERS gives the criteria; for CAERS they are "
+        f"Reports meeting each criterion, and their percent of the {n:,} {units(n)} in scope. FAERS gives the criteria; for CAERS they are "
         "derived from its outcomes (docs/methods.md, \"How openFDA's fields are read\"). \"serious reports\" counts reports meeting at least one."
     )
     if n == 0:
         return nothing("seriousness", title, caption, frame)
     figure, axes = new_figure(title, footnote)
-    axes.set_xlabel(f"reports (percent of the {n:,} kratom reports)")
+    axes.set_xlabel(f"{counted(n)} (percent of the {n:,} {units(n)})")
     figure = barh(figure, axes, frame["measure"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])], colour="#C44E52")
     return Drawn("seriousness", title, caption, frame, figure)
 
@@ -446,13 +469,13 @@ def drugs(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
     title = f"The {len(frame)} drugs most often reported with kratom, by active ingredient ({n_text(n)})"
     caption = (
         f"Reports listing a product with each active ingredient (openFDA's generic name where it mapped the product, else the active substance or "
-        f"the product's name; any role), and their percent of the {n:,} kratom reports in scope; a report listing several counts once for each, "
+        f"the product's name; any role), and their percent of the {n:,} {units(n)} in scope; a report listing several counts once for each, "
         "and a combination product under each of its ingredients."
     )
     if frame.empty:
         return nothing("drugs", title, caption, frame, NO_REPORTS if n == 0 else "No other product is listed on the kratom reports in scope: nothing to draw.")
     figure, axes = new_figure(title, footnote)
-    axes.set_xlabel(f"reports (percent of the {n:,} kratom reports)")
+    axes.set_xlabel(f"{counted(n)} (percent of the {n:,} {units(n)})")
     figure = barh(figure, axes, frame["ingredient"].tolist(), frame["reports"].tolist(), [f"{r:,} ({p:.1f}%)" for r, p in zip(frame["reports"], frame["pct_of_kratom_reports"])], colour="#55A868")
     return Drawn("drugs", title, caption, frame, figure)
 

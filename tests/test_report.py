@@ -228,7 +228,7 @@ def test_report_unit_case_counts_cases_and_says_so(signals_db, tmp_path):
     from kratom_ae.report import build
 
     # Every figure draws this footnote under it.
-    assert build.footnote(provenance_of(tmp_path), Filters(unit="case")).startswith("SYNTHETIC DATA, not from openFDA: Unit: probable cases (duplicate reports grouped)")
+    assert build.footnote(provenance_of(tmp_path), Filters(unit="case")).startswith("SYNTHETIC DATA, not from openFDA: Unit: probable cases (duplicate reports grouped, not verified patients); the signals background counts reports.")
     provenance = provenance_of(tmp_path)
     assert provenance["filters"]["unit"] == "case" and provenance["kratom_cases_in_scope"] == cases
 

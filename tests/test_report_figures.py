@@ -313,3 +313,30 @@ def test_real_data_is_not_marked(connection, signals_db, monkeypatch):
     for drawn in drawn_by_name(connection, signals_db).values():
         if drawn.figure is not None:
             assert mark_positions(drawn.figure.axes[0]) == ([], []), drawn.name
+
+
+def figure_texts(drawn) -> str:
+    """Every text drawn in a figure: its title, axis labels and captions on the canvas."""
+    figure = drawn.figure
+    texts = [t.get_text() for t in figure.texts] + [figure._suptitle.get_text() if figure._suptitle else ""]
+    for axes in figure.axes:
+        texts += [axes.get_title(), axes.get_xlabel(), axes.get_ylabel()]
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("unit,noun,bars", [("report", "kratom reports", "reports"), ("case", "probable cases", "cases")])
+def test_every_figure_names_the_unit_it_counts(connection, signals_db, unit, noun, bars):
+    """A figure used alone (its PNG in a paper) says whether it counts reports or probable cases:
+    with --unit case the titles said "N = 2,345 kratom reports" over 2,345 cases."""
+    other = "kratom reports" if unit == "case" else "probable cases"
+    n = connection.execute("SELECT count(DISTINCT case_id) FROM reports WHERE is_kratom_report").fetchone()[0] if unit == "case" else \
+        connection.execute("SELECT count(*) FROM reports WHERE is_kratom_report").fetchone()[0]
+    for name, drawn in drawn_by_name(connection, signals_db, unit=unit).items():
+        assert noun in drawn.title and other not in drawn.title, (name, drawn.title)
+        if name != "signals_forest":
+            assert f"N = {n:,} {noun}" in drawn.title, (name, drawn.title)
+        if drawn.figure is not None:
+            text = figure_texts(drawn)
+            assert noun in text and other not in text, (name, text)
+            if name in ("trend", "age_by_sex", "reactions", "seriousness", "drugs"):
+                assert re.search(rf"(^|\n){bars}\b", text), (name, text)
