@@ -839,7 +839,7 @@ def cases_command(
 
 @app.command("profile")
 def profile_command(
-    terms: Annotated[Optional[list[str]], typer.Argument(metavar="[TERM]...", help="MedDRA terms to profile, in any spelling (HYPERPIGMENTATION, \"skin discolouration\").", show_default=False)] = None,
+    terms: Annotated[Optional[list[str]], typer.Argument(metavar="TERM", help="MedDRA terms to profile, in any spelling (HYPERPIGMENTATION, \"skin discolouration\").", show_default=False)] = None,
     db: DbOption = DEFAULT_DB,
     hyperpigmentation: Annotated[bool, typer.Option("--hyperpigmentation", help="Profile any hyperpigmentation term (the skin tables' hyperpigmentation row).")] = False,
     pigmentation: Annotated[bool, typer.Option("--pigmentation", help="Profile any pigmentation term (the skin table's pigmentation row).")] = False,
