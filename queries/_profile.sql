@@ -140,15 +140,15 @@ measures AS (
     FROM profile_request AS q CROSS JOIN (VALUES (1, 'positive'), (2, 'negative'), (3, 'unknown'), (4, 'not reported')) AS m(i, measure)
     LEFT JOIN profiled AS p USING (o) GROUP BY ALL
     UNION ALL
-    SELECT q.o, 13, 'co-reported pigmenting drug (queries/pigmenting_drugs.csv)', m.i, m.measure, count(p.unit_key) FILTER (WHERE (len(p.pigmenting_drugs) > 0) = m.present), NULL
+    SELECT q.o, 13, 'co-reported pigmenting drug', m.i, m.measure, count(p.unit_key) FILTER (WHERE (len(p.pigmenting_drugs) > 0) = m.present), NULL
     FROM profile_request AS q JOIN assessed AS a USING (o) CROSS JOIN (VALUES (1, 'present', true), (2, 'absent', false)) AS m(i, measure, present)
     LEFT JOIN profiled AS p USING (o)
     WHERE a.pigmenting_applies GROUP BY ALL
     UNION ALL
-    SELECT o, 13, 'co-reported pigmenting drug (queries/pigmenting_drugs.csv)', 3, drug, count(*), NULL
+    SELECT o, 13, 'co-reported pigmenting drug', 3, drug, count(*), NULL
     FROM (SELECT o, unnest(pigmenting_drugs) AS drug FROM profiled) JOIN assessed USING (o) WHERE pigmenting_applies GROUP BY ALL
     UNION ALL
-    SELECT o, 13, 'co-reported pigmenting drug (queries/pigmenting_drugs.csv)', 1, 'not assessed: no list of drugs known to cause this reaction', NULL, NULL
+    SELECT o, 13, 'co-reported pigmenting drug', 1, 'not assessed: no list of drugs known to cause this reaction', NULL, NULL
     FROM assessed WHERE NOT pigmenting_applies
 )
 SELECT q.label AS profile, m.section, m.measure, m.n AS reports, CASE WHEN m.n IS NOT NULL THEN t.term_reports END AS term_reports,

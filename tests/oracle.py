@@ -785,7 +785,7 @@ def profile(unit_list: list[list[Report]], terms: set, pigmenting_applies: bool)
         out[("dechallenge (kratom stopped or reduced)", measure)] = count(lambda x: x["dechallenge"] == measure)
     for measure in ("positive", "negative", "unknown", "not reported"):
         out[("rechallenge (kratom given again)", measure)] = count(lambda x: x["rechallenge"] == measure)
-    section = "co-reported pigmenting drug (queries/pigmenting_drugs.csv)"
+    section = "co-reported pigmenting drug"
     if pigmenting_applies:
         out[(section, "present")] = count(lambda x: x["pigmenting"])
         out[(section, "absent")] = count(lambda x: not x["pigmenting"])

@@ -84,7 +84,7 @@ def test_the_profile_reads_what_the_fixture_planted(fetched_db, reports):
     above cannot pass on a profile that reads nothing: brands of pigmenting drugs found by
     ingredient, onsets and durations, and a non-zero count in every section."""
     got = figures(profile_rows(fetched_db, "--hyperpigmentation"), "(any hyperpigmentation term)")
-    section = "co-reported pigmenting drug (queries/pigmenting_drugs.csv)"
+    section = "co-reported pigmenting drug"
     # MINOCIN (11700001, 11700009), CORDARONE (11700002), PLAQUENIL (11700004) by openFDA's
     # mapping; the AERS-era MINOCIN (11700006) is unmapped and not found.
     assert (got[(section, "MINOCYCLINE")], got[(section, "AMIODARONE")], got[(section, "HYDROXYCHLOROQUINE")]) == (2, 1, 1)
