@@ -376,7 +376,7 @@ def profile_query() -> Query:
                  parameters=names(header["parameters"]), key=names(header["key"]))
 
 
-def profile(con: duckdb.DuckDBPyConnection, filters: Filters, terms: tuple[str, ...] = (), groups: tuple[str, ...] = ()) -> pd.DataFrame:
+def profile(con: duckdb.DuckDBPyConnection, filters: Filters, terms: tuple[str, ...] = (), groups: tuple[str, ...] = (), **run_options) -> pd.DataFrame:
     """The clinical profile of each group (PROFILE_GROUPS) and term asked for, in that order
     (prepare_scope must have run). A term no kratom report in scope names is refused, as the
     listing refuses it."""
@@ -395,4 +395,4 @@ def profile(con: duckdb.DuckDBPyConnection, filters: Filters, terms: tuple[str, 
     request = pd.DataFrame({"o": range(1, len(asked) + 1), "label": [a[0] for a in asked], "kind": [a[1] for a in asked], "term": [a[2] for a in asked]}).astype({"term": object})
     con.register("profile_request_frame", request)
     con.execute("CREATE OR REPLACE TEMP TABLE profile_request AS SELECT o::INTEGER AS o, label::VARCHAR AS label, kind::VARCHAR AS kind, term::VARCHAR AS term FROM profile_request_frame")
-    return run(con, profile_query(), filters)
+    return run(con, profile_query(), filters, **run_options)

@@ -245,3 +245,41 @@ def test_csv_has_provenance_and_says_synthetic(fetched_db, tmp_path):
     assert provenance["synthetic"] is True and provenance["filters"]["unit"] == "case" and "profile" in provenance["tables"]
     assert list(csv.DictReader(io.StringIO(out.read_text())))[0]["cases"] != ""
     assert "SYNTHETIC DATA" in result.stdout
+
+
+def test_the_reports_clinical_profile_draws_the_profiles_numbers(signals_db, reports):
+    """The report's "Skin disorders: clinical profile" figure: each bar and interval is the
+    profile's (and so the oracle's), for the hyperpigmentation and pigmentation groups, with
+    the time to onset written on each group's row."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from kratom_ae.queries.library import Filters
+    from kratom_ae.report import build
+
+    con = store.connect(signals_db, read_only=True)
+    try:
+        drawn = next(d for d in build.collect(con, signals_db, Filters(top=20)).figures if d.name == "skin_profile")
+    finally:
+        con.close()
+    assert drawn.figure is not None and "SYNTHETIC" in [t.get_text() for t in drawn.figure.axes[0].texts]
+    FigureCanvasAgg(drawn.figure).draw()
+    unit_list = oracle.units(reports)
+    groups = oracle.profile_groups()
+    bars = [p for p in drawn.figure.axes[0].patches]
+    assert len(bars) == 2 * 8  # per group: seven outcomes and the pigmenting drugs
+    texts = [t.get_text() for t in drawn.figure.axes[0].texts if t.get_text() != "SYNTHETIC"]
+    want = []
+    for label in ("(any hyperpigmentation term)", "(any pigmentation term)"):
+        expected = oracle.profile(unit_list, *groups[label])
+        n = expected[("reports", "naming the term")]
+        onset = "time to onset (event date minus kratom start date)"
+        want.append(f"n = {n:,}; time to onset: median {expected[(onset, 'median')][1]:,.0f} days (quartiles {expected[(onset, 'lower quartile')][1]:,.0f}-"
+                    f"{expected[(onset, 'upper quartile')][1]:,.0f}), {expected[(onset, 'allowing it')]:,} of {n:,} allow it")
+        for outcome in [*oracle.FAERS_OUTCOMES.values(), "not reported"]:
+            k = expected[("reaction outcome (of this reaction)", outcome)]
+            want.append(f"{k:,} ({oracle.pct(k, n):.1f}%)")
+        k = expected[("co-reported pigmenting drug", "present")]
+        want.append(f"{k:,} ({oracle.pct(k, n):.1f}%)")
+    assert texts == want
+    widths = [round(b.get_width(), 1) for b in bars]
+    assert widths == [float(t.split("(")[1].rstrip("%)")) for t in want if not t.startswith("n = ")]
