@@ -87,7 +87,7 @@ measures AS (
     SELECT o, 3, 'reaction outcome (of this reaction)', 8, 'two or more outcomes', count(unit_key) FILTER (WHERE len(outcomes) > 1), NULL
     FROM profile_request LEFT JOIN profiled USING (o) GROUP BY o
     UNION ALL
-    SELECT q.o, 4, 'seriousness (report-level, any reaction)', m.i, m.measure, count(p.unit_key) FILTER (WHERE CASE m.i
+    SELECT q.o, 4, 'seriousness (report-level: any reaction)', m.i, m.measure, count(p.unit_key) FILTER (WHERE CASE m.i
                WHEN 1 THEN p.is_serious IS TRUE WHEN 2 THEN p.is_serious IS FALSE WHEN 3 THEN p.is_serious IS NULL
                WHEN 4 THEN p.serious_death WHEN 5 THEN p.serious_life_threatening WHEN 6 THEN p.serious_hospitalization
                WHEN 7 THEN p.serious_disabling WHEN 8 THEN p.serious_congenital_anomaly ELSE p.serious_other END), NULL

@@ -757,7 +757,7 @@ def profile(unit_list: list[list[Report]], terms: set, pigmenting_applies: bool)
     for outcome in [*FAERS_OUTCOMES.values(), "not reported"]:
         out[(section, outcome)] = count(lambda x: outcome in x["outcomes"])
     out[(section, "two or more outcomes")] = count(lambda x: len(x["outcomes"]) > 1)
-    section = "seriousness (report-level, any reaction)"
+    section = "seriousness (report-level: any reaction)"
     out[(section, "serious")] = count(lambda x: x["serious"] is True)
     out[(section, "not serious")] = count(lambda x: x["serious"] is False)
     out[(section, "seriousness not reported")] = count(lambda x: x["serious"] is None)
