@@ -902,6 +902,50 @@ def cases_command(
             typer.echo(printable(f"Wrote {csv_file} and {csv_file}.provenance.json."), err=True)
 
 
+@app.command("profile")
+def profile_command(
+    terms: Annotated[Optional[list[str]], typer.Argument(metavar="TERM", help="MedDRA terms to profile, in any spelling (HYPERPIGMENTATION, \"skin discolouration\").", show_default=False)] = None,
+    db: DbOption = DEFAULT_DB,
+    hyperpigmentation: Annotated[bool, typer.Option("--hyperpigmentation", help="Profile any hyperpigmentation term (the skin tables' hyperpigmentation row).")] = False,
+    pigmentation: Annotated[bool, typer.Option("--pigmentation", help="Profile any pigmentation term (the skin table's pigmentation row).")] = False,
+    skin: Annotated[bool, typer.Option("--skin", help="Profile any skin term (the skin table's first row).")] = False,
+    source: SourceFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
+    role: RoleFilter = None,
+    serious: SeriousFilter = False,
+    unit: UnitFilter = None,
+    output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
+    csv_file: CsvOption = None,
+    unguarded: UnguardedOption = False,
+) -> None:
+    """A clinical profile of a reaction: how often it is the only reaction, the outcome of that reaction (with 95% Wilson CIs) beside the report-level seriousness, time to onset and duration of kratom use, kratom's role, route and dose, dechallenge, rechallenge, and co-reported drugs known to pigment the skin (docs/methods.md, Clinical profile).
+
+    Example: kratom-ae profile --hyperpigmentation --unit case --csv hyperpigmentation.csv
+    """
+    with user_errors(db):
+        from kratom_ae.cli.output import print_table
+        from kratom_ae.ingest import store
+        from kratom_ae.queries import export, library, outputs
+
+        filters = make_filters(source, since, until, role, serious, None, unit)
+        groups = tuple(name for name, asked in (("hyperpigmentation", hyperpigmentation), ("pigmentation", pigmentation), ("skin", skin)) if asked)
+        table = library.profile_query()
+        outputs.check_csv_option(csv_file, db)
+        con = store.connect(db, read_only=True)
+        try:
+            library.prepare_scope(con, filters)
+            frame = library.profile(con, filters, tuple(terms or ()), groups)
+            warning = store.synthetic_warning(store.synthetic_sources(con))
+            if csv_file:
+                outputs.write_csv_option(csv_file, db, export.csv_text(frame, not unguarded), export.provenance_text(con, db, filters, {table.name: table}, guard=not unguarded))
+        finally:
+            con.close()
+        emit(frame, output_format, lambda: print_table(frame, table, filters, None, warning), not unguarded)
+        if csv_file:
+            typer.echo(printable(f"Wrote {csv_file} and {csv_file}.provenance.json."), err=True)
+
+
 class JudgedChoice(str, enum.Enum):
     all = "all"
     kratom = "kratom"

@@ -2,7 +2,7 @@
 -- description: The line listing: one row per kratom report in scope, with what a reviewer reads (dates, patient, reporter, seriousness, each reaction with its outcome, the products by role) and the probable case it belongs to.
 -- row: one report (latest version), whatever --unit says: a case's reports are listed one by one, with their case_id
 -- counts: nothing is counted; case_reports is the number of reports in the report's case (in the whole database, not only in scope)
--- columns: source, report_id, report_version, received_date, event_date, event_date_reported, age_years, age_decade, sex, country, reporter_qualification, report_type, seriousness, reactions (each "term (outcome)"), kratom_products (each "name [role]"), other_suspect_products, concomitant_products, literature_reference, company_number, case_id, case_reports, case_rule
+-- columns: source, report_id, report_version, received_date, event_date, event_date_reported, age_years, age_decade, sex, country, reporter_qualification, report_type, seriousness, reactions (each "term (outcome)"), kratom_products (each "name [role]"), other_suspect_products, concomitant_products, pigmenting_drugs (co-reported products other than kratom with an active ingredient of queries/pigmenting_drugs.csv: an alternative explanation of a pigmentation term), dechallenge and rechallenge (the rules of queries/_clinical.sql; the dechallenge judged on the outcomes of the terms the listing is narrowed to, else of every reaction), time_to_onset_days (event date minus the earliest kratom start date, whole dates only; negative when kratom started after the event), literature_reference, company_number, case_id, case_reports, case_rule
 -- key: source, report_id
 -- parameters: source, since, until, role, serious
 -- The `cases` command narrows it further with the variables case_terms (term keys, any of
@@ -36,6 +36,19 @@ product_list AS (
     FROM products AS p SEMI JOIN listed USING (report_key)
     GROUP BY p.report_key
 ),
+-- The outcomes the dechallenge is judged on: those of the terms the listing was narrowed to
+-- (--term, --skin, --pigmentation, --soc), else of every reaction of the report.
+judged_outcomes AS (
+    SELECT x.report_key, list(DISTINCT coalesce(x.reaction_outcome, 'not reported')) AS outcomes
+    FROM reactions AS x SEMI JOIN listed USING (report_key)
+    WHERE x.reaction_pt IS NOT NULL AND (
+        (len(getvariable('case_terms')) = 0 AND NOT getvariable('case_skin') AND NOT getvariable('case_pigmentation') AND getvariable('case_soc') IS NULL)
+        OR list_contains(getvariable('case_terms'), x.reaction_pt)
+        OR (getvariable('case_skin') AND x.reaction_pt IN (SELECT reaction_pt FROM skin_terms))
+        OR (getvariable('case_pigmentation') AND x.reaction_pt IN (SELECT reaction_pt FROM skin_terms WHERE is_pigmentation))
+        OR x.reaction_pt IN (SELECT term FROM term_socs WHERE lower(soc_name) = lower(getvariable('case_soc'))))
+    GROUP BY x.report_key
+),
 case_size AS (SELECT case_id, count(*) AS case_reports FROM reports GROUP BY case_id)
 SELECT r.source, r.report_id, r.report_version, r.received_date, r.event_date, r.event_date_reported, r.age_years, r.age_decade, r.sex,
        country_category(r.country_code, r.country_name) AS country, r.reporter_qualification, r.report_type,
@@ -46,9 +59,13 @@ SELECT r.source, r.report_id, r.report_version, r.received_date, r.event_date, r
                 CASE WHEN r.serious_congenital_anomaly THEN 'congenital anomaly' END, CASE WHEN r.serious_other THEN 'other serious' END],
                 lambda c: c IS NOT NULL), ', '), ''), 'serious, no criterion given') END AS seriousness,
        x.reactions, p.kratom_products, p.other_suspect_products, p.concomitant_products,
+       nullif(array_to_string(k.pigmenting_drugs, '; '), '') AS pigmenting_drugs, dechallenge_of(k.actions, coalesce(o.outcomes, [])) AS dechallenge,
+       rechallenge_of(k.rechallenge_answers) AS rechallenge, k.onset_days AS time_to_onset_days,
        r.literature_reference, r.company_number, r.case_id, c.case_reports, r.case_rule
 FROM reports AS r
 SEMI JOIN listed USING (report_key)
+JOIN clinical_reports AS k USING (report_key)
+LEFT JOIN judged_outcomes AS o USING (report_key)
 LEFT JOIN reaction_list AS x USING (report_key)
 LEFT JOIN product_list AS p USING (report_key)
 JOIN case_size AS c USING (case_id)

@@ -24,6 +24,7 @@ BUNDLED = Path(str(resources.files("kratom_ae.queries")))
 FILTERS = ("source", "since", "until", "role", "serious", "top", "unit")
 TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
 SKIN_TERMS = BUNDLED / "skin_terms.csv"
+PIGMENTING_DRUGS = BUNDLED / "pigmenting_drugs.csv"
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,17 @@ def prepare_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     narrow_listing(con, Listing())
     con.execute(internal_sql("scope"))
     con.execute(internal_sql("skin_meddra" if has_meddra(con) else "skin_curated"))
+    con.register("pigmenting_drugs_csv", pigmenting_drugs())
+    con.execute(internal_sql("clinical"))
+
+
+def pigmenting_drugs() -> pd.DataFrame:
+    """queries/pigmenting_drugs.csv: every entry must say where the association is described."""
+    frame = pd.read_csv(PIGMENTING_DRUGS, dtype=str, keep_default_na=False)
+    unsourced = frame.loc[frame["source"].str.strip() == "", "ingredient"].tolist()
+    if unsourced:
+        raise KratomAEError(f"{PIGMENTING_DRUGS} lists {', '.join(map(quoted, unsourced))} without a source; give each drug the publication that describes it pigmenting the skin.")
+    return frame
 
 
 @dataclass
@@ -351,3 +363,37 @@ def ingredient_names(con: duckdb.DuckDBPyConnection, source: str = "all", name: 
     con.execute("SET VARIABLE source = $value", {"value": source})
     con.execute("SET VARIABLE ingredient_name = $value::VARCHAR", {"value": name})
     return con.execute(internal_sql("ingredient_names")).df()
+
+
+# The skin groups `profile` takes as shortcuts, as the skin tables name their rows.
+PROFILE_GROUPS = {"skin": "(any skin term)", "pigmentation": "(any pigmentation term)", "hyperpigmentation": "(any hyperpigmentation term)"}
+
+
+def profile_query() -> Query:
+    """The profile's table (queries/_profile.sql): internal, since it needs the terms asked for."""
+    path = BUNDLED / "_profile.sql"
+    header = parse_header(path)
+    return Query(name="profile", path=path, description=header["description"], row=header["row"], counts=header["counts"], columns=header["columns"],
+                 parameters=names(header["parameters"]), key=names(header["key"]))
+
+
+def profile(con: duckdb.DuckDBPyConnection, filters: Filters, terms: tuple[str, ...] = (), groups: tuple[str, ...] = (), **run_options) -> pd.DataFrame:
+    """The clinical profile of each group (PROFILE_GROUPS) and term asked for, in that order
+    (prepare_scope must have run). A term no kratom report in scope names is refused, as the
+    listing refuses it."""
+    if not terms and not groups:
+        raise KratomAEError("Name the reactions to profile: one or more MedDRA terms (kratom-ae profile HYPERPIGMENTATION), or --hyperpigmentation, --pigmentation or --skin.")
+    check_named_terms(con, terms)
+    asked, seen = [], set()
+    for group in groups:
+        asked.append((PROFILE_GROUPS[group], group, None))
+    for given in terms:
+        key, label = con.execute("SELECT term_key($t), coalesce((SELECT label FROM term_labels WHERE reaction_pt = term_key($t)), term_key($t))", {"t": given}).fetchone()
+        if key not in seen:
+            seen.add(key)
+            asked.append((label, "term", given))
+    con.abort()  # the fetchone above leaves its result open
+    request = pd.DataFrame({"o": range(1, len(asked) + 1), "label": [a[0] for a in asked], "kind": [a[1] for a in asked], "term": [a[2] for a in asked]}).astype({"term": object})
+    con.register("profile_request_frame", request)
+    con.execute("CREATE OR REPLACE TEMP TABLE profile_request AS SELECT o::INTEGER AS o, label::VARCHAR AS label, kind::VARCHAR AS kind, term::VARCHAR AS term FROM profile_request_frame")
+    return run(con, profile_query(), filters, **run_options)

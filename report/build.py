@@ -27,6 +27,7 @@ DEFAULT_TOP = 20
 # The tables shown on the page or drawn, by name in the query library.
 # Short names of the figures, for the page's contents.
 LABELS = {"trend": "Reports per year, with skin and pigmentation", "reactions": "Most reported reactions", "skin_outcomes": "Skin disorders by outcome",
+          "skin_profile": "Skin disorders: clinical profile",
           "signals_forest": "Signals (forest plot)", "age_by_sex": "Age group by sex", "seriousness": "Seriousness criteria", "drugs": "Co-reported drugs (by ingredient)"}
 # Decimals of a statistic on the page, where not 2 (cli/output.py prints them so).
 STAT_DECIMALS = {"chi2_yates": 1, "expected": 1}
@@ -118,7 +119,10 @@ def left_out(table: pd.DataFrame, drawn: pd.DataFrame, drawable: pd.DataFrame, m
 def run_tables(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, pd.DataFrame]:
     library.prepare_scope(con, filters)
     queries = library.discover()
-    return {name: library.run(con, queries[name], filters, check=False, unit_names_columns=False) for name in TABLES}
+    tables = {name: library.run(con, queries[name], filters, check=False, unit_names_columns=False) for name in TABLES}
+    # The clinical profile of the pigmentation groups (issue 20): its own page section and figure.
+    tables["skin_profile"] = library.profile(con, filters, (), ("hyperpigmentation", "pigmentation"), check=False, unit_names_columns=False)
+    return tables
 
 
 def footnote(provenance: dict, filters: Filters) -> str:
@@ -136,7 +140,7 @@ def collect(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, measure:
     signals = collect_signals(con, filters, measure, min_reports, filters.top)
     tables = run_tables(con, filters)
     n = figures.Count(con.execute("SELECT reports FROM scope_total").fetchone()[0], filters.unit)
-    provenance = export.provenance(con, db, filters, {name: q for name, q in library.discover().items() if name in TABLES})
+    provenance = export.provenance(con, db, filters, {name: q for name, q in library.discover().items() if name in TABLES} | {"skin_profile": library.profile_query()})
     provenance["signals_background"] = signals.background.astype(object).where(signals.background.notna(), None).to_dict("records")
     note = footnote(provenance, filters)
     skin = tables["skin"]
@@ -146,6 +150,7 @@ def collect(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, measure:
         figures.trend(tables["trend"], n, note),
         figures.reactions(tables["reactions"], n, note),
         figures.skin_outcomes(tables["skin_outcomes"], n, skin_reports, note),
+        figures.skin_profile(tables["skin_profile"], n, note),
         forest(signals, measure, min_reports, note, filters.unit),
         figures.age_by_sex(tables["age_by_sex"], n, note),
         figures.seriousness(summary[summary["section"] == "seriousness"].reset_index(drop=True), n, note),

@@ -359,6 +359,71 @@ def skin_outcomes(frame: pd.DataFrame, n: int, skin_reports: int, footnote: str)
     return Drawn("skin_outcomes", title, caption, frame, fit(figure, bars_height(labels)))
 
 
+PROFILE_OUTCOME = "reaction outcome (of this reaction)"
+PROFILE_ONSET = "time to onset (event date minus kratom start date)"
+PROFILE_PIGMENTING = "co-reported pigmenting drug"
+
+
+def skin_profile(frame: pd.DataFrame, n: int, footnote: str) -> Drawn:
+    """The clinical profile of the pigmentation groups (queries/_profile.sql): for each group,
+    the outcome of the reaction itself and the share of reports naming a drug known to pigment
+    the skin, in percent of the n reports naming the group, with 95% Wilson intervals; the time
+    to onset written on the group's row."""
+    title = f"Skin disorders: clinical profile of the hyperpigmentation and pigmentation reports ({n_text(n)})"
+    caption = (
+        "For each group, its n reports (those naming any of its terms): the outcome reported for that reaction itself (FAERS reactionoutcome; "
+        "\"not reported\" for every AERS-era and CAERS report), and the reports naming another drug known to pigment the skin (queries/pigmenting_drugs.csv, "
+        "by active ingredient, so that brands count), in percent of n, each with its 95% Wilson interval (the line). A report whose rows for the "
+        "group carry two outcomes counts under both. Time to onset: the event date minus the earliest kratom start date, whole dates only, "
+        "as median and quartiles over the reports that allow it. Seriousness is a report's, not a reaction's, so this figure leaves it out: "
+        "the profile lists it (kratom-ae profile --hyperpigmentation). Reports are not incidence: a share says how reports describe the reaction."
+    )
+    data = frame[frame["section"].isin([PROFILE_OUTCOME, PROFILE_ONSET]) | ((frame["section"] == PROFILE_PIGMENTING) & (frame["measure"] == "present"))].reset_index(drop=True)
+    groups = list(dict.fromkeys(data["profile"]))
+    sizes = {g: int(frame.loc[(frame["profile"] == g) & (frame["section"] == "reports"), "reports"].iloc[0]) for g in groups}
+    if n == 0 or not any(sizes.values()):
+        return nothing("skin_profile", title, caption, data, NO_REPORTS if n == 0 else "No kratom report in scope names a pigmentation term: nothing to draw.")
+    names, shares, lows, highs, colours, headers, notes = [], [], [], [], [], [], []
+    for group in groups:
+        rows = data[data["profile"] == group].set_index(["section", "measure"])
+        onset = rows.loc[PROFILE_ONSET]
+        allowing = int(onset.loc["allowing it", "reports"])
+        when = (f"time to onset: median {onset.loc['median', 'days']:,.0f} days (quartiles {onset.loc['lower quartile', 'days']:,.0f}-"
+                f"{onset.loc['upper quartile', 'days']:,.0f}), {allowing:,} of {sizes[group]:,} allow it" if allowing else f"time to onset: none of {sizes[group]:,} allows it")
+        headers.append(len(names))
+        names.append(group)
+        notes.append(f"n = {sizes[group]:,}; {when}")
+        shares.append(0.0), lows.append(0.0), highs.append(0.0), colours.append("none")
+        chosen = [(PROFILE_OUTCOME, outcome, colour) for outcome, colour in zip(OUTCOMES, OUTCOME_COLOURS)] + [(PROFILE_PIGMENTING, "present", "#8B4513")]
+        for section, measure, colour in chosen:
+            if (section, measure) not in rows.index:
+                continue
+            row = rows.loc[(section, measure)]
+            names.append(measure if section == PROFILE_OUTCOME else "another pigmenting drug reported")
+            notes.append(f"{int(row['reports']):,} ({row['pct_of_term_reports']:.1f}%)")
+            shares.append(float(row["pct_of_term_reports"] if pd.notna(row["pct_of_term_reports"]) else 0.0))
+            lows.append(float(row["ci95_low"]) if pd.notna(row["ci95_low"]) else 0.0)
+            highs.append(float(row["ci95_high"]) if pd.notna(row["ci95_high"]) else 0.0)
+            colours.append(colour)
+    figure, axes = new_figure(title, footnote)
+    positions = list(range(len(names)))[::-1]
+    bars = [i for i in range(len(names)) if i not in headers]
+    axes.barh([positions[i] for i in bars], [shares[i] for i in bars], color=[colours[i] for i in bars], height=0.7, edgecolor="#666666", linewidth=0.3)
+    axes.errorbar([shares[i] for i in bars], [positions[i] for i in bars], xerr=[[shares[i] - lows[i] for i in bars], [highs[i] - shares[i] for i in bars]],
+                  fmt="none", ecolor="#222222", elinewidth=0.8, capsize=2)
+    for i, (y, note) in enumerate(zip(positions, notes)):
+        axes.text(1 if i in headers else highs[i] + 1.5, y, note, va="center", fontsize=7 if i in headers else 6, fontweight="bold" if i in headers else "normal")
+    labels = [label(name) for name in names]
+    axes.set_yticks(positions, labels)
+    for i, tick in enumerate(axes.get_yticklabels()):
+        if i in headers:
+            tick.set_fontweight("bold")
+    axes.set_xlim(0, 115)
+    axes.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
+    axes.set_xlabel(f"percent of the group's n {counted(n)}, with 95% Wilson interval")
+    return Drawn("skin_profile", title, caption, data, fit(figure, bars_height(labels)))
+
+
 def forest(frame: pd.DataFrame, measure: str, min_reports: int, kratom: dict, background: pd.DataFrame, notes: list[str], footnote: str, unit: str = "report") -> Drawn:
     """The signals forest plot: one row per term (and source), the measure with its 95% CI
     on a log scale, flagged terms filled. frame holds the rows of `signals` it draws; a term

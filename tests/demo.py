@@ -1,4 +1,4 @@
-"""Run the main job offline: `kratom-ae fetch` then `kratom-ae status`, with every openFDA
+"""Run the main job offline: `kratom-ae fetch`, `kratom-ae status` and `kratom-ae profile --hyperpigmentation`, with every openFDA
 request answered from the recorded SYNTHETIC cassette tests/cassettes/synthetic_fetch_all.json;
 with --report DIR, also `kratom-ae signals` (its background replayed from
 tests/cassettes/synthetic_signals_background.json) and `kratom-ae report DIR`.
@@ -41,6 +41,9 @@ def main() -> None:
         code = run(["fetch", "--db", db])
     if code == 0:
         code = run(["status", "--db", db])
+    if code == 0:
+        # The clinical profile of issue 20: is hyperpigmentation "rare and typically mild"?
+        code = run(["profile", "--hyperpigmentation", "--db", db])
     if code == 0 and options.report:
         code = signals_and_report(db, options.report)
     sys.exit(code)

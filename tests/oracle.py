@@ -603,3 +603,203 @@ def skin_outcome_counts(scoped, records, rows: dict | None = None) -> dict:
                     with_outcome[(row, outcome)] += 1
                     only[(row, outcome)] += len(carried) == 1
     return {key: (n, only[key], naming[key[0]], several[key[0]]) for key, n in with_outcome.items()}
+
+
+# ---- The clinical profile (issue 20, item 3), from the raw records by rules of its own ----------
+
+PIGMENTING_FILE = HERE.parent / "queries" / "pigmenting_drugs.csv"
+# The routes the fixture gives kratom, typed out from openFDA's list (drugevent.yaml); another
+# code raises KeyError, so that a new one is typed here before it is counted.
+ROUTES = {"048": "Oral", "065": "Unknown", "041": "Intravenous drip"}
+RECOVERING = {"recovered/resolved", "recovering/resolving", "recovered/resolved with sequelae"}
+
+
+def pigmenting_names() -> list[str]:
+    with PIGMENTING_FILE.open(encoding="utf-8") as f:
+        return [normalized(row["ingredient"]) for row in csv.DictReader(f)]
+
+
+def is_kratom_drug(d: dict) -> bool:
+    return any(is_kratom(n) for n in (d.get("medicinalproduct"), (d.get("activesubstance") or {}).get("activesubstancename")))
+
+
+def per_report(r: Report) -> dict:
+    """What the profile reads of one report: onset and duration in days, and the kratom
+    products' actions, rechallenge answers, roles, routes and doses, and the pigmenting drugs of
+    its other products."""
+    raw = r.raw
+    names = pigmenting_names()
+    out = {"onset": None, "duration": None, "actions": set(), "answers": set(), "roles": set(), "routes": set(), "doses": set(), "pigmenting": set()}
+    if r.source == "caers":
+        for p in raw.get("products", []):
+            if is_kratom(p.get("name_brand")):
+                out["roles"].add({"SUSPECT": "suspect", "CONCOMITANT": "concomitant"}.get(p.get("role"), "role not reported"))
+            else:
+                found = {normalized(p["name_brand"])} if p.get("name_brand") and normalized(p["name_brand"]) else set()
+                out["pigmenting"] |= {n for n in names for i in found if i == n or i.startswith(n + " ")}
+        return out
+    roles = {"1": "suspect", "2": "concomitant", "3": "interacting"}
+    starts, durations = [], []
+    for d in raw["patient"].get("drug", []):
+        if not is_kratom_drug(d):
+            out["pigmenting"] |= {n for n in names for i in ingredients_of(d) if i == n or i.startswith(n + " ")}
+            continue
+        details = drug_details(d)
+        out["roles"].add(roles.get(code(d.get("drugcharacterization")), "role not reported"))
+        if code(d.get("drugadministrationroute"), 3):
+            out["routes"].add(ROUTES[code(d.get("drugadministrationroute"), 3)])
+        if details["dosage_text"]:
+            out["doses"].add(details["dosage_text"])
+        elif details["dose_amount"] is not None:
+            out["doses"].add(f"{details['dose_amount']:g}" + (f" {details['dose_unit']}" if details["dose_unit"] else ""))
+        for key, field_ in (("actions", "action_taken"), ("answers", "recurred_on_readministration")):
+            if details[field_]:
+                out[key].add(details[field_])
+        if details["start_date"]:
+            starts.append(details["start_date"])
+        if details["duration_days"] is not None:
+            durations.append(details["duration_days"])
+    narrative = (raw["patient"].get("summary") or {}).get("narrativeincludeclinical", "")
+    event = day(narrative.removeprefix("CASE EVENT DATE: ")) if narrative.startswith("CASE EVENT DATE: ") else None
+    out["onset"] = (event - min(starts)).days if event and starts else None
+    out["duration"] = max(durations) if durations else None
+    return out
+
+
+def dechallenge(actions: set, outcomes: set) -> str:
+    stopped = bool(actions & {"drug withdrawn", "dose reduced"})
+    continued = bool(actions & {"dose not changed", "dose increased"})
+    if stopped and continued:
+        return "unknown"
+    if stopped:
+        better, worse = bool(outcomes & RECOVERING), "not recovered/not resolved" in outcomes
+        return "positive" if better and not worse else "negative" if worse and not better else "unknown"
+    return "not applicable" if continued or "not applicable" in actions else "unknown"
+
+
+def rechallenge(answers: set) -> str:
+    return next((name for answer, name in (("yes", "positive"), ("no", "negative"), ("unknown", "unknown")) if answer in answers), "not reported")
+
+
+def units(reports, case_of: dict | None = None, **filters) -> list[list[Report]]:
+    """The units in scope, each as its reports in scope: one report, or a probable case's."""
+    scoped = scope(reports, **filters)
+    if case_of is None:
+        return [[r] for r in scoped]
+    groups: dict[str, list[Report]] = {}
+    for r in scoped:
+        groups.setdefault(case_of[(r.source, r.report_id)], []).append(r)
+    return list(groups.values())
+
+
+def rounded(x, places="0.1"):
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return None if x is None else float(Decimal(repr(x)).quantize(Decimal(places), rounding=ROUND_HALF_UP))
+
+
+def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple:
+    """Wilson's score interval, written from his 1927 formula: (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)."""
+    if not n:
+        return None, None
+    p = k / n
+    middle, half = p + z * z / (2 * n), z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    return (middle - half) / (1 + z * z / n), (middle + half) / (1 + z * z / n)
+
+
+def quartiles(values: list) -> list:
+    """Median, lower and upper quartile, by linear interpolation between order statistics (R's type 7)."""
+    if not values:
+        return [None, None, None]
+    v = sorted(values)
+
+    def at(q):
+        h = (len(v) - 1) * q
+        low = int(h)
+        return v[low] + (h - low) * (v[min(low + 1, len(v) - 1)] - v[low])
+
+    return [at(0.5), at(0.25), at(0.75)]
+
+
+def profile(unit_list: list[list[Report]], terms: set, pigmenting_applies: bool) -> dict:
+    """(section, measure) -> (count or None, days or None) for one term or group (its term keys)."""
+    rows: list[dict] = []
+    for members in unit_list:
+        outcomes_by_term = [term_outcomes(r.source, r.raw) for r in members]
+        named = [set().union(*(o[t] for t in terms & o.keys())) for o in outcomes_by_term if terms & o.keys()]
+        if not named:
+            continue
+        details = [per_report(r) for r in members]
+        latest = lambda key: next((d[key] for r, d in sorted(zip(members, details), key=lambda x: (x[0].received or dt.date.min, x[0].report_id), reverse=True) if d[key] is not None), None)  # noqa: E731
+        union = lambda key: set().union(*(d[key] for d in details))  # noqa: E731
+        known = [r.serious for r in members if r.serious is not None]
+        flags = {k: any(r.flags.get(k) for r in members) for k in members[0].flags} if members[0].source == "faers" else {}
+        if members[0].source == "caers":
+            flags = {"death": any(r.death for r in members), "hospitalisation": any(r.hospital for r in members)}
+            outcomes = {o for r in members for o in r.outcomes}
+            flags |= {"life threatening": any("LIFE THREATENING" in o for o in outcomes), "disabling": any("DISABILITY" in o for o in outcomes),
+                      "congenital anomaly": any("CONGENITAL" in o for o in outcomes),
+                      "other serious": any(("OTHER SERIOUS" in o or o.startswith("SERIOUS INJURIES") or "REQ. INTERVENTION" in o) for o in outcomes)}
+        outcomes = set().union(*named)
+        all_terms = {t for o in outcomes_by_term for t in o if t}
+        actions = union("actions")
+        rows.append({
+            "outcomes": outcomes, "with_others": bool(all_terms - terms), "serious": (True in known) if known else None, "flags": flags,
+            "onset": latest("onset"), "duration": latest("duration"), "roles": union("roles"), "routes": union("routes"), "doses": union("doses"),
+            "dechallenge": dechallenge(actions, outcomes), "rechallenge": rechallenge(union("answers")), "pigmenting": union("pigmenting"),
+        })
+    n = len(rows)
+    count = lambda pred: sum(1 for x in rows if pred(x))  # noqa: E731
+    out = {("reports", "naming the term"): n,
+           ("reactions", "only this term (or terms of the group)"): count(lambda x: not x["with_others"]),
+           ("reactions", "with other reactions"): count(lambda x: x["with_others"])}
+    section = "reaction outcome (of this reaction)"
+    for outcome in [*FAERS_OUTCOMES.values(), "not reported"]:
+        out[(section, outcome)] = count(lambda x: outcome in x["outcomes"])
+    out[(section, "two or more outcomes")] = count(lambda x: len(x["outcomes"]) > 1)
+    section = "seriousness (report-level: any reaction)"
+    out[(section, "serious")] = count(lambda x: x["serious"] is True)
+    out[(section, "not serious")] = count(lambda x: x["serious"] is False)
+    out[(section, "seriousness not reported")] = count(lambda x: x["serious"] is None)
+    for flag in ("death", "life threatening", "hospitalisation", "disabling", "congenital anomaly", "other serious"):
+        out[(section, flag)] = count(lambda x: x["flags"].get(flag, False))
+    for section, key, allowed, missing in (("time to onset (event date minus kratom start date)", "onset", lambda v: v is not None and v >= 0, "no whole event date or kratom start date"),
+                                           ("duration of kratom use (drugtreatmentduration)", "duration", lambda v: v is not None, "not reported")):
+        values = [x[key] for x in rows if allowed(x[key])]
+        out[(section, "allowing it")] = len(values)
+        for name, value in zip(("median", "lower quartile", "upper quartile"), quartiles(values)):
+            out[(section, name)] = ("days", rounded(value))
+        out[(section, missing)] = count(lambda x: x[key] is None)
+        if key == "onset":
+            out[(section, "kratom start after the event date (left out)")] = count(lambda x: x["onset"] is not None and x["onset"] < 0)
+    for role in ("suspect", "concomitant", "interacting", "role not reported"):
+        out[("kratom role", role)] = count(lambda x: role in x["roles"])
+    for route in {r for x in rows for r in x["routes"]}:
+        out[("kratom route", route)] = count(lambda x: route in x["routes"])
+    out[("kratom route", "not reported")] = count(lambda x: not x["routes"])
+    out[("kratom dose", "given")] = count(lambda x: x["doses"])
+    out[("kratom dose", "not reported")] = count(lambda x: not x["doses"])
+    for dose in {d for x in rows for d in x["doses"]}:
+        out[("kratom dose as reported", dose)] = count(lambda x: dose in x["doses"])
+    for measure in ("positive", "negative", "not applicable", "unknown"):
+        out[("dechallenge (kratom stopped or reduced)", measure)] = count(lambda x: x["dechallenge"] == measure)
+    for measure in ("positive", "negative", "unknown", "not reported"):
+        out[("rechallenge (kratom given again)", measure)] = count(lambda x: x["rechallenge"] == measure)
+    section = "co-reported pigmenting drug"
+    if pigmenting_applies:
+        out[(section, "present")] = count(lambda x: x["pigmenting"])
+        out[(section, "absent")] = count(lambda x: not x["pigmenting"])
+        for drug in {d for x in rows for d in x["pigmenting"]}:
+            out[(section, drug)] = count(lambda x: drug in x["pigmenting"])
+    else:
+        out[(section, "not assessed: no list of drugs known to cause this reaction")] = None
+    return out
+
+
+def profile_groups() -> dict[str, tuple[set, bool]]:
+    """The profile's groups: label -> (term keys, whether the pigmenting drugs apply)."""
+    terms = skin_terms()
+    kinds = pigmentation_kinds()
+    groups = {"(any hyperpigmentation term)": {t for t, k in kinds.items() if k == "hyper"},
+              "(any pigmentation term)": {t for t, p in terms.items() if p}, "(any skin term)": set(terms)}
+    return {label: (members, any(terms.get(t) and kinds.get(t) != "hypo" for t in members)) for label, members in groups.items()}

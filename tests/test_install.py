@@ -99,6 +99,10 @@ def test_the_installed_wheel_fetches_and_runs_every_table(installed, tmp_path):
         expected = runner.invoke(app, ["query", name, "--db", str(db), "--format", "csv"])
         assert expected.exit_code == 0, expected.output
         assert as_csv.stdout == expected.stdout, name
+    # The profile reads its bundled SQL and the cited list of pigmenting drugs from the wheel.
+    profiled = run([tool, "profile", "--hyperpigmentation", "--db", db, "--format", "csv"], cwd=here)
+    expected = runner.invoke(app, ["profile", "--hyperpigmentation", "--db", str(db), "--format", "csv"])
+    assert profiled.stdout == expected.stdout and ",co-reported pigmenting drug,MINOCYCLINE," in profiled.stdout
     exported = run([tool, "export", here / "out", "--db", db], cwd=here)
     assert sorted(Path(line).name for line in exported.stdout.split()) == sorted([f"{name}.csv" for name in tables] + ["signals.csv", "provenance.json"])
     provenance = json.loads((here / "out" / "provenance.json").read_text(encoding="utf-8"))

@@ -41,10 +41,11 @@ WRITERS = {
     ("cases", "csv_file"): ["cases", "--csv", "{OUT}"],
     ("terms", "csv_file"): ["terms", "--csv", "{OUT}"],
     ("ingredients", "csv_file"): ["ingredients", "--csv", "{OUT}"],
+    ("profile", "csv_file"): ["profile", "--hyperpigmentation", "--csv", "{OUT}"],
     ("export", "folder"): ["export", "{OUT}"],
     ("report", "folder"): ["report", "{OUT}"],
 }
-WITH_PROVENANCE = {"query", "signals", "cases"}
+WITH_PROVENANCE = {"query", "signals", "cases", "profile"}
 FOLDERS = {"export", "report"}
 
 

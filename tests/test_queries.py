@@ -66,9 +66,12 @@ def test_skin(fetched, reports, combo):
     rows = table(fetched, "skin", args)
     assert (rows[0]["reaction_pt"], int(rows[0]["reports"])) == ("(any skin term)", with_skin)
     assert (rows[1]["reaction_pt"], int(rows[1]["reports"])) == ("(any pigmentation term)", with_pigment)
-    assert {r["reaction_pt"]: int(r["reports"]) for r in rows[2:]} == per_term
+    hyper = {t for t, k in oracle.pigmentation_kinds().items() if k == "hyper"}
+    assert (rows[2]["reaction_pt"], int(rows[2]["reports"]), rows[2]["pigmentation"]) == ("(any hyperpigmentation term)", sum(bool(r.reactions & hyper) for r in scoped), "hyper")
+    assert 0 < int(rows[2]["reports"]) < with_pigment or "caers" in args
+    assert {r["reaction_pt"]: int(r["reports"]) for r in rows[3:]} == per_term
     terms = oracle.skin_terms()
-    assert all((r["is_pigmentation"] == "true") == terms[r["reaction_pt"]] for r in rows[2:])
+    assert all((r["is_pigmentation"] == "true") == terms[r["reaction_pt"]] for r in rows[3:])
     assert {r["skin_basis"] for r in rows} == {"curated list"}
     # Skin-looking terms that MedDRA files elsewhere are not counted as skin.
     assert not {"INJECTION SITE RASH", "CELLULITIS"} & {r["reaction_pt"] for r in rows}
@@ -128,8 +131,8 @@ def test_age_by_sex(fetched, reports, combo):
 def test_skin_table_marks_hyper_and_hypo_pigmentation(fetched):
     rows = table(fetched, "skin", [])
     kinds = oracle.pigmentation_kinds()
-    assert {r["reaction_pt"]: r["pigmentation"] for r in rows if r["pigmentation"]} == {t: k for t, k in kinds.items() if t in {r["reaction_pt"] for r in rows}}
-    assert {r["reaction_pt"] for r in rows if r["pigmentation"] == "hyper"} == {"HYPERPIGMENTATION", "SKIN HYPERPIGMENTATION"}
+    assert {r["reaction_pt"]: r["pigmentation"] for r in rows[3:] if r["pigmentation"]} == {t: k for t, k in kinds.items() if t in {r["reaction_pt"] for r in rows}}
+    assert {r["reaction_pt"] for r in rows if r["pigmentation"] == "hyper"} == {"(any hyperpigmentation term)", "HYPERPIGMENTATION", "SKIN HYPERPIGMENTATION"}
 
 
 def test_the_curated_list_says_which_way_pigmentation_goes():
@@ -463,8 +466,9 @@ def test_skin_outcomes_count_each_terms_own_outcome(hand_made_db):
                     ("VITILIGO", "recovered/resolved"): 1, ("VITILIGO", "not reported"): 1, ("SKIN DISCOLOURATION", "unknown"): 1,
                     ("SKIN HYPOPIGMENTATION", "not recovered/not resolved"): 1}
     assert {r["reaction_pt"] for r in rows if r["is_group"] == "true"} == {t for t in several if t.startswith("(any ")}
+    # 90000002 and 90000003 name a hyperpigmentation term; VITILIGO and SKIN DISCOLOURATION are not one.
     skin = {r["reaction_pt"]: (int(r["reports"]), r["pigmentation"]) for r in table(hand_made_db, "skin", [])}
-    assert skin == {"(any skin term)": (5, ""), "(any pigmentation term)": (5, ""), "SKIN HYPERPIGMENTATION": (2, "hyper"), "VITILIGO": (2, "hypo"),
+    assert skin == {"(any skin term)": (5, ""), "(any pigmentation term)": (5, ""), "(any hyperpigmentation term)": (2, "hyper"), "SKIN HYPERPIGMENTATION": (2, "hyper"), "VITILIGO": (2, "hypo"),
                     "HYPERPIGMENTATION": (1, "hyper"), "SKIN DISCOLOURATION": (1, ""), "SKIN HYPOPIGMENTATION": (1, "hypo")}
 
 

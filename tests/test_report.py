@@ -19,7 +19,7 @@ from vcr_setup import make_vcr
 
 runner = CliRunner()
 ROOT = Path(__file__).parents[1]
-FIGURES = ["trend", "reactions", "skin_outcomes", "signals_forest", "age_by_sex", "seriousness", "drugs"]
+FIGURES = ["trend", "reactions", "skin_outcomes", "skin_profile", "signals_forest", "age_by_sex", "seriousness", "drugs"]
 NOTHING = "No kratom report is in scope with these filters: nothing to draw."
 NO_BACKGROUND = "No disproportionality background is cached in this database, so there is no forest plot"
 
@@ -291,7 +291,7 @@ def test_text_from_the_data_is_escaped(report_dir, signals_db):
     skin = pd.DataFrame({"reaction_pt": ["<b>RASH</b> & \"ITCH\""], "reports": [3]})
     drawn = [figures.Drawn(f, f"{f} (N = 3 kratom reports)", "<i>caption</i>", skin, None, "nothing <here>") for f in FIGURES]
     signals = build.Signals(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {})
-    html = build.render(build.Report(Filters(top=20), 3, {"summary": skin, "skin": skin}, drawn, signals, provenance))
+    html = build.render(build.Report(Filters(top=20), 3, {"summary": skin, "skin": skin, "skin_profile": skin}, drawn, signals, provenance))
     assert "<script>" not in html and "<b>RASH" not in html and "<i>caption" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;RASH&lt;/b&gt; &amp; &#34;ITCH&#34;" in html
 

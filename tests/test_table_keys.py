@@ -29,6 +29,7 @@ WALK = {
     "signals --counts": (["signals", "--counts", "{COUNTS}"], signals.table_key(counted_by_kratom_ae=False)),
     "terms": (["terms"], library.internal_key("kratom_names")),
     "ingredients": (["ingredients"], library.internal_key("ingredient_names")),
+    "profile": (["profile", "--hyperpigmentation", "HYPERPIGMENTATION"], library.profile_query().key),
     "sql --key": (["sql", "SELECT received_date, source, report_id, outcomes, age_years, sex, reporter_country FROM reports WHERE report_key % 19 = 0", "--key", "source,report_id"], ("source", "report_id")),
 }
 # The commands and tables that print no table that could be split, and why.
@@ -95,7 +96,7 @@ def test_every_table_declares_a_key_of_its_columns_that_tells_its_rows_apart(med
     assert len(frame) > 1 and not frame.duplicated(list(query.key)).any(), frame[frame.duplicated(list(query.key), keep=False)]
 
 
-@pytest.mark.parametrize("name", ["signals", "signals --counts", "terms", "ingredients", "sql --key"])
+@pytest.mark.parametrize("name", ["signals", "signals --counts", "terms", "ingredients", "profile", "sql --key"])
 def test_the_keys_of_the_other_tables_tell_their_rows_apart(meddra_db, counts_file, name):
     args, cassette = arguments(name, meddra_db, counts_file)
     key = WALK[name][1]
