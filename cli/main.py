@@ -269,7 +269,7 @@ def held_summary(con, name: str, bulk: bool = False) -> list[str]:
     held = store.status(con).set_index("source").loc[name]
     received = f"kept for the matcher from {plural(held['queries'], 'partition')}" if bulk else f"received in {held['queries']} queries"
     lines = [
-        f"{name}: {held['records_received']:,} records {received}; "
+        f"{name}: {plural(held['records_received'], 'record')} {received}; "
         f"{held['reports']:,} reports held, {held['kratom_reports']:,} of them kratom reports."
     ]
     if held["malformed_records"]:
@@ -771,9 +771,19 @@ def bulk_load(
 
         def read(export, part, i: int, n: int, run: dict) -> None:
             if not quiet:
-                typer.echo(printable(f"{export.endpoint} {i:,}/{n:,}: {part.display_name}: {run['total_reported']:,} records read, {run['records_received']:,} kept for the matcher."), err=True)
+                typer.echo(printable(f"{export.endpoint} {i:,}/{n:,}: {part.display_name}: {plural(run['total_reported'], 'record')} read, {run['records_received']:,} kept for the matcher."), err=True)
+
+        from kratom_ae.ingest.bulk import cached_export
 
         term_list = load_terms(terms)
+        # Every source's export checked before one is replaced: a cache of CAERS alone must
+        # not end a load of both with FAERS replaced and CAERS refused.
+        for name in names:
+            try:
+                cached_export(cache, name)
+            except KratomAEError as exc:
+                others = [other for other in names if other != name]
+                raise KratomAEError(f"{str(exc).rstrip('.')}; or load the other source alone: --source {others[0]}." if others else str(exc)) from None
         summary: list[str] = []
         with store.writing(db) as con:
             for name in names:

@@ -139,18 +139,9 @@ def in_cache(cache: Path, export: Export, part: Partition) -> bool:
 
 def count_records(path: Path) -> int:
     """The records of a partition, read as a stream (a partition can be gigabytes unzipped):
-    the zip's CRC is checked at the end of each member, so a damaged file raises here."""
-    import ijson
-
-    count = 0
-    with zipfile.ZipFile(path) as archive:
-        for member in archive.infolist():
-            if member.is_dir():
-                continue
-            with archive.open(member) as stream:
-                for _ in ijson.items(stream, "results.item", use_float=True):
-                    count += 1
-    return count
+    the zip's CRC is checked at the end of its member, so a damaged file raises here
+    (DamagedPartition)."""
+    return sum(1 for _ in read_items(path, "results.item"))
 
 
 def size_matches(size: int, size_mb: float | None) -> bool:
@@ -168,8 +159,8 @@ def damage(path: Path, part: Partition) -> str | None:
         return f"{size:,} bytes where download.json lists {part.size_text}"
     try:
         records = count_records(path)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:  # ijson's errors are ValueErrors
-        return f"not a whole zip of JSON ({type(exc).__name__})"
+    except DamagedPartition as exc:
+        return exc.reason
     if part.records is not None and records != part.records:
         return f"{records:,} records where download.json lists {part.records:,}"
     return None
@@ -181,14 +172,20 @@ def cached_export(cache: Path, source: str) -> Export:
     be read without a word while the user believes the newest is."""
     endpoint = ENDPOINTS[source]
     download = f"kratom-ae bulk download {cache} --source {source}"
+    if cache.exists() and not cache.is_dir():
+        raise KratomAEError(f"{cache} is a file, not a folder of bulk files; name the folder kratom-ae bulk download filled.")
+    if not cache.is_dir():
+        raise KratomAEError(f"There is no folder {cache}; download the bulk files into it first: {download}.")
     folder = next(exports_in(cache, source), None)
     if folder is None:
         raise KratomAEError(f"The folder {cache} holds no bulk files of {endpoint}; download them first: {download}.")
     try:
         entry = json.loads((folder / "export.json").read_text(encoding="utf-8"))
         export = Export(source, endpoint, str(entry["export_date"]), whole_number(entry.get("total_records")), [partition(item, endpoint) for item in entry["partitions"]], entry)
-    except (OSError, ValueError, KeyError, TypeError):
-        raise KratomAEError(f"The bulk cache's {folder / 'export.json'} is not the listing kratom-ae wrote there; download again: {download}.") from None
+        if not export.partitions:
+            raise ValueError("no partitions")
+    except (OSError, ValueError, KeyError, TypeError, KratomAEError):  # KratomAEError: partition() refused an entry
+        raise KratomAEError(f"The bulk cache's {folder / 'export.json'} is missing or not the listing kratom-ae wrote there; download again: {download}.") from None
     if cache / export.folder != folder:
         raise KratomAEError(f"The bulk cache's {folder / 'export.json'} names the export {printable(export.export_date)}, not the folder's; download again: {download}.")
     whole = [p for p in export.partitions if in_cache(cache, export, p)]
@@ -197,30 +194,71 @@ def cached_export(cache: Path, source: str) -> Export:
     return export
 
 
-def partition_meta(path: Path) -> dict:
-    """A partition's meta object (its disclaimer, last_updated), read as a stream."""
+class DamagedPartition(KratomAEError):
+    """A partition that is not one whole zip of JSON; `reason` says what is wrong."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"The bulk partition {printable(str(path))} is damaged ({reason}); delete it and run kratom-ae bulk download again.")
+        self.reason = reason
+
+
+class FirstKeyWins(dict):
+    """A JSON object read as DuckDB reads one (the search API's pages): of a key given twice,
+    the first value. ijson's dict would keep the last, and a record's name could then be
+    another than the one the same record fetched from the API is judged by."""
+
+    def __setitem__(self, key, value):
+        if key not in self:
+            super().__setitem__(key, value)
+
+
+def read_items(path: Path, prefix: str) -> Iterator:
+    """The values at `prefix` ("results.item", "meta") of a partition's one JSON document, one
+    at a time (never the partition in memory). Numbers come as int or float: a record written
+    out again has 1.0 where the file had 1.0 and 1.5 where it had 1.50, as DuckDB reads them.
+    ijson's C parser stops at an integer beyond 64 bits, which DuckDB reads: the partition is
+    then read on from there by ijson's Python parser. DamagedPartition for anything else."""
+    import zlib
+
     import ijson
 
-    with zipfile.ZipFile(path) as archive, archive.open(json_member(archive)) as stream:
-        meta = next(ijson.items(stream, "meta"), None)
+    done = 0
+    for parser in (ijson, ijson.get_backend("python")):
+        try:
+            with zipfile.ZipFile(path) as archive, archive.open(json_member(archive)) as stream:
+                for number, item in enumerate(parser.items(stream, prefix, use_float=True, map_type=FirstKeyWins)):
+                    if number >= done:
+                        done += 1
+                        yield item
+            return
+        except ijson.JSONError as exc:
+            if parser is ijson and "integer overflow" in str(exc):
+                continue
+            raise DamagedPartition(path, f"not whole JSON: {str(exc).splitlines()[0]}") from None
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise DamagedPartition(path, f"not a whole zip: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'cut short'}") from None
+
+
+def partition_meta(path: Path) -> dict:
+    """A partition's meta object (its disclaimer, last_updated)."""
+    items = read_items(path, "meta")
+    try:
+        meta = next(items, None)
+    finally:
+        items.close()
     return meta if isinstance(meta, dict) else {}
 
 
 def partition_records(path: Path) -> Iterator[dict]:
-    """A partition's records, one at a time (never the partition in memory). Numbers come as
-    int or float: a record written out again has 1.0 where the file had 1.0, but 1.5 where
-    it had 1.50 (openFDA sends numbers as strings in all but a few fields)."""
-    import ijson
-
-    with zipfile.ZipFile(path) as archive, archive.open(json_member(archive)) as stream:
-        yield from ijson.items(stream, "results.item", use_float=True)
+    """A partition's records, one at a time (read_items)."""
+    return read_items(path, "results.item")
 
 
 def json_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
     """The one file of a partition's zip (openFDA puts one JSON document in each)."""
     members = [m for m in archive.infolist() if not m.is_dir()]
     if len(members) != 1:
-        raise KratomAEError(f"The bulk partition {archive.filename} holds {plural(len(members), 'file')}, not one JSON document; download it again.")
+        raise DamagedPartition(Path(archive.filename), f"{plural(len(members), 'file')}, not one JSON document")
     return members[0]
 
 
@@ -369,7 +407,8 @@ def download(cache: Path, sources: list[str], listing_url: str = LISTING_URL, ht
 
 
 def exports_in(cache: Path, source: str) -> Iterator[Path]:
-    """The export folders of a source in the cache, newest first."""
+    """The export folders of a source in the cache (named by export date), newest first: one
+    without its export.json too, so that a newer export is never passed over for an older."""
     base = cache / ENDPOINTS[source].replace("/", "-")
     if base.is_dir():
-        yield from sorted((p for p in base.iterdir() if (p / "export.json").is_file()), reverse=True)
+        yield from sorted((p for p in base.iterdir() if p.is_dir() and SAFE_PART.match(p.name)), reverse=True)

@@ -117,13 +117,15 @@ def load_terms(path: str | Path | None = None) -> list[Term]:
     return terms
 
 
-NOT_LETTER_OR_DIGIT = re.compile(r"[^A-Z0-9]")
+# Letters and digits as the SQL macros keep them: DuckDB's upper() makes no ASCII letter of any
+# other character, Python's does (ß as SS, ﬁ as FI), so only ASCII is kept before upper().
+NOT_LETTER_OR_DIGIT = re.compile(r"[^A-Za-z0-9]")
 # A near miss (queries/_kratom_names.sql, near_term) is one edit from a term of at least this
 # many letters and digits: shorter terms (7OH, 7-OH) are one edit from too many other names.
 NEAR_LETTERS = 5
 # normalize_name of ingest/sql/shaping_macros.sql, for the words of a name.
 DROPPED = re.compile(r"[.'`’]")
-BETWEEN_WORDS = re.compile(r"[^A-Z0-9]+")
+BETWEEN_WORDS = re.compile(r"[^A-Za-z0-9]+")
 
 
 def could_match(names, terms: list[Term]) -> bool:
@@ -131,12 +133,11 @@ def could_match(names, terms: list[Term]) -> bool:
     and digits, in upper case, hold the term's. Every name the page SQL matches passes (a
     word match is also a match of the letters and digits), so a record this turns down is one
     the matcher would have turned down too; a record it lets through is judged by the SQL.
-    For the bulk files (ingest/bulk_load.py), where every record of FAERS passes by. Python's
-    upper() makes letters of a few characters DuckDB's leaves alone (ß as SS): more records
-    pass, never fewer."""
+    For the bulk files (ingest/bulk_load.py), where every record of FAERS passes by. A name
+    that is not text is given as the text DuckDB reads it as (its JSON)."""
     squeezed = [t.squeezed for t in terms if t.searched]
     for name in names:
-        text = NOT_LETTER_OR_DIGIT.sub("", (name if isinstance(name, str) else str(name)).upper())
+        text = NOT_LETTER_OR_DIGIT.sub("", name).upper()
         if any(term in text for term in squeezed):
             return True
     return False
@@ -150,7 +151,7 @@ def near_miss(names, terms: list[Term]) -> bool:
     records for it to list."""
     squeezed = [t.squeezed for t in terms if t.searched and len(t.squeezed) >= NEAR_LETTERS]
     for name in names:
-        words = BETWEEN_WORDS.sub(" ", DROPPED.sub("", (name if isinstance(name, str) else str(name)).upper())).split()
+        words = BETWEEN_WORDS.sub(" ", DROPPED.sub("", name)).upper().split()
         for piece in words + [a + b for a, b in zip(words, words[1:])]:
             if any(one_edit_apart(piece, term) for term in squeezed):
                 return True

@@ -110,7 +110,7 @@ def test_a_partition_damaged_every_time_stops_in_one_sentence_keeping_the_whole_
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == (
         f"Error: The partition drug-event-0002-of-0003.json.zip (2026-11-18) ({server.url}/drug/event/2024q2/drug-event-0002-of-0003.json.zip) arrived damaged "
-        f"3 times (not a whole zip of JSON (BadZipFile)); the partitions already whole stay in the cache: run the download again later."
+        f"3 times (not a whole zip: BadZipFile: File is not a zip file); the partitions already whole stay in the cache: run the download again later."
     )
     assert cached(cache) == {"drug-event/2026-11-18/2024q1/drug-event-0001-of-0003.json.zip": 40}
     assert not list(cache.rglob("*.part"))

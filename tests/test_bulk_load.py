@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -235,9 +237,6 @@ def test_a_partition_cut_short_is_refused_and_the_database_kept(both_ways, tmp_p
 def test_a_partition_changed_after_it_was_verified_is_refused(both_ways, tmp_path):
     """One record fewer, its .verified record made to agree (by hand, or by another tool):
     the download's check cannot tell, the records read can."""
-    import io
-    import json
-
     _, _, cache, _ = both_ways
     copy = copied(cache, tmp_path / "cache")
     [part] = copy.rglob("food-event-0001-of-0001.json.zip")
@@ -279,3 +278,117 @@ def test_status_says_the_partitions_read_not_queries(both_ways):
     assert ["records read", f"{len(caers):,} in 1 bulk partition, {len(caers):,} kept for the matcher"] in cells
     assert "loaded (UTC)" in status.stdout and "search terms" not in status.stdout and "drug/event.json" not in status.stdout
     assert status.stdout.count("bulk files") == 2
+
+
+def hostile_partitions() -> list[list]:
+    """Records on which a filter by name could judge otherwise than the page SQL, as openFDA
+    could send them: letters Python upper-cases into two (ß, ﬁ), a name given as a list or an
+    object, a key given twice (DuckDB reads the first), an integer of 25 digits, a name only in
+    openfda's lists, and one report in two versions in two partitions, the later naming no
+    kratom."""
+    rng = random.Random(23)
+
+    def record(report_id, *drugs, version="1"):
+        r = synthetic.faers_record(rng, report_id, None, era="faers")
+        r["safetyreportversion"] = version
+        r["patient"]["drug"] = [{"drugcharacterization": "1", **d} for d in drugs]
+        return r
+
+    def raw(report_id, drugs_json):
+        r = record(report_id, {"medicinalproduct": "PLACEHOLDER"})
+        return json.dumps(r).replace('[{"drugcharacterization": "1", "medicinalproduct": "PLACEHOLDER"}]', drugs_json)
+
+    first = [
+        record("15000001", {"medicinalproduct": "KRAßTOM"}),
+        record("15000002", {"medicinalproduct": "KRATOﬁM POWDER"}),
+        record("15000003", {"medicinalproduct": "7ß-OH TABLETS"}),
+        record("15000004", {"medicinalproduct": ["KRA", "TOM"]}),
+        record("15000005", {"activesubstance": {"activesubstancename": ["MITRA", "GYNINE"]}}),
+        record("15000006", {"medicinalproduct": {"name": "KRA\u200bTOM"}}),
+        record("15000007", {"medicinalproduct": "ASPIRIN", "openfda": {"brand_name": ["X", "KRATOM LEAF"], "generic_name": [["KRA", "TOM"]]}}),
+        raw("15000008", '[{"drugcharacterization": "1", "medicinalproduct": "KRATOM", "medicinalproduct": "ASPIRIN"}]'),
+        raw("15000009", '[{"drugcharacterization": "1", "medicinalproduct": "ASPIRIN", "medicinalproduct": "KRATOM"}]'),
+        raw("15000010", '[{"drugcharacterization": "1", "medicinalproduct": "KRATOM", "drugcumulativedosagenumb": 1234567890123456789012345}]'),
+        record("15000011", {"medicinalproduct": "KRATOM"}, version="1"),
+        record("15000012", {"medicinalproduct": "ASPIRIN"}),
+    ]
+    second = [
+        record("15000011", {"medicinalproduct": "ASPIRIN"}, version="2"),  # the follow-up: no kratom any more
+        record("15000013", {"medicinalproduct": "KRA-TOM"}),
+    ]
+    return [first, second]
+
+
+def loaded(tmp_path: Path, parts, name: str, monkeypatch=None) -> Path:
+    cache, db = tmp_path / f"cache-{name}", tmp_path / f"{name}.duckdb"
+    with FakeBulk({"faers": parts}) as server:
+        assert runner.invoke(app, ["bulk", "download", str(cache), "--listing-url", server.listing_url, "--source", "faers", "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["bulk", "load", str(cache), "--db", str(db), "--source", "faers", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def test_the_name_filter_never_changes_what_is_stored(tmp_path, monkeypatch):
+    """What the page SQL alone makes of every record (the filter let everything through) is
+    what bulk load makes of the records it keeps: no report lost, none in another version."""
+    from kratom_ae.ingest import bulk_load
+
+    filtered = loaded(tmp_path, hostile_partitions(), "filtered")
+    monkeypatch.setattr(bulk_load, "kept_by_name", lambda *args: True)
+    everything = loaded(tmp_path, hostile_partitions(), "everything")
+    assert kratom_reports(filtered) == kratom_reports(everything)
+    for table in ROWS:
+        assert rows(filtered, table, kratom_reports(everything)) == rows(everything, table, kratom_reports(everything)), table
+    con = duckdb.connect(str(filtered), read_only=True)
+    try:
+        judged = dict(con.execute("SELECT report_id, is_kratom_report FROM reports").fetchall())
+        version = con.execute("SELECT report_version FROM reports WHERE report_id = '15000011'").fetchone()[0]
+    finally:
+        con.close()
+    assert {r for r, k in judged.items() if k} == {"15000001", "15000002", "15000003", "15000004", "15000005", "15000006", "15000007", "15000008", "15000010", "15000013"}
+    assert version == 2 and judged["15000011"] is False  # the follow-up won, as the search API would serve it
+    assert "15000009" not in judged and "15000012" not in judged  # ASPIRIN first (DuckDB reads the first), ASPIRIN alone
+
+
+def test_a_damaged_partition_is_named_in_one_sentence(tmp_path):
+    db = loaded(tmp_path, hostile_partitions(), "ok")
+    [part] = (tmp_path / "cache-ok").rglob("drug-event-0002-of-0002.json.zip")
+    data = bytearray(part.read_bytes())
+    data[60:70] = b"\0" * 10  # inside the deflated member: the size is the same, the zip is not whole
+    part.write_bytes(bytes(data))
+    result = runner.invoke(app, ["bulk", "load", str(tmp_path / "cache-ok"), "--db", str(db), "--source", "faers", "--quiet"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: The bulk partition {part} is damaged (not a whole zip") or result.stderr.startswith(f"Error: The bulk partition {part} is damaged (not whole JSON"), result.stderr
+    assert result.stderr.endswith("; delete it and run kratom-ae bulk download again.\n")
+
+
+def test_what_is_not_a_whole_cache_is_refused_before_anything_is_replaced(both_ways, tmp_path):
+    _, _, cache, _ = both_ways
+
+    def load(folder, *args):
+        return runner.invoke(app, ["bulk", "load", str(folder), "--db", str(tmp_path / "db.duckdb"), "--quiet", *args])
+
+    missing = load(tmp_path / "nowhere", "--source", "caers")
+    assert missing.exit_code == 1 and missing.stderr == f"Error: There is no folder {tmp_path / 'nowhere'}; download the bulk files into it first: kratom-ae bulk download {tmp_path / 'nowhere'} --source caers.\n"
+    (tmp_path / "a-file").write_text("x")
+    a_file = load(tmp_path / "a-file", "--source", "caers")
+    assert a_file.exit_code == 1 and a_file.stderr == f"Error: {tmp_path / 'a-file'} is a file, not a folder of bulk files; name the folder kratom-ae bulk download filled.\n"
+    # Only CAERS downloaded: a load of both refuses before FAERS is touched, and says how to load CAERS.
+    only_caers = copied(cache, tmp_path / "caers-only")
+    shutil.rmtree(only_caers / "drug-event")
+    both = load(only_caers)
+    assert both.exit_code == 1 and both.stderr == (f"Error: The folder {only_caers} holds no bulk files of drug/event; download them first: "
+                                                   f"kratom-ae bulk download {only_caers} --source faers; or load the other source alone: --source caers.\n")
+    assert not (tmp_path / "db.duckdb").exists()
+    # A newer export whose listing is missing is not passed over for the older one.
+    newer = copied(cache, tmp_path / "newer")
+    (newer / "food-event" / "2026-12-01" / "all_other").mkdir(parents=True)
+    refused = load(newer, "--source", "caers")
+    assert refused.exit_code == 1 and refused.stderr == (f"Error: The bulk cache's {newer / 'food-event' / '2026-12-01' / 'export.json'} is missing or not the listing "
+                                                         f"kratom-ae wrote there; download again: kratom-ae bulk download {newer} --source caers.\n")
+    # A listing whose partitions are not partitions, or none.
+    listing = copied(cache, tmp_path / "listing") / "food-event" / "2026-11-18" / "export.json"
+    for partitions in ([1], []):
+        listing.write_text(json.dumps({**json.loads(listing.read_text()), "partitions": partitions}))
+        damaged = load(listing.parent.parent.parent, "--source", "caers")
+        assert damaged.exit_code == 1 and "is missing or not the listing kratom-ae wrote there" in damaged.stderr and "Traceback" not in damaged.output
