@@ -150,16 +150,19 @@ def provenance(con: duckdb.DuckDBPyConnection, db: Path, filters: Filters, table
     synthetic = synthetic_sources(con)
     sources = []
     for source, group in runs.groupby("source", sort=True):
+        # A bulk load (ingest/bulk_load.py) has a run per partition, each with its own URL.
+        from_bulk = bool((group["term"] == "(bulk file)").all())
         sources.append(
             {
                 "source": source,
                 "endpoint": group["endpoint"].iloc[0],
-                "base_url": group["base_url"].iloc[0],
+                "from_bulk": from_bulk,
+                "base_url": group["base_url"].iloc[0].rsplit("/", 2)[0] + "/" if from_bulk else group["base_url"].iloc[0],
                 "fetched_at": group["finished_at"].max(),
                 "synthetic": source in synthetic,
                 "server_disclaimer": next(iter(group["disclaimer"].dropna()), None),
                 "openfda_last_updated": sorted(set(group["last_updated"].dropna())),
-                "queries": group[["term", "search", "total_reported", "records_received", "last_updated"]].astype(object).where(group.notna(), None).to_dict("records"),
+                "queries": group[["term", "search", "base_url", "total_reported", "records_received", "last_updated"]].astype(object).where(group.notna(), None).to_dict("records"),
             }
         )
     meddra = None

@@ -392,3 +392,18 @@ def test_what_is_not_a_whole_cache_is_refused_before_anything_is_replaced(both_w
         listing.write_text(json.dumps({**json.loads(listing.read_text()), "partitions": partitions}))
         damaged = load(listing.parent.parent.parent, "--source", "caers")
         assert damaged.exit_code == 1 and "is missing or not the listing kratom-ae wrote there" in damaged.stderr and "Traceback" not in damaged.output
+
+
+def test_provenance_and_the_report_name_every_partition(both_ways, tmp_path):
+    _, bulk_db, _, _ = both_ways
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["export", str(out), "--db", str(bulk_db)])
+    assert result.exit_code == 0, result.output
+    provenance = json.loads((out / "provenance.json").read_text())
+    faers = next(s for s in provenance["sources"] if s["source"] == "faers")
+    assert faers["from_bulk"] is True and faers["base_url"].endswith("/drug/event/")
+    assert [q["base_url"].rsplit("/", 1)[-1] for q in faers["queries"]] == [f"drug-event-000{i}-of-0003.json.zip" for i in (1, 2, 3)]
+    page = tmp_path / "page"
+    assert runner.invoke(app, ["report", str(page), "--db", str(bulk_db), "--quiet"]).exit_code == 0
+    html = (page / "report.html").read_text()
+    assert "FAERS: openFDA drug/event bulk files from " in html and html.count("drug-event-000") >= 3 and "search sent" not in html
