@@ -38,6 +38,8 @@ LISTING_URL = "https://api.fda.gov/download.json"
 ENDPOINTS = {"faers": "drug/event", "caers": "food/event"}
 # A partition that arrives damaged this many times in one run stops the download.
 ATTEMPTS = 3
+# urllib3's Retry waits this, doubled after each failure (1, 2, 4, 8, 16 s: half a minute).
+BACKOFF_SECONDS = 1.0
 # Room left on the disk besides the partitions: DuckDB's spill files and the database grow there too.
 SPARE_BYTES = 500_000_000
 CHUNK = 1 << 16
@@ -311,7 +313,7 @@ def session():
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
-    retry = Retry(total=5, backoff_factor=1.0, status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET",), respect_retry_after_header=True)
+    retry = Retry(total=5, backoff_factor=BACKOFF_SECONDS, status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET",), respect_retry_after_header=True)
     s = requests.Session()
     s.mount("http://", HTTPAdapter(max_retries=retry))
     s.mount("https://", HTTPAdapter(max_retries=retry))

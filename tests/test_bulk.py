@@ -204,7 +204,8 @@ def test_a_listing_that_is_not_openfdas_is_one_sentence(tmp_path, listing, messa
     assert message in str(caught.value)
 
 
-def test_an_unreachable_listing_is_one_sentence(tmp_path):
+def test_an_unreachable_listing_is_one_sentence(tmp_path, monkeypatch):
+    monkeypatch.setattr(bulk, "BACKOFF_SECONDS", 0.0)  # the five retries, without their half minute
     result = runner.invoke(app, ["bulk", "download", str(tmp_path / "cache"), "--listing-url", "http://127.0.0.1:9/download.json"])
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("Error: Cannot reach openFDA's listing http://127.0.0.1:9/download.json: the connection failed.")
