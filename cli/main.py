@@ -783,7 +783,9 @@ def bulk_load(
                 cached_export(cache, name)
             except KratomAEError as exc:
                 others = [other for other in names if other != name]
-                raise KratomAEError(f"{str(exc).rstrip('.')}; or load the other source alone: --source {others[0]}." if others else str(exc)) from None
+                if not others or not cache.is_dir():  # not a folder of bulk files: no source helps
+                    raise
+                raise KratomAEError(f"{str(exc).rstrip('.')}; or load the other source alone: --source {others[0]}.") from None
         summary: list[str] = []
         with store.writing(db) as con:
             for name in names:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 import zipfile
 from http.server import BaseHTTPRequestHandler
 
-from fake_openfda import _QuietServer
+from fake_openfda import LocalServer
 
 DISCLAIMER = "SYNTHETIC bulk data made by kratom-ae's tests (tests/fake_bulk.py); not from openFDA."
 ENDPOINTS = {"faers": ("drug", "event"), "caers": ("food", "event")}
@@ -35,7 +34,7 @@ def partition_zip(name: str, records: list[dict | str], export_date: str) -> byt
     return buffer.getvalue()
 
 
-class FakeBulk:
+class FakeBulk(LocalServer):
     def __init__(self, parts: dict[str, list[list[dict]]], export_date: str = "2026-11-18"):
         """parts: per source (faers, caers), the records of each partition."""
         self.parts = parts
@@ -44,18 +43,8 @@ class FakeBulk:
         self.requests: list[str] = []
         self.on_partition = None
         self.listing_overrides: dict[str, dict] = {}  # file name -> fields to list instead (size_mb, records)
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._listen()
         self.listing_url = f"{self.url}/download.json"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
 
     def files(self) -> dict[str, tuple[str, list[dict]]]:
         """URL path -> (source, records) of every partition of the current export."""

@@ -38,14 +38,11 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class FakeOpenFDA:
-    def __init__(self, faers: list[dict] | None = None, caers: list[dict] | None = None, *, gateway_links: bool = False, disclaimer: str | None = None):
-        self.data = {"/drug/event.json": faers or [], "/food/event.json": caers or []}
-        self.gateway_links = gateway_links
-        self.disclaimer = disclaimer  # meta.disclaimer of search pages; None: the synthetic one
-        self.faults: list[tuple] = []
-        self.cache: dict = {}
-        self.requests: list[dict] = []
+class LocalServer:
+    """A fake server on 127.0.0.1 (port chosen by the system) in a thread of its own, used as
+    `with Fake(...) as server:`; a subclass gives _handler() and calls _listen() in __init__."""
+
+    def _listen(self) -> None:
         self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -57,6 +54,17 @@ class FakeOpenFDA:
     def __exit__(self, *exc):
         self._server.shutdown()
         self._server.server_close()
+
+
+class FakeOpenFDA(LocalServer):
+    def __init__(self, faers: list[dict] | None = None, caers: list[dict] | None = None, *, gateway_links: bool = False, disclaimer: str | None = None):
+        self.data = {"/drug/event.json": faers or [], "/food/event.json": caers or []}
+        self.gateway_links = gateway_links
+        self.disclaimer = disclaimer  # meta.disclaimer of search pages; None: the synthetic one
+        self.faults: list[tuple] = []
+        self.cache: dict = {}
+        self.requests: list[dict] = []
+        self._listen()
 
     def _handler(self):
         fake = self

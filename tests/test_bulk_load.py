@@ -368,6 +368,7 @@ def test_what_is_not_a_whole_cache_is_refused_before_anything_is_replaced(both_w
     def load(folder, *args):
         return runner.invoke(app, ["bulk", "load", str(folder), "--db", str(tmp_path / "db.duckdb"), "--quiet", *args])
 
+    assert load(tmp_path / "nowhere").stderr == f"Error: There is no folder {tmp_path / 'nowhere'}; download the bulk files into it first: kratom-ae bulk download {tmp_path / 'nowhere'} --source faers.\n"
     missing = load(tmp_path / "nowhere", "--source", "caers")
     assert missing.exit_code == 1 and missing.stderr == f"Error: There is no folder {tmp_path / 'nowhere'}; download the bulk files into it first: kratom-ae bulk download {tmp_path / 'nowhere'} --source caers.\n"
     (tmp_path / "a-file").write_text("x")
