@@ -350,7 +350,7 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
             console.print(
-                "Unit: a and b count probable cases (duplicate reports grouped, README \"Cases\"); c and d count reports: the background with every kratom report in scope taken out, "
+                "Unit: a and b count probable cases (duplicate reports grouped, docs/methods.md \"Probable cases\"); c and d count reports: the background with every kratom report in scope taken out, "
                 "so c + d is the same as with --unit report.",
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )

@@ -28,7 +28,7 @@ STAT_COLUMNS = [
     "signal_evans", "signal_ror", "signal_ic", "signal_fisher", "flags", "note",
 ]
 FLAGS = ("signal_evans", "signal_ror", "signal_ic", "signal_fisher")
-# The rule names of the flags column, in the order a reviewer should read them (README, Signals).
+# The rule names of the flags column, in the order a reviewer should read them (README, `kratom-ae signals`).
 RULES = {"signal_fisher": "Fisher", "signal_evans": "Evans", "signal_ror": "ROR", "signal_ic": "IC"}
 # The false discovery rate the Fisher flag allows over one run's terms.
 FDR_LEVEL = 0.05

@@ -74,3 +74,12 @@ def test_every_link_between_the_pages_leads_to_a_file_and_heading():
             if fragment:
                 headings = re.findall(r"^#+ (.*)$", linked.read_text(encoding="utf-8"), re.M)
                 assert fragment in {anchor(h) for h in headings}, f"{path.name} links to {target}: no such heading"
+
+
+def test_the_readme_stays_a_short_introduction():
+    """Issue 21: what the tool does, the quick start, each command with one example and the
+    data's limits, in about 250 lines; the manual is docs/. A section that grows moves there."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 260
+    for heading in ("## Quick start", "## Where the data come from", "## Counting rules", "## Commands", "## Documentation"):
+        assert heading in readme
