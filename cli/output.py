@@ -117,7 +117,9 @@ def print_table(frame: pd.DataFrame, query, filters, in_scope: dict | None = Non
     console.print(printable(f"Counts: {query.counts}"), markup=False, highlight=False, soft_wrap=wrap)
     if getattr(filters, "unit", "report") == "case":
         console.print("Unit: probable cases, not reports: read \"reports\" in the counts above as cases (duplicate reports of one event counted once; docs/methods.md \"Probable cases\").", markup=False, highlight=False, soft_wrap=wrap)
-    console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in given.items())}", markup=False, highlight=False, soft_wrap=wrap)
+    # Written as provenance.json writes them (serious_only=true), not as Python's True.
+    shown = {k: "true" if v is True else v for k, v in given.items()}
+    console.print(f"Filters: {', '.join(f'{k}={v}' for k, v in shown.items())}", markup=False, highlight=False, soft_wrap=wrap)
     print_warning(console, warning)
 
 

@@ -495,3 +495,11 @@ def test_the_scope_keeps_its_filters_when_a_session_variable_changes(fetched, re
     assert unit == "case" or total == len(faers)
     assert in_view == total > 0
     assert after == before
+
+
+def test_the_filters_line_writes_booleans_as_provenance_does(fetched):
+    """`--serious` showed as serious_only=True (Python's spelling); provenance.json says true."""
+    result = runner.invoke(app, ["query", "summary", "--db", str(fetched), "--serious"])
+    assert result.exit_code == 0, result.output
+    assert "Filters: source=all, role=any, serious_only=true, unit=report" in result.stdout
+    assert "True" not in result.stdout.split("Filters: ")[1]
