@@ -334,7 +334,7 @@ def cached_signals(con: duckdb.DuckDBPyConnection, filters: Filters):
     return (frame, entry, signals_part(scoped, info, warnings, 0, SIGNALS_MIN_REPORTS, SIGNALS_SORT)), [f"Warning: {w}" for w in warnings]
 
 
-def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None, guard: bool = True) -> str:
+def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None, guard: bool = True, comparator=None, frame=None) -> str:
     """Provenance of a signals table: the usual one, plus the background and its requests."""
     base = provenance(con, db, filters, {}) if con is not None else {
         "tool": "kratom-ae", "tool_version": __version__, "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -342,7 +342,27 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
     }
     base.pop("tables", None)
     base["signals"] = signals_part(filters, info, warnings, requests, min_reports, sort)
+    base["signals"]["comparator"] = None if comparator is None else comparator_part(comparator, frame)
+    if comparator is not None:
+        from kratom_ae.queries.signals import for_comparator
+
+        base["signals"]["caution"] = for_comparator(base["signals"]["caution"])
+        base["signals"]["unit"] = (("a and b count probable cases; " if filters.unit == "case" else "a and b count kratom reports; ")
+                                   + "c and d count reports of the comparator (" + comparator.names + "), with every kratom report in scope that its search finds taken out")
     return json_document(base | {"written_as": written_as("csv", guard)})
+
+
+def comparator_part(comparator, frame) -> dict:
+    """What an active comparator is, and how reports naming kratom and it are counted."""
+    firsts = frame.drop_duplicates("source").sort_values("source") if frame is not None and len(frame) else frame
+    return {
+        "file": str(Path(comparator.path).resolve()),
+        "terms": [{"term": t.term, "match": t.match, "note": t.note} for t in comparator.terms],
+        "background": "the reports of each source's openFDA endpoint that the search for the comparator's terms finds (background[].comparator_search)",
+        "both_named_rule": "a report naming kratom and a comparator drug is a kratom report (a or b), and is not in c or d: the kratom reports in scope that "
+                           "the comparator's search finds (openFDA asked by report id) are taken out of the comparator's counts",
+        "kratom_reports_in_scope_in_comparator": {} if firsts is None else {r.source: int(r.kratom_reports_in_background) for r in firsts.itertuples()},
+    }
 
 
 def signals_part(filters, info, warnings, requests, min_reports, sort) -> dict:

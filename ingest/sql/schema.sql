@@ -224,3 +224,41 @@ CREATE TABLE IF NOT EXISTS background_terms (
     method    VARCHAR NOT NULL,                          -- 'count' (count= top 1000) or 'search' (one search)
     PRIMARY KEY (source, term)
 );
+
+-- An active comparator's background, cached (kratom-ae signals --comparator FILE): one row per
+-- source and comparator. A comparator is the reports openFDA's search for its terms finds
+-- (the search the kratom fetch would send for them), keyed by a digest of that search.
+CREATE TABLE IF NOT EXISTS comparator_totals (
+    source               VARCHAR NOT NULL,
+    comparator           VARCHAR NOT NULL,               -- digest of the search (ingest/background.py comparator_key)
+    terms                VARCHAR NOT NULL,               -- the comparator's terms, as the terms file gives them
+    search               VARCHAR NOT NULL,               -- the openFDA search that defines the comparator's reports
+    endpoint             VARCHAR NOT NULL,
+    total_reports        BIGINT NOT NULL,                -- meta.results.total of that search: the comparator's reports
+    last_updated         VARCHAR,                        -- openFDA meta.last_updated of the comparator requests
+    kratom_last_updated  VARCHAR,                        -- the kratom data's last_updated it was fetched for
+    fetched_at           TIMESTAMP NOT NULL,             -- UTC
+    requests             INTEGER NOT NULL,               -- requests sent to build it
+    PRIMARY KEY (source, comparator)
+);
+
+-- One row per source, comparator and reaction term: the comparator's reports naming the term.
+CREATE TABLE IF NOT EXISTS comparator_terms (
+    source      VARCHAR NOT NULL,
+    comparator  VARCHAR NOT NULL,
+    term        VARCHAR NOT NULL,                        -- the term's key, as background_terms.term
+    reports     BIGINT NOT NULL,
+    method      VARCHAR NOT NULL,                        -- 'count' (count= top 1000 within the comparator) or 'search'
+    PRIMARY KEY (source, comparator, term)
+);
+
+-- One row per source, comparator and kratom report asked about: whether openFDA's comparator
+-- search finds the report (in_comparator), so that a report naming kratom and a comparator
+-- drug is taken out of c and d exactly.
+CREATE TABLE IF NOT EXISTS comparator_reports (
+    source         VARCHAR NOT NULL,
+    comparator     VARCHAR NOT NULL,
+    report_id      VARCHAR NOT NULL,                     -- reports.report_id
+    in_comparator  BOOLEAN NOT NULL,
+    PRIMARY KEY (source, comparator, report_id)
+);
