@@ -311,7 +311,7 @@ def plain(value) -> str:
     return "" if value is None else str(value)
 
 
-def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None, comparator=None) -> None:
+def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None, comparator=None, outside=None) -> None:
     from kratom_ae.queries import signals as signal_lib
     from kratom_ae.queries.signals import for_comparator, honesty, table_key
 
@@ -326,7 +326,12 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     shown["ic025"] = frame["ic025"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     shown["chi2"] = frame["chi2_yates"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     shown["fisher q"] = frame["fisher_q"].map(p_text)
-    columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", "chi2", "ror (95% CI)", "ic025", "fisher q", "flags", "note"]
+    adjusted = "mh_prr" in frame.columns
+    if adjusted:
+        shown["MH prr (95% CI)"] = [corrected(r.mh_prr, r.mh_prr025, r.mh_prr975, None, None, None, "MH PRR infinite" in (r.mh_note or "")) for r in frame.itertuples()]
+        shown["MH ror (95% CI)"] = [corrected(r.mh_ror, r.mh_ror025, r.mh_ror975, None, None, None, "MH ROR infinite" in (r.mh_note or "")) for r in frame.itertuples()]
+    columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", *(["MH prr (95% CI)"] if adjusted else []),
+                                                                   "chi2", "ror (95% CI)", *(["MH ror (95% CI)"] if adjusted else []), "ic025", "fisher q", "flags", "note"]
     cases = filters is not None and filters.unit == "case"
     if filters and cases:
         title = "signals: reactions reported disproportionately often with kratom (2x2 tables: a and b count probable cases, c and d count reports)."
@@ -385,6 +390,21 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
             console.print(
                 printable(f"Background {row.source}: {row.total_reports:,} reports in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}); "
                           f"{requests} requests to openFDA in this run."),
+                markup=False, highlight=False, soft_wrap=not console.is_terminal,
+            )
+    if outside is not None:
+        from kratom_ae.ingest import background
+
+        for row in outside.itertuples(index=False):
+            console.print(
+                printable(
+                    f"Adjusted ({row.source}): Mantel-Haenszel PRR and ROR over {row.strata} strata of sex (male, female) x onset age in years "
+                    f"({', '.join(b for b, _, _ in background.AGE_BANDS)}) x report year ({', '.join(p for p, _, _ in background.PERIODS)}), "
+                    f"{row.strata_with_kratom_reports} of them holding kratom reports; terms with at least {background.MH_MIN_REPORTS} kratom reports. "
+                    f"{row.kratom_reports_outside_strata:,} of the {row.kratom_reports_in_scope:,} kratom reports in scope fall outside every stratum and are left out of "
+                    f"the MH estimates (sex not male or female {row.no_sex:,}, onset age not in years within the bands {row.no_age_in_years:,}, no report date in the periods "
+                    f"{row.no_report_date:,}; a report may miss several), as are openFDA's reports outside the strata ({row.background_reports_in_strata:,} are inside them)."
+                ),
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
     console.print(for_comparator(honesty(filters), comparator), markup=False, highlight=False, soft_wrap=not console.is_terminal)

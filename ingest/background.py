@@ -298,3 +298,163 @@ def ask_about_reports(con, client: OpenFDAClient, source: str, key: str, search:
         con.execute("INSERT OR REPLACE INTO comparator_reports SELECT $s, $k, report_id, in_comparator FROM comparator_asked", {"s": source, "k": key})
         con.unregister("comparator_asked")
     return updated
+
+
+# ---- strata, for Mantel-Haenszel estimates (signals --adjusted) ------------------------------
+
+# FAERS only: its sex, onset age and receive date are coded fields a search can filter by.
+STRATA_SOURCES = ("faers",)
+SEXES = (("male", "1"), ("female", "2"))
+# Onset age in years (unit 801), bounds inclusive on both sides as openFDA's [low TO high]
+# range is; an age between two bands (17.995) is in neither, on openFDA's side and ours.
+AGE_BANDS = (("0-17", 0, 17.99), ("18-34", 18, 34.99), ("35-49", 35, 49.99), ("50-64", 50, 64.99), ("65+", 65, 150))
+# Report years (receivedate), as YYYYMMDD bounds.
+PERIODS = (("to 2014", 19000101, 20141231), ("2015-2017", 20150101, 20171231), ("2018-2020", 20180101, 20201231),
+           ("2021-2023", 20210101, 20231231), ("2024 on", 20240101, 20991231))
+AGE_FIELD, AGE_UNIT_FIELD, SEX_FIELD, DATE_FIELD = "patient.patientonsetage", "patient.patientonsetageunit", "patient.patientsex", "receivedate"
+# count= lists at most this many values (a test lowers it to make terms fall out of a stratum's list).
+STRATUM_TOP = 1000
+# The onset ages of a term's reports of one sex and period, in one count=: whole years and a few
+# fractions, far fewer than openFDA's limit; a list that reaches it is refused, not cut.
+AGE_TOP = 1000
+# Terms with fewer kratom reports in scope get no MH estimate (nor requests for one).
+MH_MIN_REPORTS = 3
+
+
+@dataclass(frozen=True)
+class Stratum:
+    sex: str
+    sex_code: str
+    band: str
+    age_low: float
+    age_high: float
+    period: str
+    first_date: int
+    last_date: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.sex}|{self.band}|{self.period}"
+
+    def sex_and_period(self) -> str:
+        return f"{SEX_FIELD}:{self.sex_code} AND {AGE_UNIT_FIELD}:801 AND {DATE_FIELD}:[{self.first_date} TO {self.last_date}]"
+
+    def search(self) -> str:
+        return f"{SEX_FIELD}:{self.sex_code} AND {AGE_UNIT_FIELD}:801 AND {AGE_FIELD}:[{self.age_low:g} TO {self.age_high:g}] AND {DATE_FIELD}:[{self.first_date} TO {self.last_date}]"
+
+
+STRATA = tuple(Stratum(sex, code, band, low, high, period, first, last) for sex, code in SEXES for band, low, high in AGE_BANDS for period, first, last in PERIODS)
+
+
+def use_strata(con: duckdb.DuckDBPyConnection) -> None:
+    """The temporary table signal_strata (every stratum of every source that has strata) and the
+    view strata_members (each kratom report in scope with its stratum); needs the scope views."""
+    rows = [{"source": source, "stratum": s.key, "sex": s.sex, "band": s.band, "period": s.period, "age_low": s.age_low, "age_high": s.age_high,
+             "first_date": s.first_date, "last_date": s.last_date} for source in STRATA_SOURCES for s in STRATA]
+    con.register("signal_strata_frame", pd.DataFrame(rows))
+    con.execute("CREATE OR REPLACE TEMP TABLE signal_strata AS SELECT * FROM signal_strata_frame")
+    con.unregister("signal_strata_frame")
+    con.execute(sql("strata_members"))
+
+
+def strata_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [s for s in comparator_sources(con) if s in STRATA_SOURCES]
+
+
+def strata_missing(con, source: str) -> list[dict]:
+    return con.execute(sql("strata_missing"), {"s": source, "min": MH_MIN_REPORTS}).df().to_dict("records")
+
+
+def strata_is_complete(con: duckdb.DuckDBPyConnection, refresh: bool = False) -> bool:
+    if not has_table(con, "stratum_totals"):
+        return False
+    use_strata(con)
+    for source in strata_sources(con):
+        row = con.execute(sql("strata_needed"), {"s": source}).df().to_dict("records")[0]
+        if is_stale(row, refresh) or strata_missing(con, source):
+            return False
+    return True
+
+
+def strata_ensure(con, client: OpenFDAClient, refresh: bool = False, on_progress=None) -> list[Refresh]:
+    """Make the cache hold every stratum's total and count= top terms, and the count of every
+    term that MH estimates need in every stratum holding a kratom report; per source in one
+    transaction. A term missing from a stratum's top list is counted in one request for all
+    age bands of a sex and period: count= of the onset age among the term's reports."""
+    use_strata(con)
+    done = []
+    for source in strata_sources(con):
+        endpoint = SOURCES[source].endpoint
+        row = con.execute(sql("strata_needed"), {"s": source}).df().to_dict("records")[0]
+        stale = is_stale(row, refresh)
+        if not stale and not strata_missing(con, source):
+            continue
+        before = client.requests_sent
+        con.begin()
+        try:
+            updated = {row["background_last_updated"]} if not stale else set()
+            if stale:
+                con.execute("SET VARIABLE strata_source = $s", {"s": source})
+                con.execute(sql("strata_clear"))
+                for number, stratum in enumerate(STRATA, start=1):
+                    updated |= fetch_stratum(con, client, source, stratum, row["kratom_last_updated"])
+                    if on_progress:
+                        on_progress(source, number, len(STRATA))
+            missing = strata_missing(con, source)
+            pairs = sorted({(m["term"], m["sex"], m["period"]) for m in missing})
+            for number, (term, sex, period) in enumerate(pairs, start=1):
+                updated |= fill_term(con, client, source, term, next(s for s in STRATA if s.sex == sex and s.period == period))
+                if on_progress:
+                    on_progress(source, number, len(pairs))
+            dates = sorted(d for d in updated if d and not pd.isna(d))
+            if len(dates) > 1:
+                raise KratomAEError(f"openFDA updated {endpoint} while its strata were being counted; run signals again with --refresh.")
+            con.execute("UPDATE stratum_totals SET requests = requests + $n WHERE source = $s AND stratum = $k",
+                        {"n": client.requests_sent - before - (2 * len(STRATA) if stale else 0), "s": source, "k": STRATA[0].key})
+            con.commit()
+        except BaseException:
+            rollback_quietly(con)
+            raise
+        done.append(Refresh(source, client.requests_sent - before, len(pairs), dates[0] if dates else None))
+    return done
+
+
+def fetch_stratum(con, client: OpenFDAClient, source: str, stratum: Stratum, kratom_last_updated) -> set:
+    """One stratum's total and count= top terms (2 requests). A list shorter than its limit is
+    every term of the stratum: a term it does not list has no report there, and needs no request."""
+    endpoint, search = SOURCES[source].endpoint, stratum.search()
+    total, last_updated = client.total(endpoint, search)
+    top, count_updated = client.count(endpoint, FIELDS[source], limit=STRATUM_TOP, search=search)
+    frame = pd.DataFrame({"term": [t for t, _ in top], "reports": [n for _, n in top]})
+    if len(frame):
+        con.register("stratum_input", frame)
+        con.execute(
+            "INSERT INTO stratum_terms SELECT $s, $k, term_key(term), sum(reports), 'count' FROM stratum_input WHERE term_key(term) IS NOT NULL GROUP BY term_key(term)",
+            {"s": source, "k": stratum.key},
+        )
+        con.unregister("stratum_input")
+    con.execute(
+        "INSERT INTO stratum_totals VALUES ($s, $k, $q, $t, $c, $u, $ku, $f, 2)",
+        {"s": source, "k": stratum.key, "q": search, "t": total, "c": len(top) < STRATUM_TOP, "u": last_updated, "ku": kratom_last_updated,
+         "f": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)},
+    )
+    return {last_updated, count_updated}
+
+
+def fill_term(con, client: OpenFDAClient, source: str, term: str, stratum: Stratum) -> set:
+    """A term's reports in every age band of one sex and period, from one count= of the onset
+    age among them, summed by the bands' bounds (as the strata's own range searches count)."""
+    endpoint = SOURCES[source].endpoint
+    ages, updated = client.count(endpoint, AGE_FIELD, limit=AGE_TOP, search=f"{term_search(FIELDS[source], term)} AND {stratum.sex_and_period()}")
+    if len(ages) >= AGE_TOP:
+        raise KratomAEError(f"openFDA lists {len(ages):,} onset ages or more for {term!r} in {endpoint}, more than one count= holds; its strata cannot be counted whole.")
+    for band in (s for s in STRATA if s.sex == stratum.sex and s.period == stratum.period):
+        reports = 0
+        for value, n in ages:
+            try:
+                age = float(value)
+            except (TypeError, ValueError):
+                continue  # no number: in no range of openFDA's either
+            reports += n if band.age_low <= age <= band.age_high else 0
+        con.execute("INSERT OR IGNORE INTO stratum_terms VALUES ($s, $k, $t, $n, 'age count')", {"s": source, "k": band.key, "t": term, "n": reports})
+    return {updated}

@@ -334,7 +334,7 @@ def cached_signals(con: duckdb.DuckDBPyConnection, filters: Filters):
     return (frame, entry, signals_part(scoped, info, warnings, 0, SIGNALS_MIN_REPORTS, SIGNALS_SORT)), [f"Warning: {w}" for w in warnings]
 
 
-def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None, guard: bool = True, comparator=None, frame=None) -> str:
+def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None, guard: bool = True, comparator=None, frame=None, outside=None) -> str:
     """Provenance of a signals table: the usual one, plus the background and its requests."""
     base = provenance(con, db, filters, {}) if con is not None else {
         "tool": "kratom-ae", "tool_version": __version__, "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -343,6 +343,7 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
     base.pop("tables", None)
     base["signals"] = signals_part(filters, info, warnings, requests, min_reports, sort)
     base["signals"]["comparator"] = None if comparator is None else comparator_part(comparator, frame)
+    base["signals"]["strata"] = None if outside is None else strata_part(outside)
     if comparator is not None:
         from kratom_ae.queries.signals import for_comparator
 
@@ -350,6 +351,22 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
         base["signals"]["unit"] = (("a and b count probable cases; " if filters.unit == "case" else "a and b count kratom reports; ")
                                    + "c and d count reports of the comparator (" + comparator.names + "), with every kratom report in scope that its search finds taken out")
     return json_document(base | {"written_as": written_as("csv", guard)})
+
+
+def strata_part(outside) -> dict:
+    """The strata of the Mantel-Haenszel estimates, and the kratom reports outside all of them."""
+    from kratom_ae.ingest import background
+
+    return {
+        "sources": list(background.STRATA_SOURCES),
+        "sex": [f"{name} (patient.patientsex:{code})" for name, code in background.SEXES],
+        "age_bands_years": [f"{band}: onset age in years (unit 801) from {low:g} to {high:g}, both included" for band, low, high in background.AGE_BANDS],
+        "report_periods": [f"{name}: receivedate {first} to {last}" for name, first, last in background.PERIODS],
+        "strata": len(background.STRATA),
+        "min_kratom_reports_for_mh": background.MH_MIN_REPORTS,
+        "zero_cells": "a stratum without kratom reports or without other reports adds nothing; no continuity correction otherwise",
+        "outside_every_stratum": outside.astype(object).where(outside.notna(), None).to_dict("records"),
+    }
 
 
 def comparator_part(comparator, frame) -> dict:

@@ -129,6 +129,31 @@ def record_comparator() -> None:
     print(f"wrote {path.relative_to(HERE.parent)} ({path.stat().st_size:,} bytes, {len(server.requests) - before} requests)")
 
 
+def record_adjusted() -> None:
+    """synthetic_signals_adjusted.json: the requests of `kratom-ae signals --adjusted` for both
+    sources (role any: its terms and strata hold those of --role suspect): the all-FAERS
+    background, then FAERS's strata of sex, age band and report year."""
+    from kratom_ae.ingest import background
+    from kratom_ae.queries.library import Filters, prepare_scope
+
+    faers, caers = synthetic.background_dataset()
+    path = CASSETTES / "synthetic_signals_adjusted.json"
+    path.unlink(missing_ok=True)
+    with FakeOpenFDA(faers, caers, gateway_links=True) as server, tempfile.TemporaryDirectory() as tmp:
+        client = OpenFDAClient(server.url, RECORDING_KEY, pacer=Pacer(0), sleep=lambda s: None)
+        with store.writing(Path(tmp) / "record.duckdb") as con:
+            for source in SOURCES.values():
+                fetch_source(con, client, source, load_terms(None))
+            prepare_scope(con, Filters())
+            before = len(server.requests)
+            with make_vcr("all", rewrite_from=server.url).use_cassette(path.name):
+                recorder = OpenFDAClient(server.url, RECORDING_KEY, pacer=Pacer(0), sleep=lambda s: None)
+                background.ensure(con, recorder)
+                background.strata_ensure(con, recorder)
+    check_no_key(path, RECORDING_KEY)
+    print(f"wrote {path.relative_to(HERE.parent)} ({path.stat().st_size:,} bytes, {len(server.requests) - before} requests)")
+
+
 def record_live() -> None:
     key = os.environ.get("OPENFDA_API_KEY")
     path = CASSETTES / "live" / "fetch_all.json"
@@ -153,16 +178,18 @@ def check_no_key(path: Path, key: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--live", action="store_true", help="record against api.fda.gov instead of the fake server")
-    parser.add_argument("names", nargs="*", help=f"synthetic scenarios to record (default all): {', '.join(SCENARIOS)}, synthetic_signals_background, synthetic_signals_comparator")
+    parser.add_argument("names", nargs="*", help=f"synthetic scenarios to record (default all): {', '.join(SCENARIOS)}, synthetic_signals_background, synthetic_signals_comparator, synthetic_signals_adjusted")
     args = parser.parse_args()
     if args.live:
         record_live()
         return
-    for name in args.names or [*SCENARIOS, "synthetic_signals_background", "synthetic_signals_comparator"]:
+    for name in args.names or [*SCENARIOS, "synthetic_signals_background", "synthetic_signals_comparator", "synthetic_signals_adjusted"]:
         if name == "synthetic_signals_background":
             record_background()
         elif name == "synthetic_signals_comparator":
             record_comparator()
+        elif name == "synthetic_signals_adjusted":
+            record_adjusted()
         else:
             record_synthetic(name)
 

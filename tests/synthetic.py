@@ -611,6 +611,15 @@ def field_values(record, path: list[str]) -> list[str]:
 
 def clause_matches(record: dict, clause: str) -> bool:
     field, value = clause.split(":", 1)
+    if value.startswith("[") and value.endswith("]") and " TO " in value:  # a range, bounds included
+        low, high = (float(v) for v in value[1:-1].split(" TO "))
+        for text in field_values(record, field.split(".")):
+            try:
+                if low <= float(text) <= high:
+                    return True
+            except ValueError:
+                pass
+        return False
     if field.endswith(".exact"):  # the whole value, as openFDA's upper-casing analyzer indexes it
         wanted = exact_index(value.strip('"').replace('\\"', '"'))
         return any(exact_index(text) == wanted for text in field_values(record, field[: -len(".exact")].split(".")))

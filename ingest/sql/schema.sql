@@ -262,3 +262,31 @@ CREATE TABLE IF NOT EXISTS comparator_reports (
     in_comparator  BOOLEAN NOT NULL,
     PRIMARY KEY (source, comparator, report_id)
 );
+
+-- The background per stratum of sex, age band and report year, cached (kratom-ae signals
+-- --adjusted, FAERS): one row per source and stratum (ingest/background.py STRATA).
+CREATE TABLE IF NOT EXISTS stratum_totals (
+    source               VARCHAR NOT NULL,
+    stratum              VARCHAR NOT NULL,               -- 'male|18-34|2015-2017'
+    search               VARCHAR NOT NULL,               -- the openFDA search that is the stratum
+    total_reports        BIGINT NOT NULL,                -- meta.results.total of that search
+    list_complete        BOOLEAN NOT NULL,               -- count= listed fewer terms than its limit: every term of the
+                                                         -- stratum, so a term not listed has no report in it
+    last_updated         VARCHAR,
+    kratom_last_updated  VARCHAR,
+    fetched_at           TIMESTAMP NOT NULL,             -- UTC
+    requests             INTEGER NOT NULL,               -- requests sent for this stratum's total and count= (the
+                                                         -- age-count requests that fill terms are in the first stratum's)
+    PRIMARY KEY (source, stratum)
+);
+
+-- One row per source, stratum and reaction term: the stratum's reports naming the term.
+CREATE TABLE IF NOT EXISTS stratum_terms (
+    source   VARCHAR NOT NULL,
+    stratum  VARCHAR NOT NULL,
+    term     VARCHAR NOT NULL,                           -- the term's key, as background_terms.term
+    reports  BIGINT NOT NULL,
+    method   VARCHAR NOT NULL,                           -- 'count' (the stratum's count= top 1000) or 'age count' (the term's
+                                                         -- reports of one sex and period counted by onset age)
+    PRIMARY KEY (source, stratum, term)
+);
