@@ -321,7 +321,9 @@ def cached_signals(con: duckdb.DuckDBPyConnection, filters: Filters):
     library.prepare_scope(con, scoped)
     if not background.is_complete(con):
         return None, [SIGNALS_LEFT_OUT]
-    frame = signal_lib.signal_table(con, SIGNALS_MIN_REPORTS, SIGNALS_SORT)
+    # The Mantel-Haenszel columns too when `signals --adjusted` cached the strata (reports only).
+    adjusted = scoped.unit != "case" and background.strata_is_complete(con)
+    frame = signal_lib.signal_table(con, SIGNALS_MIN_REPORTS, SIGNALS_SORT, adjusted=adjusted)
     info = signal_lib.background_info(con)
     warnings = signal_lib.release_warnings(info)
     entry = {
@@ -331,7 +333,9 @@ def cached_signals(con: duckdb.DuckDBPyConnection, filters: Filters):
         "columns": ", ".join(frame.columns),
         "filters_applied": [name for name in ("source", "role", "unit") if name in scoped.given],
     }
-    return (frame, entry, signals_part(scoped, info, warnings, 0, SIGNALS_MIN_REPORTS, SIGNALS_SORT)), [f"Warning: {w}" for w in warnings]
+    part = signals_part(scoped, info, warnings, 0, SIGNALS_MIN_REPORTS, SIGNALS_SORT)
+    part["strata"] = strata_part(signal_lib.strata_outside(con)) if adjusted else None
+    return (frame, entry, part), [f"Warning: {w}" for w in warnings]
 
 
 def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None, guard: bool = True, comparator=None, frame=None, outside=None) -> str:

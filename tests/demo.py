@@ -2,7 +2,9 @@
 request answered from the recorded SYNTHETIC cassette tests/cassettes/synthetic_fetch_all.json;
 with --report DIR, also `kratom-ae signals` (its background replayed from
 tests/cassettes/synthetic_signals_background.json: crude estimates, Fisher's mid-p with
-Benjamini-Hochberg q-values), `kratom-ae signals --comparator tests/fixtures/terms_opioids.csv`
+Benjamini-Hochberg q-values), `kratom-ae signals --adjusted` (Mantel-Haenszel estimates by sex,
+age band and report year, from tests/cassettes/synthetic_signals_adjusted.json),
+`kratom-ae signals --comparator tests/fixtures/terms_opioids.csv`
 (kratom against the reports of five opioids, replayed from
 tests/cassettes/synthetic_signals_comparator.json) and `kratom-ae report DIR`.
 
@@ -56,6 +58,11 @@ def signals_and_report(db: str, folder: str) -> int:
     print("kratom-ae demo: the signals background is replayed from tests/cassettes/synthetic_signals_background.json (SYNTHETIC).", file=sys.stderr)
     with make_vcr("none").use_cassette("synthetic_signals_background.json"):
         code = run(["signals", "--db", db, "--quiet"])
+    if code == 0:
+        print("kratom-ae demo: Mantel-Haenszel estimates by sex, age band and report year beside the crude ones; the strata replayed from "
+              "tests/cassettes/synthetic_signals_adjusted.json (SYNTHETIC).", file=sys.stderr)
+        with make_vcr("none").use_cassette("synthetic_signals_adjusted.json"):
+            code = run(["signals", "--db", db, "--quiet", "--source", "faers", "--adjusted", "--sort", "reports"])
     if code == 0:
         print("kratom-ae demo: an active comparator, five opioids (tests/fixtures/terms_opioids.csv), replayed from "
               "tests/cassettes/synthetic_signals_comparator.json (SYNTHETIC).", file=sys.stderr)
