@@ -540,6 +540,14 @@ def signals(
     sort: Annotated[SortChoice, typer.Option("--sort", help="Order by prr, ror, ic or reports (highest first).")] = SortChoice.prr,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask openFDA for the background counts again instead of using the cache.")] = False,
     counts: Annotated[Optional[Path], typer.Option("--counts", metavar="FILE", parser=input_path, help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
+    comparator: Annotated[
+        Optional[Path],
+        typer.Option("--comparator", metavar="FILE", parser=input_path, help="Compare with the reports of these products (a terms file, as fetch --terms reads) instead of all of openFDA; a report naming both is a kratom report."),
+    ] = None,
+    adjusted: Annotated[
+        bool,
+        typer.Option("--adjusted", help="Also Mantel-Haenszel ROR and PRR stratified by sex, age band and report year (FAERS; about 100 more requests the first time, and more for rare terms)."),
+    ] = False,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
     csv_file: CsvOption = None,
     unguarded: UnguardedOption = False,
@@ -549,7 +557,7 @@ def signals(
 ) -> None:
     """Reactions reported disproportionately often with kratom.
 
-    Compared with all other reports of the same openFDA database: PRR, ROR (with 95% CIs), chi-squared (Yates), the shrunk IC with IC025, and the Evans, ROR025 and IC025 signal flags. The background counts come from openFDA and are cached in the database.
+    Compared with all other reports of the same openFDA database (or with --comparator, with the reports of other products): PRR, ROR (with 95% CIs), chi-squared (Yates), the shrunk IC with IC025, and the Evans, ROR025 and IC025 signal flags. The background counts come from openFDA and are cached in the database.
 
     Example: kratom-ae signals --source faers --role suspect --csv signals.csv
     """
@@ -564,11 +572,11 @@ def signals(
 
         outputs.check_csv_option(csv_file, db, reads={"--counts": counts})
         if counts is not None:
-            cannot = [option for option, given in (("--source", source), ("--role", role), ("--refresh", refresh or None)) if given is not None]
+            cannot = [option for option, given in (("--source", source), ("--role", role), ("--refresh", refresh or None), ("--comparator", comparator), ("--adjusted", adjusted or None)) if given is not None]
             if cannot:
                 raise KratomAEError(f"--counts takes its 2x2 tables from your file as they are, so {' and '.join(cannot)} cannot apply; leave {'it' if len(cannot) == 1 else 'them'} out.")
             frame = signal_lib.counts_table(counts, min_reports, sort.value)
-            info, warnings, requests, filters, synthetic = None, [], 0, None, None
+            info, warnings, requests, filters, synthetic, chosen, outside = None, [], 0, None, None, None, None
         else:
             # Here, not above: --counts reads no database and sends no request.
             from kratom_ae.cli.progress import FetchProgress
@@ -577,6 +585,11 @@ def signals(
             from kratom_ae.queries import library
 
             filters = make_filters(source, None, None, role, False, None, unit)
+            if adjusted and (comparator is not None or filters.unit == "case"):
+                raise KratomAEError(
+                    "--adjusted stratifies reports against all of openFDA, so it takes neither --comparator nor --unit case (a probable case's reports may fall in different strata); leave one out."
+                )
+            chosen = background.load_comparator(comparator) if comparator is not None else None
             if not db.exists():
                 raise KratomAEError(f"There is no database at {db}; run `kratom-ae fetch` first or pass --db.")
             with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
@@ -584,32 +597,48 @@ def signals(
 
                 def table(con):
                     """The signals table and what is shown and written with it."""
-                    frame = signal_lib.signal_table(con, min_reports, sort.value)
-                    info = signal_lib.background_info(con)
+                    frame = signal_lib.signal_table(con, min_reports, sort.value, chosen, adjusted)
+                    outside = signal_lib.strata_outside(con) if adjusted else None
+                    if outside is not None and filters.source != "all":
+                        outside = outside[outside["source"] == filters.source].reset_index(drop=True)
+                    info = signal_lib.background_info(con, chosen)
                     # The background of a source out of scope is cached too, but not this table's.
                     info = info[info["source"] == filters.source].reset_index(drop=True) if filters.source != "all" else info
-                    warnings = signal_lib.release_warnings(info)
-                    provenance = export.signals_provenance(con, db, filters, info, warnings, client.requests_sent, min_reports, sort.value, guard=not unguarded) if csv_file else None
-                    return frame, info, warnings, client.requests_sent, store.synthetic_warning(store.synthetic_sources(con)), provenance
+                    warnings = signal_lib.release_warnings(info) + signal_lib.comparator_warnings(info, chosen)
+                    provenance = (
+                        export.signals_provenance(con, db, filters, info, warnings, client.requests_sent, min_reports, sort.value, guard=not unguarded, comparator=chosen, frame=frame, outside=outside)
+                        if csv_file else None
+                    )
+                    return frame, info, outside, warnings, client.requests_sent, store.synthetic_warning(store.synthetic_sources(con)), provenance
+
+                def complete(con) -> bool:
+                    if chosen:
+                        return background.comparator_is_complete(con, chosen, refresh)
+                    return background.is_complete(con, refresh) and (not adjusted or background.strata_is_complete(con, refresh))
 
                 # Opened for writing only to cache a background: with one cached, nothing changes a byte.
                 with store.opened(db, read_only=True) as con:
                     library.prepare_scope(con, filters)
-                    cached = background.is_complete(con, refresh)
+                    cached = complete(con)
                     if cached:
-                        frame, info, warnings, requests, synthetic, provenance = table(con)
+                        frame, info, outside, warnings, requests, synthetic, provenance = table(con)
                 if not cached:
                     with store.opened(db) as con:
                         library.prepare_scope(con, filters)
-                        background.ensure(con, client, refresh, on_progress=progress.background)
-                        frame, info, warnings, requests, synthetic, provenance = table(con)
+                        if chosen:
+                            background.comparator_ensure(con, client, chosen, refresh, on_progress=progress.background)
+                        else:
+                            background.ensure(con, client, refresh, on_progress=progress.background)
+                            if adjusted:
+                                background.strata_ensure(con, client, refresh, on_progress=progress.background)
+                        frame, info, outside, warnings, requests, synthetic, provenance = table(con)
         if csv_file:
             if counts is not None:
                 provenance = export.signals_provenance(None, None, None, None, [], 0, min_reports, sort.value, counts_file=counts, guard=not unguarded)
             outputs.write_csv_option(csv_file, db, export.csv_text(frame, not unguarded), provenance)
         for warning in warnings:
             typer.echo(f"Warning: {printable(warning)}", err=True)
-        emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests, synthetic), not unguarded)
+        emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests, synthetic, chosen, outside), not unguarded)
         if csv_file:
             typer.echo(printable(f"Wrote {csv_file} and {csv_file}.provenance.json."), err=True)
 

@@ -313,9 +313,9 @@ def plain(value) -> str:
     return "" if value is None else str(value)
 
 
-def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None) -> None:
+def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None, comparator=None, outside=None) -> None:
     from kratom_ae.queries import signals as signal_lib
-    from kratom_ae.queries.signals import honesty, table_key
+    from kratom_ae.queries.signals import for_comparator, honesty, table_key
 
     console = stdout_console()
     if frame.empty:
@@ -328,7 +328,12 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     shown["ic025"] = frame["ic025"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     shown["chi2"] = frame["chi2_yates"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     shown["fisher q"] = frame["fisher_q"].map(p_text)
-    columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", "chi2", "ror (95% CI)", "ic025", "fisher q", "flags", "note"]
+    adjusted = "mh_prr" in frame.columns
+    if adjusted:
+        shown["MH prr (95% CI)"] = [corrected(r.mh_prr, r.mh_prr025, r.mh_prr975, None, None, None, "MH PRR infinite" in (r.mh_note or "")) for r in frame.itertuples()]
+        shown["MH ror (95% CI)"] = [corrected(r.mh_ror, r.mh_ror025, r.mh_ror975, None, None, None, "MH ROR infinite" in (r.mh_note or "")) for r in frame.itertuples()]
+    columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", *(["MH prr (95% CI)"] if adjusted else []),
+                                                                   "chi2", "ror (95% CI)", *(["MH ror (95% CI)"] if adjusted else []), "ic025", "fisher q", "flags", "note"]
     cases = filters is not None and filters.unit == "case"
     if filters and cases:
         title = "signals: reactions reported disproportionately often with kratom (2x2 tables: a and b count probable cases, c and d count reports)."
@@ -342,7 +347,10 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     else:  # --counts: the user's own 2x2 tables
         title = "signals: disproportionality of the 2x2 tables in your counts file."
         counted = "Counts: a, b, c and d as your counts file gives them (a = the product's reports naming the term, b = its reports not naming it, c = other reports naming it, d = other reports not naming it)."
-    console.print(title, markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    if comparator is not None:
+        title = title.replace("often with kratom", f"often with kratom against the comparator {comparator.names}")
+        counted = for_comparator(counted.replace("c = other reports naming it, d = other reports not naming it", "c = comparator reports naming it, d = comparator reports not naming it"))
+    console.print(printable(title), markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_frame(shown[columns], console, key=table_key(counted_by_kratom_ae=filters is not None))
     if filters is not None and "source" in frame.columns:
         firsts = frame.drop_duplicates("source").sort_values("source")
@@ -352,28 +360,56 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
             console.print(
-                "Unit: a and b count probable cases (duplicate reports grouped, docs/methods.md \"Probable cases\"); c and d count reports: the background with every kratom report in scope taken out, "
-                "so c + d is the same as with --unit report.",
+                for_comparator("Unit: a and b count probable cases (duplicate reports grouped, docs/methods.md \"Probable cases\"); c and d count reports: the background with every kratom report in scope taken out, "
+                               "so c + d is the same as with --unit report.", comparator),
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
         else:
             console.print(f"Kratom reports in scope (a + b): {', '.join(f'{r.source} {int(r.a) + int(r.b):,}' for r in firsts.itertuples())}.", markup=False, highlight=False, soft_wrap=not console.is_terminal)
     console.print(counted, markup=False, highlight=False, soft_wrap=not console.is_terminal)
-    console.print(
+    flags_text = (
         f"Flags: Fisher (one-sided mid-p, Benjamini-Hochberg q <= 0.05 over the {int(frame['fisher_q'].notna().sum()):,} terms of this run, a >= 3; read it first), "
         "Evans (PRR >= 2, chi2 >= 4, a >= 3), ROR (ROR025 > 1, a >= 3), IC (IC025 > 0); "
         f"terms with fewer than {min_reports} reports are listed but not flagged. inf: no other report names the term (c = 0); "
-        "HA: Haldane-Anscombe estimate (0.5 added to every cell), which the ROR flag reads when a cell is 0.",
-        markup=False, highlight=False, soft_wrap=not console.is_terminal,
+        "HA: Haldane-Anscombe estimate (0.5 added to every cell), which the ROR flag reads when a cell is 0."
     )
-    if info is not None:
+    if comparator is not None:
+        flags_text = flags_text.replace("inf: no other report names the term (c = 0)", "inf: no comparator report names the term (c = 0)")
+    console.print(flags_text, markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    if info is not None and comparator is not None:
+        removed = {r.source: int(r.kratom_reports_in_background) for r in frame.drop_duplicates("source").itertuples()}
+        for row in info.itertuples(index=False):
+            console.print(
+                printable(f"Comparator {row.source}: {row.total_reports:,} reports in openFDA {row.endpoint} found by the search for {row.comparator_terms} "
+                          f"(terms file {comparator.path}; last_updated {'not sent, nothing found' if pd.isna(row.background_last_updated) else row.background_last_updated}, "
+                          f"fetched {row.background_fetched_at}); "
+                          f"{removed.get(row.source, 0):,} kratom reports in scope also name a comparator drug: they count as kratom reports (a or b), not in c or d; "
+                          f"{requests} requests to openFDA in this run."),
+                markup=False, highlight=False, soft_wrap=not console.is_terminal,
+            )
+    elif info is not None:
         for row in info.itertuples(index=False):
             console.print(
                 printable(f"Background {row.source}: {row.total_reports:,} reports in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}); "
                           f"{requests} requests to openFDA in this run."),
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
-    console.print(honesty(filters), markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    if outside is not None:
+        from kratom_ae.ingest import background
+
+        for row in outside.itertuples(index=False):
+            console.print(
+                printable(
+                    f"Adjusted ({row.source}): Mantel-Haenszel PRR and ROR over {row.strata} strata of sex (male, female) x onset age in years "
+                    f"({', '.join(b for b, _, _ in background.AGE_BANDS)}) x report year ({', '.join(p for p, _, _ in background.PERIODS)}), "
+                    f"{row.strata_with_kratom_reports} of them holding kratom reports; terms with at least {background.MH_MIN_REPORTS} kratom reports. "
+                    f"{row.kratom_reports_outside_strata:,} of the {row.kratom_reports_in_scope:,} kratom reports in scope fall outside every stratum and are left out of "
+                    f"the MH estimates (sex not male or female {row.no_sex:,}, onset age not in years within the bands {row.no_age_in_years:,}, no report date in the periods "
+                    f"{row.no_report_date:,}; a report may miss several), as are openFDA's reports outside the strata ({row.background_reports_in_strata:,} are inside them)."
+                ),
+                markup=False, highlight=False, soft_wrap=not console.is_terminal,
+            )
+    console.print(for_comparator(honesty(filters), comparator), markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_warning(console, warning)
 
 

@@ -447,10 +447,14 @@ class OpenFDAClient:
             raise OpenFDAError(f"The server at {public_url(self.base_url)} sent a meta.results.total of {shown_number(total)} for {endpoint}, not a count of reports; the background was not counted.")
         return total, text_or_none(meta.get("last_updated"))
 
-    def count(self, endpoint: str, field: str, limit: int = MAX_LIMIT) -> tuple[list[tuple[str, int]], str | None]:
+    def count(self, endpoint: str, field: str, limit: int = MAX_LIMIT, search: str | None = None) -> tuple[list[tuple[str, int]], str | None]:
         """openFDA's count= endpoint: the `limit` most frequent values of a field with the
-        number of records (reports) holding each, and meta.last_updated."""
-        body, _ = self.get(endpoint, {"count": field, "limit": limit})
+        number of records (reports) holding each, and meta.last_updated; with a search, among
+        the records it finds only."""
+        params = {"count": field, "limit": limit}
+        if search:
+            params = {"search": search, **params}
+        body, _ = self.get(endpoint, params)
         if body is None:  # 404 "Nothing to count"
             return [], None
         results = body.get("results")

@@ -390,7 +390,8 @@ def status(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": name}).fetchone()[0] > 0
+    # fetchall: a result left unfinished would refuse the next con.register().
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": name}).fetchall()[0][0] > 0
 
 
 def malformed_records(con: duckdb.DuckDBPyConnection, source: str, limit: int) -> list[tuple[str, str]]:

@@ -24,6 +24,19 @@
 * Signal flags: Evans (PRR >= 2, chi-squared >= 4, a >= 3); ROR025 > 1 with a >= 3; IC025 > 0;
   and, over a whole run, Fisher (BH q <= 0.05, a >= 3; set by queries/signals.py).
 
+* Mantel-Haenszel estimates over strata i (each its own 2x2 table a_i, b_i, c_i, d_i, n_i):
+  MH ROR = sum(a_i d_i / n_i) / sum(b_i c_i / n_i), with the Robins, Breslow and Greenland
+  (1986) variance of its log, sum(P R)/(2 (sum R)^2) + sum(P S + Q R)/(2 sum R sum S) +
+  sum(Q S)/(2 (sum S)^2), P = (a+d)/n, Q = (b+c)/n, R = ad/n, S = bc/n; MH PRR (the risk
+  ratio of a term among kratom reports and among the others) = sum(a_i (c_i+d_i) / n_i) /
+  sum(c_i (a_i+b_i) / n_i), with Greenland and Robins's (1985) variance of its log,
+  sum(((a+b)(c+d)(a+c) - a c n) / n^2) / (sum(a (c+d)/n) sum(c (a+b)/n)); 95% CIs
+  exp(ln MH +/- 1.96 sqrt(var)). A stratum with no kratom report or no other report adds 0 to
+  every sum and so drops out by the formulas themselves; any other zero cell needs no
+  correction (the estimators are consistent in sparse strata). Undefined when a sum in a
+  denominator is 0 (an infinite estimate is left empty, as the crude ones are, and said).
+  With one stratum they are the crude ROR and PRR with their CIs.
+
 A zero cell makes some crude statistics undefined (a division by zero or the log of zero).
 They are returned as None, never as an infinity, and `note` says which cell did it and what it
 means. No term is left without a decision by a zero cell: with c = 0 (no other report names the
@@ -189,3 +202,73 @@ def statistics(a: int, b: int, c: int, d: int) -> Stats:
         signal_ic=ic025 is not None and ic025 > 0,
         note="; ".join(notes),
     )
+
+
+@dataclass(frozen=True)
+class MantelHaenszel:
+    mh_ror: float | None
+    mh_ror025: float | None
+    mh_ror975: float | None
+    mh_prr: float | None
+    mh_prr025: float | None
+    mh_prr975: float | None
+    mh_strata: int  # strata with a kratom report and another report: those the estimates use
+    note: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def mantel_haenszel(strata) -> MantelHaenszel:
+    """MH ROR (Robins-Breslow-Greenland CI) and MH PRR (Greenland-Robins CI) over strata of
+    (a, b, c, d) tables; see the module docstring."""
+    sums = dict.fromkeys(["R", "S", "PR", "PS_QR", "QS", "rr_num", "rr_den", "gr"], 0.0)
+    used = 0
+    for cells in strata:
+        a, b, c, d = (float(v) for v in cells)
+        if min(a, b, c, d) < 0:
+            raise ValueError(f"a stratum's cells must be 0 or more, not {cells!r}")
+        n = a + b + c + d
+        if a + b == 0 or c + d == 0:
+            continue  # adds 0 to every sum
+        used += 1
+        p, q, r, s = (a + d) / n, (b + c) / n, a * d / n, b * c / n
+        sums["R"] += r
+        sums["S"] += s
+        sums["PR"] += p * r
+        sums["PS_QR"] += p * s + q * r
+        sums["QS"] += q * s
+        sums["rr_num"] += a * (c + d) / n
+        sums["rr_den"] += c * (a + b) / n
+        sums["gr"] += ((a + b) * (c + d) * (a + c) - a * c * n) / n**2
+    notes = []
+    ror = ror025 = ror975 = prr = prr025 = prr975 = None
+    if used == 0:
+        notes.append("no stratum holds kratom and other reports: MH estimates undefined")
+    else:
+        R, S = sums["R"], sums["S"]
+        if S == 0 and R == 0:
+            notes.append("MH ROR undefined (a d = 0 and b c = 0 in every stratum)")
+        elif S == 0:
+            notes.append("MH ROR infinite (b c = 0 in every stratum)")
+        elif R == 0:
+            ror = 0.0
+            notes.append("MH ROR is 0 (a d = 0 in every stratum), its CI undefined")
+        else:
+            ror = R / S
+            var = sums["PR"] / (2 * R**2) + sums["PS_QR"] / (2 * R * S) + sums["QS"] / (2 * S**2)
+            half = Z95 * math.sqrt(var)
+            ror025, ror975 = math.exp(math.log(ror) - half), math.exp(math.log(ror) + half)
+        num, den = sums["rr_num"], sums["rr_den"]
+        if den == 0 and num == 0:
+            notes.append("MH PRR undefined (no report names the term in any stratum used)")
+        elif den == 0:
+            notes.append("MH PRR infinite (no other report names the term in any stratum used)")
+        elif num == 0:
+            prr = 0.0
+            notes.append("MH PRR is 0 (no kratom report names the term), its CI undefined")
+        else:
+            prr = num / den
+            half = Z95 * math.sqrt(sums["gr"] / (num * den))
+            prr025, prr975 = math.exp(math.log(prr) - half), math.exp(math.log(prr) + half)
+    return MantelHaenszel(ror, ror025, ror975, prr, prr025, prr975, used, "; ".join(notes))

@@ -321,7 +321,9 @@ def cached_signals(con: duckdb.DuckDBPyConnection, filters: Filters):
     library.prepare_scope(con, scoped)
     if not background.is_complete(con):
         return None, [SIGNALS_LEFT_OUT]
-    frame = signal_lib.signal_table(con, SIGNALS_MIN_REPORTS, SIGNALS_SORT)
+    # The Mantel-Haenszel columns too when `signals --adjusted` cached the strata (reports only).
+    adjusted = scoped.unit != "case" and background.strata_is_complete(con)
+    frame = signal_lib.signal_table(con, SIGNALS_MIN_REPORTS, SIGNALS_SORT, adjusted=adjusted)
     info = signal_lib.background_info(con)
     warnings = signal_lib.release_warnings(info)
     entry = {
@@ -331,10 +333,12 @@ def cached_signals(con: duckdb.DuckDBPyConnection, filters: Filters):
         "columns": ", ".join(frame.columns),
         "filters_applied": [name for name in ("source", "role", "unit") if name in scoped.given],
     }
-    return (frame, entry, signals_part(scoped, info, warnings, 0, SIGNALS_MIN_REPORTS, SIGNALS_SORT)), [f"Warning: {w}" for w in warnings]
+    part = signals_part(scoped, info, warnings, 0, SIGNALS_MIN_REPORTS, SIGNALS_SORT)
+    part["strata"] = strata_part(signal_lib.strata_outside(con)) if adjusted else None
+    return (frame, entry, part), [f"Warning: {w}" for w in warnings]
 
 
-def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None, guard: bool = True) -> str:
+def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None, guard: bool = True, comparator=None, frame=None, outside=None) -> str:
     """Provenance of a signals table: the usual one, plus the background and its requests."""
     base = provenance(con, db, filters, {}) if con is not None else {
         "tool": "kratom-ae", "tool_version": __version__, "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -342,7 +346,44 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
     }
     base.pop("tables", None)
     base["signals"] = signals_part(filters, info, warnings, requests, min_reports, sort)
+    base["signals"]["comparator"] = None if comparator is None else comparator_part(comparator, frame)
+    base["signals"]["strata"] = None if outside is None else strata_part(outside)
+    if comparator is not None:
+        from kratom_ae.queries.signals import for_comparator
+
+        base["signals"]["caution"] = for_comparator(base["signals"]["caution"])
+        base["signals"]["unit"] = (("a and b count probable cases; " if filters.unit == "case" else "a and b count kratom reports; ")
+                                   + "c and d count reports of the comparator (" + comparator.names + "), with every kratom report in scope that its search finds taken out")
     return json_document(base | {"written_as": written_as("csv", guard)})
+
+
+def strata_part(outside) -> dict:
+    """The strata of the Mantel-Haenszel estimates, and the kratom reports outside all of them."""
+    from kratom_ae.ingest import background
+
+    return {
+        "sources": list(background.STRATA_SOURCES),
+        "sex": [f"{name} (patient.patientsex:{code})" for name, code in background.SEXES],
+        "age_bands_years": [f"{band}: onset age in years (unit 801) from {low:g} to {high:g}, both included" for band, low, high in background.AGE_BANDS],
+        "report_periods": [f"{name}: receivedate {first} to {last}" for name, first, last in background.PERIODS],
+        "strata": len(background.STRATA),
+        "min_kratom_reports_for_mh": background.MH_MIN_REPORTS,
+        "zero_cells": "a stratum without kratom reports or without other reports adds nothing; no continuity correction otherwise",
+        "outside_every_stratum": outside.astype(object).where(outside.notna(), None).to_dict("records"),
+    }
+
+
+def comparator_part(comparator, frame) -> dict:
+    """What an active comparator is, and how reports naming kratom and it are counted."""
+    firsts = frame.drop_duplicates("source").sort_values("source") if frame is not None and len(frame) else frame
+    return {
+        "file": str(Path(comparator.path).resolve()),
+        "terms": [{"term": t.term, "match": t.match, "note": t.note} for t in comparator.terms],
+        "background": "the reports of each source's openFDA endpoint that the search for the comparator's terms finds (background[].comparator_search)",
+        "both_named_rule": "a report naming kratom and a comparator drug is a kratom report (a or b), and is not in c or d: the kratom reports in scope that "
+                           "the comparator's search finds (openFDA asked by report id) are taken out of the comparator's counts",
+        "kratom_reports_in_scope_in_comparator": {} if firsts is None else {r.source: int(r.kratom_reports_in_background) for r in firsts.itertuples()},
+    }
 
 
 def signals_part(filters, info, warnings, requests, min_reports, sort) -> dict:

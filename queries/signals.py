@@ -59,6 +59,13 @@ def honesty(filters) -> str:
     return HONESTY_CASES if filters.unit == "case" else HONESTY
 
 
+def for_comparator(text: str, comparator=True) -> str:
+    """Words about the background (a footer, the caution), said of a comparator (none: as they are)."""
+    if not comparator:
+        return text
+    return text.replace("with every kratom report in scope taken out", "with the kratom reports in scope that the comparator's search finds taken out")
+
+
 # --counts: kratom-ae did not count these, so it cannot say what they count.
 HONESTY_COUNTS = (
     "The 2x2 tables come from your counts file: kratom-ae did not count them, and what they count (reports, versions, "
@@ -144,14 +151,75 @@ def infinite_ror(frame: pd.DataFrame) -> pd.Series:
     return (((frame["b"] == 0) | (frame["c"] == 0)) & (frame["a"] > 0) & (frame["d"] > 0)).fillna(False).astype(bool)
 
 
-def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str) -> pd.DataFrame:
-    """The signals of every term in scope (prepare_scope and background.ensure must have run)."""
+MH_COLUMNS = ["mh_ror", "mh_ror025", "mh_ror975", "mh_prr", "mh_prr025", "mh_prr975", "mh_strata", "mh_note"]
+
+
+def add_mantel_haenszel(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> pd.DataFrame:
+    """MH ROR and PRR over the strata of sex, age band and report year (queries/_signals_strata.sql;
+    background.strata_ensure must have run), beside the crude estimates."""
+    from kratom_ae.ingest import background
+    from kratom_ae.queries.disproportionality import mantel_haenszel
     from kratom_ae.queries.library import internal_sql
 
+    background.use_strata(con)
+    con.execute("SET VARIABLE mh_min_reports = $n", {"n": background.MH_MIN_REPORTS})
+    strata = con.execute(internal_sql("signals_strata")).df()
+    found = {}
+    for (source, term), rows in strata.groupby(["source", "term"], sort=False):
+        cells = rows[["a", "b", "c", "d"]]
+        if cells.isna().any().any():
+            found[(source, term)] = {"mh_note": "a stratum's background count is missing"}
+        elif (cells < 0).any().any():
+            found[(source, term)] = {"mh_note": "a stratum's cell is negative: the strata count fewer reports than the kratom data (different openFDA releases?)"}
+        else:
+            found[(source, term)] = mantel_haenszel(cells.astype(int).itertuples(index=False, name=None)).as_dict()
+            found[(source, term)]["mh_note"] = found[(source, term)].pop("note")
+    values = []
+    for row in frame.itertuples(index=False):
+        mh = found.get((row.source, row.term))
+        if mh is None:
+            why = (f"no strata for {row.source} (FAERS only)" if row.source not in background.STRATA_SOURCES else
+                   f"fewer than {background.MH_MIN_REPORTS} kratom reports: no MH estimate" if row.a < background.MH_MIN_REPORTS else
+                   "no kratom report of the term falls in a stratum")
+            mh = {"mh_note": why}
+        values.append({k: mh.get(k) for k in MH_COLUMNS})
+    mh_frame = pd.DataFrame(values, columns=MH_COLUMNS, index=frame.index)
+    numbers = MH_COLUMNS[:6]
+    mh_frame[numbers] = mh_frame[numbers].astype("float64")
+    mh_frame["mh_strata"] = mh_frame["mh_strata"].astype("Int64")
+    at = list(frame.columns).index("ror_ha975") + 1
+    return pd.concat([frame.iloc[:, :at], mh_frame, frame.iloc[:, at:]], axis=1)
+
+
+def strata_outside(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per source with strata: the kratom reports in scope outside every stratum, and why."""
+    from kratom_ae.ingest import background
+    from kratom_ae.ingest.sqlfiles import sql
+
+    background.use_strata(con)
+    return con.execute(sql("strata_outside")).df()
+
+
+def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str, comparator=None, adjusted: bool = False) -> pd.DataFrame:
+    """The signals of every term in scope (prepare_scope and background.ensure, or with a
+    comparator background.comparator_ensure, must have run; with adjusted, background.strata_ensure
+    too)."""
+    from kratom_ae.ingest import background
+    from kratom_ae.queries.library import internal_sql
+
+    background.use_comparator(con, comparator)
+    con.execute(internal_sql("signals_comparator" if comparator else "signals_all"))
     frame = con.execute(internal_sql("signals")).df()
-    counts = ["a", "b", "c", "d", "kratom_reports_naming_term", "kratom_reports_in_scope", "background_term_reports", "background_total_reports"]
-    frame = frame[["source", "term", "a", "b", "c", "d", "ab_unit", "cd_unit", *counts[4:], "background_method"]].astype({k: "Int64" for k in counts})
-    return sort_table(add_statistics(frame, min_reports), sort)
+    counts = ["a", "b", "c", "d", "kratom_reports_naming_term", "kratom_reports_in_scope", "kratom_reports_in_background_naming_term", "kratom_reports_in_background",
+              "background_term_reports", "background_total_reports"]
+    frame = frame[["source", "term", "a", "b", "c", "d", "ab_unit", "cd_unit", "background", *counts[4:], "background_method"]].astype({k: "Int64" for k in counts})
+    if comparator is not None:
+        # No 2x2 table without comparator reports (comparator_warnings says so): nor a test in the run's family.
+        frame = frame[frame["background_total_reports"].fillna(0) > 0].reset_index(drop=True)
+    frame = add_statistics(frame, min_reports)
+    if adjusted:
+        frame = add_mantel_haenszel(con, frame)
+    return sort_table(frame, sort)
 
 
 def table_key(counted_by_kratom_ae: bool) -> tuple[str, ...]:
@@ -164,10 +232,16 @@ def table_key(counted_by_kratom_ae: bool) -> tuple[str, ...]:
     return internal_key("signals")
 
 
-def background_info(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def background_info(con: duckdb.DuckDBPyConnection, comparator=None) -> pd.DataFrame:
+    """The cached background per source: all of openFDA, or the comparator's (its key, terms,
+    search and the kratom reports its search finds beside)."""
+    from kratom_ae.ingest import background
     from kratom_ae.ingest.sqlfiles import sql
 
-    return con.execute(sql("background_info")).df()
+    if comparator is None:
+        return con.execute(sql("background_info")).df()
+    background.use_comparator(con, comparator)
+    return con.execute(sql("comparator_info")).df()
 
 
 def release_warnings(info: pd.DataFrame) -> list[str]:
@@ -175,7 +249,19 @@ def release_warnings(info: pd.DataFrame) -> list[str]:
         f"{row.source}: the kratom reports come from openFDA's release of {row.kratom_last_updated} but the background from {row.background_last_updated}; "
         "counts from two releases are compared."
         for row in info.itertuples(index=False)
-        if row.kratom_last_updated != row.background_last_updated
+        # No date is no other release: a search that finds nothing (404) sends no meta.
+        if not pd.isna(row.background_last_updated) and row.kratom_last_updated != row.background_last_updated
+    ]
+
+
+def comparator_warnings(info: pd.DataFrame, comparator) -> list[str]:
+    """A source where the comparator's search finds no report has no 2x2 table to speak of."""
+    if comparator is None:
+        return []
+    return [
+        f"{row.source}: openFDA {row.endpoint} has no report that the search for the comparator ({row.comparator_terms}) finds, so the table has no term of {row.source} (no 2x2 table without comparator reports)."
+        for row in info.itertuples(index=False)
+        if row.total_reports == 0
     ]
 
 

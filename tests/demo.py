@@ -1,7 +1,12 @@
 """Run the main job offline: `kratom-ae fetch`, `kratom-ae status` and `kratom-ae profile --hyperpigmentation`, with every openFDA
 request answered from the recorded SYNTHETIC cassette tests/cassettes/synthetic_fetch_all.json;
 with --report DIR, also `kratom-ae signals` (its background replayed from
-tests/cassettes/synthetic_signals_background.json) and `kratom-ae report DIR`.
+tests/cassettes/synthetic_signals_background.json: crude estimates, Fisher's mid-p with
+Benjamini-Hochberg q-values), `kratom-ae signals --adjusted` (Mantel-Haenszel estimates by sex,
+age band and report year, from tests/cassettes/synthetic_signals_adjusted.json),
+`kratom-ae signals --comparator tests/fixtures/terms_opioids.csv`
+(kratom against the reports of five opioids, replayed from
+tests/cassettes/synthetic_signals_comparator.json) and `kratom-ae report DIR`.
 
     python tests/demo.py --db demo.duckdb --report demo-report     (or: make demo)
 
@@ -53,6 +58,16 @@ def signals_and_report(db: str, folder: str) -> int:
     print("kratom-ae demo: the signals background is replayed from tests/cassettes/synthetic_signals_background.json (SYNTHETIC).", file=sys.stderr)
     with make_vcr("none").use_cassette("synthetic_signals_background.json"):
         code = run(["signals", "--db", db, "--quiet"])
+    if code == 0:
+        print("kratom-ae demo: Mantel-Haenszel estimates by sex, age band and report year beside the crude ones; the strata replayed from "
+              "tests/cassettes/synthetic_signals_adjusted.json (SYNTHETIC).", file=sys.stderr)
+        with make_vcr("none").use_cassette("synthetic_signals_adjusted.json"):
+            code = run(["signals", "--db", db, "--quiet", "--source", "faers", "--adjusted", "--sort", "reports"])
+    if code == 0:
+        print("kratom-ae demo: an active comparator, five opioids (tests/fixtures/terms_opioids.csv), replayed from "
+              "tests/cassettes/synthetic_signals_comparator.json (SYNTHETIC).", file=sys.stderr)
+        with make_vcr("none").use_cassette("synthetic_signals_comparator.json"):
+            code = run(["signals", "--db", db, "--quiet", "--source", "faers", "--comparator", str(HERE / "fixtures" / "terms_opioids.csv")])
     if code == 0:
         # No cassette: the report reads the background just cached and sends no request.
         code = run(["report", folder, "--db", db])

@@ -803,3 +803,37 @@ def profile_groups() -> dict[str, tuple[set, bool]]:
     groups = {"(any hyperpigmentation term)": {t for t, k in kinds.items() if k == "hyper"},
               "(any pigmentation term)": {t for t, p in terms.items() if p}, "(any skin term)": set(terms)}
     return {label: (members, any(terms.get(t) and kinds.get(t) != "hypo" for t in members)) for label, members in groups.items()}
+
+
+# ---- an active comparator (signals --comparator) --------------------------------------------
+# The name fields openFDA is searched in, typed out here (not from ingest/sources.py).
+COMPARATOR_FIELDS = {
+    "faers": [("patient", "drug", "medicinalproduct"), ("patient", "drug", "activesubstance", "activesubstancename"),
+              ("patient", "drug", "openfda", "brand_name"), ("patient", "drug", "openfda", "generic_name"), ("patient", "drug", "openfda", "substance_name")],
+    "caers": [("products", "name_brand")],
+}
+
+
+def names_in(value, path) -> list[str]:
+    """Every text at a dotted path, through lists at any level."""
+    if isinstance(value, list):
+        return [n for item in value for n in names_in(item, path)]
+    if not path:
+        return [value] if isinstance(value, str) else []
+    return names_in(value.get(path[0]), path[1:]) if isinstance(value, dict) else []
+
+
+def in_comparator(record: dict, source: str, substrings: list[str], words: list[str]) -> bool:
+    """Whether openFDA's search for a comparator finds a record: a substring term's *x*
+    wildcard matches within one token of a name (letters and digits, any case); a word term
+    matches its words as consecutive tokens."""
+    for path in COMPARATOR_FIELDS[source]:
+        for name in names_in(record, path):
+            tokens = re.findall(r"[a-z0-9]+", name.lower())
+            if any(s.lower() in t for s in substrings for t in tokens):
+                return True
+            for w in words:
+                want = re.findall(r"[a-z0-9]+", w.lower())
+                if any(tokens[i:i + len(want)] == want for i in range(len(tokens))):
+                    return True
+    return False

@@ -37,6 +37,7 @@ from kratom_ae.ingest.openfda import OpenFDAClient, Pacer  # noqa: E402
 from kratom_ae.ingest.terms import load_terms  # noqa: E402
 
 KRATOM_ONLY = HERE / "fixtures" / "terms_kratom.csv"
+OPIOIDS = HERE / "fixtures" / "terms_opioids.csv"
 RECORDING_KEY = "RECORDING-KEY-0000-MUST-NOT-APPEAR"
 TOO_MANY_429 = 6  # one more than the client's default 5 retries
 KEY_REJECTED = ("status", 403, b'{"error":{"code":"API_KEY_INVALID","message":"An invalid api_key was supplied. Get one at https://api.fda.gov:443/signup/"}}', {})
@@ -105,6 +106,54 @@ def record_background() -> None:
     print(f"wrote {path.relative_to(HERE.parent)} ({path.stat().st_size:,} bytes, {len(server.requests) - before} requests)")
 
 
+def record_comparator() -> None:
+    """synthetic_signals_comparator.json: the requests of `kratom-ae signals --comparator
+    tests/fixtures/terms_opioids.csv` for both sources (role any: the same cache serves every
+    role and unit), against the synthetic background of tests/synthetic.py."""
+    from kratom_ae.ingest import background
+    from kratom_ae.queries.library import Filters, prepare_scope
+
+    faers, caers = synthetic.background_dataset()
+    path = CASSETTES / "synthetic_signals_comparator.json"
+    path.unlink(missing_ok=True)
+    with FakeOpenFDA(faers, caers, gateway_links=True) as server, tempfile.TemporaryDirectory() as tmp:
+        client = OpenFDAClient(server.url, RECORDING_KEY, pacer=Pacer(0), sleep=lambda s: None)
+        with store.writing(Path(tmp) / "record.duckdb") as con:
+            for source in SOURCES.values():
+                fetch_source(con, client, source, load_terms(None))
+            prepare_scope(con, Filters())
+            before = len(server.requests)
+            with make_vcr("all", rewrite_from=server.url).use_cassette(path.name):
+                background.comparator_ensure(con, OpenFDAClient(server.url, RECORDING_KEY, pacer=Pacer(0), sleep=lambda s: None), background.load_comparator(OPIOIDS))
+    check_no_key(path, RECORDING_KEY)
+    print(f"wrote {path.relative_to(HERE.parent)} ({path.stat().st_size:,} bytes, {len(server.requests) - before} requests)")
+
+
+def record_adjusted() -> None:
+    """synthetic_signals_adjusted.json: the requests of `kratom-ae signals --adjusted` for both
+    sources (role any: its terms and strata hold those of --role suspect): the all-FAERS
+    background, then FAERS's strata of sex, age band and report year."""
+    from kratom_ae.ingest import background
+    from kratom_ae.queries.library import Filters, prepare_scope
+
+    faers, caers = synthetic.background_dataset()
+    path = CASSETTES / "synthetic_signals_adjusted.json"
+    path.unlink(missing_ok=True)
+    with FakeOpenFDA(faers, caers, gateway_links=True) as server, tempfile.TemporaryDirectory() as tmp:
+        client = OpenFDAClient(server.url, RECORDING_KEY, pacer=Pacer(0), sleep=lambda s: None)
+        with store.writing(Path(tmp) / "record.duckdb") as con:
+            for source in SOURCES.values():
+                fetch_source(con, client, source, load_terms(None))
+            prepare_scope(con, Filters())
+            before = len(server.requests)
+            with make_vcr("all", rewrite_from=server.url).use_cassette(path.name):
+                recorder = OpenFDAClient(server.url, RECORDING_KEY, pacer=Pacer(0), sleep=lambda s: None)
+                background.ensure(con, recorder)
+                background.strata_ensure(con, recorder)
+    check_no_key(path, RECORDING_KEY)
+    print(f"wrote {path.relative_to(HERE.parent)} ({path.stat().st_size:,} bytes, {len(server.requests) - before} requests)")
+
+
 def record_live() -> None:
     key = os.environ.get("OPENFDA_API_KEY")
     path = CASSETTES / "live" / "fetch_all.json"
@@ -129,14 +178,18 @@ def check_no_key(path: Path, key: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--live", action="store_true", help="record against api.fda.gov instead of the fake server")
-    parser.add_argument("names", nargs="*", help=f"synthetic scenarios to record (default all): {', '.join(SCENARIOS)}, synthetic_signals_background")
+    parser.add_argument("names", nargs="*", help=f"synthetic scenarios to record (default all): {', '.join(SCENARIOS)}, synthetic_signals_background, synthetic_signals_comparator, synthetic_signals_adjusted")
     args = parser.parse_args()
     if args.live:
         record_live()
         return
-    for name in args.names or [*SCENARIOS, "synthetic_signals_background"]:
+    for name in args.names or [*SCENARIOS, "synthetic_signals_background", "synthetic_signals_comparator", "synthetic_signals_adjusted"]:
         if name == "synthetic_signals_background":
             record_background()
+        elif name == "synthetic_signals_comparator":
+            record_comparator()
+        elif name == "synthetic_signals_adjusted":
+            record_adjusted()
         else:
             record_synthetic(name)
 

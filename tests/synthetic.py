@@ -611,6 +611,15 @@ def field_values(record, path: list[str]) -> list[str]:
 
 def clause_matches(record: dict, clause: str) -> bool:
     field, value = clause.split(":", 1)
+    if value.startswith("[") and value.endswith("]") and " TO " in value:  # a range, bounds included
+        low, high = (float(v) for v in value[1:-1].split(" TO "))
+        for text in field_values(record, field.split(".")):
+            try:
+                if low <= float(text) <= high:
+                    return True
+            except ValueError:
+                pass
+        return False
     if field.endswith(".exact"):  # the whole value, as openFDA's upper-casing analyzer indexes it
         wanted = exact_index(value.strip('"').replace('\\"', '"'))
         return any(exact_index(text) == wanted for text in field_values(record, field[: -len(".exact")].split(".")))
@@ -635,11 +644,53 @@ def exact_index(value: str) -> str:
     return value.upper().replace("'", "^")
 
 
+def split_outside(text: str, separator: str) -> list[str]:
+    """text split at every separator outside double quotes and parentheses."""
+    parts, depth, quoted, start, i = [], 0, False, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and quoted:
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif not quoted and depth == 0 and text.startswith(separator, i):
+            parts.append(text[start:i])
+            i = start = i + len(separator)
+            continue
+        i += 1
+    return parts + [text[start:]]
+
+
+def unwrap(text: str) -> str:
+    """text without parentheses around the whole of it."""
+    text = text.strip()
+    while text.startswith("(") and closing(text) == len(text) - 1:
+        text = text[1:-1].strip()
+    return text
+
+
+def closing(text: str) -> int:
+    """Where the parenthesis opening text closes (outside double quotes)."""
+    depth, quoted = 0, False
+    for i, ch in enumerate(text):
+        if ch == '"' and (i == 0 or text[i - 1] != "\\"):
+            quoted = not quoted
+        elif not quoted and ch in "()":
+            depth += 1 if ch == "(" else -1
+            if depth == 0:
+                return i
+    return -1
+
+
 def search_hits(records: list[dict], search: str) -> list[dict]:
-    """Records matching an 'f:v OR f:v' search (the only form kratom-ae sends), in the
-    order openFDA would sort them here: by received date, then id."""
-    clauses = [c.strip().strip("()") for c in search.split(" OR ")]
-    hits = [r for r in records if any(clause_matches(r, c) for c in clauses)]
+    """Records matching a search of the forms kratom-ae sends: 'f:v OR f:v', or groups of them
+    joined by AND ('(f:v OR f:v) AND (f:v OR f:v)', a comparator's counts), in the order
+    openFDA would sort them here: by received date, then id."""
+    groups = [[unwrap(c) for c in split_outside(unwrap(g), " OR ")] for g in split_outside(search, " AND ")]
+    hits = [r for r in records if all(any(clause_matches(r, c) for c in clauses) for clauses in groups)]
     return sorted(hits, key=sort_key)
 
 
@@ -760,7 +811,9 @@ def background_dataset() -> tuple[list[dict], list[dict]]:
     rng = random.Random(SEED + 2)
     common = [name for name, weight in REACTIONS if weight >= 4 for _ in range(weight)]  # rare terms only in kratom reports
     for i in range(14_000):
-        record = faers_record(rng, str(30_000_000 + i), None, extra_drugs=2)
+        # 35,000,000 on: an AERS-era record's legacy id (the number modulo 10,000,000) is then no
+        # kratom report's, as no two openFDA reports share a safetyreportid.
+        record = faers_record(rng, str(35_000_000 + i), None, extra_drugs=2)
         terms = rng.sample(BACKGROUND_TERMS, 4) + [rng.choice(common)]
         record["patient"]["reaction"] = [{"reactionmeddrapt": t} for t in dict.fromkeys(terms)]
         faers.append(record)

@@ -28,6 +28,7 @@ READ_ONLY_PATHS = {
     ("query", "queries_dir"),
     ("export", "queries_dir"),
     ("signals", "counts"),
+    ("signals", "comparator"),
     ("meddra load", "folder"),
     ("bulk load", "cache"),
     ("bulk load", "terms"),

@@ -242,7 +242,8 @@ def test_csv_and_provenance(db, no_pacing, tmp_path):
     assert f"Kratom reports in scope (a + b): caers {caers:,}, faers {faers:,}.\n" in result.stdout
     header = path.read_text(encoding="utf-8").splitlines()[0]
     assert header == (
-        "source,term,a,b,c,d,ab_unit,cd_unit,kratom_reports_naming_term,kratom_reports_in_scope,background_term_reports,background_total_reports,background_method,prr,prr025,prr975,ror,ror025,ror975,prr_ha,prr_ha025,prr_ha975,ror_ha,ror_ha025,ror_ha975,"
+        "source,term,a,b,c,d,ab_unit,cd_unit,background,kratom_reports_naming_term,kratom_reports_in_scope,"
+        "kratom_reports_in_background_naming_term,kratom_reports_in_background,background_term_reports,background_total_reports,background_method,prr,prr025,prr975,ror,ror025,ror975,prr_ha,prr_ha025,prr_ha975,ror_ha,ror_ha025,ror_ha975,"
         "chi2_yates,expected,ic,ic025,fisher_midp,fisher_q,signal_evans,signal_ror,signal_ic,signal_fisher,flags,note"
     )
     provenance = json.loads((tmp_path / "signals.csv.provenance.json").read_text())

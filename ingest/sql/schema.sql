@@ -224,3 +224,69 @@ CREATE TABLE IF NOT EXISTS background_terms (
     method    VARCHAR NOT NULL,                          -- 'count' (count= top 1000) or 'search' (one search)
     PRIMARY KEY (source, term)
 );
+
+-- An active comparator's background, cached (kratom-ae signals --comparator FILE): one row per
+-- source and comparator. A comparator is the reports openFDA's search for its terms finds
+-- (the search the kratom fetch would send for them), keyed by a digest of that search.
+CREATE TABLE IF NOT EXISTS comparator_totals (
+    source               VARCHAR NOT NULL,
+    comparator           VARCHAR NOT NULL,               -- digest of the search (ingest/background.py comparator_key)
+    terms                VARCHAR NOT NULL,               -- the comparator's terms, as the terms file gives them
+    search               VARCHAR NOT NULL,               -- the openFDA search that defines the comparator's reports
+    endpoint             VARCHAR NOT NULL,
+    total_reports        BIGINT NOT NULL,                -- meta.results.total of that search: the comparator's reports
+    last_updated         VARCHAR,                        -- openFDA meta.last_updated of the comparator requests
+    kratom_last_updated  VARCHAR,                        -- the kratom data's last_updated it was fetched for
+    fetched_at           TIMESTAMP NOT NULL,             -- UTC
+    requests             INTEGER NOT NULL,               -- requests sent to build it
+    PRIMARY KEY (source, comparator)
+);
+
+-- One row per source, comparator and reaction term: the comparator's reports naming the term.
+CREATE TABLE IF NOT EXISTS comparator_terms (
+    source      VARCHAR NOT NULL,
+    comparator  VARCHAR NOT NULL,
+    term        VARCHAR NOT NULL,                        -- the term's key, as background_terms.term
+    reports     BIGINT NOT NULL,
+    method      VARCHAR NOT NULL,                        -- 'count' (count= top 1000 within the comparator) or 'search'
+    PRIMARY KEY (source, comparator, term)
+);
+
+-- One row per source, comparator and kratom report asked about: whether openFDA's comparator
+-- search finds the report (in_comparator), so that a report naming kratom and a comparator
+-- drug is taken out of c and d exactly.
+CREATE TABLE IF NOT EXISTS comparator_reports (
+    source         VARCHAR NOT NULL,
+    comparator     VARCHAR NOT NULL,
+    report_id      VARCHAR NOT NULL,                     -- reports.report_id
+    in_comparator  BOOLEAN NOT NULL,
+    PRIMARY KEY (source, comparator, report_id)
+);
+
+-- The background per stratum of sex, age band and report year, cached (kratom-ae signals
+-- --adjusted, FAERS): one row per source and stratum (ingest/background.py STRATA).
+CREATE TABLE IF NOT EXISTS stratum_totals (
+    source               VARCHAR NOT NULL,
+    stratum              VARCHAR NOT NULL,               -- 'male|18-34|2015-2017'
+    search               VARCHAR NOT NULL,               -- the openFDA search that is the stratum
+    total_reports        BIGINT NOT NULL,                -- meta.results.total of that search
+    list_complete        BOOLEAN NOT NULL,               -- count= listed fewer terms than its limit: every term of the
+                                                         -- stratum, so a term not listed has no report in it
+    last_updated         VARCHAR,
+    kratom_last_updated  VARCHAR,
+    fetched_at           TIMESTAMP NOT NULL,             -- UTC
+    requests             INTEGER NOT NULL,               -- requests sent for this stratum's total and count= (the
+                                                         -- age-count requests that fill terms are in the first stratum's)
+    PRIMARY KEY (source, stratum)
+);
+
+-- One row per source, stratum and reaction term: the stratum's reports naming the term.
+CREATE TABLE IF NOT EXISTS stratum_terms (
+    source   VARCHAR NOT NULL,
+    stratum  VARCHAR NOT NULL,
+    term     VARCHAR NOT NULL,                           -- the term's key, as background_terms.term
+    reports  BIGINT NOT NULL,
+    method   VARCHAR NOT NULL,                           -- 'count' (the stratum's count= top 1000) or 'age count' (the term's
+                                                         -- reports of one sex and period counted by onset age)
+    PRIMARY KEY (source, stratum, term)
+);

@@ -1,0 +1,36 @@
+-- _signals_strata: the 2x2 table of every reaction term with enough kratom reports in every
+-- stratum of sex, age band and report year that holds a kratom report in scope (used by
+-- `kratom-ae signals --adjusted` for Mantel-Haenszel estimates; needs the scope views,
+-- signal_strata and strata_members of ingest/background.py use_strata, and the cached strata).
+-- row: a reaction term of a source in one stratum
+-- counts: reports (kratom reports in scope in the stratum: a, b; the stratum's other reports in
+--   openFDA: c, d, with every kratom report in scope of the stratum taken out)
+-- columns: source, term, stratum, a, b, c, d
+-- key: source, term, stratum
+-- parameters: mh_min_reports (a term needs this many kratom reports in scope)
+-- A stratum with no kratom report in scope adds 0 to every Mantel-Haenszel sum: it is left out.
+WITH kratom AS (SELECT source, stratum, count(*) AS n FROM strata_members WHERE stratum IS NOT NULL GROUP BY ALL),
+naming AS (
+    SELECT m.source, m.stratum, x.reaction_pt AS term, count(*) AS n
+    FROM reactions AS x JOIN strata_members AS m USING (report_key)
+    WHERE x.is_first_mention AND m.stratum IS NOT NULL
+    GROUP BY ALL
+),
+terms AS (
+    SELECT source, reaction_pt AS term FROM scope_reactions
+    WHERE reaction_pt IS NOT NULL GROUP BY ALL HAVING count(*) >= getvariable('mh_min_reports')
+)
+SELECT t.source, coalesce(l.label, t.term) AS term, k.stratum,
+       coalesce(nm.n, 0) AS a,
+       k.n - coalesce(nm.n, 0) AS b,
+       coalesce(st.reports, z.reports) - coalesce(nm.n, 0) AS c,
+       tot.total_reports - k.n - (coalesce(st.reports, z.reports) - coalesce(nm.n, 0)) AS d
+FROM terms AS t
+JOIN kratom AS k USING (source)
+LEFT JOIN naming AS nm ON nm.source = t.source AND nm.stratum = k.stratum AND nm.term = t.term
+LEFT JOIN stratum_terms AS st ON st.source = t.source AND st.stratum = k.stratum AND st.term = t.term
+LEFT JOIN stratum_totals AS tot ON tot.source = t.source AND tot.stratum = k.stratum
+-- A whole count= list (list_complete) counts every term of its stratum: one it does not list has 0.
+LEFT JOIN (SELECT 0::BIGINT AS reports) AS z ON tot.list_complete
+LEFT JOIN term_labels AS l ON l.reaction_pt = t.term
+ORDER BY t.source, t.term, k.stratum;
