@@ -801,6 +801,47 @@ def bulk_load(
             typer.echo(printable(line), err=True)
 
 
+@bulk_app.command("background")
+def bulk_background_command(
+    cache: Annotated[Path, typer.Argument(metavar="DIR", parser=input_path, help="The cache folder that kratom-ae bulk download filled.")],
+    source: Annotated[SourceChoice, typer.Option(help="Which openFDA database: faers (drug/event), caers (food/event) or all.")] = SourceChoice.all,
+    terms: Annotated[Optional[Path], typer.Option("--terms", metavar="FILE", parser=input_path, help="CSV of search terms (columns term,match) that flag kratom reports, instead of the bundled list.")] = None,
+    with_cases: Annotated[bool, typer.Option("--cases", help="Also group the reports into probable cases by kratom-ae's case rules, for a background counted in cases.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+) -> None:
+    """Build the local background from the bulk files in DIR: every report, for signals --background local.
+
+    Every record of the newest whole export goes through the same shaping as a fetched report; of each, the columns a background counts (received date, sex, age, country, seriousness, the case rules' fields, reaction terms, ingredients) are kept as Parquet files beside the export (docs/schema.md "The local background"). Partition by partition: a run stopped halfway keeps the partitions it finished, and the next run does the others.
+
+    Example: kratom-ae bulk background openfda-bulk --source faers
+    """
+    names = source_names(source)
+    with user_errors(None, "every partition already built is kept; run it again to resume"):
+        from kratom_ae.ingest import bulk_background
+        from kratom_ae.ingest.bulk import cached_export
+        from kratom_ae.ingest.sources import SOURCES
+        from kratom_ae.ingest.terms import load_terms
+        from kratom_ae.queries.local_background import count_source
+
+        def built(export, part, i: int, n: int, done) -> None:
+            if quiet:
+                return
+            what = "built before, kept" if done is None else f"{plural(done['records_read'], 'record')} shaped, {done['reports_stored']:,} stored"
+            typer.echo(printable(f"{export.endpoint} {i:,}/{n:,}: {part.display_name}: {what}."), err=True)
+
+        term_list = load_terms(terms)
+        for name in names:  # every export checked before any is built
+            cached_export(cache, name)
+        for name in names:
+            store = bulk_background.build(cache, SOURCES[name], term_list, on_partition=built)
+            line = (f"{store.export.endpoint} export {store.export.export_date}: local background of "
+                    f"{int(count_source(store)['totals']['total_reports'][0]):,} reports (latest version of each) in {plural(len(store.partitions), 'partition')}, in {store.folder}.")
+            if with_cases:
+                bulk_background.group_cases(store)
+                line += f" {int(count_source(store, unit='case')['totals']['total_reports'][0]):,} probable cases."
+            typer.echo(printable(line), err=True)
+
+
 meddra_app = typer.Typer(cls=PlainHelpGroup, no_args_is_help=True, rich_markup_mode=None, help="Use your own licensed MedDRA release.")
 app.add_typer(meddra_app, name="meddra")
 
