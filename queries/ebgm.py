@@ -27,9 +27,14 @@ so that N is marginally a mixture of two negative binomials,
 * EB05 (EB95): the posterior's 5th (95th) percentile, the mixture's CDF solved by bisection
   between the two components' own percentiles (the mixture's lies between them).
 
-Validated against openEBGM's worked example (tests/test_ebgm.py, tests/fixtures/openebgm). The
-fit is on every pair, not squashed (openEBGM's squashData): a table of some hundred thousand
-pairs takes seconds. SciPy gives the special functions, the negative binomial's CDF for N* > 1
+Validated against openEBGM's worked example (tests/test_ebgm.py, tests/fixtures/openebgm): the
+likelihood at openEBGM's estimate, the estimate openEBGM's procedure reaches (its starting
+points, shapes and rates below 100) to 3 significant figures, and Qn, EBGM and the posterior
+quantiles given a prior. The likelihood there has two maxima; openEBGM's estimate is the lower
+one, and fit() takes the higher (alpha1 near 21, 0.27 higher in log-likelihood), as maximum
+likelihood asks: Prior.optima lists both. The fit is on every pair, not squashed (openEBGM's
+squashData), with the pairs of one (n, E) summed as one term: a table of some hundred
+thousand pairs takes seconds. SciPy gives the special functions, the negative binomial's CDF for N* > 1
 and the optimiser.
 """
 
@@ -48,9 +53,11 @@ STARTS = (
     (0.5, 0.3, 12.0, 12.0, 0.8),
     (1.0, 1.0, 2.0, 2.0, 0.3),
 )
-# The largest shape or rate of an estimate, and the smallest is its inverse (openEBGM's
-# param_limit, 100 there too).
-PARAM_LIMIT = 100.0
+# The largest shape or rate of an estimate (the smallest is its inverse). openEBGM's
+# param_limit is 100; a background of mostly independent pairs (the synthetic fixture's) has a
+# prior component concentrated near lambda = 1, with shape and rate in the thousands, which 100
+# would refuse.
+PARAM_LIMIT = 1e4
 BISECTIONS = 80  # halves the bracket below 1e-20 of its width: far below any printed digit
 
 
@@ -114,11 +121,11 @@ def _theta(x) -> tuple[float, float, float, float, float]:
     return (float(np.exp(x[0])), float(np.exp(x[1])), float(np.exp(x[2])), float(np.exp(x[3])), float(1 / (1 + np.exp(-x[4]))))
 
 
-def fit(n, e, n_star: int = 1, starts=STARTS) -> Prior:
+def fit(n, e, n_star: int = 1, starts=STARTS, param_limit: float = PARAM_LIMIT) -> Prior:
     """The maximum-likelihood prior on the pairs with n >= n_star (the others are left out, as
-    the likelihood is conditional on N >= n_star): the best local optimum, among those reached
-    from each starting point, inside the parameter space (shapes and rates below PARAM_LIMIT,
-    0 < P < 1). The likelihood grows without bound as a component's shape and rate grow
+    the likelihood is conditional on N >= n_star): the highest local maximum, among those
+    reached from each starting point, inside the parameter space (shapes and rates below
+    param_limit, 0 < P < 1); Prior.optima lists them all. The likelihood grows without bound as a component's shape and rate grow
     together (the component then tends to a point mass, no longer a gamma): an optimum on the
     limit is that, not an estimate, and is left out, as openEBGM leaves it out. ValueError when
     the table is too small or no start reaches an optimum inside."""
@@ -139,7 +146,7 @@ def fit(n, e, n_star: int = 1, starts=STARTS) -> Prior:
         value = neg_log_likelihood(_theta(x), n, e, n_star, weights)
         return value if np.isfinite(value) else 1e300
 
-    limit = np.log(PARAM_LIMIT)
+    limit = np.log(param_limit)
     bounds = [(-limit, limit)] * 4 + [(-30.0, 30.0)]
     best = None
     optima = []
@@ -154,7 +161,7 @@ def fit(n, e, n_star: int = 1, starts=STARTS) -> Prior:
         if inside and (best is None or value < best[1]):
             best = (x, value)
     if best is None:
-        raise ValueError(f"No starting point reached a maximum of the likelihood with every shape and rate below {PARAM_LIMIT:g}: the table gives no empirical-Bayes prior.")
+        raise ValueError(f"No starting point reached a maximum of the likelihood with every shape and rate below {param_limit:g}: the table gives no empirical-Bayes prior.")
     alpha1, beta1, alpha2, beta2, p = _theta(best[0])
     distinct: list = []
     for theta, value in sorted(optima, key=lambda o: o[1]):
@@ -232,3 +239,18 @@ def quantile(prior: Prior, n, e, level: float) -> np.ndarray:
 def scores(prior: Prior, n, e) -> dict[str, np.ndarray]:
     """EBGM with its 90% credibility interval (EB05, EB95) and Qn, per pair."""
     return {"ebgm": ebgm(prior, n, e), "eb05": quantile(prior, n, e, 0.05), "eb95": quantile(prior, n, e, 0.95), "qn": qn(prior, n, e)}
+
+
+def drug_event_scores(table, n_star: int = 1):
+    """EBGM, EB05 and EB95 of every pair of a drug-by-event table (columns source, drug, term,
+    n, expected: queries/_local_drug_events.sql), the prior fitted per source on all of that
+    source's pairs; returns (the table with the scores, {source: Prior})."""
+    import pandas as pd
+
+    parts, priors = [], {}
+    for source, frame in table.groupby("source", sort=True):
+        prior = fit(frame["n"].to_numpy(), frame["expected"].to_numpy(), n_star)
+        priors[source] = prior
+        scored = scores(prior, frame["n"].to_numpy(dtype=float), frame["expected"].to_numpy(dtype=float))
+        parts.append(frame.assign(ebgm=scored["ebgm"], eb05=scored["eb05"], eb95=scored["eb95"]))
+    return (pd.concat(parts, ignore_index=True) if parts else table.assign(ebgm=[], eb05=[], eb95=[])), priors

@@ -253,3 +253,50 @@ def test_a_background_without_a_store_says_how_to_build_it(background, tmp_path)
         local_background(copy, ["caers"])
     assert str(raised.value) == (f"The local background of the food/event export 2026-11-18 in {copy} is not whole (0 of 1 partition built); "
                                  f"build it first: kratom-ae bulk background {copy} --source caers.")
+
+
+def test_the_drug_by_event_table_is_an_independent_count(background):
+    """n, the margins and E of every (drug, term) pair: a drug is a non-kratom product's
+    ingredient, or 'kratom' for a kratom product; margins count reports naming any drug and any term."""
+    cache, faers, _ = background
+    table = local_background(cache, ["faers"], drug_events=True).drug_events
+    reports = [oracle.faers_report(r) for r in oracle.latest_of(faers, "safetyreportid")]
+    rows = {}
+    units = 0
+    pair_counts, drug_units, term_units = Counter(), Counter(), Counter()
+    for r in reports:
+        drugs = set()
+        for names, _, is_k in r.ingredients:
+            drugs |= names if not is_k else set()
+        if any(is_k for _, _, is_k in r.ingredients):
+            drugs.add("kratom")
+        if not drugs or not r.reactions:
+            continue
+        units += 1
+        drug_units.update(drugs)
+        term_units.update(r.reactions)
+        pair_counts.update((d, t) for d in drugs for t in r.reactions)
+    for (d, t), n in pair_counts.items():
+        rows[(d, t)] = (n, drug_units[d], term_units[t], units)
+    got = {(r.drug, r.term): (r.n, r.drug_units, r.term_units, r.units) for r in table.itertuples()}
+    assert got == rows
+    assert all(abs(r.expected - r.drug_units * r.term_units / r.units) < 1e-9 for r in table.itertuples())
+    assert drug_units["kratom"] > 2000
+
+
+def test_ebgm_of_the_local_table(background):
+    """The prior is fitted on the whole FAERS table. In the synthetic background every other
+    drug names its terms at random, and the terms only the fixture's kratom reports name come
+    with kratom far more often than expected: exactly the 19 pairs with EB05 >= 2 are kratom's,
+    and the pair seen once where least is expected (E = 0.0026) is shrunk from N / E = 378 to below 2."""
+    from kratom_ae.queries import ebgm
+
+    cache, _, _ = background
+    table = local_background(cache, ["faers"], drug_events=True).drug_events
+    scored, priors = ebgm.drug_event_scores(table)
+    assert set(priors) == {"faers"} and priors["faers"].pairs == len(table) == 27_490
+    flagged = scored[scored["eb05"] >= 2]
+    assert len(flagged) == 19 and set(flagged["drug"]) == {"kratom"}
+    assert (scored["eb05"] <= scored["ebgm"]).all()
+    once = scored[scored["n"] == 1].sort_values("expected").iloc[0]
+    assert once["n"] / once["expected"] > 300 and once["ebgm"] < 2
