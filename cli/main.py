@@ -530,6 +530,11 @@ class SortChoice(str, enum.Enum):
     reports = "reports"
 
 
+class BackgroundChoice(str, enum.Enum):
+    api = "api"
+    local = "local"
+
+
 @app.command()
 def signals(
     db: DbOption = DEFAULT_DB,
@@ -539,6 +544,8 @@ def signals(
     min_reports: Annotated[int, typer.Option("--min-reports", min=1, metavar="N", help="Terms with fewer kratom reports are listed but never flagged.")] = 3,
     sort: Annotated[SortChoice, typer.Option("--sort", help="Order by prr, ror, ic or reports (highest first).")] = SortChoice.prr,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask openFDA for the background counts again instead of using the cache.")] = False,
+    background_from: Annotated[BackgroundChoice, typer.Option("--background", help="api: openFDA's counts, cached in the database; local: counted from the local background in --bulk DIR (kratom-ae bulk background), no request.")] = BackgroundChoice.api,
+    bulk_cache: Annotated[Optional[Path], typer.Option("--bulk", metavar="DIR", parser=input_path, help="With --background local: the cache folder whose local background kratom-ae bulk background built.")] = None,
     counts: Annotated[Optional[Path], typer.Option("--counts", metavar="FILE", parser=input_path, help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
     csv_file: CsvOption = None,
@@ -579,6 +586,13 @@ def signals(
             filters = make_filters(source, None, None, role, False, None, unit)
             if not db.exists():
                 raise KratomAEError(f"There is no database at {db}; run `kratom-ae fetch` first or pass --db.")
+            local = background_from is BackgroundChoice.local
+            if local and bulk_cache is None:
+                raise KratomAEError("--background local counts the background from a bulk cache; name it with --bulk DIR (the folder kratom-ae bulk background built).")
+            if bulk_cache is not None and not local:
+                raise KratomAEError("--bulk names the local background; add --background local to use it.")
+            if local and refresh:
+                raise KratomAEError("--refresh asks openFDA again, and --background local asks openFDA nothing; leave one out.")
             with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
                 client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
 
@@ -595,7 +609,12 @@ def signals(
                 # Opened for writing only to cache a background: with one cached, nothing changes a byte.
                 with store.opened(db, read_only=True) as con:
                     library.prepare_scope(con, filters)
-                    cached = background.is_complete(con, refresh)
+                    if local:  # counted from the bulk files: the cached API counts are not read
+                        from kratom_ae.queries import local_background
+
+                        in_scope = [row[0] for row in con.execute("SELECT DISTINCT source FROM scope_reports ORDER BY source").fetchall()]
+                        local_background.use_in(con, local_background.local_background(bulk_cache, in_scope))
+                    cached = local or background.is_complete(con, refresh)
                     if cached:
                         frame, info, warnings, requests, synthetic, provenance = table(con)
                 if not cached:

@@ -159,7 +159,7 @@ def build_partition(path: Path, target: Path, number: int, export: bulk.Export, 
         "display_name": part.display_name, "part_seq": number, "records_read": read, "reports_stored": stored,
         "last_updated": meta.get("last_updated") if isinstance(meta.get("last_updated"), str) else export.export_date,
         "disclaimer": meta.get("disclaimer") if isinstance(meta.get("disclaimer"), str) else None,
-        "terms": digest, "tool_version": __version__, "built_at": utcnow(),
+        "terms": digest, "tool_version": __version__, "built_at": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     (partial / "partition.json").write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)  # built for another export's terms or format

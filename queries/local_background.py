@@ -102,9 +102,30 @@ def local_background(cache: Path, sources: list[str], unit: str = "report", comp
             parts.setdefault(key, []).append(frame)
         provenance.append({"source": source, "endpoint": store.export.endpoint, "export_date": store.export.export_date, "store": str(store.folder),
                            "unit": unit, "comparator": comparator, "exclude_kratom": exclude_kratom,
-                           "partitions": [{k: p[k] for k in ("url", "records_read", "reports_stored", "last_updated")} for p in store.provenance()]})
+                           "partitions": [{k: p[k] for k in ("url", "records_read", "reports_stored", "last_updated", "built_at")} for p in store.provenance()]})
 
     def joined(key):
         return pd.concat(parts[key], ignore_index=True) if key in parts else None
 
     return Counts(joined("totals"), joined("terms"), joined("strata"), joined("stratum_terms"), joined("drug_events"), provenance)
+
+
+def use_in(con: duckdb.DuckDBPyConnection, counts: Counts) -> None:
+    """Put a local background in place of the cached API one, for this connection only:
+    temporary tables named background_totals and background_terms, with their columns, which
+    DuckDB reads before the database's own (queries/_signals.sql, background_info.sql read them
+    by name). The database is not changed: signals opens it read-only for this."""
+    rows = []
+    for entry in counts.provenance:
+        total = counts.totals.loc[counts.totals["source"] == entry["source"], "total_reports"]
+        rows.append({"source": entry["source"], "endpoint": f"{entry['endpoint']}, the local background of the bulk export {entry['export_date']}",
+                     "total_reports": int(total.iloc[0]), "last_updated": max(p["last_updated"] for p in entry["partitions"]),
+                     "kratom_last_updated": None, "fetched_at": pd.Timestamp(max(p["built_at"] for p in entry["partitions"])), "requests": 0})
+    # Registered by name: with file access off, DuckDB does not look up Python variables.
+    con.register("local_totals_input", pd.DataFrame(rows, columns=["source", "endpoint", "total_reports", "last_updated", "kratom_last_updated", "fetched_at", "requests"]))
+    con.register("local_terms_input", counts.terms[["source", "term", "reports", "method"]])
+    con.execute("CREATE OR REPLACE TEMP TABLE background_totals AS SELECT source, endpoint, total_reports::BIGINT AS total_reports, last_updated, "
+                "kratom_last_updated::VARCHAR AS kratom_last_updated, fetched_at::TIMESTAMP AS fetched_at, requests::INTEGER AS requests FROM local_totals_input")
+    con.execute("CREATE OR REPLACE TEMP TABLE background_terms AS SELECT source, term, reports::BIGINT AS reports, method FROM local_terms_input")
+    con.unregister("local_totals_input")
+    con.unregister("local_terms_input")

@@ -300,3 +300,54 @@ def test_ebgm_of_the_local_table(background):
     assert (scored["eb05"] <= scored["ebgm"]).all()
     once = scored[scored["n"] == 1].sort_values("expected").iloc[0]
     assert once["n"] / once["expected"] > 300 and once["ebgm"] < 2
+
+
+def test_signals_with_the_local_background_agree_with_the_api_background(background, fetched_db, tmp_path):
+    """`signals --background local` on the fixture's kratom database: every row's a and b are the
+    API run's, and c and d differ exactly by the records the fake openFDA counts beyond the
+    latest version of each id (4 in all), term by term. No request is sent (no cassette)."""
+    import csv
+    import io
+    import shutil
+
+    from vcr_setup import make_vcr
+
+    cache, faers, caers = background
+    db = tmp_path / "kratom.duckdb"
+    shutil.copy(fetched_db, db)
+    with make_vcr("none").use_cassette("empty_never_recorded.json"):
+        local = runner.invoke(app, ["signals", "--db", str(db), "--background", "local", "--bulk", str(cache), "--format", "csv"])
+    assert local.exit_code == 0, local.output
+    with make_vcr("none").use_cassette("synthetic_signals_background.json", allow_playback_repeats=False):
+        api = runner.invoke(app, ["signals", "--db", str(db), "--format", "csv"])
+    assert api.exit_code == 0, api.output
+    local_rows = {(r["source"], r["term"]): r for r in csv.DictReader(io.StringIO(local.stdout))}
+    api_rows = {(r["source"], r["term"]): r for r in csv.DictReader(io.StringIO(api.stdout))}
+    assert set(local_rows) == set(api_rows) and len(local_rows) == 69
+    extra = {}
+    for source, records, id_field in (("faers", faers, "safetyreportid"), ("caers", caers, "report_number")):
+        latest = {id(r) for r in oracle.latest_of(records, id_field)}
+        report = oracle.faers_report if source == "faers" else oracle.caers_report
+        extra[source] = (sum(id(r) not in latest for r in records), Counter(t for r in records if id(r) not in latest for t in report(r).reactions))
+    assert {s: n for s, (n, _) in extra.items()} == {"faers": 4, "caers": 0}
+    for key, row in local_rows.items():
+        other, (superseded, naming) = api_rows[key], extra[key[0]]
+        assert (row["a"], row["b"]) == (other["a"], other["b"]), key
+        assert int(other["c"]) - int(row["c"]) == naming[key[1]], key
+        assert int(other["d"]) - int(row["d"]) == superseded - naming[key[1]], key
+        assert row["background_method"] == "local"
+    # The database was only read: its cached API background is still the one fetched above.
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT list(total_reports ORDER BY source) FROM background_totals").fetchone()[0] == [3_145, 16_237]
+    con.close()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--background", "local"], "--background local counts the background from a bulk cache; name it with --bulk DIR (the folder kratom-ae bulk background built)."),
+    (["--bulk", "."], "--bulk names the local background; add --background local to use it."),
+    (["--background", "local", "--bulk", ".", "--refresh"], "--refresh asks openFDA again, and --background local asks openFDA nothing; leave one out."),
+])
+def test_signals_background_options_that_do_not_fit_say_so(fetched_db, args, message):
+    result = runner.invoke(app, ["signals", "--db", str(fetched_db), *args])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {message}\n"
