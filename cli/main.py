@@ -822,7 +822,7 @@ def bulk_load(
 
 @bulk_app.command("background")
 def bulk_background_command(
-    cache: Annotated[Path, typer.Argument(metavar="DIR", parser=input_path, help="The cache folder that kratom-ae bulk download filled.")],
+    cache: Annotated[Path, typer.Argument(metavar="DIR", parser=cache_folder, help="The cache folder that kratom-ae bulk download filled; the local background goes beside each export there.")],
     source: Annotated[SourceChoice, typer.Option(help="Which openFDA database: faers (drug/event), caers (food/event) or all.")] = SourceChoice.all,
     terms: Annotated[Optional[Path], typer.Option("--terms", metavar="FILE", parser=input_path, help="CSV of search terms (columns term,match) that flag kratom reports, instead of the bundled list.")] = None,
     with_cases: Annotated[bool, typer.Option("--cases", help="Also group the reports into probable cases by kratom-ae's case rules, for a background counted in cases.")] = False,

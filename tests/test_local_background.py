@@ -351,3 +351,11 @@ def test_signals_background_options_that_do_not_fit_say_so(fetched_db, args, mes
     result = runner.invoke(app, ["signals", "--db", str(fetched_db), *args])
     assert result.exit_code == 1
     assert result.stderr == f"Error: {message}\n"
+
+
+def test_a_file_in_place_of_the_cache_is_refused(tmp_path):
+    path = tmp_path / "kratom.duckdb"
+    path.write_bytes(b"not a folder")
+    result = runner.invoke(app, ["bulk", "background", str(path)])
+    assert result.exit_code == 2 and "is a file, not a folder" in result.stderr
+    assert path.read_bytes() == b"not a folder"
