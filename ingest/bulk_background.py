@@ -101,6 +101,13 @@ def build(cache: Path, source: Source, terms: list[Term], on_partition: OnPartit
     export = bulk.cached_export(cache, source.name)
     store_folder = cache / export.folder / FOLDER
     store_folder.mkdir(exist_ok=True)
+    # What a run killed (kill -9) left: its scratch folders and half-built partitions. One
+    # build of a cache at a time, as one download.
+    for leftover in [*store_folder.rglob(".scratch-*"), *store_folder.rglob("*.part")]:
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
     digest = terms_digest(terms)
     for number, part in enumerate(export.partitions, 1):
         target = partition_folder(store_folder, part)

@@ -241,7 +241,7 @@ def scores(prior: Prior, n, e) -> dict[str, np.ndarray]:
     return {"ebgm": ebgm(prior, n, e), "eb05": quantile(prior, n, e, 0.05), "eb95": quantile(prior, n, e, 0.95), "qn": qn(prior, n, e)}
 
 
-def drug_event_scores(table, n_star: int = 1):
+def drug_event_scores(table, n_star: int = 1, starts=STARTS):
     """EBGM, EB05 and EB95 of every pair of a drug-by-event table (columns source, drug, term,
     n, expected: queries/_local_drug_events.sql), the prior fitted per source on all of that
     source's pairs; returns (the table with the scores, {source: Prior})."""
@@ -249,7 +249,7 @@ def drug_event_scores(table, n_star: int = 1):
 
     parts, priors = [], {}
     for source, frame in table.groupby("source", sort=True):
-        prior = fit(frame["n"].to_numpy(), frame["expected"].to_numpy(), n_star)
+        prior = fit(frame["n"].to_numpy(), frame["expected"].to_numpy(), n_star, starts)
         priors[source] = prior
         scored = scores(prior, frame["n"].to_numpy(dtype=float), frame["expected"].to_numpy(dtype=float))
         parts.append(frame.assign(ebgm=scored["ebgm"], eb05=scored["eb05"], eb95=scored["eb95"]))
