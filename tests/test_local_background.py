@@ -125,6 +125,12 @@ def test_a_comparator_counts_the_reports_of_its_ingredients(background):
     assert 100 < total < 16_233
     assert int(counts.totals["total_reports"][0]) == total
     assert dict(zip(counts.terms["term"], counts.terms["reports"])) == dict(terms)
+    # Without the reports the store flags as kratom: the comparator's own reports only.
+    without = local_background(cache, ["faers"], comparator=["GABAPENTIN", "OXYCODONE"], exclude_kratom=True)
+    total, terms, _, _ = oracle.background("faers", faers, comparator={"GABAPENTIN", "OXYCODONE"}, exclude_kratom=True)
+    assert 100 < total < int(counts.totals["total_reports"][0])
+    assert int(without.totals["total_reports"][0]) == total
+    assert dict(zip(without.terms["term"], without.terms["reports"])) == dict(terms)
 
 
 def test_probable_cases_are_grouped_by_the_fetch_s_rules(background):
