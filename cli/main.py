@@ -530,6 +530,11 @@ class SortChoice(str, enum.Enum):
     reports = "reports"
 
 
+class BackgroundChoice(str, enum.Enum):
+    api = "api"
+    local = "local"
+
+
 @app.command()
 def signals(
     db: DbOption = DEFAULT_DB,
@@ -539,6 +544,8 @@ def signals(
     min_reports: Annotated[int, typer.Option("--min-reports", min=1, metavar="N", help="Terms with fewer kratom reports are listed but never flagged.")] = 3,
     sort: Annotated[SortChoice, typer.Option("--sort", help="Order by prr, ror, ic or reports (highest first).")] = SortChoice.prr,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask openFDA for the background counts again instead of using the cache.")] = False,
+    background_from: Annotated[BackgroundChoice, typer.Option("--background", help="api: openFDA's counts, cached in the database; local: counted from the local background in --bulk DIR (kratom-ae bulk background), no request.")] = BackgroundChoice.api,
+    bulk_cache: Annotated[Optional[Path], typer.Option("--bulk", metavar="DIR", parser=input_path, help="With --background local: the cache folder whose local background kratom-ae bulk background built.")] = None,
     counts: Annotated[Optional[Path], typer.Option("--counts", metavar="FILE", parser=input_path, help="Compute the statistics for your own 2x2 tables (CSV: term,a,b,c,d) instead.")] = None,
     comparator: Annotated[
         Optional[Path],
@@ -592,6 +599,15 @@ def signals(
             chosen = background.load_comparator(comparator) if comparator is not None else None
             if not db.exists():
                 raise KratomAEError(f"There is no database at {db}; run `kratom-ae fetch` first or pass --db.")
+            local = background_from is BackgroundChoice.local
+            if local and bulk_cache is None:
+                raise KratomAEError("--background local counts the background from a bulk cache; name it with --bulk DIR (the folder kratom-ae bulk background built).")
+            if bulk_cache is not None and not local:
+                raise KratomAEError("--bulk names the local background; add --background local to use it.")
+            if local and refresh:
+                raise KratomAEError("--refresh asks openFDA again, and --background local asks openFDA nothing; leave one out.")
+            if local and (comparator is not None or adjusted):
+                raise KratomAEError(f"--background local counts against all of FAERS only so far, so it takes no {'--comparator' if comparator is not None else '--adjusted'}; leave it out, or use the openFDA background.")
             with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
                 client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
 
@@ -619,7 +635,12 @@ def signals(
                 # Opened for writing only to cache a background: with one cached, nothing changes a byte.
                 with store.opened(db, read_only=True) as con:
                     library.prepare_scope(con, filters)
-                    cached = complete(con)
+                    if local:  # counted from the bulk files: the cached API counts are not read
+                        from kratom_ae.queries import local_background
+
+                        in_scope = [row[0] for row in con.execute("SELECT DISTINCT source FROM scope_reports ORDER BY source").fetchall()]
+                        local_background.use_in(con, local_background.local_background(bulk_cache, in_scope))
+                    cached = local or complete(con)
                     if cached:
                         frame, info, outside, warnings, requests, synthetic, provenance = table(con)
                 if not cached:
@@ -827,6 +848,47 @@ def bulk_load(
                 done.append(name)
                 summary += held_summary(con, name, bulk=True)
         for line in summary:
+            typer.echo(printable(line), err=True)
+
+
+@bulk_app.command("background")
+def bulk_background_command(
+    cache: Annotated[Path, typer.Argument(metavar="DIR", parser=cache_folder, help="The cache folder that kratom-ae bulk download filled; the local background goes beside each export there.")],
+    source: Annotated[SourceChoice, typer.Option(help="Which openFDA database: faers (drug/event), caers (food/event) or all.")] = SourceChoice.all,
+    terms: Annotated[Optional[Path], typer.Option("--terms", metavar="FILE", parser=input_path, help="CSV of search terms (columns term,match) that flag kratom reports, instead of the bundled list.")] = None,
+    with_cases: Annotated[bool, typer.Option("--cases", help="Also group the reports into probable cases by kratom-ae's case rules, for a background counted in cases.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+) -> None:
+    """Build the local background from the bulk files in DIR: every report, for signals --background local.
+
+    Every record of the newest whole export goes through the same shaping as a fetched report; of each, the columns a background counts (received date, sex, age, country, seriousness, the case rules' fields, reaction terms, ingredients) are kept as Parquet files beside the export (docs/schema.md "The local background"). Partition by partition: a run stopped halfway keeps the partitions it finished, and the next run does the others.
+
+    Example: kratom-ae bulk background openfda-bulk --source faers
+    """
+    names = source_names(source)
+    with user_errors(None, "every partition already built is kept; run it again to resume"):
+        from kratom_ae.ingest import bulk_background
+        from kratom_ae.ingest.bulk import cached_export
+        from kratom_ae.ingest.sources import SOURCES
+        from kratom_ae.ingest.terms import load_terms
+        from kratom_ae.queries.local_background import count_source
+
+        def built(export, part, i: int, n: int, done) -> None:
+            if quiet:
+                return
+            what = "built before, kept" if done is None else f"{plural(done['records_read'], 'record')} shaped, {done['reports_stored']:,} stored"
+            typer.echo(printable(f"{export.endpoint} {i:,}/{n:,}: {part.display_name}: {what}."), err=True)
+
+        term_list = load_terms(terms)
+        for name in names:  # every export checked before any is built
+            cached_export(cache, name)
+        for name in names:
+            store = bulk_background.build(cache, SOURCES[name], term_list, on_partition=built)
+            line = (f"{store.export.endpoint} export {store.export.export_date}: local background of "
+                    f"{int(count_source(store)['totals']['total_reports'][0]):,} reports (latest version of each) in {plural(len(store.partitions), 'partition')}, in {store.folder}.")
+            if with_cases:
+                bulk_background.group_cases(store)
+                line += f" {int(count_source(store, unit='case')['totals']['total_reports'][0]):,} probable cases."
             typer.echo(printable(line), err=True)
 
 

@@ -16,7 +16,9 @@ holds them to it):
 - publish: `publish`, the one step that writes a fetch into the database, in one transaction.
 - ways in: `fetch` (API pages: transport, then shaping, then publish), `bulk_load` (bulk
   partitions from the cache: the same shaping and publish), `meddra` (a MedDRA release),
-  `background` (openFDA's counts for signals).
+  `background` (openFDA's counts for signals), `bulk_background` (every report of the bulk
+  partitions through the same shaping, into the local background's Parquet files beside them,
+  not into the database).
 - common ground, used by every room and using none: `errors`, `text`, `sqlfiles` (the SQL in
   `sql/`), `pages` (what an openFDA response looks like), `scratch` (a fetch's scratch folder),
   `sources` (FAERS and CAERS: endpoints, name fields, ids), `clock`, `dbfile`, `inputs`,

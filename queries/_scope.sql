@@ -151,25 +151,7 @@ CREATE OR REPLACE TEMP MACRO unit_name() AS CASE getvariable('unit') WHEN 'case'
 CREATE OR REPLACE TEMP TABLE scope_total AS
 SELECT count(*) AS reports FROM scope_members WHERE report_key = unit_key;
 
--- Age groups of the tables: bands of age_years (ages are converted to years at ingest). An
--- age known only as a decade [d, d + 10) gets the band only when the whole decade lies in it.
-CREATE OR REPLACE TEMP MACRO band_of(years) AS CASE
-    WHEN years < 18 THEN 'under 18'
-    WHEN years < 25 THEN '18-24'
-    WHEN years < 35 THEN '25-34'
-    WHEN years < 45 THEN '35-44'
-    WHEN years < 55 THEN '45-54'
-    WHEN years < 65 THEN '55-64'
-    ELSE '65 and over'
-END;
-CREATE OR REPLACE TEMP MACRO age_band(age_years, age_decade) AS CASE
-    WHEN age_years IS NOT NULL THEN band_of(age_years)
-    WHEN age_decade IS NULL THEN 'unknown'
-    WHEN band_of(age_decade) = band_of(age_decade + 9.999) THEN band_of(age_decade)
-    ELSE 'decade spanning two groups'
-END;
-CREATE OR REPLACE TEMP MACRO age_band_order(band) AS
-    list_position(['under 18', '18-24', '25-34', '35-44', '45-54', '55-64', '65 and over', 'decade spanning two groups', 'unknown'], band);
+-- Age groups (age_band, age_band_order): queries/_age_bands.sql, loaded before this file.
 
 -- The country of a report as one category: "United States (US)", or the value as reported
 -- when it is no known country.

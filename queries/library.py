@@ -178,6 +178,7 @@ def prepare_scope(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     con.register("skin_terms_csv", pd.read_csv(SKIN_TERMS, dtype=str, keep_default_na=False))
     con.execute(sql("shaping_macros"))  # term_key: the curated skin list is matched by term key
     narrow_listing(con, Listing())
+    con.execute(internal_sql("age_bands"))
     con.execute(internal_sql("scope"))
     con.execute(internal_sql("skin_meddra" if has_meddra(con) else "skin_curated"))
     con.register("pigmenting_drugs_csv", pigmenting_drugs())

@@ -467,6 +467,25 @@ def link_rule(a: dict, b: dict, source: str) -> int | None:
     return None
 
 
+def candidate_pairs(chosen: dict) -> set[tuple[str, str]]:
+    """Every pair (earlier id, later id) that link_rule could link: no rule links two reports
+    that share none of a company number, a duplicate number naming a company number, a
+    reference, or both the drug and the reaction sets. Comparing only these pairs is comparing
+    all pairs, in time for a background of thousands of reports."""
+    blocks: dict = {}
+    for report_id, f in chosen.items():
+        for key in (("company", f["company"]), ("named", f["company"]), ("reference", f["reference"]), ("sets", f["drugs"], f["reactions"])):
+            if all(part is not None for part in key[1:]):
+                blocks.setdefault(key, []).append(report_id)
+        if f["duplicate"]:
+            blocks.setdefault(("named", f["duplicate"]), []).append(report_id)
+    pairs = set()
+    for members in blocks.values():
+        members = sorted(set(members))
+        pairs |= {(a, b) for i, a in enumerate(members) for b in members[i + 1:]}
+    return pairs
+
+
 def cases(reports: list[Report]) -> dict[tuple[str, str], str]:
     """(source, report_id) -> case id ('<source>:<first report_id>'): every pair compared; the
     links taken strongest rule first, then by the later id and the earlier; a link joins two
@@ -476,11 +495,10 @@ def cases(reports: list[Report]) -> dict[tuple[str, str], str]:
         chosen = {r.report_id: facts(r) for r in reports if r.source == source}
         ids = sorted(chosen)
         links = []
-        for i, id_a in enumerate(ids):
-            for id_b in ids[i + 1:]:
-                rule = link_rule(chosen[id_a], chosen[id_b], source)
-                if rule:
-                    links.append((rule, id_b, id_a))
+        for id_a, id_b in candidate_pairs(chosen):
+            rule = link_rule(chosen[id_a], chosen[id_b], source)
+            if rule:
+                links.append((rule, id_b, id_a))
         group = {i: {i} for i in ids}
         for _, later, earlier in sorted(links):
             if group[later] is group[earlier]:
@@ -837,3 +855,41 @@ def in_comparator(record: dict, source: str, substrings: list[str], words: list[
                 if any(tokens[i:i + len(want)] == want for i in range(len(tokens))):
                     return True
     return False
+
+
+# ---- The local background (issue 22, item 3): all of a source counted from its records ----
+
+def latest_of(records: list[dict], id_field: str) -> list[dict]:
+    """The latest version of each report among records in the order received: the highest
+    safetyreportversion (a missing or non-numeric one is lower than any), and among equal
+    versions the one received last."""
+    def version(r):
+        v = str(r.get("safetyreportversion") or "").strip()
+        return int(v) if v.isdigit() else -1
+
+    latest: dict = {}
+    for r in records:
+        key = r[id_field]
+        if key not in latest or version(r) >= version(latest[key]):
+            latest[key] = r
+    return list(latest.values())
+
+
+def background(source: str, records: list[dict], comparator: set | None = None, exclude_kratom: bool = False):
+    """(total reports, Counter of reports per term, Counter of reports per (sex, age band, year),
+    Counter per (sex, age band, year, term)) of the latest versions, over every report or those
+    with a product, not kratom, of an ingredient in `comparator`."""
+    id_field = "safetyreportid" if source == "faers" else "report_number"
+    reports = [faers_report(r) if source == "faers" else caers_report(r) for r in latest_of(records, id_field)]
+    if comparator is not None:
+        reports = [r for r in reports if any(names & comparator for names, _, k in r.ingredients if not k)]
+    if exclude_kratom:
+        reports = [r for r in reports if not any(k for _, _, k in r.products)]
+    terms, strata, stratum_terms = Counter(), Counter(), Counter()
+    for r in reports:
+        stratum = (r.sex or "not reported", band(r.age, r.decade), r.received.year if r.received else None)
+        strata[stratum] += 1
+        for t in r.reactions:
+            terms[t] += 1
+            stratum_terms[(*stratum, t)] += 1
+    return len(reports), terms, strata, stratum_terms

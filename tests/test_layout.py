@@ -17,7 +17,7 @@ ROOMS = {
     "shaping": {"staging", "terms", "cases"},
     "database": {"store", "raw"},
     "publish": {"publish"},
-    "ways in": {"fetch", "bulk_load", "meddra", "background"},
+    "ways in": {"fetch", "bulk_load", "meddra", "background", "bulk_background"},
 }
 # Which rooms a room's modules may import. Ways in do not import each other.
 MAY_IMPORT = {

@@ -32,6 +32,8 @@ READ_ONLY_PATHS = {
     ("meddra load", "folder"),
     ("bulk load", "cache"),
     ("bulk load", "terms"),
+    ("bulk background", "terms"),
+    ("signals", "bulk_cache"),
 }
 # How to run each command that writes a file, with the least it needs besides the output.
 # {COUNTS} is a counts file for signals: with it, signals reads no background from openFDA.
@@ -83,7 +85,9 @@ def test_every_path_a_command_takes_is_the_database_an_input_or_checked_as_an_ou
             unclassified.add((command, parameter))
     assert unclassified == set(), "a new Path option: parse it with output_path or output_file if the command writes it (cache_folder if it keeps files there across runs), or list it in READ_ONLY_PATHS"
     assert outputs == set(WRITERS)  # and every output is attacked below
-    assert caches == {("bulk download", "cache")}
+    # bulk background adds its folder beside each export that bulk download made there
+    # (tests/test_local_background.py refuses a file in its place).
+    assert caches == {("bulk download", "cache"), ("bulk background", "cache")}
 
 
 # ---- the database and the traps ------------------------------------------------------------

@@ -42,6 +42,7 @@ NO_SPLIT_TABLE = {
     "raw": "one JSON record",
     "meddra load": "one sentence",
     "bulk download": "progress and sentences",
+    "bulk background": "progress and sentences",
     "bulk load": "progress and sentences",
 }
 

@@ -1,0 +1,131 @@
+"""The disproportionality background counted from the local background store (issue 22, item 3;
+ingest/bulk_background.py builds it from a bulk export): no request to openFDA.
+
+queries/_local_background.sql counts one source's store in the shapes of the cached API
+background (background_totals, background_terms), in reports or probable cases, over every
+report or over the reports of a comparator's ingredients; queries/_local_background_strata.sql
+the same by sex, age group and year received; queries/_local_drug_events.sql the
+ingredient-by-event table an empirical-Bayes prior is fitted on (queries/ebgm.py). The store is
+read by a DuckDB of its own, in memory: the user's database reads no file, and gets the counts
+as frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from kratom_ae.ingest import bulk_background
+from kratom_ae.ingest.errors import KratomAEError
+from kratom_ae.ingest.sqlfiles import sql
+from kratom_ae.queries.library import internal_sql
+
+# DuckDB spills beyond this to the store's folder (all of FAERS is some 20 million reports).
+MEMORY_LIMIT = "1GB"
+UNITS = ("report", "case")
+
+
+@dataclass
+class Counts:
+    """A local background: per source the totals and term counts (the columns of
+    background_totals and background_terms that _signals.sql reads), by stratum when asked,
+    and where each source's store came from."""
+
+    totals: pd.DataFrame
+    terms: pd.DataFrame
+    strata: pd.DataFrame | None = None
+    stratum_terms: pd.DataFrame | None = None
+    drug_events: pd.DataFrame | None = None
+    provenance: list[dict] = field(default_factory=list)
+
+
+def connect(store: bulk_background.Store) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(store.folder / ".duckdb-spill")})
+    con.execute("SET enable_progress_bar = false")
+    con.execute(sql("shaping_macros"))  # normalize_name: a comparator's names as ingredients are
+    con.execute(internal_sql("age_bands"))
+    return con
+
+
+def count_source(store: bulk_background.Store, unit: str = "report", comparator: list[str] | None = None, exclude_kratom: bool = False,
+                 strata: bool = False, drug_events: bool = False) -> dict[str, pd.DataFrame]:
+    """One source's local background (see _local_background.sql for what it counts)."""
+    if unit not in UNITS:
+        raise KratomAEError(f"The unit must be one of {', '.join(UNITS)}, not {unit!r}.")
+    con = connect(store)
+    try:
+        for name in ("reports", "reactions", "ingredients"):
+            con.execute(f"SET VARIABLE bg_{name} = $f", {"f": store.files(name)})
+        con.execute("SET VARIABLE bg_source = $s", {"s": store.source})
+        con.execute("SET VARIABLE bg_unit = $u", {"u": unit})
+        con.execute("SET VARIABLE bg_exclude_kratom = $x", {"x": exclude_kratom})
+        names = None
+        if comparator is not None:
+            names = [row[0] for row in con.execute("SELECT DISTINCT normalize_name(n) FROM unnest($n::VARCHAR[]) AS u(n) WHERE normalize_name(n) IS NOT NULL ORDER BY 1", {"n": comparator}).fetchall()]
+            if not names:
+                raise KratomAEError("The comparator names no ingredient; give one or more ingredient names (such as OXYCODONE).")
+        con.execute("SET VARIABLE bg_comparator = $c::VARCHAR[]", {"c": names})
+        cases_file = store.folder / bulk_background.CASES_FILE
+        if unit == "case":
+            if not bulk_background.cases_built(store):
+                raise KratomAEError(f"The local background of {store.export.endpoint} has no probable cases yet; group them first: kratom-ae bulk background {store.folder.parent.parent.parent} --source {store.source} --cases.")
+            con.execute("CREATE TEMP TABLE local_cases AS SELECT report_id, case_id FROM read_parquet($f)", {"f": str(cases_file)})
+        else:
+            con.execute("CREATE TEMP TABLE local_cases (report_id VARCHAR, case_id VARCHAR)")
+        con.execute(internal_sql("local_background"))
+        out = {"totals": con.execute("SELECT * FROM local_background_totals").df(),
+               "terms": con.execute("SELECT * FROM local_background_terms ORDER BY term").df()}
+        if strata:
+            con.execute(internal_sql("local_background_strata"))
+            out["strata"] = con.execute("SELECT * FROM local_background_strata ORDER BY ALL").df()
+            out["stratum_terms"] = con.execute("SELECT * FROM local_background_stratum_terms ORDER BY ALL").df()
+        if drug_events:
+            con.execute(internal_sql("local_drug_events"))
+            out["drug_events"] = con.execute("SELECT * FROM local_drug_events ORDER BY drug, term").df()
+        return out
+    finally:
+        con.close()
+
+
+def local_background(cache: Path, sources: list[str], unit: str = "report", comparator: list[str] | None = None, exclude_kratom: bool = False,
+                     strata: bool = False, drug_events: bool = False) -> Counts:
+    """The local background of each source, from the stores of the newest whole exports in
+    `cache` (KratomAEError unless each is built whole)."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    provenance = []
+    for source in sources:
+        store = bulk_background.opened(cache, source)
+        for key, frame in count_source(store, unit, comparator, exclude_kratom, strata, drug_events).items():
+            parts.setdefault(key, []).append(frame)
+        provenance.append({"source": source, "endpoint": store.export.endpoint, "export_date": store.export.export_date, "store": str(store.folder),
+                           "unit": unit, "comparator": comparator, "exclude_kratom": exclude_kratom,
+                           "partitions": [{k: p[k] for k in ("url", "records_read", "reports_stored", "last_updated", "built_at")} for p in store.provenance()]})
+
+    def joined(key):
+        return pd.concat(parts[key], ignore_index=True) if key in parts else None
+
+    return Counts(joined("totals"), joined("terms"), joined("strata"), joined("stratum_terms"), joined("drug_events"), provenance)
+
+
+def use_in(con: duckdb.DuckDBPyConnection, counts: Counts) -> None:
+    """Put a local background in place of the cached API one, for this connection only:
+    temporary tables named background_totals and background_terms, with their columns, which
+    DuckDB reads before the database's own (queries/_signals.sql, background_info.sql read them
+    by name). The database is not changed: signals opens it read-only for this."""
+    rows = []
+    for entry in counts.provenance:
+        total = counts.totals.loc[counts.totals["source"] == entry["source"], "total_reports"]
+        rows.append({"source": entry["source"], "endpoint": f"{entry['endpoint']}, the local background of the bulk export {entry['export_date']}",
+                     "total_reports": int(total.iloc[0]), "last_updated": max(p["last_updated"] for p in entry["partitions"]),
+                     "kratom_last_updated": None, "fetched_at": pd.Timestamp(max(p["built_at"] for p in entry["partitions"])), "requests": 0})
+    # Registered by name: with file access off, DuckDB does not look up Python variables.
+    con.register("local_totals_input", pd.DataFrame(rows, columns=["source", "endpoint", "total_reports", "last_updated", "kratom_last_updated", "fetched_at", "requests"]))
+    con.register("local_terms_input", counts.terms[["source", "term", "reports", "method"]])
+    con.execute("CREATE OR REPLACE TEMP TABLE background_totals AS SELECT source, endpoint, total_reports::BIGINT AS total_reports, last_updated, "
+                "kratom_last_updated::VARCHAR AS kratom_last_updated, fetched_at::TIMESTAMP AS fetched_at, requests::INTEGER AS requests FROM local_totals_input")
+    con.execute("CREATE OR REPLACE TEMP TABLE background_terms AS SELECT source, term, reports::BIGINT AS reports, method FROM local_terms_input")
+    con.unregister("local_totals_input")
+    con.unregister("local_terms_input")

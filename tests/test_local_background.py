@@ -1,0 +1,376 @@
+"""The local background (issue 22, item 3): `kratom-ae bulk background` shapes every record of
+a bulk export into its store (ingest/bulk_background.py), and queries/local_background.py
+counts it as the API background counts openFDA. The synthetic background the API background
+cassette was recorded from (synthetic.background_dataset) is served as bulk files (fake_bulk),
+and its counts are checked against an independent count in plain Python (oracle.background)
+and against the cassette itself."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+import oracle
+import synthetic
+from fake_bulk import FakeBulk
+from kratom_ae.cli.main import app
+from kratom_ae.ingest import bulk_background
+from kratom_ae.queries.local_background import count_source, local_background
+
+runner = CliRunner()
+CASSETTE = Path(__file__).parent / "cassettes" / "synthetic_signals_background.json"
+
+
+def thirds(records: list[dict]) -> list[list[dict]]:
+    size = -(-len(records) // 3)
+    return [records[i:i + size] for i in range(0, len(records), size)]
+
+
+def built(folder: Path, parts: dict, *args: str) -> Path:
+    cache = folder / "cache"
+    source = ["--source", next(iter(parts))] if len(parts) == 1 else []
+    with FakeBulk(parts) as server:
+        result = runner.invoke(app, ["bulk", "download", str(cache), "--listing-url", server.listing_url, "--quiet", *source])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["bulk", "background", str(cache), "--quiet", *source, *args])
+    assert result.exit_code == 0, result.output
+    return cache
+
+
+@pytest.fixture(scope="module")
+def background(tmp_path_factory):
+    """(the cache with the store of the synthetic background, its FAERS and CAERS records)."""
+    faers, caers = synthetic.background_dataset()
+    cache = built(tmp_path_factory.mktemp("local-background"), {"faers": thirds(faers), "caers": [caers]}, "--cases")
+    return cache, faers, caers
+
+
+def cassette_counts() -> dict:
+    """source -> (total, {term key: reports}) as the API background cassette answered them."""
+    from kratom_ae.ingest.background import FIELDS  # noqa: F401 (the fields the cassette asked for)
+
+    out: dict = {}
+    for interaction in json.loads(CASSETTE.read_text(encoding="utf-8"))["interactions"]:
+        uri, body = interaction["request"]["uri"], json.loads(interaction["response"]["body"]["string"])
+        source = "faers" if "/drug/event" in uri else "caers"
+        total, terms = out.setdefault(source, [None, Counter()])
+        if "count=" in uri:
+            for row in body["results"]:
+                terms[oracle.term(row["term"])] += row["count"]
+        elif "search=" in uri:
+            stored = uri.split("exact%3A%22", 1)[1].rsplit("%22", 1)[0]
+            from urllib.parse import unquote_plus
+
+            terms[oracle.term(unquote_plus(stored))] = body["meta"]["results"]["total"]
+        else:
+            out[source][0] = body["meta"]["results"]["total"]
+    return {source: (total, terms) for source, (total, terms) in out.items()}
+
+
+@pytest.mark.parametrize("source", ["faers", "caers"])
+def test_totals_and_term_counts_are_an_independent_count_of_the_latest_versions(background, source):
+    cache, faers, caers = background
+    counts = local_background(cache, [source])
+    total, terms, _, _ = oracle.background(source, faers if source == "faers" else caers)
+    assert counts.totals[["source", "total_reports", "unit"]].values.tolist() == [[source, total, "reports"]]
+    assert dict(zip(counts.terms["term"], counts.terms["reports"])) == dict(terms)
+    assert set(counts.terms["method"]) == {"local"}
+    # The fixture's numbers, worked out once: 16,237 FAERS records of 16,233 reports (4 in two versions).
+    assert total == {"faers": 16_233, "caers": 3_145}[source]
+
+
+@pytest.mark.parametrize("source", ["faers", "caers"])
+def test_the_api_cassette_counts_the_same_records_and_every_superseded_version_too(background, source):
+    """The fake openFDA that recorded the cassette does not collapse versions (a mirror that did
+    not would serve them so; openFDA itself keeps the latest only): its counts are the local
+    ones plus the four superseded FAERS versions, term by term. CAERS has no versions."""
+    cache, faers, caers = background
+    records = faers if source == "faers" else caers
+    counts = local_background(cache, [source])
+    local_terms = dict(zip(counts.terms["term"], counts.terms["reports"]))
+    latest = {id(r) for r in oracle.latest_of(records, "safetyreportid" if source == "faers" else "report_number")}
+    superseded = [r for r in records if id(r) not in latest]
+    assert len(superseded) == {"faers": 4, "caers": 0}[source]
+    extra = Counter(t for r in superseded for t in oracle.faers_report(r).reactions)
+    api_total, api_terms = cassette_counts()[source]
+    assert api_total == int(counts.totals["total_reports"][0]) + len(superseded)
+    assert len(api_terms) == {"faers": 1006, "caers": 35}[source]  # FAERS: count= top 1,000 and 6 searched one by one
+    for term, reports in api_terms.items():
+        assert local_terms.get(term, 0) + extra[term] == reports, term
+
+
+def test_strata_add_up_and_are_an_independent_count(background):
+    cache, faers, _ = background
+    counts = local_background(cache, ["faers"], strata=True)
+    total, terms, strata, stratum_terms = oracle.background("faers", faers)
+    got = {(r.sex, r.age_band, None if r.received_year != r.received_year else int(r.received_year)): r.total_reports for r in counts.strata.itertuples()}
+    assert got == dict(strata)
+    assert sum(got.values()) == total
+    got_terms = {(r.sex, r.age_band, None if r.received_year != r.received_year else int(r.received_year), r.term): r.reports for r in counts.stratum_terms.itertuples()}
+    assert got_terms == dict(stratum_terms)
+    # Every band of the tables occurs, the decades spanning two groups too.
+    assert {"under 18", "65 and over", "unknown"} <= set(counts.strata["age_band"])
+
+
+def test_a_comparator_counts_the_reports_of_its_ingredients(background):
+    cache, faers, _ = background
+    counts = local_background(cache, ["faers"], comparator=["gabapentin", " Oxycodone "])
+    total, terms, _, _ = oracle.background("faers", faers, comparator={"GABAPENTIN", "OXYCODONE"})
+    assert 100 < total < 16_233
+    assert int(counts.totals["total_reports"][0]) == total
+    assert dict(zip(counts.terms["term"], counts.terms["reports"])) == dict(terms)
+    # Without the reports the store flags as kratom: the comparator's own reports only.
+    without = local_background(cache, ["faers"], comparator=["GABAPENTIN", "OXYCODONE"], exclude_kratom=True)
+    total, terms, _, _ = oracle.background("faers", faers, comparator={"GABAPENTIN", "OXYCODONE"}, exclude_kratom=True)
+    assert 100 < total < int(counts.totals["total_reports"][0])
+    assert int(without.totals["total_reports"][0]) == total
+    assert dict(zip(without.terms["term"], without.terms["reports"])) == dict(terms)
+
+
+def test_probable_cases_are_grouped_by_the_fetch_s_rules(background):
+    """--cases groups the store's reports by ingest/cases.py; the oracle groups every pair of
+    reports itself (oracle.cases). Compared on the kratom fixture's reports, whose pairs the
+    oracle can afford, the grouping of the reports of the whole store restricted to them agrees
+    wherever a case holds only fixture reports."""
+    cache, faers, _ = background
+    store = bulk_background.opened(cache, "faers")
+    con = duckdb.connect()
+    grouped = dict(con.execute(f"SELECT report_id, case_id FROM read_parquet('{store.folder / bulk_background.CASES_FILE}')").fetchall())
+    reports = [oracle.faers_report(r) for r in oracle.latest_of(faers, "safetyreportid")]
+    assert len(grouped) == len(reports)
+    expected = oracle.cases(reports)
+    assert {report_id: case_id for (_, report_id), case_id in expected.items()} == grouped
+    cases = local_background(cache, ["faers"], unit="case")
+    assert cases.totals[["total_reports", "unit"]].values.tolist() == [[len(set(grouped.values())), "probable cases"]]
+    # A case names a term when any of its reports does.
+    by_case: dict = {}
+    for r in reports:
+        by_case.setdefault(grouped[r.report_id], set()).update(r.reactions)
+    assert dict(zip(cases.terms["term"], cases.terms["reports"])) == dict(Counter(t for ts in by_case.values() for t in ts))
+
+
+def test_the_store_holds_what_the_fetched_reports_table_holds(background, fetched_db):
+    """The same shaping: for every report both hold, the store's columns are the reports
+    table's (ages of every unit in years or a decade, sex, country, seriousness, kratom flags),
+    and its term keys and ingredients those of reactions and product_ingredients."""
+    cache, _, _ = background
+    store = bulk_background.opened(cache, "faers")
+    con = duckdb.connect(str(fetched_db), read_only=True)
+    columns = "report_id, report_version, received_date, sex, age_years, age_decade, country_code, country_name, is_serious, serious_death, serious_other, is_kratom_report, is_kratom_suspect_report, company_number, event_date_reported"
+    fetched = {row[0]: row for row in con.execute(f"SELECT {columns} FROM reports WHERE source = 'faers'").fetchall()}
+    fetched_terms = dict(con.execute("SELECT r.report_id, list(DISTINCT x.reaction_pt ORDER BY x.reaction_pt) FROM reactions x JOIN reports r USING (report_key) WHERE x.is_first_mention AND r.source = 'faers' GROUP BY 1").fetchall())
+    fetched_ingredients = dict(con.execute("SELECT r.report_id, list(DISTINCT (i.ingredient, i.is_kratom) ORDER BY (i.ingredient, i.is_kratom)) FROM product_ingredients i JOIN reports r USING (report_key) WHERE r.source = 'faers' GROUP BY 1").fetchall())
+    con.close()
+    files = store.files("reports")
+    mem = duckdb.connect()
+    latest = f"(SELECT * FROM read_parquet({files}) QUALIFY row_number() OVER (PARTITION BY report_id ORDER BY report_version DESC NULLS LAST, part_seq DESC, record_seq DESC) = 1)"
+    stored = {row[0]: row for row in mem.execute(f"SELECT {columns} FROM {latest}").fetchall()}
+    stored_terms = dict(mem.execute(f"SELECT l.report_id, list(DISTINCT x.reaction_pt ORDER BY x.reaction_pt) FROM {latest} l JOIN read_parquet({store.files('reactions')}) x USING (part_seq, record_seq) GROUP BY 1").fetchall())
+    stored_ingredients = dict(mem.execute(f"SELECT l.report_id, list(DISTINCT (i.ingredient, i.is_kratom) ORDER BY (i.ingredient, i.is_kratom)) FROM {latest} l JOIN read_parquet({store.files('ingredients')}) i USING (part_seq, record_seq) GROUP BY 1").fetchall())
+    # The synthetic background gives three AERS-era ids of the kratom fixture (0000220-5,
+    # 0000531-1, 0001369-2) to a second, unrelated record without a version, received after
+    # it: that one is the id's latest version in the store (as in openFDA, where an id is one
+    # report), the first one in the fetched kratom data, which holds only the first.
+    _, faers, _ = background
+    twice = {k for k, n in Counter(r["safetyreportid"] for r in faers).items() if n > 1} - {"12000001"}
+    assert twice == {"0000220-5", "0000531-1", "0001369-2"}
+    for table in (fetched, fetched_terms, fetched_ingredients):
+        for k in twice:
+            table.pop(k, None)
+    assert len(fetched) > 2000 and set(fetched) <= set(stored)
+    assert {k: stored[k] for k in fetched} == fetched
+    assert {k: stored_terms.get(k) for k in fetched_terms} == fetched_terms
+    assert {k: stored_ingredients.get(k) for k in fetched_ingredients} == fetched_ingredients
+    # Ages in every openFDA unit were there to convert.
+    assert {r[5] is not None for r in fetched.values()} == {True, False}
+
+
+def record(rng, report_id: str, version: str | None, term: str, **patient) -> dict:
+    r = synthetic.faers_record(rng, report_id, None, era="faers")
+    if version is None:
+        r.pop("safetyreportversion", None)
+    else:
+        r["safetyreportversion"] = version
+    r["patient"]["reaction"] = [{"reactionmeddrapt": term}]
+    r["patient"].update(patient)
+    return r
+
+
+def test_the_latest_version_is_chosen_across_partitions(tmp_path):
+    """The highest version wins wherever it lies; among equal versions (or none) the last
+    received; a version is higher than none. Terms in any spelling are one term key."""
+    rng = random.Random(5)
+    first = [record(rng, "16000001", "2", "nausea"), record(rng, "16000002", "1", "Rash"), record(rng, "16000003", "1", "Crohn^s  disease"),
+             record(rng, "16000004", None, "Headache")]
+    second = [record(rng, "16000002", "1", "PRURITUS"), record(rng, "16000003", None, "Dizziness"), record(rng, "16000004", None, "CROHN'S DISEASE ")]
+    third = [record(rng, "16000001", "1", "Headache")]
+    cache = built(tmp_path, {"faers": [first, second, third]})
+    counts = local_background(cache, ["faers"])
+    assert int(counts.totals["total_reports"][0]) == 4
+    assert dict(zip(counts.terms["term"], counts.terms["reports"])) == {"NAUSEA": 1, "PRURITUS": 1, "CROHN'S DISEASE": 2}
+    assert dict(zip(counts.terms["term"], counts.terms["reports"])) == dict(oracle.background("faers", first + second + third)[1])
+
+
+def test_a_run_resumes_and_converges(tmp_path):
+    """A partition left half-built (its .part folder) is built again, one built is kept, and
+    a second run changes nothing: the same counts, the same files."""
+    rng = random.Random(6)
+    parts = [[record(rng, f"1610000{i}", "1", "Nausea") for i in range(3)], [record(rng, f"1620000{i}", "1", "Vomiting") for i in range(2)]]
+    cache = built(tmp_path, {"faers": parts})
+    store = bulk_background.opened(cache, "faers")
+    first_folder, second_folder = store.partitions
+    before = (first_folder / "reports.parquet").read_bytes()
+    # As a run killed (kill -9) in the second partition leaves it: its folder not yet renamed,
+    # and the scratch folder of its shaping.
+    second_folder.rename(second_folder.with_name(second_folder.name + ".part"))
+    (second_folder.parent / ".scratch-killed").mkdir()
+    with pytest.raises(Exception, match=r"not whole \(1 of 2 partitions built\)"):
+        bulk_background.opened(cache, "faers")
+    result = runner.invoke(app, ["bulk", "background", str(cache), "--source", "faers"])
+    assert result.exit_code == 0, result.output
+    assert "drug-event-0001-of-0002.json.zip (2026-11-18): built before, kept." in result.stderr
+    assert "drug-event-0002-of-0002.json.zip (2026-11-18): 2 records shaped, 2 stored." in result.stderr
+    assert "local background of 5 reports (latest version of each) in 2 partitions" in result.stderr
+    assert (first_folder / "reports.parquet").read_bytes() == before
+    assert not second_folder.with_name(second_folder.name + ".part").exists() and not (second_folder.parent / ".scratch-killed").exists()
+    counts = count_source(bulk_background.opened(cache, "faers"))
+    assert dict(zip(counts["terms"]["term"], counts["terms"]["reports"])) == {"NAUSEA": 3, "VOMITING": 2}
+    files = {path: path.read_bytes() for path in store.folder.rglob("*") if path.is_file()}
+    again = runner.invoke(app, ["bulk", "background", str(cache), "--source", "faers", "--quiet"])
+    assert again.exit_code == 0, again.output
+    assert {path: path.read_bytes() for path in store.folder.rglob("*") if path.is_file()} == files
+    provenance = bulk_background.opened(cache, "faers").provenance()
+    assert [(p["url"].rsplit("/", 1)[-1], p["export_date"], p["records_read"]) for p in provenance] == [
+        ("drug-event-0001-of-0002.json.zip", "2026-11-18", 3), ("drug-event-0002-of-0002.json.zip", "2026-11-18", 2)]
+
+
+def test_a_background_without_a_store_says_how_to_build_it(background, tmp_path):
+    cache, _, _ = background
+    copy = tmp_path / "cache"
+    for path in cache.rglob("*"):
+        if path.is_file() and "background" not in path.parts:
+            (copy / path.relative_to(cache)).parent.mkdir(parents=True, exist_ok=True)
+            (copy / path.relative_to(cache)).write_bytes(path.read_bytes())
+    with pytest.raises(Exception) as raised:
+        local_background(copy, ["caers"])
+    assert str(raised.value) == (f"The local background of the food/event export 2026-11-18 in {copy} is not whole (0 of 1 partition built); "
+                                 f"build it first: kratom-ae bulk background {copy} --source caers.")
+
+
+def test_the_drug_by_event_table_is_an_independent_count(background):
+    """n, the margins and E of every (drug, term) pair: a drug is a non-kratom product's
+    ingredient, or 'kratom' for a kratom product; margins count reports naming any drug and any term."""
+    cache, faers, _ = background
+    table = local_background(cache, ["faers"], drug_events=True).drug_events
+    reports = [oracle.faers_report(r) for r in oracle.latest_of(faers, "safetyreportid")]
+    rows = {}
+    units = 0
+    pair_counts, drug_units, term_units = Counter(), Counter(), Counter()
+    for r in reports:
+        drugs = set()
+        for names, _, is_k in r.ingredients:
+            drugs |= names if not is_k else set()
+        if any(is_k for _, _, is_k in r.ingredients):
+            drugs.add("kratom")
+        if not drugs or not r.reactions:
+            continue
+        units += 1
+        drug_units.update(drugs)
+        term_units.update(r.reactions)
+        pair_counts.update((d, t) for d in drugs for t in r.reactions)
+    for (d, t), n in pair_counts.items():
+        rows[(d, t)] = (n, drug_units[d], term_units[t], units)
+    got = {(r.drug, r.term): (r.n, r.drug_units, r.term_units, r.units) for r in table.itertuples()}
+    assert got == rows
+    assert all(abs(r.expected - r.drug_units * r.term_units / r.units) < 1e-9 for r in table.itertuples())
+    assert drug_units["kratom"] > 2000
+
+
+def test_ebgm_of_the_local_table(background):
+    """The prior is fitted on the whole FAERS table. In the synthetic background every other
+    drug names its terms at random, and the terms only the fixture's kratom reports name come
+    with kratom far more often than expected: exactly the 19 pairs with EB05 >= 2 are kratom's,
+    and the pair seen once where least is expected (E = 0.0026) is shrunk from N / E = 378 to below 2."""
+    from kratom_ae.queries import ebgm
+
+    cache, _, _ = background
+    table = local_background(cache, ["faers"], drug_events=True).drug_events
+    # From DuMouchel's starting point alone (the five starts take 13 s and reach the same
+    # maximum): this test is of the table and the scores, test_ebgm.py's of the fit. Almost every
+    # pair is reported at random here, so the second component is nearly a point mass at
+    # lambda = 1.025 (its shape and rate in the thousands, only their ratio well determined).
+    scored, priors = ebgm.drug_event_scores(table, starts=ebgm.STARTS[:1])
+    prior = priors["faers"]
+    assert set(priors) == {"faers"} and prior.pairs == len(table) == 27_490
+    assert [round(prior.alpha1, 3), round(prior.beta1, 3), round(prior.alpha2 / prior.beta2, 3), round(prior.p, 5)] == [1.306, 0.529, 1.025, 0.00406]
+    assert prior.neg_log_likelihood == pytest.approx(54136.4005, abs=1e-3)
+    flagged = scored[scored["eb05"] >= 2]
+    assert len(flagged) == 19 and set(flagged["drug"]) == {"kratom"}
+    assert (scored["eb05"] <= scored["ebgm"]).all()
+    once = scored[scored["n"] == 1].sort_values("expected").iloc[0]
+    assert once["n"] / once["expected"] > 300 and once["ebgm"] < 2
+
+
+def test_signals_with_the_local_background_agree_with_the_api_background(background, fetched_db, tmp_path):
+    """`signals --background local` on the fixture's kratom database: every row's a and b are the
+    API run's, and c and d differ exactly by the records the fake openFDA counts beyond the
+    latest version of each id (4 in all), term by term. No request is sent (no cassette)."""
+    import csv
+    import io
+    import shutil
+
+    from vcr_setup import make_vcr
+
+    cache, faers, caers = background
+    db = tmp_path / "kratom.duckdb"
+    shutil.copy(fetched_db, db)
+    with make_vcr("none").use_cassette("empty_never_recorded.json"):
+        local = runner.invoke(app, ["signals", "--db", str(db), "--background", "local", "--bulk", str(cache), "--format", "csv"])
+    assert local.exit_code == 0, local.output
+    with make_vcr("none").use_cassette("synthetic_signals_background.json", allow_playback_repeats=False):
+        api = runner.invoke(app, ["signals", "--db", str(db), "--format", "csv"])
+    assert api.exit_code == 0, api.output
+    local_rows = {(r["source"], r["term"]): r for r in csv.DictReader(io.StringIO(local.stdout))}
+    api_rows = {(r["source"], r["term"]): r for r in csv.DictReader(io.StringIO(api.stdout))}
+    assert set(local_rows) == set(api_rows) and len(local_rows) == 69
+    extra = {}
+    for source, records, id_field in (("faers", faers, "safetyreportid"), ("caers", caers, "report_number")):
+        latest = {id(r) for r in oracle.latest_of(records, id_field)}
+        report = oracle.faers_report if source == "faers" else oracle.caers_report
+        extra[source] = (sum(id(r) not in latest for r in records), Counter(t for r in records if id(r) not in latest for t in report(r).reactions))
+    assert {s: n for s, (n, _) in extra.items()} == {"faers": 4, "caers": 0}
+    for key, row in local_rows.items():
+        other, (superseded, naming) = api_rows[key], extra[key[0]]
+        assert (row["a"], row["b"]) == (other["a"], other["b"]), key
+        assert int(other["c"]) - int(row["c"]) == naming[key[1]], key
+        assert int(other["d"]) - int(row["d"]) == superseded - naming[key[1]], key
+        assert row["background_method"] == "local"
+    # The database was only read: its cached API background is still the one fetched above.
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT list(total_reports ORDER BY source) FROM background_totals").fetchone()[0] == [3_145, 16_237]
+    con.close()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--background", "local"], "--background local counts the background from a bulk cache; name it with --bulk DIR (the folder kratom-ae bulk background built)."),
+    (["--bulk", "."], "--bulk names the local background; add --background local to use it."),
+    (["--background", "local", "--bulk", ".", "--refresh"], "--refresh asks openFDA again, and --background local asks openFDA nothing; leave one out."),
+])
+def test_signals_background_options_that_do_not_fit_say_so(fetched_db, args, message):
+    result = runner.invoke(app, ["signals", "--db", str(fetched_db), *args])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {message}\n"
+
+
+def test_a_file_in_place_of_the_cache_is_refused(tmp_path):
+    path = tmp_path / "kratom.duckdb"
+    path.write_bytes(b"not a folder")
+    result = runner.invoke(app, ["bulk", "background", str(path)])
+    assert result.exit_code == 2 and "is a file, not a folder" in result.stderr
+    assert path.read_bytes() == b"not a folder"
