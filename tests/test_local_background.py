@@ -361,11 +361,20 @@ def test_signals_with_the_local_background_agree_with_the_api_background(backgro
     (["--background", "local"], "--background local counts the background from a bulk cache; name it with --bulk DIR (the folder kratom-ae bulk background built)."),
     (["--bulk", "."], "--bulk names the local background; add --background local to use it."),
     (["--background", "local", "--bulk", ".", "--refresh"], "--refresh asks openFDA again, and --background local asks openFDA nothing; leave one out."),
+    (["--background", "local", "--bulk", ".", "--adjusted"], "--background local counts against all of FAERS only so far, so it takes no --adjusted; leave it out, or use the openFDA background."),
 ])
 def test_signals_background_options_that_do_not_fit_say_so(fetched_db, args, message):
     result = runner.invoke(app, ["signals", "--db", str(fetched_db), *args])
     assert result.exit_code == 1
     assert result.stderr == f"Error: {message}\n"
+
+
+def test_signals_background_local_refuses_a_comparator_it_does_not_count_yet(fetched_db, tmp_path):
+    terms = tmp_path / "opioids.txt"
+    terms.write_text("oxycodone\nfentanyl\n", encoding="utf-8")
+    result = runner.invoke(app, ["signals", "--db", str(fetched_db), "--background", "local", "--bulk", str(tmp_path), "--comparator", str(terms)])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: --background local counts against all of FAERS only so far, so it takes no --comparator; leave it out, or use the openFDA background.\n"
 
 
 def test_a_file_in_place_of_the_cache_is_refused(tmp_path):
