@@ -371,7 +371,7 @@ def test_signals_background_options_that_do_not_fit_say_so(fetched_db, args, mes
 
 def test_signals_background_local_refuses_a_comparator_it_does_not_count_yet(fetched_db, tmp_path):
     terms = tmp_path / "opioids.txt"
-    terms.write_text("oxycodone\nfentanyl\n", encoding="utf-8")
+    terms.write_text("term,match\nOXYCODONE,substring\n", encoding="utf-8")
     result = runner.invoke(app, ["signals", "--db", str(fetched_db), "--background", "local", "--bulk", str(tmp_path), "--comparator", str(terms)])
     assert result.exit_code == 1
     assert result.stderr == "Error: --background local counts against all of FAERS only so far, so it takes no --comparator; leave it out, or use the openFDA background.\n"
