@@ -564,7 +564,7 @@ def signals(
 ) -> None:
     """Reactions reported disproportionately often with kratom.
 
-    Compared with all other reports of the same openFDA database (or with --comparator, with the reports of other products): PRR, ROR (with 95% CIs), chi-squared (Yates), the shrunk IC with IC025, and the Evans, ROR025 and IC025 signal flags. The background counts come from openFDA and are cached in the database.
+    Compared with all other reports of the same openFDA database (or with --comparator, with the reports of other products): PRR, ROR (with 95% CIs), chi-squared (Yates), the shrunk IC with IC025, Fisher's mid-p with Benjamini-Hochberg q-values, and the signal flags; with --adjusted, Mantel-Haenszel PRR and ROR stratified by sex, age band and report year beside them. The background counts come from openFDA and are cached in the database.
 
     Example: kratom-ae signals --source faers --role suspect --csv signals.csv
     """

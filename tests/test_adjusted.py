@@ -208,3 +208,10 @@ def test_adjusted_with_counts_is_refused(tmp_path):
     counts.write_text("term,a,b,c,d\nX,1,2,3,4\n", encoding="utf-8")
     result = runner.invoke(app, ["signals", "--counts", str(counts), "--adjusted"])
     assert result.exit_code == 1 and result.stderr.strip() == "Error: --counts takes its 2x2 tables from your file as they are, so --adjusted cannot apply; leave it out."
+
+
+def test_json_carries_the_mh_columns(db):
+    rows = json.loads(signals(db, "--adjusted", "--source", "faers", "--format", "json").stdout)
+    dependence = next(r for r in rows if r["term"] == "DRUG DEPENDENCE")
+    assert dependence["mh_strata"] == 50 and dependence["mh_prr025"] < dependence["mh_prr"] < dependence["mh_prr975"]
+    assert dependence["mh_note"] == ""

@@ -179,3 +179,14 @@ def test_comparator_with_counts_is_refused(tmp_path):
     result = runner.invoke(app, ["signals", "--counts", str(counts), "--comparator", str(OPIOIDS)])
     assert result.exit_code == 1
     assert result.stderr.strip() == "Error: --counts takes its 2x2 tables from your file as they are, so --comparator cannot apply; leave it out."
+
+
+def test_refresh_asks_the_comparator_again(db):
+    signals(db, "--comparator", OPIOIDS, "--format", "csv")
+    # 2 a source (total, count=), FAERS's terms not in the comparator's top list, and one request
+    # per 100 kratom reports of each source: every one of them again.
+    con = duckdb.connect(str(db), read_only=True)
+    first = con.execute("SELECT sum(requests) FROM comparator_totals").fetchone()[0]
+    con.close()
+    again = signals(db, "--comparator", OPIOIDS, "--refresh")
+    assert f"{first} requests to openFDA in this run" in again.stdout and first == 73
