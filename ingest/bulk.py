@@ -256,6 +256,113 @@ def partition_records(path: Path) -> Iterator[dict]:
     return read_items(path, "results.item")
 
 
+def parse_record(text: bytes):
+    """One record's JSON text, parsed as read_items parses the records of a partition."""
+    import io
+
+    import ijson
+
+    for parser in (ijson, ijson.get_backend("python")):
+        try:
+            return next(parser.items(io.BytesIO(text), "", use_float=True, map_type=FirstKeyWins))
+        except ijson.JSONError as exc:
+            if parser is ijson and "integer overflow" in str(exc):
+                continue
+            raise
+
+
+# The meta and whatever comes before "results" must fit in this much of a partition's start.
+ENVELOPE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Unzipped:
+    """A partition's results array, unzipped into a file of its own (DuckDB does not read
+    .zip), and the partition's meta."""
+
+    meta: object
+    path: Path
+
+
+def unzip_results(path: Path, into: Path) -> Unzipped | None:
+    """The results array of a partition in openFDA's layout, {"meta": {...}, "results": [...]}
+    with meta before results and results last, streamed into the file `into` (never the
+    partition in memory); None for any other layout (read_items reads those), for a partition
+    that is not a whole zip (read_items says so), or an error writing `into`. Only the meta is
+    parsed here: whoever reads the file checks the array (a key after it, or a second
+    results, makes it no JSON list)."""
+    import zlib
+
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(json_member(archive)) as stream:
+            head = stream.read(ENVELOPE_BYTES)
+            located = envelope(head)
+            if located is None:
+                return None
+            meta, start = located
+            tail = b""
+            with open(into, "wb") as out:
+                out.write(head[start:])
+                tail = head[start:][-64:]
+                while block := stream.read(CHUNK * 16):
+                    out.write(block)
+                    tail = (tail + block)[-64:]
+                end = out.tell()
+            # The document's closing brace (and the space after it) is cut off: the array is left.
+            stripped = tail.rstrip(b" \t\n\r")
+            if not stripped.endswith(b"}"):
+                return None
+            os.truncate(into, end - (len(tail) - len(stripped)) - 1)
+            return Unzipped(meta, into)
+    except (zipfile.BadZipFile, zlib.error, EOFError, DamagedPartition, OSError):
+        return None
+
+
+def envelope(head: bytes) -> tuple[object, int] | None:
+    """(the first meta's value, where the results array starts) in the start of a partition,
+    or None. A key given twice in the meta reads as the first, as read_items reads it."""
+    text = head.decode("utf-8", "surrogateescape")
+    decoder = json.JSONDecoder(object_pairs_hook=first_key_wins)
+    position, meta = skip_space(text, 0), None
+    if not text.startswith("{", position):
+        return None
+    position += 1
+    while True:
+        try:
+            key, position = decoder.raw_decode(text, skip_space(text, position))
+            position = skip_space(text, position)
+            if not isinstance(key, str) or not text.startswith(":", position):
+                return None
+            position = skip_space(text, position + 1)
+            if key == "results":
+                break
+            value, position = decoder.raw_decode(text, position)
+        except ValueError:
+            return None
+        if key == "meta" and meta is None:
+            meta = (value,)
+        position = skip_space(text, position)
+        if not text.startswith(",", position):
+            return None
+        position += 1
+    if meta is None or not text.startswith("[", position):
+        return None
+    return meta[0], len(text[:position].encode("utf-8", "surrogateescape"))
+
+
+def first_key_wins(pairs: list[tuple]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
+
+
+def skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\n\r":
+        position += 1
+    return position
+
+
 def json_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
     """The one file of a partition's zip (openFDA puts one JSON document in each)."""
     members = [m for m in archive.infolist() if not m.is_dir()]

@@ -1,0 +1,14 @@
+-- bulk_shared: of one bulk partition's records (as bulk_sieve.sql reads them), the JSON text
+-- of those that may carry an id of `shared_ids` (an id kept by name that records not kept
+-- carry too): their id as JSON text is one of them, or their id is not JSON text (Python
+-- reads those its own way, and decides). One row per such record, in `shared_records`.
+-- Parameters: $file, $id_path.
+CREATE OR REPLACE TEMP TABLE shared_records AS
+SELECT pos, record
+FROM (
+    SELECT ordinality AS pos, json AS record,
+           coalesce(json_type(json, $id_path) = 'VARCHAR', false) AS id_is_text,
+           json_extract_string(json, $id_path) AS id
+    FROM read_json_objects($file, format = 'array') WITH ORDINALITY
+)
+WHERE NOT id_is_text OR id IN (SELECT id FROM shared_ids);
