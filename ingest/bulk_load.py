@@ -86,7 +86,7 @@ SIEVE_MEMORY = "256MB"
 FETCH_ROWS = 500
 
 
-def sieve_pattern(source: Source, terms: list[Term]) -> str:
+def sieve_pattern(source: Source, terms: list[Term]) -> tuple[str, str]:
     return bulk_sieve(terms, source.search_fields, source.search_fields[:1], LIST_FIELDS)
 
 
@@ -112,7 +112,8 @@ class Sieve:
     def sieve(self, file: Path, number: int) -> tuple[int, Iterator[bytes]]:
         """(the partition's records, the JSON text of those the sieve finds, in their order);
         the ids of the others go to other_ids. duckdb.Error if the file is not a JSON list."""
-        self.con.execute(sql("bulk_sieve"), {"file": str(file), "sieve": self.pattern, "id_path": self.id_path})
+        escapes, names = self.pattern
+        self.con.execute(sql("bulk_sieve"), {"file": str(file), "escapes": escapes, "names": names, "id_path": self.id_path})
         records = self.con.execute("SELECT count(*) FROM sieved").fetchone()[0]
         self.con.execute("INSERT INTO other_ids SELECT id, $n, id FROM sieved WHERE record IS NULL", {"n": number})
         return records, self._texts("SELECT record FROM sieved WHERE record IS NOT NULL ORDER BY pos")

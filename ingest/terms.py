@@ -182,53 +182,57 @@ ALSO = {"I": "\u0131", "S": "\u017f"}
 # A JSON escape that can stand for a letter or digit (\u004B is K) or, written out again by
 # as_json inside a name that is not text, be one (\t, \u001f): \" \\ \/ never are.
 LETTER_ESCAPE = r"\\[bfnrtu]"
-# JSON's whitespace, and the start of a value that is not text, null, true or false (nor a list).
+# JSON's whitespace; the start of a value that is not text nor null (true and false
+# included: a name that is not text is written out by as_json, a sieve reads the text), and
+# of one that is not text, null nor a list; a JSON string's text up to some point.
 SPACE = "[ \t\n\r]*"
-NOT_TEXT = r"[-0-9\[{]"
-NOT_TEXT_OR_LIST = "[-0-9{]"
+NOT_TEXT = r"[-0-9\[{tf]"
+NOT_TEXT_OR_LIST = "[-0-9{tf]"
+TEXT_SO_FAR = r'"(?:[^"\\]|\\.)*?'
 JSON_TEXT = r'"(?:[^"\\]|\\.)*"'
 
 
-def bulk_sieve(terms: list[Term], name_fields: list[str], near_fields: list[str], list_fields: set[str]) -> str:
-    r"""A regular expression (RE2, DuckDB's regexp_matches, and Python's re alike) that finds
-    in a record's JSON text, as its partition holds it, every record that could_match or
-    near_miss could keep by one of `name_fields` or `near_fields` (dotted, as
+def bulk_sieve(terms: list[Term], name_fields: list[str], near_fields: list[str], list_fields: set[str]) -> tuple[str, str]:
+    r"""Two regular expressions (RE2, DuckDB's regexp_matches, and Python's re alike) that
+    between them find in a record's JSON text, as its partition holds it, every record that
+    could_match or near_miss could keep by one of `name_fields` or `near_fields` (dotted, as
     Source.search_fields; `list_fields`: those openFDA fills with lists of names), and some
-    others: it may let a record through that neither keeps, never turn down one they keep.
-    Why not (tests/test_bulk_prefilter.py tries the ways round it):
+    others: they may let a record through that neither keeps, never turn down one they keep.
+    Two, not one: each starts with a fixed character (\ or "), which RE2 looks for quickly.
+    Why none is turned down (tests/test_bulk_sieve.py tries the ways round it):
 
-    - a record with an escape that can stand for a letter or digit (LETTER_ESCAPE) passes;
-      in any other record every letter and digit of a name's text is one of the JSON text's,
-      in the same order, with only other characters between;
-    - a record whose name field holds a value that is not text, null, true or false (a list,
-      an object, a number; for a list field, a list with such an element) passes: as_json
-      writes those out again, with numbers, keys and escapes the JSON text may not show;
-      true and false are written as they stand;
-    - could_match keeps a name whose letters and digits, once ı and ſ are I and S and the
-      rest ASCII upper case, hold a term's: the text then holds the term's letters and digits
-      in order, in either case (or ı, ſ), with no letter or digit between (GAP);
-    - near_miss keeps a name with a word, or two words written together, one edit from a
-      term of NEAR_LETTERS or more: the text then holds that term with one letter or digit
-      changed, dropped or added, in the same way. A gap between any two letters covers the
-      dots and apostrophes near_miss drops and the space between two words.
-
-    The keys are matched as JSON text of the last part of each field, anywhere in the record:
-    more records than the fields' own, never fewer."""
-    alternatives = [LETTER_ESCAPE]
-    keys = {field.rsplit(".", 1)[-1] for field in [*name_fields, *near_fields]}
-    lists = {field.rsplit(".", 1)[-1] for field in list_fields} - {field.rsplit(".", 1)[-1] for field in [*name_fields, *near_fields] if field not in list_fields}
-    for key in sorted(keys):
-        quoted_key = '"' + re.escape(key) + '"' + SPACE + ":" + SPACE
-        if key in lists:
-            element = f"(?:{JSON_TEXT}|null|true|false)"
-            alternatives.append(quoted_key + rf"(?:{NOT_TEXT_OR_LIST}|\[{SPACE}(?:{element}{SPACE},{SPACE})*{NOT_TEXT})")
-        else:
-            alternatives.append(quoted_key + NOT_TEXT)
+    - the first finds an escape that can stand for a letter or digit (LETTER_ESCAPE); in any
+      other record every letter and digit of a name's text is one of its JSON text's, in the
+      same order, with only other characters between;
+    - the second finds a name field's key (the last part of a field, as JSON text, anywhere in
+      the record: more than the fields' own, never fewer) whose value is not text or null (for
+      a list field: not text, null or a list of text and null): as_json writes those out
+      again, with numbers, keys and escapes the JSON text may not show;
+    - or whose value, or an element of a list field's value, is text that holds a term's
+      letters and digits in order, in either case (ı and ſ for I and S, as AS_DUCKDB_UPPER),
+      with no letter or digit between (GAP): every name could_match keeps;
+    - or, for a near field, text that holds a term of NEAR_LETTERS or more with one letter or
+      digit changed, dropped or added, in the same way: every name near_miss keeps (a word,
+      or two written together, one edit from the term; a gap covers the dots and apostrophes
+      near_miss drops and the space between two words)."""
     searched = [t.squeezed for t in terms if t.searched]
-    alternatives += sorted({spelled(term) for term in searched})
+    spelled_terms = sorted({spelled(term) for term in searched})
     near = sorted({edit for term in searched if len(term) >= NEAR_LETTERS for edit in one_edit_patterns(term)})
-    alternatives += near
-    return "|".join(alternatives)
+    lists = {field.rsplit(".", 1)[-1] for field in list_fields} - {field.rsplit(".", 1)[-1] for field in [*name_fields, *near_fields] if field not in list_fields}
+    near_keys = {field.rsplit(".", 1)[-1] for field in near_fields}
+    groups: dict[tuple[bool, bool], list[str]] = {}
+    for key in sorted({field.rsplit(".", 1)[-1] for field in [*name_fields, *near_fields]}):
+        groups.setdefault((key in lists, key in near_keys), []).append(key)
+    alternatives = []
+    for (is_list, is_near), keys in sorted(groups.items()):
+        names = TEXT_SO_FAR + "(?:" + "|".join(spelled_terms + (near if is_near else [])) + ")"
+        if is_list:
+            element = f"(?:{JSON_TEXT}|null)"
+            value = rf"(?:{NOT_TEXT_OR_LIST}|\[{SPACE}(?:{element}{SPACE},{SPACE})*(?:{NOT_TEXT}|{names})|{names})"
+        else:
+            value = f"(?:{NOT_TEXT}|{names})"
+        alternatives.append('"(?:' + "|".join(re.escape(k) for k in keys) + ')"' + SPACE + ":" + SPACE + value)
+    return LETTER_ESCAPE, "|".join(alternatives)
 
 
 def letter(char: str) -> str:

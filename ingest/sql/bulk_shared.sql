@@ -6,9 +6,11 @@
 CREATE OR REPLACE TEMP TABLE shared_records AS
 SELECT pos, record
 FROM (
-    SELECT ordinality AS pos, json AS record,
-           coalesce(json_type(json, $id_path) = 'VARCHAR', false) AS id_is_text,
-           json_extract_string(json, $id_path) AS id
-    FROM read_json_objects($file, format = 'array') WITH ORDINALITY
+    SELECT pos, record, coalesce(starts_with(id_json, '"'), false) AS id_is_text, json_extract_string(id_json, '$') AS id
+    FROM (
+        -- The id's JSON, then its text: the record is parsed once for it.
+        SELECT ordinality AS pos, json AS record, json_extract(json, $id_path)::VARCHAR AS id_json
+        FROM read_json_objects($file, format = 'array') WITH ORDINALITY
+    )
 )
 WHERE NOT id_is_text OR id IN (SELECT id FROM shared_ids);
