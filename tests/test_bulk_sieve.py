@@ -213,3 +213,21 @@ def test_names_that_are_numbers_or_true_pass_the_sieve():
     kept = [bulk_load.kept_by_name(bulk.parse_record(t.encode()), FAERS, terms) for t in texts]
     assert kept == [True, True, True, True, False]
     assert sieved(texts, FAERS, terms) == [True, True, True, True, False]
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_unzip_results_gives_the_array_zipfile_reads_and_nothing_of_a_damaged_zip(tmp_path, compression):
+    records = [synthetic.faers_record(random.Random(i), str(17_000_000 + i), "KRATOM" if i % 7 == 0 else None) for i in range(3000)]
+    document = '{"meta": {"last_updated": "2026-11-18"}, "results": [' + ", ".join(json.dumps(r) for r in records) + "]}\n"
+    part = tmp_path / "part.json.zip"
+    with zipfile.ZipFile(part, "w", compression=compression) as archive:
+        archive.writestr("part.json", document)
+    unzipped = bulk.unzip_results(part, tmp_path / "out.json")
+    assert unzipped.path.read_bytes() == document[document.index("[") : document.rindex("}")].encode()
+    assert unzipped.meta == {"last_updated": "2026-11-18"}
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte of the member changed: the CRC (or the inflate) says so
+    part.write_bytes(bytes(data))
+    assert bulk.unzip_results(part, tmp_path / "out.json") is None
+    part.write_bytes(bytes(data[: len(data) // 3]))
+    assert bulk.unzip_results(part, tmp_path / "out.json") is None
