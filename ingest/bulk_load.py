@@ -2,12 +2,19 @@
 cache folder that `kratom-ae bulk download` filled, through exactly the shaping and publish a
 fetch from the search API goes through.
 
-Every record of every partition is read as a stream (ingest/bulk.py) and judged by name:
-one whose name fields (the fields the page SQL matches, Source.search_fields) could hold a
-search term is kept (terms.could_match, which never turns down a record the matcher would
-accept), and so is one with a near miss of a term (terms.near_miss: KRAT0M, one edit from
-KRATOM), for `kratom-ae terms --judged near-miss` to list; the rest pass by. The kept records are written out again as pages shaped like the
-search API's, and go to ingest/staging.py and ingest/publish.py. So the tool's own matcher
+Every record of every partition is read and judged by name: one whose name fields (the
+fields the page SQL matches, Source.search_fields) could hold a search term is kept
+(terms.could_match, which never turns down a record the matcher would accept), and so is one
+with a near miss of a term (terms.near_miss: KRAT0M, one edit from KRATOM), for `kratom-ae
+terms --judged near-miss` to list; the rest pass by. Fast, as all of FAERS needs: each
+partition's results array is unzipped to a file (bulk.unzip_results, one partition ahead, in a
+thread of its own) and read by DuckDB (Sieve: bulk_sieve.sql), which counts the records, keeps
+the ids of those not kept, and hands Python only the records a sieve of regular expressions
+finds (terms.bulk_sieve: every record the name filter keeps, and a few more); those are parsed
+as read_items parses them and judged by the same kept_by_name. A partition in another layout,
+or one DuckDB cannot read, is read record by record (bulk.partition_records), which gives the
+same records. The kept records are written out again as pages shaped like the search API's,
+and go to ingest/staging.py and ingest/publish.py. So the tool's own matcher
 judges every drug name of every report, and finds what no openFDA search can (KRA-TOM, whose
 words KRA and TOM no wildcard on KRATOM finds); and a report read both ways gives the same rows.
 """
@@ -15,6 +22,7 @@ words KRA and TOM no wildcard on KRATOM finds); and a report read both ways give
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -90,6 +98,13 @@ def sieve_pattern(source: Source, terms: list[Term]) -> tuple[str, str]:
     return bulk_sieve(terms, source.search_fields, source.search_fields[:1], LIST_FIELDS)
 
 
+def first_key(key: str) -> str:
+    """A regular expression for a record's JSON text that starts with `key` given as JSON text:
+    its value's JSON (group 1). A key given twice is read as its first, so this is the value
+    json_extract reads, found without parsing the record."""
+    return r'^\{[ \t\n\r]*"' + re.escape(key) + r'"[ \t\n\r]*:[ \t\n\r]*("(?:[^"\\]|\\.)*")'
+
+
 class Sieve:
     """DuckDB's reading of the unzipped partitions: every record counted, its id kept when it
     is not kept by name, and only the records the sieve (terms.bulk_sieve) finds handed to
@@ -97,12 +112,15 @@ class Sieve:
     database file of its own in the scratch folder."""
 
     def __init__(self, folder: Path, source: Source, terms: list[Term]):
-        self.con = duckdb.connect(str(folder / "sieve.duckdb"), config={"memory_limit": SIEVE_MEMORY, "temp_directory": str(folder), "preserve_insertion_order": False})
+        self.con = duckdb.connect(str(folder / "sieve.duckdb"), config={"memory_limit": SIEVE_MEMORY, "temp_directory": str(folder)})
         self.con.execute("SET enable_progress_bar = false")
+        # Insertion order kept (DuckDB's default): the records found go to the shaping in the
+        # partition's order, as read_items gives them.
         # id: as remember() stored it (None as NULL); key: as add_records compares it (str()).
         self.con.execute("CREATE TABLE other_ids (id VARCHAR, part INTEGER, key VARCHAR)")
         self.pattern = sieve_pattern(source, terms)
         self.id_path = "$." + source.id_field
+        self.id_first = first_key(source.id_field)
 
     def close(self) -> None:
         if self.con is not None:
@@ -113,14 +131,14 @@ class Sieve:
         """(the partition's records, the JSON text of those the sieve finds, in their order);
         the ids of the others go to other_ids. duckdb.Error if the file is not a JSON list."""
         escapes, names = self.pattern
-        self.con.execute(sql("bulk_sieve"), {"file": str(file), "escapes": escapes, "names": names, "id_path": self.id_path})
+        self.con.execute(sql("bulk_sieve"), {"file": str(file), "escapes": escapes, "names": names, "id_path": self.id_path, "id_first": self.id_first})
         records = self.con.execute("SELECT count(*) FROM sieved").fetchone()[0]
         self.con.execute("INSERT INTO other_ids SELECT id, $n, id FROM sieved WHERE record IS NULL", {"n": number})
         return records, self._texts("SELECT record FROM sieved WHERE record IS NOT NULL ORDER BY pos")
 
     def shared(self, file: Path) -> Iterator[bytes]:
         """The JSON text of the records that may carry an id of shared_ids, in their order."""
-        self.con.execute(sql("bulk_shared"), {"file": str(file), "id_path": self.id_path})
+        self.con.execute(sql("bulk_shared"), {"file": str(file), "id_path": self.id_path, "id_first": self.id_first})
         return self._texts("SELECT record FROM shared_records ORDER BY pos")
 
     def _texts(self, query: str) -> Iterator[bytes]:

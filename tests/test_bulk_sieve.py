@@ -231,3 +231,37 @@ def test_unzip_results_gives_the_array_zipfile_reads_and_nothing_of_a_damaged_zi
     assert bulk.unzip_results(part, tmp_path / "out.json") is None
     part.write_bytes(bytes(data[: len(data) // 3]))
     assert bulk.unzip_results(part, tmp_path / "out.json") is None
+
+
+def test_the_sieve_reads_each_id_as_json_extract_does_and_hands_python_the_rest(tmp_path, terms):
+    drug = '"patient": {"drug": [{"medicinalproduct": "ASPIRIN"}]}'
+    texts = ['{"safetyreportid": "A\\"1", ' + drug + "}",
+             '{ "safetyreportid" : "B1", "safetyreportid": "B2", ' + drug + "}",  # a key twice: the first
+             '{"x": 1, "safetyreportid": "C1", ' + drug + "}",  # not the first key: parsed
+             '{"x": {"safetyreportid": "inner"}, "safetyreportid": "D1", ' + drug + "}",
+             '{"safetyreportid": 5, ' + drug + "}",  # not text: Python reads it
+             "{" + drug + "}",  # none
+             '{"safetyreportid": "E1", "patient": {"drug": [{"medicinalproduct": "Kra-tom"}]}}']
+    array = tmp_path / "array.json"
+    array.write_text("[" + ",\n".join(texts) + "]")
+    sieve = bulk_load.Sieve(tmp_path, FAERS, terms)
+    try:
+        records, found = sieve.sieve(array, 1)
+        assert records == 7
+        assert [t.decode() for t in found] == texts[4:]
+        assert sieve.con.execute("SELECT id, part, key FROM other_ids ORDER BY id").fetchall() == [('A"1', 1, 'A"1'), ("B1", 1, "B1"), ("C1", 1, "C1"), ("D1", 1, "D1")]
+    finally:
+        sieve.close()
+
+
+def test_the_records_found_come_in_the_partition_s_order(tmp_path, terms):
+    """Many megabytes, every record found: handed on in the order the partition holds them."""
+    texts = [json.dumps({"safetyreportid": str(18_000_000 + i), "patient": {"drug": [{"medicinalproduct": "KRATOM", "drugindication": "X" * (i % 500)}]}}) for i in range(30_000)]
+    array = tmp_path / "array.json"
+    array.write_text("[" + ",".join(texts) + "]")
+    sieve = bulk_load.Sieve(tmp_path, FAERS, terms)
+    try:
+        records, found = sieve.sieve(array, 1)
+        assert records == 30_000 and [json.loads(t)["safetyreportid"] for t in found] == [str(18_000_000 + i) for i in range(30_000)]
+    finally:
+        sieve.close()
