@@ -142,14 +142,16 @@ class Sieve:
         return self._texts("SELECT record FROM shared_records ORDER BY pos")
 
     def _texts(self, query: str) -> Iterator[bytes]:
+        """The query's texts, FETCH_ROWS at a time (never a partition's worth in memory). The
+        next statement on this connection ends the cursor: callers read them all first."""
         cursor = self.con.execute(query)
-        rows = cursor.fetchmany(FETCH_ROWS)
-        texts = [row[0].encode("utf-8") for row in rows]
-        # Fetched before the caller goes on: the next statement on this connection ends the cursor.
-        while len(rows) == FETCH_ROWS:
-            rows = cursor.fetchmany(FETCH_ROWS)
-            texts.extend(row[0].encode("utf-8") for row in rows)
-        return iter(texts)
+
+        def texts() -> Iterator[bytes]:
+            while rows := cursor.fetchmany(FETCH_ROWS):
+                for (text,) in rows:
+                    yield text.encode("utf-8")
+
+        return texts()
 
     def remember(self, other_ids: list, number: int) -> None:
         if other_ids:
