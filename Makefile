@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.installed
 
-.PHONY: run test demo docs screenshot bench bench-quick cassettes cassettes-live clean
+.PHONY: run test demo docs screenshot bench bench-quick bench-bulk bench-bulk-quick cassettes cassettes-live clean
 
 # The main job: fetch every kratom report from openFDA, then show what the database holds.
 run: $(READY)
@@ -32,9 +32,21 @@ docs: $(READY)
 screenshot: $(READY)
 	KRATOM_AE_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest tests/test_report_browser.py -q
 
-# Ingest and query benchmarks; writes BENCHMARKS.md (about an hour: the naive baseline is slow).
+# Ingest and query benchmarks, then the bulk load's; writes BENCHMARKS.md (about an hour and a
+# half: the naive baseline is slow, and the bulk files are made once, ~16 GB under bench/.data).
 bench: $(READY)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/bulk.py
+
+# `kratom-ae bulk load` of 1,000,000 SYNTHETIC reports in 100 and in 25 partitions against
+# DuckDB's own read of the same records unzipped; peak memory, all of FAERS extrapolated, each
+# step timed; writes its section of BENCHMARKS.md (about 25 minutes, the data made once).
+bench-bulk: $(READY)
+	$(BIN)/python bench/bulk.py
+
+# The same at 100,000 reports in 10 and 5 partitions, printed (BENCHMARKS.md untouched).
+bench-bulk-quick: $(READY)
+	$(BIN)/python bench/bulk.py --quick
 
 # A fetch of 100,000 benchmark reports, pacing off, with the production memory limits, then the
 # same fetch again into its database: fails unless every report is held; prints reports/s and

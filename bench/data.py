@@ -59,12 +59,15 @@ def _same_as_randint() -> bool:
 _SAME_AS_RANDINT = _same_as_randint()
 
 
-def record(i: int) -> dict:
+def record(i: int, name=NAMES) -> dict:
+    """Report i: naming a kratom product (one of NAMES), or, with `name` a function, the name
+    name(i) gives (None: no product of the kratom's; bench/bulk_data.py, where few are kratom)."""
     rng = random.Random(synthetic.SEED * 1_000_003 + i)
     randint = randint_of(rng) if _SAME_AS_RANDINT else rng.randint
     shape = rng.random()
     drugs = rng.randint(0, 3) if shape < 0.7 else rng.randint(4, 7) if shape < 0.9 else rng.randint(19, 39)
-    report = synthetic.faers_record(rng, str(100_000_000 + i), rng.choice(NAMES), extra_drugs=drugs, openfda_blocks=shape >= 0.7)
+    kratom = rng.choice(NAMES)  # drawn whatever `name` says, so that the draws after it are the same
+    report = synthetic.faers_record(rng, str(100_000_000 + i), kratom if name is NAMES else name(i), extra_drugs=drugs, openfda_blocks=shape >= 0.7)
     for drug in report["patient"]["drug"]:
         # The dosage fields and full openfda blocks of real records (NDC lists, SPL ids, classes).
         drug.update(drugdosagetext="1 DF, QD", drugstructuredosagenumb="1", drugstructuredosageunit="032", drugstartdateformat="102", drugstartdate="20190101", actiondrug="5")

@@ -256,6 +256,167 @@ def partition_records(path: Path) -> Iterator[dict]:
     return read_items(path, "results.item")
 
 
+def parse_record(text: bytes):
+    """One record's JSON text, parsed as read_items parses the records of a partition."""
+    import io
+
+    import ijson
+
+    for parser in (ijson, ijson.get_backend("python")):
+        try:
+            return next(parser.items(io.BytesIO(text), "", use_float=True, map_type=FirstKeyWins))
+        except ijson.JSONError as exc:
+            if parser is ijson and "integer overflow" in str(exc):
+                continue
+            raise
+
+
+# The meta and whatever comes before "results" must fit in this much of a partition's start.
+ENVELOPE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Unzipped:
+    """A partition's results array, unzipped into a file of its own (DuckDB does not read
+    .zip), and the partition's meta."""
+
+    meta: object
+    path: Path
+
+
+def unzip_results(path: Path, into: Path) -> Unzipped | None:
+    """The results array of a partition in openFDA's layout, {"meta": {...}, "results": [...]}
+    with meta before results and results last, streamed into the file `into` (never the
+    partition in memory); None for any other layout (read_items reads those), for a partition
+    that is not a whole zip (read_items says so), or an error writing `into`. Only the meta is
+    parsed here: whoever reads the file checks the array (a key after it, or a second
+    results, makes it no JSON list)."""
+    import zlib
+
+    try:
+        blocks = member_blocks(path)
+        head = b""
+        for block in blocks:
+            head += block
+            if len(head) >= ENVELOPE_BYTES:
+                break
+        located = envelope(head)
+        if located is None:
+            blocks.close()
+            return None
+        meta, start = located
+        with open(into, "wb") as out:
+            out.write(head[start:])
+            tail = head[start:][-64:]
+            for block in blocks:
+                out.write(block)
+                tail = (tail + block[-64:])[-64:]
+            end = out.tell()
+        # The document's closing brace (and the space after it) is cut off: the array is left.
+        stripped = tail.rstrip(b" \t\n\r")
+        if not stripped.endswith(b"}"):
+            return None
+        os.truncate(into, end - (len(tail) - len(stripped)) - 1)
+        return Unzipped(meta, into)
+    except (zipfile.BadZipFile, zlib.error, inflating.error, EOFError, DamagedPartition, OSError):
+        return None
+
+
+# The inflater of unzip_results: ISA-L's (the isal package), twice as fast as zlib's, which
+# reads the same bytes; zlib's when it is not installed.
+try:
+    from isal import isal_zlib as inflating
+except ImportError:  # pragma: no cover (a dependency; zlib is the same inflate, slower)
+    import zlib as inflating
+# Bytes of the zip read, and of the document made, at a time: a block of a zip bomb stays small.
+ZIPPED_BLOCK, UNZIPPED_BLOCK = 1 << 18, 1 << 22
+
+
+def member_blocks(path: Path) -> Iterator[bytes]:
+    """The bytes of a partition's one JSON document, block by block, as zipfile would read them
+    (a member stored, or deflated), its CRC and size checked at the end; DamagedPartition for
+    a zip that is not whole, or one of another kind (encrypted, compressed otherwise)."""
+    import struct
+
+    with zipfile.ZipFile(path) as archive:
+        member = json_member(archive)
+    if member.flag_bits & 0x1 or member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise DamagedPartition(path, "not a zip of the kind openFDA writes (encrypted, or not deflated)")
+    with open(path, "rb") as file:
+        file.seek(member.header_offset)
+        header = file.read(30)
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise DamagedPartition(path, "not a whole zip: BadZipFile: no local file header")
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        file.seek(member.header_offset + 30 + name_length + extra_length)
+        inflater = inflating.decompressobj(-15) if member.compress_type == zipfile.ZIP_DEFLATED else None
+        left, crc, size = member.compress_size, 0, 0
+        while left or (inflater is not None and inflater.unconsumed_tail):
+            if inflater is not None and inflater.unconsumed_tail:
+                block = inflater.decompress(inflater.unconsumed_tail, UNZIPPED_BLOCK)
+            else:
+                zipped = file.read(min(ZIPPED_BLOCK, left))
+                if not zipped:
+                    raise DamagedPartition(path, "not a whole zip: EOFError: cut short")
+                left -= len(zipped)
+                block = inflater.decompress(zipped, UNZIPPED_BLOCK) if inflater is not None else zipped
+            crc, size = inflating.crc32(block, crc), size + len(block)
+            yield block
+        if inflater is not None:
+            block = inflater.flush()
+            crc, size = inflating.crc32(block, crc), size + len(block)
+            yield block
+            if not inflater.eof:
+                raise DamagedPartition(path, "not a whole zip: EOFError: cut short")
+        if crc != member.CRC or size != member.file_size:
+            raise DamagedPartition(path, "not a whole zip: BadZipFile: Bad CRC-32")
+
+
+def envelope(head: bytes) -> tuple[object, int] | None:
+    """(the first meta's value, where the results array starts) in the start of a partition,
+    or None. A key given twice in the meta reads as the first, as read_items reads it."""
+    text = head.decode("utf-8", "surrogateescape")
+    decoder = json.JSONDecoder(object_pairs_hook=first_key_wins)
+    position, meta = skip_space(text, 0), None
+    if not text.startswith("{", position):
+        return None
+    position += 1
+    while True:
+        try:
+            key, position = decoder.raw_decode(text, skip_space(text, position))
+            position = skip_space(text, position)
+            if not isinstance(key, str) or not text.startswith(":", position):
+                return None
+            position = skip_space(text, position + 1)
+            if key == "results":
+                break
+            value, position = decoder.raw_decode(text, position)
+        except ValueError:
+            return None
+        if key == "meta" and meta is None:
+            meta = (value,)
+        position = skip_space(text, position)
+        if not text.startswith(",", position):
+            return None
+        position += 1
+    if meta is None or not text.startswith("[", position):
+        return None
+    return meta[0], len(text[:position].encode("utf-8", "surrogateescape"))
+
+
+def first_key_wins(pairs: list[tuple]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
+
+
+def skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\n\r":
+        position += 1
+    return position
+
+
 def json_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
     """The one file of a partition's zip (openFDA puts one JSON document in each)."""
     members = [m for m in archive.infolist() if not m.is_dir()]

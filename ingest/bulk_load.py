@@ -2,12 +2,19 @@
 cache folder that `kratom-ae bulk download` filled, through exactly the shaping and publish a
 fetch from the search API goes through.
 
-Every record of every partition is read as a stream (ingest/bulk.py) and judged by name:
-one whose name fields (the fields the page SQL matches, Source.search_fields) could hold a
-search term is kept (terms.could_match, which never turns down a record the matcher would
-accept), and so is one with a near miss of a term (terms.near_miss: KRAT0M, one edit from
-KRATOM), for `kratom-ae terms --judged near-miss` to list; the rest pass by. The kept records are written out again as pages shaped like the
-search API's, and go to ingest/staging.py and ingest/publish.py. So the tool's own matcher
+Every record of every partition is read and judged by name: one whose name fields (the
+fields the page SQL matches, Source.search_fields) could hold a search term is kept
+(terms.could_match, which never turns down a record the matcher would accept), and so is one
+with a near miss of a term (terms.near_miss: KRAT0M, one edit from KRATOM), for `kratom-ae
+terms --judged near-miss` to list; the rest pass by. Fast, as all of FAERS needs: each
+partition's results array is unzipped to a file (bulk.unzip_results, one partition ahead, in a
+thread of its own) and read by DuckDB (Sieve: bulk_sieve.sql), which counts the records, keeps
+the ids of those not kept, and hands Python only the records a sieve of regular expressions
+finds (terms.bulk_sieve: every record the name filter keeps, and a few more); those are parsed
+as read_items parses them and judged by the same kept_by_name. A partition in another layout,
+or one DuckDB cannot read, is read record by record (bulk.partition_records), which gives the
+same records. The kept records are written out again as pages shaped like the search API's,
+and go to ingest/staging.py and ingest/publish.py. So the tool's own matcher
 judges every drug name of every report, and finds what no openFDA search can (KRA-TOM, whose
 words KRA and TOM no wildcard on KRATOM finds); and a report read both ways gives the same rows.
 """
@@ -15,6 +22,7 @@ words KRA and TOM no wildcard on KRATOM finds); and a report read both ways give
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -22,13 +30,14 @@ import duckdb
 import pandas as pd
 
 from kratom_ae import __version__
-from kratom_ae.ingest import bulk, publish
+from kratom_ae.ingest import bulk, failures, publish
 from kratom_ae.ingest.clock import utcnow
 from kratom_ae.ingest.errors import KratomAEError
 from kratom_ae.ingest.scratch import database_file, scratch_folder_of
 from kratom_ae.ingest.sources import Source
 from kratom_ae.ingest.staging import Staging
-from kratom_ae.ingest.terms import Term, could_match, near_miss
+from kratom_ae.ingest.sqlfiles import sql
+from kratom_ae.ingest.terms import Term, bulk_sieve, could_match, near_miss
 from kratom_ae.ingest.text import printable
 
 # Kept records are handed to the shaping this many at a time, as the search API's pages are.
@@ -46,51 +55,191 @@ def load_source(con: duckdb.DuckDBPyConnection, cache: Path, source: Source, ter
     one run (fetch_runs) per partition; all or nothing, as fetch_source."""
     export = bulk.cached_export(cache, source.name)
     staging = Staging(database_file(con), terms, source.name, source.id_field, folder=scratch_folder_of(con), threaded=True)
-    ids = duckdb.connect(config={"temp_directory": str(staging.folder)})  # the ids of the records not kept
+    sieve = Sieve(staging.folder, source, terms)
+    paths = [cache / export.folder / part.path for part in export.partitions]
     try:
-        ids.execute("CREATE TABLE other_ids (id VARCHAR)")
         runs, kept_ids = [], set()
-        for number, part in enumerate(export.partitions, 1):
-            counted = Counter()
-            runs.append(load_partition(staging, cache / export.folder / part.path, export, part, source, terms, counted))
-            kept_ids.update(counted.kept_ids)
-            remember(ids, counted.other_ids)
-            if on_partition:
-                on_partition(export, part, number, len(export.partitions), runs[-1])
+        with Unzipping(paths, staging.folder) as unzipped:
+            for number, (part, path) in enumerate(zip(export.partitions, paths), 1):
+                counted = Counter()
+                runs.append(load_partition(staging, sieve, path, unzipped.next(), number, export, part, source, terms, counted))
+                kept_ids.update(counted.kept_ids)
+                sieve.remember(counted.other_ids, number)
+                if on_partition:
+                    on_partition(export, part, number, len(export.partitions), runs[-1])
         # Another version of a kept report, or another record under its id, may have been
         # turned down by name (a follow-up that names no kratom): it is staged too, so that the
         # publish keeps the latest version, as for the search API, which returns only that one.
-        shared = shared_ids(ids, kept_ids)
+        # Only the partitions holding such a record are read again.
+        shared = sieve.shared_ids(kept_ids)
         if shared:
-            for part, run in zip(export.partitions, runs):
-                add_records(staging, cache / export.folder / part.path, source, terms, shared, run)
+            again = sieve.partitions_holding(shared)
+            for number, (part, run, path) in enumerate(zip(export.partitions, runs, paths), 1):
+                if number in again:
+                    add_records(staging, sieve, path, source, terms, shared, run)
         staged = staging.finish()
         staging.close()
+        sieve.close()
         publish.publish(con, source.name, runs, staged)
     finally:
-        ids.close()
+        sieve.close()
         staging.cleanup()
     return export
 
 
-def remember(ids: duckdb.DuckDBPyConnection, other_ids: list) -> None:
-    if other_ids:
-        frame = pd.DataFrame({"id": [None if i is None else str(i) for i in other_ids]})  # noqa: F841 (read by DuckDB by name)
-        ids.execute("INSERT INTO other_ids SELECT id FROM frame")
+# DuckDB's memory for the sieve: the ids of every record not kept (all of FAERS: 20 million)
+# go to a file in the scratch folder, not to memory.
+SIEVE_MEMORY = "256MB"
+# Records handed from DuckDB to Python at a time.
+FETCH_ROWS = 500
 
 
-def shared_ids(ids: duckdb.DuckDBPyConnection, kept_ids: set) -> set[str]:
-    """The ids of kept records that records not kept also carry."""
-    if not kept_ids:
-        return set()
-    kept = pd.DataFrame({"id": sorted(str(i) for i in kept_ids if i is not None)})  # noqa: F841
-    return {row[0] for row in ids.execute("SELECT DISTINCT o.id FROM other_ids AS o SEMI JOIN kept USING (id)").fetchall()}
+def sieve_pattern(source: Source, terms: list[Term]) -> tuple[str, str]:
+    return bulk_sieve(terms, source.search_fields, source.search_fields[:1], LIST_FIELDS)
 
 
-def add_records(staging: Staging, path: Path, source: Source, terms: list[Term], shared: set[str], run: dict) -> None:
+def first_key(key: str) -> str:
+    """A regular expression for a record's JSON text that starts with `key` given as JSON text:
+    its value's JSON (group 1). A key given twice is read as its first, so this is the value
+    json_extract reads, found without parsing the record."""
+    return r'^\{[ \t\n\r]*"' + re.escape(key) + r'"[ \t\n\r]*:[ \t\n\r]*("(?:[^"\\]|\\.)*")'
+
+
+class Sieve:
+    """DuckDB's reading of the unzipped partitions: every record counted, its id kept when it
+    is not kept by name, and only the records the sieve (terms.bulk_sieve) finds handed to
+    Python, to be judged by kept_by_name; the ids of the records not kept, by partition, in a
+    database file of its own in the scratch folder."""
+
+    def __init__(self, folder: Path, source: Source, terms: list[Term]):
+        self.con = duckdb.connect(str(folder / "sieve.duckdb"), config={"memory_limit": SIEVE_MEMORY, "temp_directory": str(folder)})
+        self.con.execute("SET enable_progress_bar = false")
+        # Insertion order kept (DuckDB's default): the records found go to the shaping in the
+        # partition's order, as read_items gives them.
+        # id: as remember() stored it (None as NULL); key: as add_records compares it (str()).
+        self.con.execute("CREATE TABLE other_ids (id VARCHAR, part INTEGER, key VARCHAR)")
+        self.pattern = sieve_pattern(source, terms)
+        self.id_path = "$." + source.id_field
+        self.id_first = first_key(source.id_field)
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def sieve(self, file: Path, number: int) -> tuple[int, Iterator[bytes]]:
+        """(the partition's records, the JSON text of those the sieve finds, in their order);
+        the ids of the others go to other_ids. duckdb.Error if the file is not a JSON list."""
+        escapes, names = self.pattern
+        self.con.execute(sql("bulk_sieve"), {"file": str(file), "escapes": escapes, "names": names, "id_path": self.id_path, "id_first": self.id_first})
+        records = self.con.execute("SELECT count(*) FROM sieved").fetchone()[0]
+        self.con.execute("INSERT INTO other_ids SELECT id, $n, id FROM sieved WHERE record IS NULL", {"n": number})
+        return records, self._texts("SELECT record FROM sieved WHERE record IS NOT NULL ORDER BY pos")
+
+    def shared(self, file: Path) -> Iterator[bytes]:
+        """The JSON text of the records that may carry an id of shared_ids, in their order."""
+        self.con.execute(sql("bulk_shared"), {"file": str(file), "id_path": self.id_path, "id_first": self.id_first})
+        return self._texts("SELECT record FROM shared_records ORDER BY pos")
+
+    def _texts(self, query: str) -> Iterator[bytes]:
+        """The query's texts, FETCH_ROWS at a time (never a partition's worth in memory). The
+        next statement on this connection ends the cursor: callers read them all first."""
+        cursor = self.con.execute(query)
+
+        def texts() -> Iterator[bytes]:
+            while rows := cursor.fetchmany(FETCH_ROWS):
+                for (text,) in rows:
+                    yield text.encode("utf-8")
+
+        return texts()
+
+    def remember(self, other_ids: list, number: int) -> None:
+        if other_ids:
+            frame = pd.DataFrame({"id": [None if i is None else str(i) for i in other_ids], "key": [str(i) for i in other_ids]})  # noqa: F841 (read by DuckDB by name)
+            self.con.execute("INSERT INTO other_ids SELECT id, $n, key FROM frame", {"n": number})
+
+    def shared_ids(self, kept_ids: set) -> set[str]:
+        """The ids of kept records that records not kept also carry."""
+        if not kept_ids:
+            return set()
+        kept = pd.DataFrame({"id": sorted(str(i) for i in kept_ids if i is not None)})  # noqa: F841
+        return {row[0] for row in self.con.execute("SELECT DISTINCT o.id FROM other_ids AS o SEMI JOIN kept USING (id)").fetchall()}
+
+    def partitions_holding(self, shared: set[str]) -> set[int]:
+        """The partitions with a record not kept whose id, as add_records reads it, is shared."""
+        frame = pd.DataFrame({"id": sorted(shared)})  # noqa: F841
+        self.con.execute("CREATE OR REPLACE TEMP TABLE shared_ids AS SELECT id FROM frame")
+        return {row[0] for row in self.con.execute("SELECT DISTINCT part FROM other_ids WHERE key IN (SELECT id FROM shared_ids)").fetchall()}
+
+
+class Unzipping:
+    """Each partition's results array unzipped (bulk.unzip_results) one partition ahead, in a
+    thread of its own, while the one before is sieved: at most two unzipped on disk."""
+
+    def __init__(self, paths: list[Path], folder: Path):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.paths, self.folder = list(paths), folder
+        self.pool = ThreadPoolExecutor(1)
+        self.pending = None
+        self.current: Path | None = None
+        self.number = 0
+
+    def __enter__(self):
+        self._submit()
+        return self
+
+    def __exit__(self, *exc):
+        if self.pending is not None:
+            self.pending.cancel()
+            try:
+                self.pending.result()
+            except Exception:  # noqa: BLE001 (a partition no one reads: read_items says what is wrong with it)
+                pass
+        self.pool.shutdown(wait=True)
+        self._drop()
+        for path in self.folder.glob("partition-*.json"):
+            path.unlink(missing_ok=True)
+        return False
+
+    def _submit(self) -> None:
+        if self.number < len(self.paths):
+            into = self.folder / f"partition-{self.number:06d}.json"
+            self.pending = self.pool.submit(bulk.unzip_results, self.paths[self.number], into)
+            self.number += 1
+        else:
+            self.pending = None
+
+    def _drop(self) -> None:
+        if self.current is not None:
+            self.current.unlink(missing_ok=True)
+            self.current = None
+
+    def next(self) -> bulk.Unzipped | None:
+        """The next partition's results, unzipped (None: read it with read_items); the one
+        before is deleted."""
+        self._drop()
+        unzipped = self.pending.result()
+        self._submit()
+        self.current = unzipped.path if unzipped else None
+        return unzipped
+
+
+def add_records(staging: Staging, sieve: Sieve, path: Path, source: Source, terms: list[Term], shared: set[str], run: dict) -> None:
     """The records of a partition under a shared id that the first reading turned down."""
     staging.begin_query()
-    wanted = (as_json(r) for r in bulk.partition_records(path) if str(r.get(source.id_field)) in shared and not kept_by_name(r, source, terms))
+    texts = None
+    unzipped = bulk.unzip_results(path, staging.folder / "shared.json")
+    if unzipped is not None:
+        try:
+            texts = sieve.shared(unzipped.path)
+        except duckdb.Error as exc:
+            if failures.write_failure(exc):
+                raise
+        finally:
+            unzipped.path.unlink(missing_ok=True)
+    records = bulk.partition_records(path) if texts is None else (bulk.parse_record(text) for text in texts)
+    wanted = (as_json(r) for r in records if str(r.get(source.id_field)) in shared and not kept_by_name(r, source, terms))
     for records in batches(wanted, PAGE_RECORDS):
         staging.read_page(page_body(records, run["last_updated"], run["disclaimer"]))
         staging.page_done()
@@ -104,8 +253,25 @@ def kept_by_name(record: dict, source: Source, terms: list[Term]) -> bool:
     return could_match(list(names(record, source.search_fields)), terms) or near_miss(list(names(record, source.search_fields[:1])), terms)
 
 
-def load_partition(staging: Staging, path: Path, export: bulk.Export, part: bulk.Partition, source: Source, terms: list[Term], counted: "Counter") -> dict:
-    meta = bulk.partition_meta(path)
+def load_partition(staging: Staging, sieve: Sieve, path: Path, unzipped: bulk.Unzipped | None, number: int, export: bulk.Export, part: bulk.Partition, source: Source, terms: list[Term],
+                   counted: "Counter") -> dict:
+    """A partition's run, its kept records staged. Read by the sieve when it is unzipped in
+    openFDA's layout and DuckDB reads its results as a JSON list; else record by record
+    (read_items), which reads any layout and names what is wrong with a damaged one."""
+    found = None
+    if unzipped is not None:
+        try:
+            found = sieve.sieve(unzipped.path, number)
+        except duckdb.Error as exc:
+            if failures.write_failure(exc):
+                raise
+    if found is None:
+        meta = bulk.partition_meta(path)
+        records = bulk.partition_records(path)
+    else:
+        meta = unzipped.meta if isinstance(unzipped.meta, dict) else {}
+        counted.records, texts = found
+        records = (bulk.parse_record(text) for text in texts)
     last_updated = meta.get("last_updated") if isinstance(meta.get("last_updated"), str) else export.export_date
     run = {
         "source": source.name,
@@ -123,7 +289,7 @@ def load_partition(staging: Staging, path: Path, export: bulk.Export, part: bulk
         "disclaimer": meta.get("disclaimer") if isinstance(meta.get("disclaimer"), str) else None,
     }
     staging.begin_query()
-    for records in batches(kept(bulk.partition_records(path), source, terms, counted), PAGE_RECORDS):
+    for records in batches(kept(records, source, terms, counted, count=found is None), PAGE_RECORDS):
         staging.read_page(page_body(records, last_updated, run["disclaimer"]))
         staging.page_done()
         run["records_received"] += len(records)
@@ -145,10 +311,11 @@ class Counter:
         self.other_ids: list = []
 
 
-def kept(records: Iterable[dict], source: Source, terms: list[Term], counted: Counter) -> Iterator[bytes]:
-    """The records kept by name (kept_by_name), as JSON text; the ids of all in `counted`."""
+def kept(records: Iterable[dict], source: Source, terms: list[Term], counted: Counter, count: bool = True) -> Iterator[bytes]:
+    """The records kept by name (kept_by_name), as JSON text; the ids of all in `counted`
+    (and their number, with `count`: the sieve counted them otherwise)."""
     for record in records:
-        counted.records += 1
+        counted.records += count
         if kept_by_name(record, source, terms):
             counted.kept_ids.append(record.get(source.id_field))
             yield as_json(record)

@@ -117,8 +117,11 @@ def load_terms(path: str | Path | None = None) -> list[Term]:
     return terms
 
 
-# Letters and digits as the SQL macros keep them: DuckDB's upper() makes no ASCII letter of any
-# other character, Python's does (ß as SS, ﬁ as FI), so only ASCII is kept before upper().
+# Letters and digits as the SQL macros keep them: DuckDB's upper() makes an ASCII letter of two
+# other characters only (dotless ı as I, long ſ as S; tests/test_bulk_prefilter.py asks DuckDB
+# about every character), Python's of more (ß as SS, ﬁ as FI): those two are made ASCII, then
+# only ASCII is kept before upper().
+AS_DUCKDB_UPPER = str.maketrans({"\u0131": "I", "\u017f": "S"})
 NOT_LETTER_OR_DIGIT = re.compile(r"[^A-Za-z0-9]")
 # A near miss (queries/_kratom_names.sql, near_term) is one edit from a term of at least this
 # many letters and digits: shorter terms (7OH, 7-OH) are one edit from too many other names.
@@ -137,7 +140,7 @@ def could_match(names, terms: list[Term]) -> bool:
     that is not text is given as the text DuckDB reads it as (its JSON)."""
     squeezed = [t.squeezed for t in terms if t.searched]
     for name in names:
-        text = NOT_LETTER_OR_DIGIT.sub("", name).upper()
+        text = NOT_LETTER_OR_DIGIT.sub("", name.translate(AS_DUCKDB_UPPER)).upper()
         if any(term in text for term in squeezed):
             return True
     return False
@@ -151,7 +154,7 @@ def near_miss(names, terms: list[Term]) -> bool:
     records for it to list."""
     squeezed = [t.squeezed for t in terms if t.searched and len(t.squeezed) >= NEAR_LETTERS]
     for name in names:
-        words = BETWEEN_WORDS.sub(" ", DROPPED.sub("", name)).upper().split()
+        words = BETWEEN_WORDS.sub(" ", DROPPED.sub("", name.translate(AS_DUCKDB_UPPER))).upper().split()
         for piece in words + [a + b for a, b in zip(words, words[1:])]:
             if any(one_edit_apart(piece, term) for term in squeezed):
                 return True
@@ -168,6 +171,92 @@ def one_edit_apart(a: str, b: str) -> bool:
     while i < len(a) and a[i] == b[i]:
         i += 1
     return a[i + 1:] == b[i + 1:] if len(a) == len(b) else a[i:] == b[i + 1:]
+
+
+# A record's JSON text, as its partition holds it, for the bulk files' first sieve
+# (bulk_sieve): a letter or digit, and what the sieve lets stand between two of a name's.
+LETTER_OR_DIGIT = "[A-Za-z0-9\u0131\u017f]"
+GAP = "[^A-Za-z0-9]*"
+# The characters DuckDB's upper() makes these ASCII letters (AS_DUCKDB_UPPER).
+ALSO = {"I": "\u0131", "S": "\u017f"}
+# A JSON escape that can stand for a letter or digit (\u004B is K) or, written out again by
+# as_json inside a name that is not text, be one (\t, \u001f): \" \\ \/ never are.
+LETTER_ESCAPE = r"\\[bfnrtu]"
+# JSON's whitespace; the start of a value that is not text nor null (true and false
+# included: a name that is not text is written out by as_json, a sieve reads the text), and
+# of one that is not text, null nor a list; a JSON string's text up to some point.
+SPACE = "[ \t\n\r]*"
+NOT_TEXT = r"[-0-9\[{tf]"
+NOT_TEXT_OR_LIST = "[-0-9{tf]"
+TEXT_SO_FAR = r'"(?:[^"\\]|\\.)*?'
+JSON_TEXT = r'"(?:[^"\\]|\\.)*"'
+
+
+def bulk_sieve(terms: list[Term], name_fields: list[str], near_fields: list[str], list_fields: set[str]) -> tuple[str, str]:
+    r"""Two regular expressions (RE2, DuckDB's regexp_matches, and Python's re alike) that
+    between them find in a record's JSON text, as its partition holds it, every record that
+    could_match or near_miss could keep by one of `name_fields` or `near_fields` (dotted, as
+    Source.search_fields; `list_fields`: those openFDA fills with lists of names), and some
+    others: they may let a record through that neither keeps, never turn down one they keep.
+    Two, not one: each starts with a fixed character (\ or "), which RE2 looks for quickly.
+    Why none is turned down (tests/test_bulk_sieve.py tries the ways round it):
+
+    - the first finds an escape that can stand for a letter or digit (LETTER_ESCAPE); in any
+      other record every letter and digit of a name's text is one of its JSON text's, in the
+      same order, with only other characters between;
+    - the second finds a name field's key (the last part of a field, as JSON text, anywhere in
+      the record: more than the fields' own, never fewer) whose value is not text or null (for
+      a list field: not text, null or a list of text and null): as_json writes those out
+      again, with numbers, keys and escapes the JSON text may not show;
+    - or whose value, or an element of a list field's value, is text that holds a term's
+      letters and digits in order, in either case (ı and ſ for I and S, as AS_DUCKDB_UPPER),
+      with no letter or digit between (GAP): every name could_match keeps;
+    - or, for a near field, text that holds a term of NEAR_LETTERS or more with one letter or
+      digit changed, dropped or added, in the same way: every name near_miss keeps (a word,
+      or two written together, one edit from the term; a gap covers the dots and apostrophes
+      near_miss drops and the space between two words)."""
+    searched = [t.squeezed for t in terms if t.searched]
+    spelled_terms = sorted({spelled(term) for term in searched})
+    near = sorted({edit for term in searched if len(term) >= NEAR_LETTERS for edit in one_edit_patterns(term)})
+    lists = {field.rsplit(".", 1)[-1] for field in list_fields} - {field.rsplit(".", 1)[-1] for field in [*name_fields, *near_fields] if field not in list_fields}
+    near_keys = {field.rsplit(".", 1)[-1] for field in near_fields}
+    groups: dict[tuple[bool, bool], list[str]] = {}
+    for key in sorted({field.rsplit(".", 1)[-1] for field in [*name_fields, *near_fields]}):
+        groups.setdefault((key in lists, key in near_keys), []).append(key)
+    alternatives = []
+    for (is_list, is_near), keys in sorted(groups.items()):
+        names = TEXT_SO_FAR + "(?:" + "|".join(spelled_terms + (near if is_near else [])) + ")"
+        if is_list:
+            element = f"(?:{JSON_TEXT}|null)"
+            value = rf"(?:{NOT_TEXT_OR_LIST}|\[{SPACE}(?:{element}{SPACE},{SPACE})*(?:{NOT_TEXT}|{names})|{names})"
+        else:
+            value = f"(?:{NOT_TEXT}|{names})"
+        alternatives.append('"(?:' + "|".join(re.escape(k) for k in keys) + ')"' + SPACE + ":" + SPACE + value)
+    return LETTER_ESCAPE, "|".join(alternatives)
+
+
+def letter(char: str) -> str:
+    """A letter or digit of a term (upper case), as the sieve finds it in a name's text."""
+    if char == "*":  # one_edit_patterns: any letter or digit
+        return LETTER_OR_DIGIT
+    cases = {char, char.lower(), *([ALSO[char]] if char in ALSO else [])}
+    return "[" + "".join(sorted(re.escape(c) for c in cases)) + "]" if len(cases) > 1 else re.escape(char)
+
+
+def spelled(term: str) -> str:
+    return GAP.join(letter(c) for c in term)
+
+
+def one_edit_patterns(term: str) -> list[str]:
+    """The term with one letter or digit changed or dropped (*? in place of it: any one, or
+    none), or one added (*), each as the sieve spells it."""
+    patterns = []
+    for i in range(len(term) + 1):
+        patterns.append(spelled(term[:i] + "*" + term[i:]))  # one added before term[i]
+        if i < len(term):
+            prefix, suffix = term[:i], term[i + 1:]
+            patterns.append(GAP.join(p for p in (spelled(prefix) if prefix else "", f"(?:{LETTER_OR_DIGIT})?", spelled(suffix) if suffix else "") if p))
+    return patterns
 
 
 def search_query(term: Term, fields: list[str]) -> str:
