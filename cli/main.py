@@ -564,7 +564,7 @@ def signals(
 ) -> None:
     """Reactions reported disproportionately often with kratom.
 
-    Compared with all other reports of the same openFDA database (or with --comparator, with the reports of other products): PRR, ROR (with 95% CIs), chi-squared (Yates), the shrunk IC with IC025, Fisher's mid-p with Benjamini-Hochberg q-values, and the signal flags; with --adjusted, Mantel-Haenszel PRR and ROR stratified by sex, age band and report year beside them. The background counts come from openFDA and are cached in the database.
+    Compared with all other reports of the same openFDA database (or with --comparator, with the reports of other products): PRR, ROR (with 95% CIs), chi-squared (Yates), the shrunk IC with IC025, Fisher's mid-p with Benjamini-Hochberg q-values, and the signal flags; with --adjusted, Mantel-Haenszel PRR and ROR stratified by sex, age band and report year beside them; with --background local, DuMouchel's EBGM and EB05 (EB95 in CSV and JSON) of kratom's pair with each term in the bulk export's drug-by-event table. The background counts come from openFDA and are cached in the database.
 
     Example: kratom-ae signals --source faers --role suspect --csv signals.csv
     """
@@ -583,7 +583,7 @@ def signals(
             if cannot:
                 raise KratomAEError(f"--counts takes its 2x2 tables from your file as they are, so {' and '.join(cannot)} cannot apply; leave {'it' if len(cannot) == 1 else 'them'} out.")
             frame = signal_lib.counts_table(counts, min_reports, sort.value)
-            info, warnings, requests, filters, synthetic, chosen, outside = None, [], 0, None, None, None, None
+            info, warnings, requests, filters, synthetic, chosen, outside, ebgm_priors = None, [], 0, None, None, None, None, None
         else:
             # Here, not above: --counts reads no database and sends no request.
             from kratom_ae.cli.progress import FetchProgress
@@ -608,12 +608,15 @@ def signals(
                 raise KratomAEError("--refresh asks openFDA again, and --background local asks openFDA nothing; leave one out.")
             if local and (comparator is not None or adjusted):
                 raise KratomAEError(f"--background local counts against all of FAERS only so far, so it takes no {'--comparator' if comparator is not None else '--adjusted'}; leave it out, or use the openFDA background.")
+            ebgm_priors = None  # with --background local: the empirical-Bayes prior of each source
             with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
                 client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
 
                 def table(con):
                     """The signals table and what is shown and written with it."""
                     frame = signal_lib.signal_table(con, min_reports, sort.value, chosen, adjusted)
+                    if local:
+                        frame = signal_lib.add_ebgm(frame, ebgm_scores)
                     outside = signal_lib.strata_outside(con) if adjusted else None
                     if outside is not None and filters.source != "all":
                         outside = outside[outside["source"] == filters.source].reset_index(drop=True)
@@ -622,7 +625,8 @@ def signals(
                     info = info[info["source"] == filters.source].reset_index(drop=True) if filters.source != "all" else info
                     warnings = signal_lib.release_warnings(info) + signal_lib.comparator_warnings(info, chosen)
                     provenance = (
-                        export.signals_provenance(con, db, filters, info, warnings, client.requests_sent, min_reports, sort.value, guard=not unguarded, comparator=chosen, frame=frame, outside=outside)
+                        export.signals_provenance(con, db, filters, info, warnings, client.requests_sent, min_reports, sort.value, guard=not unguarded, comparator=chosen, frame=frame, outside=outside,
+                                                   ebgm_priors=ebgm_priors)
                         if csv_file else None
                     )
                     return frame, info, outside, warnings, client.requests_sent, store.synthetic_warning(store.synthetic_sources(con)), provenance
@@ -639,7 +643,9 @@ def signals(
                         from kratom_ae.queries import local_background
 
                         in_scope = [row[0] for row in con.execute("SELECT DISTINCT source FROM scope_reports ORDER BY source").fetchall()]
-                        local_background.use_in(con, local_background.local_background(bulk_cache, in_scope))
+                        counted = local_background.local_background(bulk_cache, in_scope, drug_events=True)
+                        local_background.use_in(con, counted)
+                        ebgm_scores, ebgm_priors = local_background.kratom_ebgm(counted)
                     cached = local or complete(con)
                     if cached:
                         frame, info, outside, warnings, requests, synthetic, provenance = table(con)
@@ -659,7 +665,7 @@ def signals(
             outputs.write_csv_option(csv_file, db, export.csv_text(frame, not unguarded), provenance)
         for warning in warnings:
             typer.echo(f"Warning: {printable(warning)}", err=True)
-        emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests, synthetic, chosen, outside), not unguarded)
+        emit(frame, output_format, lambda: print_signals(frame, filters, min_reports, info, requests, synthetic, chosen, outside, ebgm_priors), not unguarded)
         if csv_file:
             typer.echo(printable(f"Wrote {csv_file} and {csv_file}.provenance.json."), err=True)
 

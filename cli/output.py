@@ -313,7 +313,7 @@ def plain(value) -> str:
     return "" if value is None else str(value)
 
 
-def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None, comparator=None, outside=None) -> None:
+def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests: int, warning: str | None = None, comparator=None, outside=None, ebgm_priors=None) -> None:
     from kratom_ae.queries import signals as signal_lib
     from kratom_ae.queries.signals import for_comparator, honesty, table_key
 
@@ -329,11 +329,15 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     shown["chi2"] = frame["chi2_yates"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     shown["fisher q"] = frame["fisher_q"].map(p_text)
     adjusted = "mh_prr" in frame.columns
+    scored = "ebgm" in frame.columns  # --background local; EB95 is in CSV and JSON
+    if scored:
+        shown["ebgm"] = frame["ebgm"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+        shown["eb05"] = frame["eb05"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     if adjusted:
         shown["MH prr (95% CI)"] = [corrected(r.mh_prr, r.mh_prr025, r.mh_prr975, None, None, None, "MH PRR infinite" in (r.mh_note or "")) for r in frame.itertuples()]
         shown["MH ror (95% CI)"] = [corrected(r.mh_ror, r.mh_ror025, r.mh_ror975, None, None, None, "MH ROR infinite" in (r.mh_note or "")) for r in frame.itertuples()]
     columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", *(["MH prr (95% CI)"] if adjusted else []),
-                                                                   "chi2", "ror (95% CI)", *(["MH ror (95% CI)"] if adjusted else []), "ic025", "fisher q", "flags", "note"]
+                                                                   "chi2", "ror (95% CI)", *(["MH ror (95% CI)"] if adjusted else []), "ic025", "fisher q", *(["ebgm", "eb05"] if scored else []), "flags", "note"]
     cases = filters is not None and filters.unit == "case"
     if filters and cases:
         title = "signals: reactions reported disproportionately often with kratom (2x2 tables: a and b count probable cases, c and d count reports)."
@@ -394,6 +398,8 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
                           f"{requests} requests to openFDA in this run."),
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
+    for prior in ebgm_priors or []:
+        console.print(printable(ebgm_sentence(prior, frame)), markup=False, highlight=False, soft_wrap=not console.is_terminal)
     if outside is not None:
         from kratom_ae.ingest import background
 
@@ -411,6 +417,21 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
             )
     console.print(for_comparator(honesty(filters), comparator), markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_warning(console, warning)
+
+
+def ebgm_sentence(prior: dict, frame: pd.DataFrame) -> str:
+    """The footer line of a source's EBGM and EB05: what pair they score and the prior, or why there is none."""
+    source = prior["source"]
+    if not prior["fitted"]:
+        return (f"EBGM, EB05 ({source}): none; no prior could be fitted by maximum likelihood on the {prior['pairs']:,} pairs of the local background's "
+                f"drug-by-event table ({prior['why_not'].rstrip('.')}).")
+    rows = frame[frame["source"] == source]
+    missing = int(rows["ebgm_n"].isna().sum())
+    return (f"EBGM, EB05 ({source}): DuMouchel's (1999) gamma-Poisson shrinker of the pair of kratom and the term in the local background's drug-by-event table "
+            "(N = its reports naming a kratom product, in any role, and the term: not a), the prior fitted by maximum likelihood on all "
+            f"{prior['pairs']:,} pairs of that table: alpha1 {prior['alpha1']:.4g}, beta1 {prior['beta1']:.4g}, alpha2 {prior['alpha2']:.4g}, "
+            f"beta2 {prior['beta2']:.4g}, P {prior['p']:.4g}"
+            + (f"; {missing:,} {'term has' if missing == 1 else 'terms have'} no such pair and no score." if missing else "."))
 
 
 def corrected(value, low, high, ha, ha_low, ha_high, infinite: bool) -> str:

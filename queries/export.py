@@ -338,8 +338,10 @@ def cached_signals(con: duckdb.DuckDBPyConnection, filters: Filters):
     return (frame, entry, part), [f"Warning: {w}" for w in warnings]
 
 
-def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None, guard: bool = True, comparator=None, frame=None, outside=None) -> str:
-    """Provenance of a signals table: the usual one, plus the background and its requests."""
+def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None, guard: bool = True, comparator=None, frame=None, outside=None,
+                       ebgm_priors=None) -> str:
+    """Provenance of a signals table: the usual one, plus the background and its requests (and
+    with the local background, the empirical-Bayes prior of each source)."""
     base = provenance(con, db, filters, {}) if con is not None else {
         "tool": "kratom-ae", "tool_version": __version__, "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "counts_file": str(Path(counts_file).resolve()),
@@ -348,6 +350,8 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
     base["signals"] = signals_part(filters, info, warnings, requests, min_reports, sort)
     base["signals"]["comparator"] = None if comparator is None else comparator_part(comparator, frame)
     base["signals"]["strata"] = None if outside is None else strata_part(outside)
+    if ebgm_priors is not None:  # not in the API background's provenance, which stays as it was
+        base["signals"]["ebgm"] = ebgm_part(ebgm_priors)
     if comparator is not None:
         from kratom_ae.queries.signals import for_comparator
 
@@ -355,6 +359,24 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
         base["signals"]["unit"] = (("a and b count probable cases; " if filters.unit == "case" else "a and b count kratom reports; ")
                                    + "c and d count reports of the comparator (" + comparator.names + "), with every kratom report in scope that its search finds taken out")
     return json_document(base | {"written_as": written_as("csv", guard)})
+
+
+def ebgm_part(priors) -> dict:
+    """What the ebgm, eb05 and eb95 columns are, and each source's prior."""
+    from kratom_ae.queries.ebgm import PARAM_LIMIT
+
+    return {
+        "method": "DuMouchel's (1999) gamma-Poisson shrinker: EBGM = exp(E[log lambda | N]), EB05 and EB95 the 5th and 95th percentiles of the posterior of lambda, "
+                  "lambda ~ P Gamma(alpha1, beta1) + (1 - P) Gamma(alpha2, beta2) (beta a rate); the prior fitted by maximum likelihood on all pairs of the source's "
+                  "drug-by-event table (N >= n_star), the best optimum inside the parameter limit reached from any start (queries/ebgm.py)",
+        "reference": "DuMouchel W. Bayesian data mining in large frequency tables, with an application to the FDA spontaneous reporting system. "
+                     "The American Statistician 1999; 53(3): 177-190",
+        "pair": "the pair of kratom (any kratom product, any role) and the term in the local background's drug-by-event table (queries/_local_drug_events.sql): "
+                "ebgm_n = its reports (latest version) naming a kratom product and the term, ebgm_expected = kratom's reports x the term's reports / all reports, "
+                "each among the reports naming some drug and some term; not a, b, c or d",
+        "parameter_limit": PARAM_LIMIT,
+        "priors": priors,
+    }
 
 
 def strata_part(outside) -> dict:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from kratom_ae.ingest import bulk_background
@@ -129,3 +130,42 @@ def use_in(con: duckdb.DuckDBPyConnection, counts: Counts) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE background_terms AS SELECT source, term, reports::BIGINT AS reports, method FROM local_terms_input")
     con.unregister("local_totals_input")
     con.unregister("local_terms_input")
+
+
+# The columns kratom_ebgm adds to the signals table (queries/signals.add_ebgm), in this order.
+EBGM_COLUMNS = ("ebgm_n", "ebgm_expected", "ebgm", "eb05", "eb95")
+
+
+def kratom_ebgm(counts: Counts) -> tuple[pd.DataFrame, list[dict]]:
+    """EBGM, EB05 and EB95 of the pairs of kratom and each term in each source's drug-by-event
+    table (counts.drug_events: local_background(..., drug_events=True)), the prior fitted once
+    per source on all of that source's pairs from every start of queries/ebgm.py; and per source
+    the prior, or why none could be fitted (ebgm.fit's ValueError: that source's pairs then keep
+    their N and E, without scores). Columns: source, term and EBGM_COLUMNS (ebgm_n and
+    ebgm_expected the pair's N and E)."""
+    from kratom_ae.queries import ebgm
+
+    parts, priors = [], []
+    for entry in counts.provenance:
+        source = entry["source"]
+        table = counts.drug_events[counts.drug_events["source"] == source]
+        n, e = table["n"].to_numpy(dtype=float), table["expected"].to_numpy(dtype=float)
+        kratom = table[table["drug"] == "kratom"]
+        frame = pd.DataFrame({"source": source, "term": kratom["term"].to_numpy(), "ebgm_n": kratom["n"].to_numpy(),
+                              "ebgm_expected": kratom["expected"].to_numpy(), "ebgm": np.nan, "eb05": np.nan, "eb95": np.nan})
+        try:
+            prior = ebgm.fit(n, e, starts=ebgm.STARTS)  # read here, not bound at import: a test narrows the starts
+        except ValueError as exc:
+            priors.append({"source": source, "pairs": len(table), "fitted": False, "why_not": str(exc)})
+            parts.append(frame)
+            continue
+        priors.append({"source": source, "pairs": prior.pairs, "fitted": True, "n_star": prior.n_star,
+                       "alpha1": prior.alpha1, "beta1": prior.beta1, "alpha2": prior.alpha2, "beta2": prior.beta2, "p": prior.p,
+                       "neg_log_likelihood": prior.neg_log_likelihood,
+                       "optima": [{"theta": list(theta), "neg_log_likelihood": value} for theta, value in prior.optima],
+                       "starts": [list(start) for start in ebgm.STARTS]})
+        scored = ebgm.scores(prior, frame["ebgm_n"].to_numpy(dtype=float), frame["ebgm_expected"].to_numpy(dtype=float))
+        parts.append(frame.assign(ebgm=scored["ebgm"], eb05=scored["eb05"], eb95=scored["eb95"]))
+    columns = ["source", "term", *EBGM_COLUMNS]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return frame[columns], priors

@@ -222,6 +222,16 @@ def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str, co
     return sort_table(frame, sort)
 
 
+def add_ebgm(frame: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """The signals table with each term's empirical-Bayes scores beside it (scores:
+    local_background.kratom_ebgm): those of the pair of kratom and the term in the local
+    background's drug-by-event table, empty where the table has no such pair or its source no prior."""
+    from kratom_ae.queries.local_background import EBGM_COLUMNS
+
+    merged = frame.merge(scores, on=["source", "term"], how="left", validate="one_to_one")
+    return merged.astype({"ebgm_n": "Int64"})[[*frame.columns, *EBGM_COLUMNS]]
+
+
 def table_key(counted_by_kratom_ae: bool) -> tuple[str, ...]:
     """The columns that name a row: source and term (queries/_signals.sql), or with --counts
     the file's term (counts_table refuses a term given twice)."""

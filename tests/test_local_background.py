@@ -7,6 +7,7 @@ and against the cassette itself."""
 
 from __future__ import annotations
 
+import io
 import json
 import random
 from collections import Counter
@@ -317,28 +318,57 @@ def test_ebgm_of_the_local_table(background):
     assert once["n"] / once["expected"] > 300 and once["ebgm"] < 2
 
 
-def test_signals_with_the_local_background_agree_with_the_api_background(background, fetched_db, tmp_path):
+@pytest.fixture(scope="module")
+def local_signals(background, fetched_db, tmp_path_factory):
+    """One `signals --background local --csv FILE` run on a copy of the fetched database, in a
+    terminal 80 columns wide, no request allowed (no cassette): (the database, the text shown,
+    its tables, the CSV rows, the provenance). The priors are fitted from ebgm.STARTS[1:2] alone
+    (see test_ebgm_of_the_local_table): FAERS's fit reaches there, in 3 s, the one optimum inside
+    the parameter limit that all five starts reach in 8 s; CAERS's climbs past the limit, so
+    that source shows what signals says when no prior can be fitted."""
+    import csv
+    import shutil
+
+    from kratom_ae.cli import output as cli_output
+    from kratom_ae.queries import ebgm
+    from test_output import Recording
+    from vcr_setup import make_vcr
+
+    cache, _, _ = background
+    folder = tmp_path_factory.mktemp("local-signals")
+    db = folder / "kratom.duckdb"
+    shutil.copy(fetched_db, db)
+    out = io.StringIO()
+    console = Recording(file=out, width=80, force_terminal=True, color_system=None)
+    with pytest.MonkeyPatch.context() as patch, make_vcr("none").use_cassette("empty_never_recorded.json"):
+        patch.setattr(cli_output, "stdout_console", lambda: console)
+        patch.setattr(ebgm, "STARTS", ebgm.STARTS[1:2])
+        result = runner.invoke(app, ["signals", "--db", str(db), "--background", "local", "--bulk", str(cache), "--csv", str(folder / "signals.csv")])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO((folder / "signals.csv").read_text(encoding="utf-8"))))
+    provenance = json.loads((folder / "signals.csv.provenance.json").read_text(encoding="utf-8"))
+    return db, out.getvalue(), console.tables, rows, provenance
+
+
+def test_signals_with_the_local_background_agree_with_the_api_background(background, local_signals):
     """`signals --background local` on the fixture's kratom database: every row's a and b are the
     API run's, and c and d differ exactly by the records the fake openFDA counts beyond the
-    latest version of each id (one in all), term by term. No request is sent (no cassette)."""
+    latest version of each id (one in all), term by term. No request is sent (no cassette).
+    The API run has none of the local run's EBGM columns."""
     import csv
-    import io
-    import shutil
 
     from vcr_setup import make_vcr
 
-    cache, faers, caers = background
-    db = tmp_path / "kratom.duckdb"
-    shutil.copy(fetched_db, db)
-    with make_vcr("none").use_cassette("empty_never_recorded.json"):
-        local = runner.invoke(app, ["signals", "--db", str(db), "--background", "local", "--bulk", str(cache), "--format", "csv"])
-    assert local.exit_code == 0, local.output
+    _, faers, caers = background
+    db, _, _, rows, _ = local_signals
     with make_vcr("none").use_cassette("synthetic_signals_background.json", allow_playback_repeats=False):
         api = runner.invoke(app, ["signals", "--db", str(db), "--format", "csv"])
     assert api.exit_code == 0, api.output
-    local_rows = {(r["source"], r["term"]): r for r in csv.DictReader(io.StringIO(local.stdout))}
+    local_rows = {(r["source"], r["term"]): r for r in rows}
     api_rows = {(r["source"], r["term"]): r for r in csv.DictReader(io.StringIO(api.stdout))}
     assert set(local_rows) == set(api_rows) and len(local_rows) == 69
+    assert list(rows[0])[-5:] == ["ebgm_n", "ebgm_expected", "ebgm", "eb05", "eb95"]
+    assert list(next(iter(api_rows.values()))) == list(rows[0])[:-5]
     extra = {}
     for source, records, id_field in (("faers", faers, "safetyreportid"), ("caers", caers, "report_number")):
         latest = {id(r) for r in oracle.latest_of(records, id_field)}
@@ -355,6 +385,68 @@ def test_signals_with_the_local_background_agree_with_the_api_background(backgro
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT list(total_reports ORDER BY source) FROM background_totals").fetchone()[0] == [3_145, 16_237]
     con.close()
+
+
+def test_signals_local_scores_kratom_s_pair_of_each_term(background, local_signals):
+    """EBGM, EB05 and EB95 of each row are those of the kratom-by-term pair of the whole FAERS
+    drug-by-event table, scored here by ebgm.drug_event_scores on the table counted again; N and E
+    are the pair's. CAERS gets no prior (from this start), so its rows keep N and E and no score."""
+    from kratom_ae.queries import ebgm
+
+    cache, _, _ = background
+    db, _, _, rows, _ = local_signals
+    table = local_background(cache, ["caers", "faers"], drug_events=True).drug_events
+    scored, priors = ebgm.drug_event_scores(table[table["source"] == "faers"], starts=ebgm.STARTS[1:2])
+    with pytest.raises(ValueError, match="No starting point reached"):
+        ebgm.drug_event_scores(table[table["source"] == "caers"], starts=ebgm.STARTS[1:2])
+    pairs = {(r.source, r.term): r for r in table[table["drug"] == "kratom"].itertuples()}
+    scores = {("faers", r.term): r for r in scored[scored["drug"] == "kratom"].itertuples()}
+    with_pair = [r for r in rows if (r["source"], r["term"]) in pairs]
+    # Every term the kratom database counts is named by some kratom report of the bulk files too.
+    assert len(with_pair) == len(rows) == 69
+    for row in rows:
+        pair = pairs[(row["source"], row["term"])]
+        assert (int(row["ebgm_n"]), float(row["ebgm_expected"])) == (pair.n, pytest.approx(pair.expected, rel=1e-12))
+        if row["source"] == "caers":
+            assert (row["ebgm"], row["eb05"], row["eb95"]) == ("", "", "")
+            continue
+        score = scores[(row["source"], row["term"])]
+        assert [float(row[k]) for k in ("ebgm", "eb05", "eb95")] == pytest.approx([score.ebgm, score.eb05, score.eb95], rel=1e-12)
+    assert Counter(r["source"] for r in rows) == {"faers": 35, "caers": 34}
+    # The fixture's kratom-only terms stand out: EB05 >= 2 for exactly test_ebgm_of_the_local_table's 19 pairs.
+    assert sum(float(r["eb05"]) >= 2 for r in rows if r["eb05"]) == 19
+    assert priors["faers"].pairs == 27_604
+
+
+def test_signals_local_says_what_the_prior_is(local_signals):
+    """The provenance holds each source's prior (or why there is none), the footer says it, and
+    the terminal shows EBGM and EB05 (not EB95) without splitting a number at 80 columns, every
+    part of the table led by its key."""
+    from kratom_ae.queries import ebgm
+    from test_output import assert_whole
+
+    _, text, tables, rows, provenance = local_signals
+    part = provenance["signals"]["ebgm"]
+    assert "DuMouchel W. Bayesian data mining in large frequency tables" in part["reference"]
+    faers, caers = sorted(part["priors"], key=lambda p: p["source"] != "faers")
+    assert faers["fitted"] and faers["pairs"] == 27_604 and faers["starts"] == [list(ebgm.STARTS[1])]
+    assert [round(faers[k], 3) for k in ("alpha1", "beta1")] + [round(faers["alpha2"] / faers["beta2"], 3), round(faers["p"], 4)] == [1.288, 0.528, 1.024, 0.0040]
+    assert faers["neg_log_likelihood"] == pytest.approx(54190.19, abs=0.01)
+    assert caers == {"source": "caers", "pairs": 244, "fitted": False,
+                     "why_not": "No starting point reached a maximum of the likelihood with every shape and rate below 10000: the table gives no empirical-Bayes prior."}
+    said = " ".join(text.split())
+    assert ("EBGM, EB05 (faers): DuMouchel's (1999) gamma-Poisson shrinker of the pair of kratom and the term in the local background's drug-by-event table "
+            "(N = its reports naming a kratom product, in any role, and the term: not a), the prior fitted by maximum likelihood on all 27,604 pairs of that table: "
+            f"alpha1 1.288, beta1 0.5281, alpha2 {faers['alpha2']:.4g}, beta2 {faers['beta2']:.4g}, P 0.003995.") in said
+    assert ("EBGM, EB05 (caers): none; no prior could be fitted by maximum likelihood on the 244 pairs of the local background's drug-by-event table "
+            "(No starting point reached a maximum of the likelihood with every shape and rate below 10000: the table gives no empirical-Bayes prior).") in said
+    headers = [[str(c.header) for c in table.columns] for table in tables]
+    assert len(headers) > 1 and all(h[:2] == ["source", "term"] for h in headers)
+    shown = {h for hs in headers for h in hs}
+    assert {"ebgm", "eb05"} <= shown and not {"eb95", "ebgm_n"} & shown
+    tokens = {f"{float(r[k]):.2f}" for r in rows for k in ("ebgm", "eb05") if r[k]}
+    assert len(tokens) > 30
+    assert_whole(text, 80, tokens | {t for r in rows for t in r["term"].split()})
 
 
 @pytest.mark.parametrize("args, message", [
