@@ -643,7 +643,8 @@ def signals(
                         from kratom_ae.queries import local_background
 
                         in_scope = [row[0] for row in con.execute("SELECT DISTINCT source FROM scope_reports ORDER BY source").fetchall()]
-                        counted = local_background.local_background(bulk_cache, in_scope, drug_events=True)
+                        counted = local_background.local_background(bulk_cache, in_scope, unit=filters.unit, drug_events=True,
+                                                                    kratom_reports=local_background.kratom_in_scope(con) if filters.unit == "case" else None)
                         local_background.use_in(con, counted)
                         ebgm_scores, ebgm_priors = local_background.kratom_ebgm(counted)
                     cached = local or complete(con)

@@ -339,7 +339,16 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     columns = (["source"] if "source" in frame.columns else []) + ["term", "a", "b", "c", "d", "prr (95% CI)", *(["MH prr (95% CI)"] if adjusted else []),
                                                                    "chi2", "ror (95% CI)", *(["MH ror (95% CI)"] if adjusted else []), "ic025", "fisher q", *(["ebgm", "eb05"] if scored else []), "flags", "note"]
     cases = filters is not None and filters.unit == "case"
-    if filters and cases:
+    # The local background counted in probable cases (signals --background local --unit case).
+    local_cases = "cd_unit" in frame.columns and bool((frame["cd_unit"] == "probable cases").any())
+    if filters and local_cases:
+        title = "signals: reactions reported disproportionately often with kratom (2x2 tables of probable cases)."
+        counted = (
+            "Counts: a = probable cases (kratom) naming the term, b = probable cases not naming it; c = other probable cases of the local background naming it, "
+            "d = other probable cases of the local background not naming it (every case of the local background holding a kratom report in scope taken out; "
+            f"kratom in role: {filters.role})."
+        )
+    elif filters and cases:
         title = "signals: reactions reported disproportionately often with kratom (2x2 tables: a and b count probable cases, c and d count reports)."
         counted = (
             "Counts: a = probable cases (kratom) naming the term, b = probable cases not naming it; c = other reports naming it, d = other reports not naming it "
@@ -358,7 +367,17 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     print_frame(shown[columns], console, key=table_key(counted_by_kratom_ae=filters is not None))
     if filters is not None and "source" in frame.columns:
         firsts = frame.drop_duplicates("source").sort_values("source")
-        if cases:
+        if local_cases:
+            console.print(
+                "Probable cases in scope (a + b): " + ", ".join(f"{r.source} {int(r.a) + int(r.b):,} (of {int(r.kratom_reports_in_scope):,} kratom reports)" for r in firsts.itertuples()) + ".",
+                markup=False, highlight=False, soft_wrap=not console.is_terminal,
+            )
+            console.print(
+                "Unit: a and b count probable cases of the database, c and d probable cases of the local background (kratom-ae bulk background --cases; "
+                "docs/methods.md \"Probable cases\"); taken out of c + d: " + ", ".join(f"{r.source} {int(r.background_kratom_units):,} cases holding a kratom report in scope" for r in firsts.itertuples()) + ".",
+                markup=False, highlight=False, soft_wrap=not console.is_terminal,
+            )
+        elif cases:
             console.print(
                 "Probable cases in scope (a + b): " + ", ".join(f"{r.source} {int(r.a) + int(r.b):,} (of {int(r.kratom_reports_in_scope):,} kratom reports)" for r in firsts.itertuples()) + ".",
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
@@ -394,7 +413,7 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     elif info is not None:
         for row in info.itertuples(index=False):
             console.print(
-                printable(f"Background {row.source}: {row.total_reports:,} reports in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}); "
+                printable(f"Background {row.source}: {row.total_reports:,} {'probable cases' if local_cases else 'reports'} in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}); "
                           f"{requests} requests to openFDA in this run."),
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
@@ -428,7 +447,7 @@ def ebgm_sentence(prior: dict, frame: pd.DataFrame) -> str:
     rows = frame[frame["source"] == source]
     missing = int(rows["ebgm_n"].isna().sum())
     return (f"EBGM, EB05 ({source}): DuMouchel's (1999) gamma-Poisson shrinker of the pair of kratom and the term in the local background's drug-by-event table "
-            "(N = its reports naming a kratom product, in any role, and the term: not a), the prior fitted by maximum likelihood on all "
+            f"(N = its {'probable cases' if (rows['cd_unit'] == 'probable cases').any() else 'reports'} naming a kratom product, in any role, and the term: not a), the prior fitted by maximum likelihood on all "
             f"{prior['pairs']:,} pairs of that table: alpha1 {prior['alpha1']:.4g}, beta1 {prior['beta1']:.4g}, alpha2 {prior['alpha2']:.4g}, "
             f"beta2 {prior['beta2']:.4g}, P {prior['p']:.4g}"
             + (f"; {missing:,} {'term has' if missing == 1 else 'terms have'} no such pair and no score." if missing else "."))

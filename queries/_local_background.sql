@@ -9,14 +9,17 @@
 --   a term named twice in any spelling counts once). The population is every report of the
 --   endpoint (as openFDA's own counts), or with a comparator the reports with a product, not
 --   kratom, of one of its ingredients; with exclude_kratom the reports the store flags as
---   kratom reports are left out.
--- columns: local_background_totals: source, total_reports, unit;
---   local_background_terms: source, term, reports, method
+--   kratom reports are left out. kratom_units: those of the units (of total_reports, of
+--   reports) holding a report of local_kratom_reports, the kratom reports in scope of the user's
+--   database, which signals takes out of c and d when it counts them in probable cases.
+-- columns: local_background_totals: source, total_reports, unit, kratom_units;
+--   local_background_terms: source, term, reports, method, kratom_units
 -- key: source (totals); source, term (terms)
 -- parameters: bg_source, bg_reports, bg_reactions, bg_ingredients (the store's files),
 --   bg_comparator (ingredient names, normalized as ingredients are; NULL: every report),
---   bg_exclude_kratom, bg_unit ('report' or 'case'); and a table local_cases (report_id, case_id:
---   the store's probable cases, ingest/bulk_background.py; read with unit = 'case')
+--   bg_exclude_kratom, bg_unit ('report' or 'case'); and tables local_cases (report_id, case_id:
+--   the store's probable cases, ingest/bulk_background.py; read with unit = 'case') and
+--   local_kratom_reports (report_id; may be empty)
 -- The latest version of each report, by the rule of a fetch's publish (ingest/sql/publish.sql):
 -- the highest report_version wins, and among equal versions (or none) the last received, here
 -- the later partition of the export and the later record in it.
@@ -50,6 +53,12 @@ SELECT unit_id, sex, age_band(age_years, age_decade) AS age_band, year(received_
 FROM local_members
 QUALIFY row_number() OVER (PARTITION BY unit_id ORDER BY received_date DESC NULLS LAST, report_id DESC) = 1;
 
+-- A case counts as a kratom unit when any of its reports is a kratom report in scope: its other
+-- reports are its duplicates, not other reports (the API rule takes out every kratom report).
+CREATE OR REPLACE TEMP TABLE local_kratom_units AS
+SELECT DISTINCT unit_id FROM local_members
+WHERE report_id IN (SELECT report_id FROM local_kratom_reports);
+
 CREATE OR REPLACE TEMP TABLE local_unit_terms AS
 SELECT DISTINCT m.unit_id, x.reaction_pt AS term
 FROM local_members AS m
@@ -58,10 +67,12 @@ WHERE x.reaction_pt IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE local_background_totals AS
 SELECT getvariable('bg_source') AS source, count(*) AS total_reports,
-       CASE getvariable('bg_unit') WHEN 'case' THEN 'probable cases' ELSE 'reports' END AS unit
+       CASE getvariable('bg_unit') WHEN 'case' THEN 'probable cases' ELSE 'reports' END AS unit,
+       count(*) FILTER (WHERE unit_id IN (SELECT unit_id FROM local_kratom_units)) AS kratom_units
 FROM local_units;
 
 CREATE OR REPLACE TEMP TABLE local_background_terms AS
-SELECT getvariable('bg_source') AS source, term, count(*) AS reports, 'local' AS method
+SELECT getvariable('bg_source') AS source, term, count(*) AS reports, 'local' AS method,
+       count(*) FILTER (WHERE unit_id IN (SELECT unit_id FROM local_kratom_units)) AS kratom_units
 FROM local_unit_terms
 GROUP BY term;

@@ -13,3 +13,6 @@ SELECT source, total_reports, 'all reports of openFDA ' || endpoint AS backgroun
 -- Every report of the endpoint is in the background, so every kratom report in scope is taken out.
 CREATE OR REPLACE TEMP VIEW signal_background_kratom AS
 SELECT source, report_id FROM reports;
+-- Empty unless a local background counted in probable cases put its kratom cases there
+-- (queries/local_background.py use_in): c and d then take out cases, not reports.
+CREATE TEMP TABLE IF NOT EXISTS background_kratom_units (source VARCHAR, term VARCHAR, units BIGINT);

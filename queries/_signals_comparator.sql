@@ -16,3 +16,6 @@ FROM comparator_totals AS t JOIN signal_comparator USING (source, comparator);
 -- comparator's search finds are in its counts, and only they are taken out of c and d.
 CREATE OR REPLACE TEMP VIEW signal_background_kratom AS
 SELECT r.source, r.report_id FROM comparator_reports AS r JOIN signal_comparator USING (source, comparator) WHERE r.in_comparator;
+-- Empty unless a local background counted in probable cases put its kratom cases there
+-- (queries/local_background.py use_in): c and d then take out cases, not reports.
+CREATE TEMP TABLE IF NOT EXISTS background_kratom_units (source VARCHAR, term VARCHAR, units BIGINT);

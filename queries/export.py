@@ -350,8 +350,12 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
     base["signals"] = signals_part(filters, info, warnings, requests, min_reports, sort)
     base["signals"]["comparator"] = None if comparator is None else comparator_part(comparator, frame)
     base["signals"]["strata"] = None if outside is None else strata_part(outside)
+    local_cases = frame is not None and "cd_unit" in frame.columns and bool((frame["cd_unit"] == "probable cases").any())
+    if local_cases:
+        base["signals"]["unit"] = ("a and b count probable cases; c and d count probable cases of the local background (kratom-ae bulk background --cases), with every "
+                                   "such case holding a kratom report in scope taken out (background_kratom_units, background_kratom_units_naming_term)")
     if ebgm_priors is not None:  # not in the API background's provenance, which stays as it was
-        base["signals"]["ebgm"] = ebgm_part(ebgm_priors)
+        base["signals"]["ebgm"] = ebgm_part(ebgm_priors, "probable cases" if local_cases else "reports")
     if comparator is not None:
         from kratom_ae.queries.signals import for_comparator
 
@@ -361,7 +365,7 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
     return json_document(base | {"written_as": written_as("csv", guard)})
 
 
-def ebgm_part(priors) -> dict:
+def ebgm_part(priors, unit: str = "reports") -> dict:
     """What the ebgm, eb05 and eb95 columns are, and each source's prior."""
     from kratom_ae.queries.ebgm import PARAM_LIMIT
 
@@ -372,8 +376,8 @@ def ebgm_part(priors) -> dict:
         "reference": "DuMouchel W. Bayesian data mining in large frequency tables, with an application to the FDA spontaneous reporting system. "
                      "The American Statistician 1999; 53(3): 177-190",
         "pair": "the pair of kratom (any kratom product, any role) and the term in the local background's drug-by-event table (queries/_local_drug_events.sql): "
-                "ebgm_n = its reports (latest version) naming a kratom product and the term, ebgm_expected = kratom's reports x the term's reports / all reports, "
-                "each among the reports naming some drug and some term; not a, b, c or d",
+                f"ebgm_n = its {unit} (latest version) naming a kratom product and the term, ebgm_expected = kratom's {unit} x the term's {unit} / all {unit}, "
+                f"each among the {unit} naming some drug and some term; not a, b, c or d",
         "parameter_limit": PARAM_LIMIT,
         "priors": priors,
     }

@@ -52,8 +52,9 @@ def connect(store: bulk_background.Store) -> duckdb.DuckDBPyConnection:
 
 
 def count_source(store: bulk_background.Store, unit: str = "report", comparator: list[str] | None = None, exclude_kratom: bool = False,
-                 strata: bool = False, drug_events: bool = False) -> dict[str, pd.DataFrame]:
-    """One source's local background (see _local_background.sql for what it counts)."""
+                 strata: bool = False, drug_events: bool = False, kratom_reports: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """One source's local background (see _local_background.sql for what it counts);
+    kratom_reports: the report ids of the kratom reports in scope, whose units kratom_units counts."""
     if unit not in UNITS:
         raise KratomAEError(f"The unit must be one of {', '.join(UNITS)}, not {unit!r}.")
     con = connect(store)
@@ -76,6 +77,7 @@ def count_source(store: bulk_background.Store, unit: str = "report", comparator:
             con.execute("CREATE TEMP TABLE local_cases AS SELECT report_id, case_id FROM read_parquet($f)", {"f": str(cases_file)})
         else:
             con.execute("CREATE TEMP TABLE local_cases (report_id VARCHAR, case_id VARCHAR)")
+        con.execute("CREATE TEMP TABLE local_kratom_reports AS SELECT unnest($r::VARCHAR[]) AS report_id", {"r": kratom_reports or []})
         con.execute(internal_sql("local_background"))
         out = {"totals": con.execute("SELECT * FROM local_background_totals").df(),
                "terms": con.execute("SELECT * FROM local_background_terms ORDER BY term").df()}
@@ -92,14 +94,15 @@ def count_source(store: bulk_background.Store, unit: str = "report", comparator:
 
 
 def local_background(cache: Path, sources: list[str], unit: str = "report", comparator: list[str] | None = None, exclude_kratom: bool = False,
-                     strata: bool = False, drug_events: bool = False) -> Counts:
+                     strata: bool = False, drug_events: bool = False, kratom_reports: dict[str, list[str]] | None = None) -> Counts:
     """The local background of each source, from the stores of the newest whole exports in
-    `cache` (KratomAEError unless each is built whole)."""
+    `cache` (KratomAEError unless each is built whole); kratom_reports: per source the report
+    ids of the kratom reports in scope (kratom_in_scope), whose units kratom_units counts."""
     parts: dict[str, list[pd.DataFrame]] = {}
     provenance = []
     for source in sources:
         store = bulk_background.opened(cache, source)
-        for key, frame in count_source(store, unit, comparator, exclude_kratom, strata, drug_events).items():
+        for key, frame in count_source(store, unit, comparator, exclude_kratom, strata, drug_events, (kratom_reports or {}).get(source)).items():
             parts.setdefault(key, []).append(frame)
         provenance.append({"source": source, "endpoint": store.export.endpoint, "export_date": store.export.export_date, "store": str(store.folder),
                            "unit": unit, "comparator": comparator, "exclude_kratom": exclude_kratom,
@@ -111,11 +114,21 @@ def local_background(cache: Path, sources: list[str], unit: str = "report", comp
     return Counts(joined("totals"), joined("terms"), joined("strata"), joined("stratum_terms"), joined("drug_events"), provenance)
 
 
+def kratom_in_scope(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Per source the report ids of the kratom reports in scope (prepare_scope must have run):
+    with unit = 'case' every in-scope report of every case."""
+    frame = con.execute(internal_sql("local_kratom_reports")).df()
+    return {source: rows["report_id"].tolist() for source, rows in frame.groupby("source")}
+
+
 def use_in(con: duckdb.DuckDBPyConnection, counts: Counts) -> None:
     """Put a local background in place of the cached API one, for this connection only:
     temporary tables named background_totals and background_terms, with their columns, which
     DuckDB reads before the database's own (queries/_signals.sql, background_info.sql read them
-    by name). The database is not changed: signals opens it read-only for this."""
+    by name). The database is not changed: signals opens it read-only for this. Counted in
+    probable cases, the background's cases holding a kratom report in scope go in a table
+    background_kratom_units too, which _signals.sql takes out of c and d in place of the
+    kratom reports."""
     rows = []
     for entry in counts.provenance:
         total = counts.totals.loc[counts.totals["source"] == entry["source"], "total_reports"]
@@ -130,6 +143,12 @@ def use_in(con: duckdb.DuckDBPyConnection, counts: Counts) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE background_terms AS SELECT source, term, reports::BIGINT AS reports, method FROM local_terms_input")
     con.unregister("local_totals_input")
     con.unregister("local_terms_input")
+    if (counts.totals["unit"] == "probable cases").all():
+        # The total of each source is its row with no term.
+        units = pd.concat([counts.totals[["source", "kratom_units"]].assign(term=None), counts.terms[["source", "term", "kratom_units"]]], ignore_index=True)
+        con.register("local_kratom_input", units[["source", "term", "kratom_units"]])
+        con.execute("CREATE OR REPLACE TEMP TABLE background_kratom_units AS SELECT source, term::VARCHAR AS term, kratom_units::BIGINT AS units FROM local_kratom_input")
+        con.unregister("local_kratom_input")
 
 
 # The columns kratom_ebgm adds to the signals table (queries/signals.add_ebgm), in this order.

@@ -212,7 +212,11 @@ def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str, co
     frame = con.execute(internal_sql("signals")).df()
     counts = ["a", "b", "c", "d", "kratom_reports_naming_term", "kratom_reports_in_scope", "kratom_reports_in_background_naming_term", "kratom_reports_in_background",
               "background_term_reports", "background_total_reports"]
-    frame = frame[["source", "term", "a", "b", "c", "d", "ab_unit", "cd_unit", "background", *counts[4:], "background_method"]].astype({k: "Int64" for k in counts})
+    # Counted in probable cases, c and d take out the local background's kratom cases: shown
+    # beside the kratom reports, which they then are not.
+    if (frame["cd_unit"] == "probable cases").any():
+        counts += ["background_kratom_units_naming_term", "background_kratom_units"]
+    frame = frame[["source", "term", "a", "b", "c", "d", "ab_unit", "cd_unit", "background", *counts[4:10], "background_method", *counts[10:]]].astype({k: "Int64" for k in counts})
     if comparator is not None:
         # No 2x2 table without comparator reports (comparator_warnings says so): nor a test in the run's family.
         frame = frame[frame["background_total_reports"].fillna(0) > 0].reset_index(drop=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -475,3 +476,87 @@ def test_a_file_in_place_of_the_cache_is_refused(tmp_path):
     result = runner.invoke(app, ["bulk", "background", str(path)])
     assert result.exit_code == 2 and "is a file, not a folder" in result.stderr
     assert path.read_bytes() == b"not a folder"
+
+
+@pytest.fixture(scope="module")
+def local_case_signals(background, fetched_db, tmp_path_factory):
+    """One `signals --background local --unit case --csv FILE` run on the fetched database, no
+    request allowed, the priors fitted from ebgm.STARTS[1:2] alone (as local_signals): (the
+    text shown, the CSV rows, the provenance)."""
+    import csv
+
+    from kratom_ae.cli import output as cli_output
+    from kratom_ae.queries import ebgm
+    from test_output import Recording
+    from vcr_setup import make_vcr
+
+    cache, _, _ = background
+    folder = tmp_path_factory.mktemp("local-case-signals")
+    out = io.StringIO()
+    console = Recording(file=out, width=80, force_terminal=True, color_system=None)
+    with pytest.MonkeyPatch.context() as patch, make_vcr("none").use_cassette("empty_never_recorded.json"):
+        patch.setattr(cli_output, "stdout_console", lambda: console)
+        patch.setattr(ebgm, "STARTS", ebgm.STARTS[1:2])
+        result = runner.invoke(app, ["signals", "--db", str(fetched_db), "--background", "local", "--bulk", str(cache), "--unit", "case", "--csv", str(folder / "signals.csv")])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO((folder / "signals.csv").read_text(encoding="utf-8"))))
+    provenance = json.loads((folder / "signals.csv.provenance.json").read_text(encoding="utf-8"))
+    return out.getvalue(), rows, provenance
+
+
+def test_signals_local_in_cases_counts_c_and_d_in_the_background_s_probable_cases(background, fetched_db, local_case_signals):
+    """c and d count the local background's probable cases (oracle.cases over every latest
+    report of the bulk records), every case holding a kratom report of the database taken out:
+    a case naming the term when any of its reports does. a and b are the API run's in cases."""
+    _, faers, caers = background
+    _, rows, provenance = local_case_signals
+    con = duckdb.connect(str(fetched_db), read_only=True)
+    kratom = {(s, r) for s, r in con.execute("SELECT source, report_id FROM reports WHERE is_kratom_report").fetchall()}
+    con.close()
+    expected, taken = {}, {}
+    for source, records, id_field, shape in (("faers", faers, "safetyreportid", oracle.faers_report), ("caers", caers, "report_number", oracle.caers_report)):
+        reports = [shape(r) for r in oracle.latest_of(records, id_field)]
+        grouped = oracle.cases(reports)
+        terms: dict = {}
+        with_kratom = set()
+        for r in reports:
+            case = grouped[(source, r.report_id)]
+            terms.setdefault(case, set()).update(r.reactions)
+            if (source, r.report_id) in kratom:
+                with_kratom.add(case)
+        others = [ts for case, ts in terms.items() if case not in with_kratom]
+        naming = Counter(t for ts in others for t in ts)
+        expected[source] = (len(others), naming)
+        taken[source] = len(with_kratom)
+    assert taken["faers"] > 2000 and len(rows) == 69
+    for row in rows:
+        total, naming = expected[row["source"]]
+        c = naming[oracle.term(row["term"])]
+        assert (int(row["c"]), int(row["d"])) == (c, total - c), row["term"]
+        assert (row["ab_unit"], row["cd_unit"]) == ("probable cases", "probable cases")
+        assert int(row["background_kratom_units"]) == taken[row["source"]]
+        assert int(row["background_term_reports"]) - int(row["background_kratom_units_naming_term"]) == c
+    assert provenance["signals"]["unit"].startswith("a and b count probable cases; c and d count probable cases of the local background")
+    assert "its probable cases (latest version)" in provenance["signals"]["ebgm"]["pair"]
+
+
+def test_signals_local_in_cases_says_c_and_d_count_cases(local_case_signals):
+    text, rows, _ = local_case_signals
+    said = " ".join(text.split())
+    assert "(2x2 tables of probable cases)" in said
+    taken = {r["source"]: int(r["background_kratom_units"]) for r in rows}
+    assert (f"taken out of c + d: caers {taken['caers']:,} cases holding a kratom report in scope, faers {taken['faers']:,} cases holding a kratom report in scope.") in said
+    assert "c = other probable cases of the local background naming it" in said
+    assert "(N = its probable cases naming a kratom product" in said
+    # The background's total is of cases: the local store's 16,236 FAERS reports grouped.
+    assert re.search(r"Background faers: [0-9,]+ probable cases in openFDA drug/event, the local background of the bulk export", said)
+    assert "reports in openFDA" not in said
+
+
+def test_signals_local_in_cases_needs_a_store_grouped_in_cases(fetched_db, tmp_path):
+    rng = random.Random(7)
+    cache = built(tmp_path, {"faers": [[record(rng, "16300001", "1", "Nausea")]]})
+    result = runner.invoke(app, ["signals", "--db", str(fetched_db), "--source", "faers", "--background", "local", "--bulk", str(cache), "--unit", "case"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: The local background of drug/event has no probable cases yet; group them first: kratom-ae bulk background ")
+    assert result.stderr.endswith(" --source faers --cases.\n") and result.stderr.count("\n") == 1
