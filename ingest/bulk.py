@@ -28,7 +28,7 @@ import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from kratom_ae.ingest.errors import KratomAEError
@@ -575,3 +575,15 @@ def exports_in(cache: Path, source: str) -> Iterator[Path]:
     base = cache / ENDPOINTS[source].replace("/", "-")
     if base.is_dir():
         yield from sorted((p for p in base.iterdir() if p.is_dir() and SAFE_PART.match(p.name)), reverse=True)
+
+
+def batches(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    """Records in lists of `size` (the last shorter): the pages both bulk ways in shape."""
+    batch: list[bytes] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

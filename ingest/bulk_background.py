@@ -139,7 +139,7 @@ def build_partition(path: Path, target: Path, number: int, export: bulk.Export, 
         staging = Staging(None, terms, source.name, source.id_field, folder=Path(scratch), threaded=True)
         try:
             staging.begin_query()
-            for records in batches(counted(bulk.partition_records(path)), PAGE_RECORDS):
+            for records in bulk.batches(counted(bulk.partition_records(path)), PAGE_RECORDS):
                 staging.read_page(page_body(records))
                 staging.page_done()
             staged = staging.finish()
@@ -236,17 +236,6 @@ def built_digest(folders: list[Path]) -> str | None:
         except (OSError, ValueError):
             continue
     return None
-
-
-def batches(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    batch: list[bytes] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def page_body(records: list[bytes]) -> bytes:

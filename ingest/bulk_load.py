@@ -240,7 +240,7 @@ def add_records(staging: Staging, sieve: Sieve, path: Path, source: Source, term
             unzipped.path.unlink(missing_ok=True)
     records = bulk.partition_records(path) if texts is None else (bulk.parse_record(text) for text in texts)
     wanted = (as_json(r) for r in records if str(r.get(source.id_field)) in shared and not kept_by_name(r, source, terms))
-    for records in batches(wanted, PAGE_RECORDS):
+    for records in bulk.batches(wanted, PAGE_RECORDS):
         staging.read_page(page_body(records, run["last_updated"], run["disclaimer"]))
         staging.page_done()
         run["records_received"] += len(records)
@@ -289,7 +289,7 @@ def load_partition(staging: Staging, sieve: Sieve, path: Path, unzipped: bulk.Un
         "disclaimer": meta.get("disclaimer") if isinstance(meta.get("disclaimer"), str) else None,
     }
     staging.begin_query()
-    for records in batches(kept(records, source, terms, counted, count=found is None), PAGE_RECORDS):
+    for records in bulk.batches(kept(records, source, terms, counted, count=found is None), PAGE_RECORDS):
         staging.read_page(page_body(records, last_updated, run["disclaimer"]))
         staging.page_done()
         run["records_received"] += len(records)
@@ -349,17 +349,6 @@ def names(record: dict, fields: list[str]) -> Iterator[str]:
 def flat(values: list) -> Iterator:
     for value in values:
         yield from (value if isinstance(value, list) else [value])
-
-
-def batches(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    batch: list[bytes] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def page_body(records: list[bytes], last_updated: str, disclaimer: str | None) -> bytes:
