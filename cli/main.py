@@ -551,6 +551,10 @@ def signals(
         Optional[Path],
         typer.Option("--comparator", metavar="FILE", parser=input_path, help="Compare with the reports of these products (a terms file, as fetch --terms reads) instead of all of openFDA; a report naming both is a kratom report."),
     ] = None,
+    comparator_ingredients: Annotated[
+        Optional[list[str]],
+        typer.Option("--comparator-ingredient", metavar="NAME", help="With --background local: compare with the reports of products, not kratom, of this ingredient (repeat for more) instead of all reports."),
+    ] = None,
     adjusted: Annotated[
         bool,
         typer.Option("--adjusted", help="Also Mantel-Haenszel ROR and PRR stratified by sex, age band and report year (FAERS; about 100 more requests the first time, and more for rare terms)."),
@@ -579,7 +583,8 @@ def signals(
 
         outputs.check_csv_option(csv_file, db, reads={"--counts": counts})
         if counts is not None:
-            cannot = [option for option, given in (("--source", source), ("--role", role), ("--refresh", refresh or None), ("--comparator", comparator), ("--adjusted", adjusted or None)) if given is not None]
+            cannot = [option for option, given in (("--source", source), ("--role", role), ("--refresh", refresh or None), ("--comparator", comparator),
+                                                   ("--comparator-ingredient", comparator_ingredients), ("--adjusted", adjusted or None)) if given is not None]
             if cannot:
                 raise KratomAEError(f"--counts takes its 2x2 tables from your file as they are, so {' and '.join(cannot)} cannot apply; leave {'it' if len(cannot) == 1 else 'them'} out.")
             frame = signal_lib.counts_table(counts, min_reports, sort.value)
@@ -592,7 +597,7 @@ def signals(
             from kratom_ae.queries import library
 
             filters = make_filters(source, None, None, role, False, None, unit)
-            if adjusted and (comparator is not None or filters.unit == "case"):
+            if adjusted and (comparator is not None or comparator_ingredients or filters.unit == "case"):
                 raise KratomAEError(
                     "--adjusted stratifies reports against all of openFDA, so it takes neither --comparator nor --unit case (a probable case's reports may fall in different strata); leave one out."
                 )
@@ -606,27 +611,29 @@ def signals(
                 raise KratomAEError("--bulk names the local background; add --background local to use it.")
             if local and refresh:
                 raise KratomAEError("--refresh asks openFDA again, and --background local asks openFDA nothing; leave one out.")
-            if local and (comparator is not None or adjusted):
-                raise KratomAEError(f"--background local counts against all of FAERS only so far, so it takes no {'--comparator' if comparator is not None else '--adjusted'}; leave it out, or use the openFDA background.")
+            if local and comparator is not None:
+                raise KratomAEError("--background local compares by ingredient, not by openFDA's search of a terms file: name the ingredients with --comparator-ingredient NAME.")
+            if comparator_ingredients and not local:
+                raise KratomAEError("--comparator-ingredient compares by ingredient in the local background; add --background local --bulk DIR, or give openFDA's background a terms file with --comparator FILE.")
             ebgm_priors = None  # with --background local: the empirical-Bayes prior of each source
             with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
                 client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
 
                 def table(con):
                     """The signals table and what is shown and written with it."""
-                    frame = signal_lib.signal_table(con, min_reports, sort.value, chosen, adjusted)
+                    frame = signal_lib.signal_table(con, min_reports, sort.value, chosen, adjusted, local=local)
                     if local:
                         frame = signal_lib.add_ebgm(frame, ebgm_scores)
                     outside = signal_lib.strata_outside(con) if adjusted else None
                     if outside is not None and filters.source != "all":
                         outside = outside[outside["source"] == filters.source].reset_index(drop=True)
-                    info = signal_lib.background_info(con, chosen)
+                    info = signal_lib.background_info(con, None if local else chosen)
                     # The background of a source out of scope is cached too, but not this table's.
                     info = info[info["source"] == filters.source].reset_index(drop=True) if filters.source != "all" else info
-                    warnings = signal_lib.release_warnings(info) + signal_lib.comparator_warnings(info, chosen)
+                    warnings = signal_lib.release_warnings(info) + signal_lib.comparator_warnings(info, chosen, local)
                     provenance = (
                         export.signals_provenance(con, db, filters, info, warnings, client.requests_sent, min_reports, sort.value, guard=not unguarded, comparator=chosen, frame=frame, outside=outside,
-                                                   ebgm_priors=ebgm_priors)
+                                                   ebgm_priors=ebgm_priors, local=counted.provenance if local else None)
                         if csv_file else None
                     )
                     return frame, info, outside, warnings, client.requests_sent, store.synthetic_warning(store.synthetic_sources(con)), provenance
@@ -643,8 +650,10 @@ def signals(
                         from kratom_ae.queries import local_background
 
                         in_scope = [row[0] for row in con.execute("SELECT DISTINCT source FROM scope_reports ORDER BY source").fetchall()]
-                        counted = local_background.local_background(bulk_cache, in_scope, unit=filters.unit, drug_events=True,
-                                                                    kratom_reports=local_background.kratom_in_scope(con) if filters.unit == "case" else None)
+                        counted = local_background.local_background(bulk_cache, in_scope, unit=filters.unit, comparator=comparator_ingredients, drug_events=True,
+                                                                    kratom_reports=local_background.kratom_in_scope(con), mh_strata=adjusted)
+                        if counted.comparator is not None:
+                            chosen = local_background.IngredientComparator(tuple(counted.comparator))
                         local_background.use_in(con, counted)
                         ebgm_scores, ebgm_priors = local_background.kratom_ebgm(counted)
                     cached = local or complete(con)

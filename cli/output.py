@@ -362,7 +362,9 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
         counted = "Counts: a, b, c and d as your counts file gives them (a = the product's reports naming the term, b = its reports not naming it, c = other reports naming it, d = other reports not naming it)."
     if comparator is not None:
         title = title.replace("often with kratom", f"often with kratom against the comparator {comparator.names}")
-        counted = for_comparator(counted.replace("c = other reports naming it, d = other reports not naming it", "c = comparator reports naming it, d = comparator reports not naming it"))
+        counted = for_comparator(counted.replace("c = other reports naming it, d = other reports not naming it", "c = comparator reports naming it, d = comparator reports not naming it")
+                                 .replace("c = other probable cases of the local background naming it", "c = comparator probable cases of the local background naming it")
+                                 .replace("d = other probable cases of the local background not naming it", "d = comparator probable cases of the local background not naming it"), comparator)
     console.print(printable(title), markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_frame(shown[columns], console, key=table_key(counted_by_kratom_ae=filters is not None))
     if filters is not None and "source" in frame.columns:
@@ -399,7 +401,9 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
     if comparator is not None:
         flags_text = flags_text.replace("inf: no other report names the term (c = 0)", "inf: no comparator report names the term (c = 0)")
     console.print(flags_text, markup=False, highlight=False, soft_wrap=not console.is_terminal)
-    if info is not None and comparator is not None:
+    # Counted from a bulk export's store (signals --background local), not asked of openFDA.
+    local = "background_method" in frame.columns and bool((frame["background_method"] == "local").any())
+    if info is not None and comparator is not None and not local:
         removed = {r.source: int(r.kratom_reports_in_background) for r in frame.drop_duplicates("source").itertuples()}
         for row in info.itertuples(index=False):
             console.print(
@@ -411,9 +415,16 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
     elif info is not None:
+        firsts = {r.source: r for r in frame.drop_duplicates("source").itertuples()}
         for row in info.itertuples(index=False):
+            held = ""
+            if local and not local_cases and row.source in firsts:
+                # The export holds the kratom reports it was made from, not those received since.
+                first = firsts[row.source]
+                held = (f"; {int(first.kratom_reports_in_background):,} of the {int(first.kratom_reports_in_scope):,} kratom reports in scope are in it "
+                        f"{'(with a comparator ingredient) ' if comparator is not None else ''}and taken out of c + d")
             console.print(
-                printable(f"Background {row.source}: {row.total_reports:,} {'probable cases' if local_cases else 'reports'} in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}); "
+                printable(f"Background {row.source}: {row.total_reports:,} {'probable cases' if local_cases else 'reports'} in openFDA {row.endpoint} (last_updated {row.background_last_updated}, fetched {row.background_fetched_at}){held}; "
                           f"{requests} requests to openFDA in this run."),
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
@@ -430,11 +441,11 @@ def print_signals(frame: pd.DataFrame, filters, min_reports: int, info, requests
                     f"{row.strata_with_kratom_reports} of them holding kratom reports; terms with at least {background.MH_MIN_REPORTS} kratom reports. "
                     f"{row.kratom_reports_outside_strata:,} of the {row.kratom_reports_in_scope:,} kratom reports in scope fall outside every stratum and are left out of "
                     f"the MH estimates (sex not male or female {row.no_sex:,}, onset age not in years within the bands {row.no_age_in_years:,}, no report date in the periods "
-                    f"{row.no_report_date:,}; a report may miss several), as are openFDA's reports outside the strata ({row.background_reports_in_strata:,} are inside them)."
+                    f"{row.no_report_date:,}; a report may miss several), as are {'the local background' if local else 'openFDA'}'s reports outside the strata ({row.background_reports_in_strata:,} are inside them)."
                 ),
                 markup=False, highlight=False, soft_wrap=not console.is_terminal,
             )
-    console.print(for_comparator(honesty(filters), comparator), markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    console.print(for_comparator(honesty(filters, local_cases), comparator), markup=False, highlight=False, soft_wrap=not console.is_terminal)
     print_warning(console, warning)
 
 

@@ -161,6 +161,9 @@ class Comparator:
     def names(self) -> str:
         return ", ".join(t.term for t in self.terms if t.searched)
 
+    # What c and d take out, in the words of the caution (queries/signals.for_comparator).
+    taken_out = "with the kratom reports in scope that the comparator's search finds taken out"
+
 
 def load_comparator(path) -> Comparator:
     """A comparator from a terms file (ingest/terms.py's format). Its exclude terms would veto
@@ -346,14 +349,21 @@ class Stratum:
 STRATA = tuple(Stratum(sex, code, band, low, high, period, first, last) for sex, code in SEXES for band, low, high in AGE_BANDS for period, first, last in PERIODS)
 
 
-def use_strata(con: duckdb.DuckDBPyConnection) -> None:
-    """The temporary table signal_strata (every stratum of every source that has strata) and the
-    view strata_members (each kratom report in scope with its stratum); needs the scope views."""
+def define_strata(con: duckdb.DuckDBPyConnection) -> None:
+    """The temporary table signal_strata (every stratum of every source that has strata) and
+    strata_rule.sql's macro in_stratum, which says whether a report falls in one."""
     rows = [{"source": source, "stratum": s.key, "sex": s.sex, "band": s.band, "period": s.period, "age_low": s.age_low, "age_high": s.age_high,
              "first_date": s.first_date, "last_date": s.last_date} for source in STRATA_SOURCES for s in STRATA]
     con.register("signal_strata_frame", pd.DataFrame(rows))
     con.execute("CREATE OR REPLACE TEMP TABLE signal_strata AS SELECT * FROM signal_strata_frame")
     con.unregister("signal_strata_frame")
+    con.execute(sql("strata_rule"))
+
+
+def use_strata(con: duckdb.DuckDBPyConnection) -> None:
+    """define_strata, and the view strata_members (each kratom report in scope with its
+    stratum); needs the scope views."""
+    define_strata(con)
     con.execute(sql("strata_members"))
 
 

@@ -46,7 +46,8 @@ from kratom_ae.ingest.terms import Term
 from kratom_ae.ingest.text import plural, printable
 
 # The store's layout and columns: a store of another format is built again, not read.
-FORMAT = 1
+# 2: age_reported and age_unit_reported, the onset age as reported (signals --adjusted's strata).
+FORMAT = 2
 FOLDER = "background"
 TABLES = ("reports", "reactions", "ingredients")
 # Records handed to the shaping at a time, as the search API's pages are.
@@ -183,6 +184,10 @@ def opened(cache: Path, source: str, digest: str | None = None) -> Store:
     if digest is None:
         digest = built_digest(folders)
     whole = [f for f, p in zip(folders, export.partitions) if is_built(f, p, export, digest)]
+    older = sorted({str(r.get("format")) for r in partition_records(folders) if r.get("format") != FORMAT})
+    if older and not whole:
+        raise KratomAEError(f"The local background of the {export.endpoint} export {export.export_date} in {cache} was built by an earlier kratom-ae "
+                            f"(store format {', '.join(older)}; this one reads {FORMAT}); build it again: kratom-ae bulk background {cache} --source {source}.")
     if len(whole) < len(folders):
         raise KratomAEError(f"The local background of the {export.endpoint} export {export.export_date} in {cache} is not whole "
                             f"({len(whole):,} of {plural(len(folders), 'partition')} built); build it first: kratom-ae bulk background {cache} --source {source}.")
@@ -227,6 +232,15 @@ def group_cases(store: Store) -> int:
     os.replace(partial, store.folder / CASES_FILE)
     (store.folder / CASES_RECORD).write_text(json.dumps({"partitions": partitions_key(store), "shared": shared, "grouped_at": str(utcnow())}, indent=1), encoding="utf-8")
     return shared
+
+
+def partition_records(folders: list[Path]) -> Iterator[dict]:
+    """The partition.json of each folder that has a readable one."""
+    for folder in folders:
+        try:
+            yield json.loads((folder / "partition.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
 
 
 def built_digest(folders: list[Path]) -> str | None:

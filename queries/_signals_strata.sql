@@ -1,19 +1,29 @@
 -- _signals_strata: the 2x2 table of every reaction term with enough kratom reports in every
 -- stratum of sex, age band and report year that holds a kratom report in scope (used by
 -- `kratom-ae signals --adjusted` for Mantel-Haenszel estimates; needs the scope views,
--- signal_strata and strata_members of ingest/background.py use_strata, and the cached strata).
+-- signal_strata and strata_members of ingest/background.py use_strata, signal_background_kratom
+-- of _signals_all.sql or _signals_local.sql, and the cached strata or the local ones).
 -- row: a reaction term of a source in one stratum
 -- counts: reports (kratom reports in scope in the stratum: a, b; the stratum's other reports in
---   openFDA: c, d, with every kratom report in scope of the stratum taken out)
+--   the background: c, d, with the kratom reports in scope of the stratum that it counts taken out)
 -- columns: source, term, stratum, a, b, c, d
 -- key: source, term, stratum
 -- parameters: mh_min_reports (a term needs this many kratom reports in scope)
 -- A stratum with no kratom report in scope adds 0 to every Mantel-Haenszel sum: it is left out.
-WITH kratom AS (SELECT source, stratum, count(*) AS n FROM strata_members WHERE stratum IS NOT NULL GROUP BY ALL),
+-- As in _signals.sql, c and d take out the kratom reports in scope that the background counts
+-- (signal_background_kratom: every one with openFDA's strata; with the local background's, those
+-- the export holds).
+WITH members AS (
+    SELECT m.report_key, m.source, m.stratum, k.report_id IS NOT NULL AS in_background
+    FROM strata_members AS m JOIN reports AS r USING (report_key)
+    LEFT JOIN signal_background_kratom AS k ON k.source = r.source AND k.report_id = r.report_id
+    WHERE m.stratum IS NOT NULL
+),
+kratom AS (SELECT source, stratum, count(*) AS n, count(*) FILTER (WHERE in_background) AS counted FROM members GROUP BY ALL),
 naming AS (
-    SELECT m.source, m.stratum, x.reaction_pt AS term, count(*) AS n
-    FROM reactions AS x JOIN strata_members AS m USING (report_key)
-    WHERE x.is_first_mention AND m.stratum IS NOT NULL
+    SELECT m.source, m.stratum, x.reaction_pt AS term, count(*) AS n, count(*) FILTER (WHERE m.in_background) AS counted
+    FROM reactions AS x JOIN members AS m USING (report_key)
+    WHERE x.is_first_mention
     GROUP BY ALL
 ),
 terms AS (
@@ -23,8 +33,8 @@ terms AS (
 SELECT t.source, coalesce(l.label, t.term) AS term, k.stratum,
        coalesce(nm.n, 0) AS a,
        k.n - coalesce(nm.n, 0) AS b,
-       coalesce(st.reports, z.reports) - coalesce(nm.n, 0) AS c,
-       tot.total_reports - k.n - (coalesce(st.reports, z.reports) - coalesce(nm.n, 0)) AS d
+       coalesce(st.reports, z.reports) - coalesce(nm.counted, 0) AS c,
+       tot.total_reports - k.counted - (coalesce(st.reports, z.reports) - coalesce(nm.counted, 0)) AS d
 FROM terms AS t
 JOIN kratom AS k USING (source)
 LEFT JOIN naming AS nm ON nm.source = t.source AND nm.stratum = k.stratum AND nm.term = t.term

@@ -339,19 +339,25 @@ def cached_signals(con: duckdb.DuckDBPyConnection, filters: Filters):
 
 
 def signals_provenance(con, db, filters, info, warnings, requests, min_reports, sort, counts_file=None, guard: bool = True, comparator=None, frame=None, outside=None,
-                       ebgm_priors=None) -> str:
+                       ebgm_priors=None, local=None) -> str:
     """Provenance of a signals table: the usual one, plus the background and its requests (and
-    with the local background, the empirical-Bayes prior of each source)."""
+    with the local background, local_background.Counts.provenance: the stores, exports and
+    partitions it was counted from, and the empirical-Bayes prior of each source)."""
     base = provenance(con, db, filters, {}) if con is not None else {
         "tool": "kratom-ae", "tool_version": __version__, "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "counts_file": str(Path(counts_file).resolve()),
     }
     base.pop("tables", None)
     base["signals"] = signals_part(filters, info, warnings, requests, min_reports, sort)
-    base["signals"]["comparator"] = None if comparator is None else comparator_part(comparator, frame)
+    base["signals"]["comparator"] = None if comparator is None else ingredient_comparator_part(comparator, frame) if local is not None else comparator_part(comparator, frame)
+    if local is not None:
+        base["signals"]["local_background"] = local
     base["signals"]["strata"] = None if outside is None else strata_part(outside)
     local_cases = frame is not None and "cd_unit" in frame.columns and bool((frame["cd_unit"] == "probable cases").any())
     if local_cases:
+        from kratom_ae.queries.signals import honesty
+
+        base["signals"]["caution"] = honesty(filters, local_cases=True)
         base["signals"]["unit"] = ("a and b count probable cases; c and d count probable cases of the local background (kratom-ae bulk background --cases), with every "
                                    "such case holding a kratom report in scope taken out (background_kratom_units, background_kratom_units_naming_term)")
     if ebgm_priors is not None:  # not in the API background's provenance, which stays as it was
@@ -359,9 +365,10 @@ def signals_provenance(con, db, filters, info, warnings, requests, min_reports, 
     if comparator is not None:
         from kratom_ae.queries.signals import for_comparator
 
-        base["signals"]["caution"] = for_comparator(base["signals"]["caution"])
+        base["signals"]["caution"] = for_comparator(base["signals"]["caution"], comparator)
         base["signals"]["unit"] = (("a and b count probable cases; " if filters.unit == "case" else "a and b count kratom reports; ")
-                                   + "c and d count reports of the comparator (" + comparator.names + "), with every kratom report in scope that its search finds taken out")
+                                   + f"c and d count {'probable cases' if local_cases else 'reports'} of the comparator ({comparator.names}), "
+                                   + ("with every such case holding a kratom report in scope taken out" if local_cases else comparator.taken_out))
     return json_document(base | {"written_as": written_as("csv", guard)})
 
 
@@ -396,6 +403,19 @@ def strata_part(outside) -> dict:
         "min_kratom_reports_for_mh": background.MH_MIN_REPORTS,
         "zero_cells": "a stratum without kratom reports or without other reports adds nothing; no continuity correction otherwise",
         "outside_every_stratum": outside.astype(object).where(outside.notna(), None).to_dict("records"),
+    }
+
+
+def ingredient_comparator_part(comparator, frame) -> dict:
+    """What a comparator of the local background is (local_background.IngredientComparator)."""
+    firsts = frame.drop_duplicates("source").sort_values("source") if frame is not None and len(frame) else frame
+    return {
+        "ingredients": list(comparator.ingredients),
+        "background": "the reports (latest version) of each source's local background with a product, not kratom, of one of these ingredients "
+                      "(product_ingredients.ingredient, normalized: upper case, punctuation as spaces)",
+        "both_named_rule": "a report naming kratom and a comparator ingredient is a kratom report (a or b), and is not in c or d: the kratom reports in scope that "
+                           "the comparator's reports hold are taken out of its counts",
+        "kratom_reports_in_scope_in_comparator": {} if firsts is None else {r.source: int(r.kratom_reports_in_background) for r in firsts.itertuples()},
     }
 
 

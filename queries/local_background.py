@@ -4,7 +4,8 @@ ingest/bulk_background.py builds it from a bulk export): no request to openFDA.
 queries/_local_background.sql counts one source's store in the shapes of the cached API
 background (background_totals, background_terms), in reports or probable cases, over every
 report or over the reports of a comparator's ingredients; queries/_local_background_strata.sql
-the same by sex, age group and year received; queries/_local_drug_events.sql the
+the same by sex, age group and year received, queries/_local_background_mh.sql in the strata of
+signals --adjusted (ingest/background.py STRATA); queries/_local_drug_events.sql the
 ingredient-by-event table an empirical-Bayes prior is fitted on (queries/ebgm.py). The store is
 read by a DuckDB of its own, in memory: the user's database reads no file, and gets the counts
 as frames.
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from kratom_ae.ingest import bulk_background
+from kratom_ae.ingest.background import STRATA_SOURCES, define_strata
 from kratom_ae.ingest.errors import KratomAEError
 from kratom_ae.ingest.sqlfiles import sql
 from kratom_ae.queries.library import internal_sql
@@ -27,6 +29,22 @@ from kratom_ae.queries.library import internal_sql
 # DuckDB spills beyond this to the store's folder (all of FAERS is some 20 million reports).
 MEMORY_LIMIT = "1GB"
 UNITS = ("report", "case")
+
+
+@dataclass(frozen=True)
+class IngredientComparator:
+    """signals --background local --comparator-ingredient NAME ...: against the reports of the
+    local background with a product, not kratom, of one of these ingredients (normalized as the
+    store keeps them, ingredient_names), instead of all of them."""
+
+    ingredients: tuple[str, ...]
+
+    @property
+    def names(self) -> str:
+        return f"{', '.join(self.ingredients)} (by ingredient)"
+
+    # What c and d take out, in the words of the caution (queries/signals.for_comparator).
+    taken_out = "with the kratom reports in scope that have one of its ingredients taken out"
 
 
 @dataclass
@@ -41,6 +59,10 @@ class Counts:
     stratum_terms: pd.DataFrame | None = None
     drug_events: pd.DataFrame | None = None
     provenance: list[dict] = field(default_factory=list)
+    kratom_held: pd.DataFrame | None = None  # the kratom reports in scope the population holds
+    mh_totals: pd.DataFrame | None = None  # by the strata of signals --adjusted
+    mh_terms: pd.DataFrame | None = None
+    comparator: list[str] | None = None  # the comparator's ingredients, normalized (None: every report)
 
 
 def connect(store: bulk_background.Store) -> duckdb.DuckDBPyConnection:
@@ -51,12 +73,32 @@ def connect(store: bulk_background.Store) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def ingredient_names(names: list[str] | None) -> list[str] | None:
+    """A comparator's ingredient names as the store keeps ingredients (normalize_name of
+    ingest/sql/shaping_macros.sql: "Oxycodone " is OXYCODONE), each once, sorted; None for none."""
+    if names is None:
+        return None
+    con = duckdb.connect()
+    try:
+        con.execute(sql("shaping_macros"))
+        normalized = [row[0] for row in con.execute("SELECT DISTINCT normalize_name(n) FROM unnest($n::VARCHAR[]) AS u(n) WHERE normalize_name(n) IS NOT NULL ORDER BY 1", {"n": names}).fetchall()]
+    finally:
+        con.close()
+    if not normalized:
+        raise KratomAEError("The comparator names no ingredient; give one or more ingredient names (such as OXYCODONE).")
+    return normalized
+
+
 def count_source(store: bulk_background.Store, unit: str = "report", comparator: list[str] | None = None, exclude_kratom: bool = False,
-                 strata: bool = False, drug_events: bool = False, kratom_reports: list[str] | None = None) -> dict[str, pd.DataFrame]:
+                 strata: bool = False, drug_events: bool = False, kratom_reports: list[str] | None = None, mh_strata: bool = False) -> dict[str, pd.DataFrame]:
     """One source's local background (see _local_background.sql for what it counts);
-    kratom_reports: the report ids of the kratom reports in scope, whose units kratom_units counts."""
+    kratom_reports: the report ids of the kratom reports in scope, whose units kratom_units counts
+    and of which "kratom_held" lists those the population holds; mh_strata: also by the strata of
+    signals --adjusted ("mh_totals", "mh_terms"; reports only)."""
     if unit not in UNITS:
         raise KratomAEError(f"The unit must be one of {', '.join(UNITS)}, not {unit!r}.")
+    if mh_strata and unit != "report":
+        raise KratomAEError("The strata of --adjusted count reports, not probable cases (a probable case's reports may fall in different strata).")
     con = connect(store)
     try:
         for name in ("reports", "reactions", "ingredients"):
@@ -64,12 +106,7 @@ def count_source(store: bulk_background.Store, unit: str = "report", comparator:
         con.execute("SET VARIABLE bg_source = $s", {"s": store.source})
         con.execute("SET VARIABLE bg_unit = $u", {"u": unit})
         con.execute("SET VARIABLE bg_exclude_kratom = $x", {"x": exclude_kratom})
-        names = None
-        if comparator is not None:
-            names = [row[0] for row in con.execute("SELECT DISTINCT normalize_name(n) FROM unnest($n::VARCHAR[]) AS u(n) WHERE normalize_name(n) IS NOT NULL ORDER BY 1", {"n": comparator}).fetchall()]
-            if not names:
-                raise KratomAEError("The comparator names no ingredient; give one or more ingredient names (such as OXYCODONE).")
-        con.execute("SET VARIABLE bg_comparator = $c::VARCHAR[]", {"c": names})
+        con.execute("SET VARIABLE bg_comparator = $c::VARCHAR[]", {"c": ingredient_names(comparator)})
         cases_file = store.folder / bulk_background.CASES_FILE
         if unit == "case":
             if not bulk_background.cases_built(store):
@@ -80,7 +117,13 @@ def count_source(store: bulk_background.Store, unit: str = "report", comparator:
         con.execute("CREATE TEMP TABLE local_kratom_reports AS SELECT unnest($r::VARCHAR[]) AS report_id", {"r": kratom_reports or []})
         con.execute(internal_sql("local_background"))
         out = {"totals": con.execute("SELECT * FROM local_background_totals").df(),
-               "terms": con.execute("SELECT * FROM local_background_terms ORDER BY term").df()}
+               "terms": con.execute("SELECT * FROM local_background_terms ORDER BY term").df(),
+               "kratom_held": con.execute("SELECT * FROM local_background_kratom").df()}
+        if mh_strata:
+            define_strata(con)
+            con.execute(internal_sql("local_background_mh"))
+            out["mh_totals"] = con.execute("SELECT * FROM local_stratum_totals").df()
+            out["mh_terms"] = con.execute("SELECT * FROM local_stratum_terms").df()
         if strata:
             con.execute(internal_sql("local_background_strata"))
             out["strata"] = con.execute("SELECT * FROM local_background_strata ORDER BY ALL").df()
@@ -94,15 +137,21 @@ def count_source(store: bulk_background.Store, unit: str = "report", comparator:
 
 
 def local_background(cache: Path, sources: list[str], unit: str = "report", comparator: list[str] | None = None, exclude_kratom: bool = False,
-                     strata: bool = False, drug_events: bool = False, kratom_reports: dict[str, list[str]] | None = None) -> Counts:
+                     strata: bool = False, drug_events: bool = False, kratom_reports: dict[str, list[str]] | None = None, mh_strata: bool = False) -> Counts:
     """The local background of each source, from the stores of the newest whole exports in
     `cache` (KratomAEError unless each is built whole); kratom_reports: per source the report
-    ids of the kratom reports in scope (kratom_in_scope), whose units kratom_units counts."""
+    ids of the kratom reports in scope (kratom_in_scope), whose units kratom_units counts;
+    mh_strata: also in the strata of signals --adjusted, for the sources that have them."""
     parts: dict[str, list[pd.DataFrame]] = {}
     provenance = []
     for source in sources:
         store = bulk_background.opened(cache, source)
-        for key, frame in count_source(store, unit, comparator, exclude_kratom, strata, drug_events, (kratom_reports or {}).get(source)).items():
+        stratified = mh_strata and source in STRATA_SOURCES
+        counted = count_source(store, unit, comparator, exclude_kratom, strata, drug_events and comparator is None, (kratom_reports or {}).get(source), stratified)
+        if drug_events and comparator is not None:
+            # The prior and kratom's pairs are of the whole table, whatever c and d compare with.
+            counted["drug_events"] = count_source(store, unit, None, exclude_kratom, drug_events=True)["drug_events"]
+        for key, frame in counted.items():
             parts.setdefault(key, []).append(frame)
         provenance.append({"source": source, "endpoint": store.export.endpoint, "export_date": store.export.export_date, "store": str(store.folder),
                            "unit": unit, "comparator": comparator, "exclude_kratom": exclude_kratom,
@@ -111,7 +160,8 @@ def local_background(cache: Path, sources: list[str], unit: str = "report", comp
     def joined(key):
         return pd.concat(parts[key], ignore_index=True) if key in parts else None
 
-    return Counts(joined("totals"), joined("terms"), joined("strata"), joined("stratum_terms"), joined("drug_events"), provenance)
+    return Counts(joined("totals"), joined("terms"), joined("strata"), joined("stratum_terms"), joined("drug_events"), provenance,
+                  joined("kratom_held"), joined("mh_totals"), joined("mh_terms"), ingredient_names(comparator))
 
 
 def kratom_in_scope(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
@@ -132,7 +182,8 @@ def use_in(con: duckdb.DuckDBPyConnection, counts: Counts) -> None:
     rows = []
     for entry in counts.provenance:
         total = counts.totals.loc[counts.totals["source"] == entry["source"], "total_reports"]
-        rows.append({"source": entry["source"], "endpoint": f"{entry['endpoint']}, the local background of the bulk export {entry['export_date']}",
+        of = "" if counts.comparator is None else f", its reports with a product, not kratom, of {' or '.join(counts.comparator)}"
+        rows.append({"source": entry["source"], "endpoint": f"{entry['endpoint']}, the local background of the bulk export {entry['export_date']}{of}",
                      "total_reports": int(total.iloc[0]), "last_updated": max(p["last_updated"] for p in entry["partitions"]),
                      "kratom_last_updated": None, "fetched_at": pd.Timestamp(max(p["built_at"] for p in entry["partitions"])), "requests": 0})
     # Registered by name: with file access off, DuckDB does not look up Python variables.
@@ -143,12 +194,37 @@ def use_in(con: duckdb.DuckDBPyConnection, counts: Counts) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE background_terms AS SELECT source, term, reports::BIGINT AS reports, method FROM local_terms_input")
     con.unregister("local_totals_input")
     con.unregister("local_terms_input")
+    labels = pd.DataFrame({"source": [entry["source"] for entry in counts.provenance],
+                           "background": [background_label(entry, counts.comparator) for entry in counts.provenance]})
+    con.register("local_label_input", labels)
+    con.execute("CREATE OR REPLACE TEMP TABLE local_signal_background AS SELECT source::VARCHAR AS source, background::VARCHAR AS background FROM local_label_input")
+    con.unregister("local_label_input")
+    held = counts.kratom_held if counts.kratom_held is not None else pd.DataFrame({"source": [], "report_id": []})
+    con.register("local_held_input", held[["source", "report_id"]])
+    con.execute("CREATE OR REPLACE TEMP TABLE local_background_kratom AS SELECT source::VARCHAR AS source, report_id::VARCHAR AS report_id FROM local_held_input")
+    con.unregister("local_held_input")
+    if counts.mh_totals is not None:
+        # In the shapes of the cached API strata (schema.sql), which _signals_strata.sql and
+        # strata_outside.sql read: every stratum is whole (every term it names is listed).
+        con.register("local_mh_totals_input", counts.mh_totals.merge(pd.DataFrame(rows)[["source", "last_updated", "fetched_at"]], on="source"))
+        con.register("local_mh_terms_input", counts.mh_terms)
+        con.execute(internal_sql("local_strata_tables"))
+        con.unregister("local_mh_totals_input")
+        con.unregister("local_mh_terms_input")
     if (counts.totals["unit"] == "probable cases").all():
         # The total of each source is its row with no term.
         units = pd.concat([counts.totals[["source", "kratom_units"]].assign(term=None), counts.terms[["source", "term", "kratom_units"]]], ignore_index=True)
         con.register("local_kratom_input", units[["source", "term", "kratom_units"]])
         con.execute("CREATE OR REPLACE TEMP TABLE background_kratom_units AS SELECT source, term::VARCHAR AS term, kratom_units::BIGINT AS units FROM local_kratom_input")
         con.unregister("local_kratom_input")
+
+
+def background_label(entry: dict, comparator: list[str] | None) -> str:
+    """What a source's local background is, as the signals table's background column says it."""
+    where = f"openFDA {entry['endpoint']}, the local background of the bulk export {entry['export_date']}"
+    if comparator is None:
+        return f"all reports of {where}"
+    return f"comparator {', '.join(comparator)} (by ingredient: the reports of {where} with a product, not kratom, of one of them)"
 
 
 # The columns kratom_ebgm adds to the signals table (queries/signals.add_ebgm), in this order.

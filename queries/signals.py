@@ -44,6 +44,14 @@ HONESTY_CASES = (
 )
 
 
+# --background local --unit case: both sides count probable cases.
+HONESTY_LOCAL_CASES = (
+    "Counts are probable cases (duplicate reports grouped by rules, not verified patients): a and b of the database, c and d of the local background, "
+    "with every case holding a kratom report in scope taken out. Disproportionality is a hypothesis-generating signal of reporting, not an estimate of risk or incidence: "
+    "a report does not show that kratom caused the reaction."
+)
+
+
 def signal_filters(filters):
     """Signals compare kratom reports with all of openFDA at every date: only --source, --role
     and --unit narrow them (the options of `kratom-ae signals`)."""
@@ -52,18 +60,23 @@ def signal_filters(filters):
     return Filters(source=filters.source, role=filters.role, unit=filters.unit, given={g for g in filters.given if g in ("source", "role", "unit")})
 
 
-def honesty(filters) -> str:
-    """The caution printed with a signals table: what its counts are, and what they are not."""
+def honesty(filters, local_cases: bool = False) -> str:
+    """The caution printed with a signals table: what its counts are, and what they are not
+    (local_cases: c and d count the local background's probable cases)."""
     if filters is None:
         return HONESTY_COUNTS
+    if local_cases:
+        return HONESTY_LOCAL_CASES
     return HONESTY_CASES if filters.unit == "case" else HONESTY
 
 
-def for_comparator(text: str, comparator=True) -> str:
-    """Words about the background (a footer, the caution), said of a comparator (none: as they are)."""
-    if not comparator:
+def for_comparator(text: str, comparator) -> str:
+    """Words about the background (a footer, the caution), said of a comparator (none: as they
+    are): openFDA's search of a terms file (ingest/background.Comparator) or ingredients of the
+    local background (queries/local_background.IngredientComparator)."""
+    if comparator is None:
         return text
-    return text.replace("with every kratom report in scope taken out", "with the kratom reports in scope that the comparator's search finds taken out")
+    return text.replace("with every kratom report in scope taken out", comparator.taken_out)
 
 
 # --counts: kratom-ae did not count these, so it cannot say what they count.
@@ -200,15 +213,18 @@ def strata_outside(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(sql("strata_outside")).df()
 
 
-def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str, comparator=None, adjusted: bool = False) -> pd.DataFrame:
+def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str, comparator=None, adjusted: bool = False, local: bool = False) -> pd.DataFrame:
     """The signals of every term in scope (prepare_scope and background.ensure, or with a
     comparator background.comparator_ensure, must have run; with adjusted, background.strata_ensure
-    too)."""
+    too; with local, local_background.use_in in place of all of these)."""
     from kratom_ae.ingest import background
     from kratom_ae.queries.library import internal_sql
 
-    background.use_comparator(con, comparator)
-    con.execute(internal_sql("signals_comparator" if comparator else "signals_all"))
+    if local:
+        con.execute(internal_sql("signals_local"))
+    else:
+        background.use_comparator(con, comparator)
+        con.execute(internal_sql("signals_comparator" if comparator else "signals_all"))
     frame = con.execute(internal_sql("signals")).df()
     counts = ["a", "b", "c", "d", "kratom_reports_naming_term", "kratom_reports_in_scope", "kratom_reports_in_background_naming_term", "kratom_reports_in_background",
               "background_term_reports", "background_total_reports"]
@@ -217,7 +233,7 @@ def signal_table(con: duckdb.DuckDBPyConnection, min_reports: int, sort: str, co
     if (frame["cd_unit"] == "probable cases").any():
         counts += ["background_kratom_units_naming_term", "background_kratom_units"]
     frame = frame[["source", "term", "a", "b", "c", "d", "ab_unit", "cd_unit", "background", *counts[4:10], "background_method", *counts[10:]]].astype({k: "Int64" for k in counts})
-    if comparator is not None:
+    if comparator is not None or local:
         # No 2x2 table without comparator reports (comparator_warnings says so): nor a test in the run's family.
         frame = frame[frame["background_total_reports"].fillna(0) > 0].reset_index(drop=True)
     frame = add_statistics(frame, min_reports)
@@ -268,10 +284,17 @@ def release_warnings(info: pd.DataFrame) -> list[str]:
     ]
 
 
-def comparator_warnings(info: pd.DataFrame, comparator) -> list[str]:
+def comparator_warnings(info: pd.DataFrame, comparator, local: bool = False) -> list[str]:
     """A source where the comparator's search finds no report has no 2x2 table to speak of."""
     if comparator is None:
         return []
+    if local:
+        return [
+            f"{row.source}: openFDA {row.endpoint} has no report with a product, not kratom, of {comparator.names}, "
+            f"so the table has no term of {row.source} (no 2x2 table without comparator reports)."
+            for row in info.itertuples(index=False)
+            if row.total_reports == 0
+        ]
     return [
         f"{row.source}: openFDA {row.endpoint} has no report that the search for the comparator ({row.comparator_terms}) finds, so the table has no term of {row.source} (no 2x2 table without comparator reports)."
         for row in info.itertuples(index=False)

@@ -247,6 +247,23 @@ def test_a_run_resumes_and_converges(tmp_path):
         ("drug-event-0001-of-0002.json.zip", "2026-11-18", 3), ("drug-event-0002-of-0002.json.zip", "2026-11-18", 2)]
 
 
+def test_a_store_of_an_earlier_format_is_built_again(tmp_path):
+    """A store of format 1 (no onset age as reported) is not read: signals says to build it
+    again, and bulk background does, so that the ages the strata need are there."""
+    rng = random.Random(8)
+    cache = built(tmp_path, {"faers": [[record(rng, "16400001", "1", "Nausea", patientonsetage="45.5", patientonsetageunit="801")]]})
+    store = bulk_background.opened(cache, "faers")
+    meta = store.partitions[0] / "partition.json"
+    meta.write_text(meta.read_text(encoding="utf-8").replace('"format": 2', '"format": 1'), encoding="utf-8")
+    with pytest.raises(Exception, match=r"was built by an earlier kratom-ae \(store format 1; this one reads 2\); build it again: kratom-ae bulk background .* --source faers\.$"):
+        bulk_background.opened(cache, "faers")
+    result = runner.invoke(app, ["bulk", "background", str(cache), "--source", "faers"])
+    assert result.exit_code == 0, result.output
+    assert "(2026-11-18): 1 record" in result.stderr and "built before, kept" not in result.stderr
+    ages = duckdb.sql(f"SELECT age_reported, age_unit_reported FROM read_parquet('{store.partitions[0] / 'reports.parquet'}')").fetchall()
+    assert ages == [("45.5", "year")]
+
+
 def test_a_background_without_a_store_says_how_to_build_it(background, tmp_path):
     cache, _, _ = background
     copy = tmp_path / "cache"
@@ -450,11 +467,18 @@ def test_signals_local_says_what_the_prior_is(local_signals):
     assert_whole(text, 80, tokens | {t for r in rows for t in r["term"].split()})
 
 
+ADJUSTED_REFUSAL = ("--adjusted stratifies reports against all of openFDA, so it takes neither --comparator nor --unit case "
+                    "(a probable case's reports may fall in different strata); leave one out.")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--background", "local"], "--background local counts the background from a bulk cache; name it with --bulk DIR (the folder kratom-ae bulk background built)."),
     (["--bulk", "."], "--bulk names the local background; add --background local to use it."),
     (["--background", "local", "--bulk", ".", "--refresh"], "--refresh asks openFDA again, and --background local asks openFDA nothing; leave one out."),
-    (["--background", "local", "--bulk", ".", "--adjusted"], "--background local counts against all of FAERS only so far, so it takes no --adjusted; leave it out, or use the openFDA background."),
+    (["--comparator-ingredient", "OXYCODONE"], "--comparator-ingredient compares by ingredient in the local background; add --background local --bulk DIR, "
+                                                "or give openFDA's background a terms file with --comparator FILE."),
+    (["--background", "local", "--bulk", ".", "--adjusted", "--comparator-ingredient", "OXYCODONE"], ADJUSTED_REFUSAL),
+    (["--background", "local", "--bulk", ".", "--adjusted", "--unit", "case"], ADJUSTED_REFUSAL),
 ])
 def test_signals_background_options_that_do_not_fit_say_so(fetched_db, args, message):
     result = runner.invoke(app, ["signals", "--db", str(fetched_db), *args])
@@ -462,12 +486,13 @@ def test_signals_background_options_that_do_not_fit_say_so(fetched_db, args, mes
     assert result.stderr == f"Error: {message}\n"
 
 
-def test_signals_background_local_refuses_a_comparator_it_does_not_count_yet(fetched_db, tmp_path):
+def test_signals_background_local_compares_by_ingredient_not_by_a_terms_file(fetched_db, tmp_path):
     terms = tmp_path / "opioids.txt"
     terms.write_text("term,match\nOXYCODONE,substring\n", encoding="utf-8")
     result = runner.invoke(app, ["signals", "--db", str(fetched_db), "--background", "local", "--bulk", str(tmp_path), "--comparator", str(terms)])
     assert result.exit_code == 1
-    assert result.stderr == "Error: --background local counts against all of FAERS only so far, so it takes no --comparator; leave it out, or use the openFDA background.\n"
+    assert result.stderr == ("Error: --background local compares by ingredient, not by openFDA's search of a terms file: "
+                             "name the ingredients with --comparator-ingredient NAME.\n")
 
 
 def test_a_file_in_place_of_the_cache_is_refused(tmp_path):
@@ -560,3 +585,144 @@ def test_signals_local_in_cases_needs_a_store_grouped_in_cases(fetched_db, tmp_p
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: The local background of drug/event has no probable cases yet; group them first: kratom-ae bulk background ")
     assert result.stderr.endswith(" --source faers --cases.\n") and result.stderr.count("\n") == 1
+
+
+def run_local(cache: Path, db: Path, folder: Path, *args: str):
+    """`signals --background local --bulk CACHE --csv FILE ARGS` on db, in a terminal 80 columns
+    wide, no request allowed (no cassette), the priors fitted from ebgm.STARTS[1:2] alone (as
+    local_signals): (the text shown, the CSV rows, the provenance)."""
+    import csv
+
+    from kratom_ae.cli import output as cli_output
+    from kratom_ae.queries import ebgm
+    from test_output import Recording
+    from vcr_setup import make_vcr
+
+    out = io.StringIO()
+    console = Recording(file=out, width=80, force_terminal=True, color_system=None)
+    with pytest.MonkeyPatch.context() as patch, make_vcr("none").use_cassette("empty_never_recorded.json"):
+        patch.setattr(cli_output, "stdout_console", lambda: console)
+        patch.setattr(ebgm, "STARTS", ebgm.STARTS[1:2])
+        result = runner.invoke(app, ["signals", "--db", str(db), "--background", "local", "--bulk", str(cache), "--csv", str(folder / "signals.csv"), *args])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO((folder / "signals.csv").read_text(encoding="utf-8"))))
+    provenance = json.loads((folder / "signals.csv.provenance.json").read_text(encoding="utf-8"))
+    return out.getvalue(), rows, provenance
+
+
+def kratom_ids(db: Path, role: str = "any") -> set:
+    """(source, report_id) of the database's kratom reports in scope with --role ROLE (every
+    source, every date)."""
+    con = duckdb.connect(str(db), read_only=True)
+    column = "is_kratom_suspect_report" if role == "suspect" else "is_kratom_report"
+    ids = {(s, r) for s, r in con.execute(f"SELECT source, report_id FROM reports WHERE {column}").fetchall()}
+    con.close()
+    return ids
+
+
+@pytest.mark.parametrize("role", ["any", "suspect"])
+def test_signals_local_adjusted_match_an_independent_count_of_the_export_s_strata(background, fetched_db, tmp_path, role):
+    """`signals --background local --adjusted`: Mantel-Haenszel estimates over the 50 strata of
+    the API's --adjusted, the strata's background counted from the bulk records' latest versions
+    by the rule typed out in test_adjusted (stratum) and checked against statsmodels there
+    (check_against_statsmodels). The same estimates as the API run would give on a background
+    without the one superseded version. No request is sent."""
+    from test_adjusted import check_against_statsmodels, expected_tables, stratum
+
+    cache, faers, _ = background
+    text, rows, provenance = run_local(cache, fetched_db, tmp_path, "--adjusted", "--role", role)
+    latest = oracle.latest_of(faers, "safetyreportid")
+    kratom = {r for s, r in kratom_ids(fetched_db, role) if s == "faers"}
+    scoped = [r for r in latest if r["safetyreportid"] in kratom]
+    assert len(scoped) == len(kratom)  # the export holds every kratom report of the database
+    tables = expected_tables(latest, scoped)
+    assert len(tables) > 20
+    faers_rows = {r["term"]: r for r in rows if r["source"] == "faers"}
+    for term, stratified in tables.items():
+        check_against_statsmodels(faers_rows[term], stratified)
+    assert {r["mh_note"] for r in rows if r["source"] == "caers"} == {"no strata for caers (FAERS only)"}
+    # The crude and EBGM columns stay beside the MH ones.
+    assert {"mh_ror", "mh_prr", "ebgm", "eb05"} <= set(rows[0])
+    outside = [r for r in scoped if stratum(r) is None]
+    said = " ".join(text.split())
+    assert f"{len(outside):,} of the {len(scoped):,} kratom reports in scope fall outside every stratum" in said
+    inside = sum(1 for r in latest if stratum(r))
+    assert f"as are the local background's reports outside the strata ({inside:,} are inside them)." in said
+    assert "0 requests to openFDA in this run" in said
+    strata = provenance["signals"]["strata"]
+    assert strata["strata"] == 50 and strata["outside_every_stratum"][0]["background_reports_in_strata"] == inside
+    assert [p["source"] for p in provenance["signals"]["local_background"]] == ["caers", "faers"]
+
+
+def comparator_expected(records: list[dict], source: str, kratom: set, comparator: set, unit: str):
+    """(total, Counter per term, kratom units, Counter of kratom units per term) of the local
+    background of a comparator, counted here: the latest reports with a product, not kratom, of
+    one of its ingredients; in cases, the probable cases (oracle.cases over every latest report)
+    with such a report, naming a term when one of those reports does; a kratom unit holds a
+    kratom report in scope."""
+    id_field, shape = ("safetyreportid", oracle.faers_report) if source == "faers" else ("report_number", oracle.caers_report)
+    reports = [shape(r) for r in oracle.latest_of(records, id_field)]
+    grouped = oracle.cases(reports) if unit == "case" else None
+    terms: dict = {}
+    with_kratom = set()
+    for r in reports:
+        if not any(names & comparator for names, _, k in r.ingredients if not k):
+            continue
+        key = grouped[(source, r.report_id)] if unit == "case" else r.report_id
+        terms.setdefault(key, set()).update(r.reactions)
+        if (source, r.report_id) in kratom:
+            with_kratom.add(key)
+    return (len(terms), Counter(t for ts in terms.values() for t in ts), len(with_kratom),
+            Counter(t for key in with_kratom for t in terms[key]))
+
+
+@pytest.mark.parametrize("unit", ["report", "case"])
+def test_signals_local_against_a_comparator_by_ingredient(background, fetched_db, tmp_path, unit):
+    """`--comparator-ingredient gabapentin --comparator-ingredient " Oxycodone "`: c and d count
+    the reports (or probable cases) of the comparator's ingredients, the kratom reports in scope
+    among them (a report naming kratom and a comparator drug is a kratom report) taken out,
+    against comparator_expected; a and b as without a comparator."""
+    cache, faers, caers = background
+    text, rows, provenance = run_local(cache, fetched_db, tmp_path, "--comparator-ingredient", "gabapentin", "--comparator-ingredient", " Oxycodone ", "--unit", unit)
+    _, plain, _ = run_local(cache, fetched_db, tmp_path, "--unit", unit) if unit == "case" else (None, None, None)
+    kratom = kratom_ids(fetched_db)
+    wanted = {"GABAPENTIN", "OXYCODONE"}
+    expected = {"faers": comparator_expected(faers, "faers", kratom, wanted, unit), "caers": comparator_expected(caers, "caers", kratom, wanted, unit)}
+    assert expected["faers"][0] > 100 and expected["faers"][2] > 10
+    # CAERS products have no such ingredient: no 2x2 table, and a warning says so.
+    assert expected["caers"][0] == 0 and {r["source"] for r in rows} == {"faers"}
+    assert len(rows) == 35
+    for row in rows:
+        total, naming, held, held_naming = expected[row["source"]]
+        term = oracle.term(row["term"])
+        c = naming[term] - held_naming[term]
+        assert (int(row["c"]), int(row["d"])) == (c, total - held - c), row["term"]
+        assert int(row["background_total_reports"]) == total
+    if plain is not None:
+        same = {(r["term"]): (r["a"], r["b"]) for r in plain if r["source"] == "faers"}
+        assert {r["term"]: (r["a"], r["b"]) for r in rows} == same
+    # EBGM scores kratom's pair in the whole drug-by-event table, not the comparator's part of it.
+    whole = local_background(cache, ["faers"], unit=unit, drug_events=True).drug_events
+    pairs = {r.term: r for r in whole[whole["drug"] == "kratom"].itertuples()}
+    assert all((int(r["ebgm_n"]), float(r["ebgm_expected"])) == (pairs[r["term"]].n, pytest.approx(pairs[r["term"]].expected, rel=1e-12)) for r in rows)
+    said = " ".join(text.split())
+    assert "against the comparator GABAPENTIN, OXYCODONE (by ingredient)" in said
+    assert "its reports with a product, not kratom, of GABAPENTIN or OXYCODONE" in said
+    if unit == "report":
+        assert f"{expected['faers'][2]:,} of the " in said and "kratom reports in scope are in it (with a comparator ingredient) and taken out of c + d" in said
+        assert "c = comparator reports naming it, d = comparator reports not naming it" in said
+    else:
+        assert "c = comparator probable cases of the local background naming it" in said
+    part = provenance["signals"]["comparator"]
+    assert part["ingredients"] == ["GABAPENTIN", "OXYCODONE"]
+    assert part["kratom_reports_in_scope_in_comparator"]["faers"] == int(rows[0]["kratom_reports_in_background"])
+    assert provenance["signals"]["unit"].endswith(
+        "with every such case holding a kratom report in scope taken out" if unit == "case" else "with the kratom reports in scope that have one of its ingredients taken out")
+    assert "caers: openFDA food/event, the local background of the bulk export" in " ".join(provenance["signals"]["warnings"])
+
+
+def test_a_comparator_ingredient_nothing_has_is_said(background, fetched_db, tmp_path):
+    cache, _, _ = background
+    result = runner.invoke(app, ["signals", "--db", str(fetched_db), "--background", "local", "--bulk", str(cache), "--comparator-ingredient", " ,; "])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: The comparator names no ingredient; give one or more ingredient names (such as OXYCODONE).\n"

@@ -14,7 +14,7 @@
 COPY (
     SELECT getvariable('part_seq')::INTEGER AS part_seq, r.stage_seq AS record_seq,
            r.source, r.report_id, r.report_version, r.received_date,
-           r.sex, r.age_years, r.age_decade, r.country_code, r.country_name,
+           r.sex, r.age_years, r.age_decade, r.age_reported, r.age_unit_reported, r.country_code, r.country_name,
            r.is_serious, r.serious_death, r.serious_life_threatening, r.serious_hospitalization,
            r.serious_disabling, r.serious_congenital_anomaly, r.serious_other, r.outcomes,
            r.is_kratom_report, r.is_kratom_suspect_report,

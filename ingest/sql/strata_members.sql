@@ -1,8 +1,7 @@
 -- strata_members: each kratom report in scope (scope_members, by report) with its stratum of
 -- signal_strata (ingest/background.py STRATA), or NULL when it falls outside every stratum.
--- The same rule as the openFDA search of a stratum: patientsex 1 or 2, onset age in years
--- (unit 801) within the band's bounds, receivedate within the period. Needs the scope views
--- and signal_strata.
+-- The rule of strata_rule.sql (in_stratum), openFDA's for the search of a stratum. Needs the
+-- scope views, signal_strata and strata_rule.sql's macro.
 CREATE OR REPLACE TEMP VIEW strata_members AS
 SELECT m.report_key, r.source, s.stratum,
        -- coalesce: a sex or age unit not reported (NULL) is outside, not unknown to the counts.
@@ -14,6 +13,5 @@ SELECT m.report_key, r.source, s.stratum,
 FROM scope_members AS m
 JOIN reports AS r USING (report_key)
 LEFT JOIN signal_strata AS s
-  ON r.source = s.source AND r.sex = s.sex AND r.age_unit_reported = 'year'
- AND TRY_CAST(r.age_reported AS DOUBLE) BETWEEN s.age_low AND s.age_high
- AND CAST(strftime(r.received_date, '%Y%m%d') AS INTEGER) BETWEEN s.first_date AND s.last_date;
+  ON r.source = s.source
+ AND in_stratum(r.sex, r.age_unit_reported, r.age_reported, r.received_date, s.sex, s.age_low, s.age_high, s.first_date, s.last_date);
