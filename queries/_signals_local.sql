@@ -9,8 +9,15 @@
 -- columns: see each view
 -- key: source, term; source; source, report_id
 -- parameters: none (the temporary tables of use_in)
+-- The local count lists every term the background's reports name: a kratom term it does not
+-- list has no report there (0), not an unknown count as a term missing from openFDA's list would.
 CREATE OR REPLACE TEMP VIEW signal_background_terms AS
-SELECT source, term, reports, method FROM background_terms;
+SELECT source, term, reports, method FROM background_terms
+UNION ALL
+SELECT DISTINCT s.source, s.reaction_pt AS term, 0::BIGINT AS reports, 'local' AS method
+FROM scope_reactions AS s
+WHERE s.reaction_pt IS NOT NULL AND s.source IN (SELECT source FROM background_totals)
+  AND NOT EXISTS (SELECT 1 FROM background_terms AS b WHERE b.source = s.source AND b.term = s.reaction_pt);
 CREATE OR REPLACE TEMP VIEW signal_background_totals AS
 SELECT t.source, t.total_reports, b.background FROM background_totals AS t JOIN local_signal_background AS b USING (source);
 -- Only the kratom reports in scope that the export holds (and, with a comparator, that have one

@@ -7,6 +7,7 @@ and against the cassette itself."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import random
@@ -726,3 +727,32 @@ def test_a_comparator_ingredient_nothing_has_is_said(background, fetched_db, tmp
     result = runner.invoke(app, ["signals", "--db", str(fetched_db), "--background", "local", "--bulk", str(cache), "--comparator-ingredient", " ,; "])
     assert result.exit_code == 1
     assert result.stderr == "Error: The comparator names no ingredient; give one or more ingredient names (such as OXYCODONE).\n"
+
+
+def test_c_and_d_take_out_only_the_kratom_reports_the_export_holds(fetched_db, tmp_path):
+    """A database fetched after the export holds kratom reports the export does not: they are in
+    no count of the local background, so c and d take out only the two it holds. Counted by
+    hand: 5 reports in the export, 2 of them kratom reports of the database (with its terms), 2
+    others NAUSEA, 1 VOMITING: c is what the others name, d = 5 - 2 - c; a kratom term no other
+    report of the export names has c = 0, not an unknown count."""
+    con = duckdb.connect(str(fetched_db), read_only=True)
+    held = [r for (r,) in con.execute("SELECT report_id FROM reports WHERE source = 'faers' AND is_kratom_report ORDER BY report_id LIMIT 2").fetchall()]
+    in_scope = con.execute("SELECT count(*) FROM reports WHERE source = 'faers' AND is_kratom_report").fetchone()[0]
+    terms = {r: [t for (t,) in con.execute("SELECT x.reaction_pt FROM reactions AS x JOIN reports AS p USING (report_key) WHERE p.source = 'faers' AND p.report_id = $r", {"r": r}).fetchall()]
+             for r in held}
+    con.close()
+    rng = random.Random(9)
+    records = [record(rng, r, "1", "Nausea") for r in held]
+    for r in records:  # as the database has them, so that what c takes out of each term is in it
+        r["patient"]["reaction"] = [{"reactionmeddrapt": t} for t in terms[r["safetyreportid"]]]
+    records += [record(rng, "16500001", "1", "Nausea"), record(rng, "16500002", "1", "NAUSEA"), record(rng, "16500003", "1", "Vomiting")]
+    cache = built(tmp_path, {"faers": [records]})
+    result = runner.invoke(app, ["signals", "--db", str(fetched_db), "--source", "faers", "--background", "local", "--bulk", str(cache), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = {r["term"].upper(): r for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert (rows["NAUSEA"]["c"], rows["NAUSEA"]["d"]) == ("2", "1")
+    assert (rows["VOMITING"]["c"], rows["VOMITING"]["d"]) == ("1", "2")
+    others = [r for r in rows if r not in ("NAUSEA", "VOMITING")]
+    assert len(others) > 20 and {(rows[r]["c"], rows[r]["d"]) for r in others} == {("0", "3")}
+    assert {r["kratom_reports_in_background"] for r in rows.values()} == {"2"} and {r["kratom_reports_in_scope"] for r in rows.values()} == {str(in_scope)}
+    assert all(r["note"] != "no background count for this term" for r in rows.values())
