@@ -188,7 +188,7 @@ def main() -> None:
         args.reports, args.partitions = 100_000, "10,5"
     args.pairs = args.pairs or ("30000" if args.quick else "30000,100000")
     counts = [int(n) for n in args.partitions.split(",")]
-    header = bulk_bench.machine()
+    header = [line.replace("bench/bulk.py", "bench/background.py") for line in bulk_bench.machine()]
     print(f"making the bulk files ({args.reports:,} reports in {' and '.join(map(str, counts))} partitions, cached in bench/.data) ...", flush=True)
     first = bulk_data.ensure(args.reports, counts[0])
     layouts = {counts[0]: first, **{n: bulk_data.ensure(args.reports, n, from_folder=first / "cache") for n in counts[1:]}}
