@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.installed
 
-.PHONY: run test demo docs screenshot bench bench-quick bench-bulk bench-bulk-quick cassettes cassettes-live clean
+.PHONY: run test demo docs screenshot bench bench-quick bench-bulk bench-bulk-quick bench-background bench-background-quick cassettes cassettes-live clean
 
 # The main job: fetch every kratom report from openFDA, then show what the database holds.
 run: $(READY)
@@ -47,6 +47,17 @@ bench-bulk: $(READY)
 # The same at 100,000 reports in 10 and 5 partitions, printed (BENCHMARKS.md untouched).
 bench-bulk-quick: $(READY)
 	$(BIN)/python bench/bulk.py --quick
+
+# `kratom-ae bulk background` of the same 1,000,000 SYNTHETIC reports in 100 and in 25
+# partitions, then --cases; the count queries of `signals --background local` on that store;
+# ebgm.fit on SYNTHETIC drug-by-event tables, extrapolated to all of FAERS; writes its section
+# of BENCHMARKS.md (about half an hour; the data made once, as for bench-bulk).
+bench-background: $(READY)
+	$(BIN)/python bench/background.py
+
+# The same at 100,000 reports in 10 and 5 partitions, printed (BENCHMARKS.md untouched).
+bench-background-quick: $(READY)
+	$(BIN)/python bench/background.py --quick
 
 # A fetch of 100,000 benchmark reports, pacing off, with the production memory limits, then the
 # same fetch again into its database: fails unless every report is held; prints reports/s and

@@ -19,7 +19,12 @@ partition is in the store only when its folder is, so an interrupted run leaves 
 it was plus the partitions it finished, and the next run does only the others. Versions are
 not decided here: a report's versions may lie in two partitions, and the count queries
 (queries/_local_background.sql) keep the latest of each, by the rule of ingest/sql/publish.sql.
-Memory is that of one partition's shaping, whatever the number of partitions.
+Memory is that of WORKERS partitions' shaping, whatever the number of partitions.
+
+Each partition's results array is unzipped (bulk.unzip_results) and split into its records'
+JSON texts by DuckDB (split), which the shaping reads as it reads a search page; a partition
+in another layout, or one DuckDB cannot read, is read record by record (bulk.partition_records)
+and gives the same rows.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import json
 import os
 import shutil
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -36,7 +43,7 @@ from typing import Callable, Iterable, Iterator
 import duckdb
 
 from kratom_ae import __version__
-from kratom_ae.ingest import bulk, cases
+from kratom_ae.ingest import bulk, cases, failures
 from kratom_ae.ingest.clock import utcnow
 from kratom_ae.ingest.errors import KratomAEError
 from kratom_ae.ingest.sources import Source
@@ -52,6 +59,13 @@ FOLDER = "background"
 TABLES = ("reports", "reactions", "ingredients")
 # Records handed to the shaping at a time, as the search API's pages are.
 PAGE_RECORDS = 1000
+# JSON shaped at a time (a fetch shapes staging.BATCH_BYTES): each batch costs its statements'
+# planning whatever its size, and a fetch's batches spent a fifth of the shaping on that here.
+SHAPING_BYTES = 96 * 1024 * 1024
+# Partitions built at once, each in a thread of its own with DuckDBs of one thread: one
+# partition's steps (unzip, read, shape, store) each wait for the one before, so one at a time
+# kept a single core busy.
+WORKERS = 2
 # The store's probable cases (--cases): report_id, case_id, case_rule of every latest version.
 CASES_FILE = "cases.parquet"
 CASES_RECORD = "cases.json"
@@ -110,20 +124,33 @@ def build(cache: Path, source: Source, terms: list[Term], on_partition: OnPartit
         else:
             leftover.unlink(missing_ok=True)
     digest = terms_digest(terms)
-    for number, part in enumerate(export.partitions, 1):
-        target = partition_folder(store_folder, part)
-        if is_built(target, part, export, digest):
-            if on_partition:
-                on_partition(export, part, number, len(export.partitions), None)
-            continue
-        done = build_partition(cache / export.folder / part.path, target, number, export, part, source, terms, digest)
-        if on_partition:
-            on_partition(export, part, number, len(export.partitions), done)
+    # Partitions are built WORKERS at a time, each in a thread of its own, and reported in the
+    # export's order. A failure (or Ctrl-C) stops the others at their next page.
+    stop = threading.Event()
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="kratom-ae background") as pool:
+        futures = []
+        for number, part in enumerate(export.partitions, 1):
+            target = partition_folder(store_folder, part)
+            built = is_built(target, part, export, digest)
+            futures.append(None if built else pool.submit(build_partition, cache / export.folder / part.path, target, number, export, part, source, terms, digest, stop))
+        try:
+            for number, (part, future) in enumerate(zip(export.partitions, futures), 1):
+                done = None if future is None else future.result()
+                if on_partition:
+                    on_partition(export, part, number, len(export.partitions), done)
+        except BaseException:
+            stop.set()
+            for future in futures:
+                if future is not None:
+                    future.cancel()
+            raise
     return opened(cache, source.name, digest)
 
 
-def build_partition(path: Path, target: Path, number: int, export: bulk.Export, part: bulk.Partition, source: Source, terms: list[Term], digest: str) -> dict:
-    """One partition's files into target.part, renamed to target once whole."""
+def build_partition(path: Path, target: Path, number: int, export: bulk.Export, part: bulk.Partition, source: Source, terms: list[Term], digest: str,
+                    stop: threading.Event | None = None) -> dict:
+    """One partition's files into target.part, renamed to target once whole; Stopped soon
+    after `stop` is set."""
     partial = target.with_name(target.name + ".part")
     shutil.rmtree(partial, ignore_errors=True)  # left by a run killed here
     partial.mkdir(parents=True)
@@ -136,29 +163,24 @@ def build_partition(path: Path, target: Path, number: int, export: bulk.Export, 
             read += 1
             yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
+    def split_counted(texts: Iterator[bytes]) -> Iterator[bytes]:
+        nonlocal read
+        for text in texts:
+            read += 1
+            yield text
+
     with tempfile.TemporaryDirectory(prefix=".scratch-", dir=target.parent) as scratch:
-        staging = Staging(None, terms, source.name, source.id_field, folder=Path(scratch), threaded=True)
-        try:
-            staging.begin_query()
-            for records in bulk.batches(counted(bulk.partition_records(path)), PAGE_RECORDS):
-                staging.read_page(page_body(records))
-                staging.page_done()
-            staged = staging.finish()
-            staging.close()
-            con = duckdb.connect(config={"memory_limit": "256MB", "temp_directory": scratch})
+        stored = None
+        unzipped = bulk.unzip_results(path, Path(scratch) / "partition.json")
+        if unzipped is not None:
             try:
-                con.execute("SET threads = 1")
-                con.execute(sql("shaping_macros"))
-                variables = {"staged_reports": staged.reports, "staged_reactions": staged.reactions, "staged_ingredients": staged.ingredients,
-                             "staged_case_facts": staged.case_facts, "part_seq": number, "out_folder": str(partial)}
-                for name, value in variables.items():
-                    con.execute(f"SET VARIABLE {name} = $v", {"v": value})
-                con.execute(sql("background_store"))
-                stored = con.execute(f"SELECT count(*) FROM read_parquet('{partial / 'reports.parquet'}')").fetchone()[0]
+                stored = shape_partition(split_counted(split(unzipped.path, scratch)), scratch, partial, number, source, terms, stop)
+            except Unsplit:
+                read = 0
             finally:
-                con.close()
-        finally:
-            staging.cleanup()
+                unzipped.path.unlink(missing_ok=True)
+        if stored is None:  # another layout, or records DuckDB does not read: record by record
+            stored = shape_partition(counted(bulk.partition_records(path)), scratch, partial, number, source, terms, stop)
     if part.records is not None and read != part.records:
         shutil.rmtree(partial, ignore_errors=True)
         raise KratomAEError(f"The bulk partition {printable(str(path))} holds {read:,} records where download.json listed {part.records:,}; it changed after it was downloaded: delete it and run kratom-ae bulk download again.")
@@ -173,6 +195,69 @@ def build_partition(path: Path, target: Path, number: int, export: bulk.Export, 
     shutil.rmtree(target, ignore_errors=True)  # built for another export's terms or format
     os.replace(partial, target)
     return record
+
+
+def shape_partition(records: Iterable[bytes], scratch: str, partial: Path, number: int, source: Source, terms: list[Term], stop: threading.Event | None = None) -> int:
+    """The records (JSON texts) shaped as fetched pages are, PAGE_RECORDS at a time, and the
+    store's files of them written into `partial`; returns the reports stored."""
+    # No raw records: the store keeps none, and compressing them was half the reader's time.
+    # Shaped in this thread: the partitions built side by side keep the cores busy.
+    staging = Staging(None, terms, source.name, source.id_field, folder=Path(scratch), raw=False, shaping_bytes=SHAPING_BYTES)
+    try:
+        staging.begin_query()
+        for records in bulk.batches(records, PAGE_RECORDS):
+            if stop is not None and stop.is_set():
+                raise Stopped()
+            staging.read_page(page_body(records))
+            staging.page_done()
+        staged = staging.finish()
+        staging.close()
+        con = duckdb.connect(config={"memory_limit": "256MB", "temp_directory": scratch})
+        try:
+            con.execute("SET threads = 1")
+            con.execute(sql("shaping_macros"))
+            variables = {"staged_reports": staged.reports, "staged_reactions": staged.reactions, "staged_ingredients": staged.ingredients,
+                         "staged_case_facts": staged.case_facts, "part_seq": number, "out_folder": str(partial)}
+            for name, value in variables.items():
+                con.execute(f"SET VARIABLE {name} = $v", {"v": value})
+            con.execute(sql("background_store"))
+            return con.execute(f"SELECT count(*) FROM read_parquet('{partial / 'reports.parquet'}')").fetchone()[0]
+        finally:
+            con.close()
+    finally:
+        staging.cleanup()
+
+
+class Stopped(Exception):
+    """Another partition's build failed, or the run was interrupted."""
+
+
+class Unsplit(Exception):
+    """DuckDB could not read a partition's results as a list of JSON records."""
+
+
+def split(file: Path, scratch: str) -> Iterator[bytes]:
+    """The JSON text of each record of a partition's results array (bulk.unzip_results), in
+    its order, as DuckDB splits a search page (read_records.sql): each record's own text, where
+    reading it with ijson and writing it out again took 60% of the reading thread's time. The
+    shaping parses the two alike (numbers as DuckDB reads them, escapes, a key given twice as
+    its first; tests/test_local_background.py builds a store both ways).
+    Unsplit if the file is not a JSON list DuckDB reads, maybe after some records: the
+    partition is then shaped again, record by record."""
+    con = duckdb.connect(config={"memory_limit": "256MB", "temp_directory": scratch})
+    try:
+        con.execute("SET threads = 1")  # in order; the shaping has the other core
+        con.execute("SET enable_progress_bar = false")
+        cursor = con.execute(sql("background_split"), {"file": str(file)})
+        while rows := cursor.fetchmany(PAGE_RECORDS):
+            for (text,) in rows:
+                yield text
+    except duckdb.Error as exc:
+        if failures.write_failure(exc):
+            raise
+        raise Unsplit() from None
+    finally:
+        con.close()
 
 
 def opened(cache: Path, source: str, digest: str | None = None) -> Store:

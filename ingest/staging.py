@@ -81,18 +81,21 @@ class PageFile:
 
 
 class Staging:
-    def __init__(self, database: Path | None, terms: list[Term], source: str, id_field: str, folder: Path | None = None, *, threaded: bool = False):
+    def __init__(self, database: Path | None, terms: list[Term], source: str, id_field: str, folder: Path | None = None, *, threaded: bool = False,
+                 raw: bool = True, shaping_bytes: int = BATCH_BYTES):
         """Scratch space for a fetch of `source` (faers, caers; its records are named by
         `id_field`) in `folder` (a scratch folder
         made by new_scratch_folder), or in a new scratch folder beside `database` (in the
         system's temporary folder for None). With `threaded`, batches are shaped in a thread of
-        their own (ShapingThread)."""
+        their own (ShapingThread). Without `raw`, the reader keeps no raw records (Reader).
+        `shaping_bytes`: the JSON shaped at a time, a batch and its slices (BATCH_BYTES,
+        SLICE_BYTES); larger, fewer statements and more memory."""
         if folder:
             self._dir = tempfile.TemporaryDirectory(prefix="source-", dir=folder)
         else:
             self._dir = new_scratch_folder(database)
         self.folder = Path(self._dir.name)
-        self.reader = Reader(self.folder, source)
+        self.reader = Reader(self.folder, source, raw=raw)
         # In memory (spilling to the scratch folder): what is shaped goes to Parquet files
         # batch by batch (Shaper.flush), so no journal or checkpoint is written twice.
         self.con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": self._dir.name})
@@ -104,7 +107,7 @@ class Staging:
         country_input = country_names()  # noqa: F841 (read by DuckDB by name)
         for name in ("schema", "codes", "shaping_macros", "staging", "problems"):
             self.con.execute(sql(name))
-        self.shaper = Shaper(self.con, self.folder)
+        self.shaper = Shaper(self.con, self.folder, shaping_bytes)
         self._batch: list[PageFile] = []
         self._thread: ShapingThread | None = None
         self._threaded = threaded
@@ -151,7 +154,7 @@ class Staging:
 
     def page_done(self) -> None:
         """After each page: shape the batch once it holds BATCH_BYTES of records."""
-        if sum(page.size for page in self._batch) >= BATCH_BYTES:
+        if sum(page.size for page in self._batch) >= self.shaper.slice_bytes:
             self._submit()
 
     def finish(self) -> Staged:
@@ -199,14 +202,15 @@ class Shaper:
 
     TABLES = ("reports", "products", "ingredients", "reactions", "case_facts")
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path):
+    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path, slice_bytes: int = SLICE_BYTES):
         self.con = con
         self.folder = folder
+        self.slice_bytes = slice_bytes
         self.files: dict[str, list[str]] = {table: [] for table in self.TABLES}
         self.flush()  # empty files, so that publish has files to read even when nothing was found
 
     def shape(self, batch: list[PageFile], source: str, id_field: str) -> None:
-        shape_batch(self.con, batch, source, id_field)
+        shape_batch(self.con, batch, source, id_field, self.slice_bytes)
         self.flush()
 
     def flush(self) -> None:
@@ -274,17 +278,17 @@ class ShapingThread:
                 self.con.interrupt()
 
 
-def shape_batch(con: duckdb.DuckDBPyConnection, batch: list[PageFile], source: str, id_field: str) -> None:
+def shape_batch(con: duckdb.DuckDBPyConnection, batch: list[PageFile], source: str, id_field: str, slice_bytes: int = SLICE_BYTES) -> None:
     """Shape the pages of a batch into the staging tables, in slices of up to SLICE_BYTES of
     JSON (several pages, or part of one big page); their files are removed afterwards."""
-    for group in slices(batch):
+    for group in slices(batch, slice_bytes):
         con.execute("SET VARIABLE batch_files = $f", {"f": [str(path) for page in group for path in page.paths]})
-        if len(group) > 1 or group[0].size <= SLICE_BYTES:
+        if len(group) > 1 or group[0].size <= slice_bytes:
             con.execute(sql("read_batch").replace("TEMP TABLE batch", "TEMP TABLE page"))
             shape_slice(con, source, id_field)
             continue
         con.execute(sql("read_batch"))
-        con.execute("SET VARIABLE slice_bytes = $n", {"n": SLICE_BYTES})
+        con.execute("SET VARIABLE slice_bytes = $n", {"n": slice_bytes})
         for low, high in con.execute(sql("page_slices")).fetchall():
             con.execute("CREATE OR REPLACE TEMP TABLE page AS FROM batch WHERE stage_seq BETWEEN $low AND $high", {"low": low, "high": high})
             shape_slice(con, source, id_field)
@@ -294,12 +298,12 @@ def shape_batch(con: duckdb.DuckDBPyConnection, batch: list[PageFile], source: s
             path.unlink(missing_ok=True)
 
 
-def slices(batch: list[PageFile]) -> list[list[PageFile]]:
+def slices(batch: list[PageFile], slice_bytes: int = SLICE_BYTES) -> list[list[PageFile]]:
     """The pages in groups of consecutive pages of up to SLICE_BYTES together; a page bigger
     than that is a group of its own (cut into slices by its records)."""
     groups: list[list[PageFile]] = []
     for page in batch:
-        if groups and sum(p.size for p in groups[-1]) + page.size <= SLICE_BYTES:
+        if groups and sum(p.size for p in groups[-1]) + page.size <= slice_bytes:
             groups[-1].append(page)
         else:
             groups.append([page])
@@ -328,9 +332,13 @@ class Reader:
     """The reader's step for each page (see the module's docstring), with a DuckDB of its own
     (in memory, spilling to the scratch folder), so that it can run while the shaper works."""
 
-    def __init__(self, folder: Path, source: str):
+    def __init__(self, folder: Path, source: str, *, raw: bool = True):
+        """Without `raw` (the local background, which stores no raw record) the records are
+        counted and parsed, not compressed, nor compared with the query's earlier ones (each
+        page's `repeated` is 0); the raw files stay the one empty file."""
         self.folder = folder
         self.source = source
+        self.raw = raw
         self.con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(folder)})
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute("SET threads = 1")
@@ -394,6 +402,11 @@ class Reader:
         try:
             self.con.execute(sql("read_records"))
             files = self._parse(path, size)
+            if not self.raw:
+                # Compressing the records was about half of this step's time.
+                count = self.con.execute("SELECT count(*) FROM page_records").fetchone()[0]
+                self.con.execute("DROP TABLE IF EXISTS page_records")
+                return count, 0, files
             # In the table's order, not sorted: sorting a 70 MB page would need memory for it.
             cursor = self.con.execute("SELECT pos, encode(record), h FROM page_records")
             while rows := cursor.fetchmany(CHUNK):

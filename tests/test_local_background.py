@@ -265,6 +265,59 @@ def test_a_store_of_an_earlier_format_is_built_again(tmp_path):
     assert ages == [("45.5", "year")]
 
 
+# Records as openFDA's files could hold them, given as text: numbers where strings are usual
+# (a version, an age of 45.50, a weight of 7e1, an integer too long for 64 bits), a key given
+# twice (the first is read), \u escapes (an accented kratom name, a caret), an escaped slash,
+# and a record laid out over lines and tabs.
+ODD_RECORDS = [
+    '{"safetyreportid": "19000001", "safetyreportversion": 2, "receivedate": "20240105", "patient": {"patientonsetage": 45.50, "patientonsetageunit": "801", '
+    '"patientweight": 7e1, "patientsex": 2, "drug": [{"medicinalproduct": "KRATOM", "medicinalproduct": "ASPIRIN", "drugcharacterization": "1"}], '
+    '"reaction": [{"reactionmeddrapt": "Nausea"}, {"reactionmeddrapt": "nausea "}]}}',
+    '{"safetyreportid": "19000002", "receivedate": "20240106", "occurcountry": "D\\u00e9", "patient": {"patientonsetage": 1234567890123456789012345, '
+    '"patientonsetageunit": "801", "drug": [{"medicinalproduct": "Kr\\u00c1tom caps", "drugcharacterization": "2", "activesubstance": {"activesubstancename": "MITRAGYNINE"}}, '
+    '{"medicinalproduct": "PARAC\\u00c9TAMOL", "drugindication": "PAIN\\/FEVER"}], "reaction": [{"reactionmeddrapt": "Crohn\\u005es  disease"}, {"reactionmeddrapt": "Dizziness\\/vertigo"}]}}',
+    '{\n\t"safetyreportid" : "19000003",\n\t"safetyreportversion" : "1",\n\t"receivedate" : "20240107",\n\t"patient" : {\n\t\t"drug" : [ { "medicinalproduct" : "OXYCODONE" ,'
+    ' "openfda" : { "generic_name" : [ "OXYCODONE HYDROCHLORIDE" ] } } ],\n\t\t"reaction" : [ { "reactionmeddrapt" : "RESPIRATORY DEPRESSION" } ]\n\t}\n}',
+]
+
+
+def test_the_store_is_the_same_split_by_duckdb_or_read_record_by_record(tmp_path, monkeypatch):
+    """`bulk background` splits each partition's records with DuckDB (bulk_background.split)
+    and shapes their own text; a partition DuckDB cannot split is read record by record with
+    ijson and written out again (the route every partition took before). Both give the same
+    files, row for row, on the fixture's messiest records and on ODD_RECORDS."""
+    faers, _ = synthetic.background_dataset()
+    parts = {"faers": [faers[:400] + ODD_RECORDS[:2], [ODD_RECORDS[2], *faers[400:700]]]}
+    calls = []
+    real_split = bulk_background.split
+    monkeypatch.setattr(bulk_background, "split", lambda *args: calls.append(args) or real_split(*args))
+    split_cache = built(tmp_path / "split", parts)
+    assert len(calls) == 2
+    monkeypatch.setattr(bulk_background.bulk, "unzip_results", lambda *args: None)
+    read_cache = built(tmp_path / "read", parts)
+    assert len(calls) == 2
+    split_store, read_store = bulk_background.opened(split_cache, "faers"), bulk_background.opened(read_cache, "faers")
+    mem = duckdb.connect()
+    for table in bulk_background.TABLES:
+        for one, other in zip(split_store.files(table), read_store.files(table)):
+            rows = mem.execute(f"SELECT * FROM read_parquet('{one}')").fetchall()
+            assert rows == mem.execute(f"SELECT * FROM read_parquet('{other}')").fetchall()
+            assert len(rows) > 300
+    odd = {row[0]: row[1:] for row in mem.execute(f"SELECT report_id, report_version, age_years, sex, country_name, is_kratom_report FROM read_parquet({split_store.files('reports')}) "
+                                                   "WHERE report_id LIKE '1900000_' ORDER BY 1").fetchall()}
+    # The first ASPIRIN is not read (its key comes second); an age of 10^24 years is no age.
+    assert odd == {"19000001": (2, 45.5, "female", None, True), "19000002": (None, None, None, "Dé", True), "19000003": (1, None, None, None, False)}
+    terms = dict(mem.execute(f"SELECT report_id, list(reaction_pt ORDER BY reaction_pt) FROM read_parquet({split_store.files('reports')}) JOIN read_parquet({split_store.files('reactions')}) "
+                             "USING (part_seq, record_seq) WHERE report_id LIKE '1900000_' GROUP BY 1").fetchall())
+    assert terms == {"19000001": ["NAUSEA"], "19000002": ["CROHN'S DISEASE", "DIZZINESS/VERTIGO"], "19000003": ["RESPIRATORY DEPRESSION"]}
+
+    def provenance(store):  # each build had a fake server of its own (the URL's port)
+        return [{k: v.split("/", 3)[-1] if k == "url" else v for k, v in p.items() if k not in ("built_at", "tool_version")} for p in store.provenance()]
+
+    assert provenance(split_store) == provenance(read_store)
+    assert [p["records_read"] for p in provenance(split_store)] == [402, 301]
+
+
 def test_a_background_without_a_store_says_how_to_build_it(background, tmp_path):
     cache, _, _ = background
     copy = tmp_path / "cache"
