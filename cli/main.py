@@ -287,7 +287,7 @@ def malformed_summary(source: str, held, named: list[tuple[str, str]]) -> list[s
         f"{source}: {count:,} record{'s' if count != 1 else ''} broke a rule for malformed records"
         f"{f' ({not_stored:,} not stored)' if not_stored else ''}; all are listed in the table fetch_problems (docs/schema.md, \"Malformed records\"):"
     ]
-    lines += [f"  {report_id}: {problems}" for report_id, problems in named]
+    lines += [f"  {'no id' if report_id is None else report_id}: {problems}" for report_id, problems in named]
     if count > len(named):
         lines.append(f"  and {count - len(named):,} more.")
     return lines
@@ -828,7 +828,8 @@ def bulk_load(
 
         def read(export, part, i: int, n: int, run: dict) -> None:
             if not quiet:
-                typer.echo(printable(f"{export.endpoint} {i:,}/{n:,}: {part.display_name}: {plural(run['total_reported'], 'record')} read, {run['records_received']:,} kept for the matcher."), err=True)
+                set_aside = f", {run['set_aside']:,} set aside as malformed (see below)" if run["set_aside"] else ""
+                typer.echo(printable(f"{export.endpoint} {i:,}/{n:,}: {part.display_name}: {plural(run['total_reported'], 'record')} read, {run['records_received']:,} kept for the matcher{set_aside}."), err=True)
 
         from kratom_ae.ingest.bulk import cached_export
 
@@ -883,7 +884,13 @@ def bulk_background_command(
         def built(export, part, i: int, n: int, done) -> None:
             if quiet:
                 return
-            what = "built before, kept" if done is None else f"{plural(done['records_read'], 'record')} shaped, {done['reports_stored']:,} stored"
+            if done is None:
+                what = "built before, kept"
+            elif done["records_left_out"]:
+                what = (f"{plural(done['records_read'], 'record')} read, {done['records_left_out']:,} left out as no report (not a JSON object, or no usable {SOURCES[export.source].id_field}: "
+                        f"partition.json lists each), {done['records_read'] - done['records_left_out']:,} shaped, {done['reports_stored']:,} stored")
+            else:
+                what = f"{plural(done['records_read'], 'record')} shaped, {done['reports_stored']:,} stored"
             typer.echo(printable(f"{export.endpoint} {i:,}/{n:,}: {part.display_name}: {what}."), err=True)
 
         term_list = load_terms(terms)
@@ -893,6 +900,10 @@ def bulk_background_command(
             store = bulk_background.build(cache, SOURCES[name], term_list, on_partition=built)
             line = (f"{store.export.endpoint} export {store.export.export_date}: local background of "
                     f"{int(count_source(store)['totals']['total_reports'][0]):,} reports (latest version of each) in {plural(len(store.partitions), 'partition')}, in {store.folder}.")
+            left_out = sum(p.get("records_left_out", 0) for p in store.provenance())
+            if left_out:
+                line += (f" {plural(left_out, 'record')} of the bulk files {'was' if left_out == 1 else 'were'} left out: not a JSON object, or no usable {SOURCES[name].id_field} "
+                         "(each partition's partition.json lists its own, with its position).")
             if with_cases:
                 bulk_background.group_cases(store)
                 line += f" {int(count_source(store, unit='case')['totals']['total_reports'][0]):,} probable cases."
