@@ -506,16 +506,19 @@ def export(
         from kratom_ae.ingest import store
         from kratom_ae.ingest.errors import KratomAEError
         from kratom_ae.queries import library, outputs
-        from kratom_ae.queries.export import export_tables
+        from kratom_ae.queries.export import export_names, export_tables
 
         if unguarded and file_format is ExportFormat.parquet:
             raise KratomAEError("--no-spreadsheet-guard is for CSV: Parquet cells are written as they are, with no guard; leave it out.")
         filters = make_filters(source, since, until, role, serious, top, unit)
         outputs.check_folder(folder, db, "export")
+        tables = library.discover(queries_dir)
         con = store.connect(db, read_only=True)
         try:
+            # Every file it would write, checked before the first query, which can take minutes.
+            outputs.check_folder(folder, db, "export", export_names(con, tables, file_format.value))
             library.prepare_scope(con, filters)
-            written, messages = export_tables(con, db, folder, filters, library.discover(queries_dir), file_format.value, not unguarded)
+            written, messages = export_tables(con, db, folder, filters, tables, file_format.value, not unguarded)
         finally:
             con.close()
         print_written(written, "export")
