@@ -223,9 +223,8 @@ def fetch(
         term_list = load_terms(terms)
         with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
             pacer = Pacer(60.0 / requests_per_minute if requests_per_minute else 0.0)
-            client = OpenFDAClient(base_url, api_key, page_size=page_size, pacer=pacer, on_retry=progress.retry)
             summary: list[str] = []
-            with store.writing(db) as con:
+            with OpenFDAClient(base_url, api_key, page_size=page_size, pacer=pacer, on_retry=progress.retry) as client, store.writing(db) as con:
                 for name in names:
                     try:
                         fetch_source(con, client, SOURCES[name], term_list, on_page=progress.page)
@@ -612,8 +611,7 @@ def signals(
             if local and (comparator is not None or adjusted):
                 raise KratomAEError(f"--background local counts against all of FAERS only so far, so it takes no {'--comparator' if comparator is not None else '--adjusted'}; leave it out, or use the openFDA background.")
             ebgm_priors = None  # with --background local: the empirical-Bayes prior of each source
-            with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
-                client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
+            with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress, OpenFDAClient(base_url, api_key, on_retry=progress.retry) as client:
 
                 def table(con):
                     """The signals table and what is shown and written with it."""
@@ -748,8 +746,7 @@ def fetch_report_background(con, filters, base_url, api_key, quiet) -> None:
 
     from kratom_ae.ingest.errors import KratomAEError
 
-    with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
-        client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
+    with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress, OpenFDAClient(base_url, api_key, on_retry=progress.retry) as client:
         library.prepare_scope(con, signal_filters(filters))
         try:
             background.ensure(con, client, on_progress=progress.background)

@@ -539,8 +539,11 @@ OnPartition = Callable[[Export, Partition, int, int], None]
 def download(cache: Path, sources: list[str], listing_url: str = LISTING_URL, http=None, on_plan: Callable[[list[Plan], int], None] | None = None,
              on_partition: OnPartition | None = None) -> list[Plan]:
     """Every partition of the current export of each source into the cache; returns the plans
-    (what was there before, what was fetched). Refuses to start when the disk is too small."""
-    http = http or session()
+    (what was there before, what was fetched). Refuses to start when the disk is too small.
+    A session made here is closed before it returns; one given is its owner's."""
+    if http is None:
+        with session() as http:
+            return download(cache, sources, listing_url, http, on_plan, on_partition)
     exports = get_listing(http, listing_url, sources)
     plans = plan(cache, exports)
     if on_plan:
