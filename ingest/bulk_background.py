@@ -12,6 +12,8 @@ countries into ISO codes, terms into term keys and products into ingredients), a
 ingest/sql/background_store.sql keeps of the staged rows what the background counts
 (docs/schema.md "The local background"). Nothing is kept by name: the background is all of
 the endpoint, kratom reports included (the kratom flags say which), as openFDA's counts are.
+An item that cannot be a report (not a JSON object, or no id: bulk.unkeyable) is left out
+before the shaping, counted and listed with its position in partition.json.
 
 A partition's files are written into a folder NAME.part and renamed to NAME once whole, and
 partition.json (its URL, the export date, the records read) is written last inside it: a
