@@ -223,9 +223,8 @@ def fetch(
         term_list = load_terms(terms)
         with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
             pacer = Pacer(60.0 / requests_per_minute if requests_per_minute else 0.0)
-            client = OpenFDAClient(base_url, api_key, page_size=page_size, pacer=pacer, on_retry=progress.retry)
             summary: list[str] = []
-            with store.writing(db) as con:
+            with OpenFDAClient(base_url, api_key, page_size=page_size, pacer=pacer, on_retry=progress.retry) as client, store.writing(db) as con:
                 for name in names:
                     try:
                         fetch_source(con, client, SOURCES[name], term_list, on_page=progress.page)
@@ -287,7 +286,7 @@ def malformed_summary(source: str, held, named: list[tuple[str, str]]) -> list[s
         f"{source}: {count:,} record{'s' if count != 1 else ''} broke a rule for malformed records"
         f"{f' ({not_stored:,} not stored)' if not_stored else ''}; all are listed in the table fetch_problems (docs/schema.md, \"Malformed records\"):"
     ]
-    lines += [f"  {report_id}: {problems}" for report_id, problems in named]
+    lines += [f"  {'no id' if report_id is None else report_id}: {problems}" for report_id, problems in named]
     if count > len(named):
         lines.append(f"  and {count - len(named):,} more.")
     return lines
@@ -506,16 +505,19 @@ def export(
         from kratom_ae.ingest import store
         from kratom_ae.ingest.errors import KratomAEError
         from kratom_ae.queries import library, outputs
-        from kratom_ae.queries.export import export_tables
+        from kratom_ae.queries.export import export_names, export_tables
 
         if unguarded and file_format is ExportFormat.parquet:
             raise KratomAEError("--no-spreadsheet-guard is for CSV: Parquet cells are written as they are, with no guard; leave it out.")
         filters = make_filters(source, since, until, role, serious, top, unit)
         outputs.check_folder(folder, db, "export")
+        tables = library.discover(queries_dir)
         con = store.connect(db, read_only=True)
         try:
+            # Every file it would write, checked before the first query, which can take minutes.
+            outputs.check_folder(folder, db, "export", export_names(con, tables, file_format.value))
             library.prepare_scope(con, filters)
-            written, messages = export_tables(con, db, folder, filters, library.discover(queries_dir), file_format.value, not unguarded)
+            written, messages = export_tables(con, db, folder, filters, tables, file_format.value, not unguarded)
         finally:
             con.close()
         print_written(written, "export")
@@ -616,8 +618,7 @@ def signals(
             if comparator_ingredients and not local:
                 raise KratomAEError("--comparator-ingredient compares by ingredient in the local background; add --background local --bulk DIR, or give openFDA's background a terms file with --comparator FILE.")
             ebgm_priors = None  # with --background local: the empirical-Bayes prior of each source
-            with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
-                client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
+            with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress, OpenFDAClient(base_url, api_key, on_retry=progress.retry) as client:
 
                 def table(con):
                     """The signals table and what is shown and written with it."""
@@ -754,8 +755,7 @@ def fetch_report_background(con, filters, base_url, api_key, quiet) -> None:
 
     from kratom_ae.ingest.errors import KratomAEError
 
-    with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
-        client = OpenFDAClient(base_url, api_key, on_retry=progress.retry)
+    with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress, OpenFDAClient(base_url, api_key, on_retry=progress.retry) as client:
         library.prepare_scope(con, signal_filters(filters))
         try:
             background.ensure(con, client, on_progress=progress.background)
@@ -837,7 +837,8 @@ def bulk_load(
 
         def read(export, part, i: int, n: int, run: dict) -> None:
             if not quiet:
-                typer.echo(printable(f"{export.endpoint} {i:,}/{n:,}: {part.display_name}: {plural(run['total_reported'], 'record')} read, {run['records_received']:,} kept for the matcher."), err=True)
+                set_aside = f", {run['set_aside']:,} set aside as malformed (see below)" if run["set_aside"] else ""
+                typer.echo(printable(f"{export.endpoint} {i:,}/{n:,}: {part.display_name}: {plural(run['total_reported'], 'record')} read, {run['records_received']:,} kept for the matcher{set_aside}."), err=True)
 
         from kratom_ae.ingest.bulk import cached_export
 
@@ -892,7 +893,13 @@ def bulk_background_command(
         def built(export, part, i: int, n: int, done) -> None:
             if quiet:
                 return
-            what = "built before, kept" if done is None else f"{plural(done['records_read'], 'record')} shaped, {done['reports_stored']:,} stored"
+            if done is None:
+                what = "built before, kept"
+            elif done["records_left_out"]:
+                what = (f"{plural(done['records_read'], 'record')} read, {done['records_left_out']:,} left out as no report (not a JSON object, or no usable {SOURCES[export.source].id_field}: "
+                        f"partition.json lists each), {done['records_read'] - done['records_left_out']:,} shaped, {done['reports_stored']:,} stored")
+            else:
+                what = f"{plural(done['records_read'], 'record')} shaped, {done['reports_stored']:,} stored"
             typer.echo(printable(f"{export.endpoint} {i:,}/{n:,}: {part.display_name}: {what}."), err=True)
 
         term_list = load_terms(terms)
@@ -902,6 +909,10 @@ def bulk_background_command(
             store = bulk_background.build(cache, SOURCES[name], term_list, on_partition=built)
             line = (f"{store.export.endpoint} export {store.export.export_date}: local background of "
                     f"{int(count_source(store)['totals']['total_reports'][0]):,} reports (latest version of each) in {plural(len(store.partitions), 'partition')}, in {store.folder}.")
+            left_out = sum(p.get("records_left_out", 0) for p in store.provenance())
+            if left_out:
+                line += (f" {plural(left_out, 'record')} of the bulk files {'was' if left_out == 1 else 'were'} left out: not a JSON object, or no usable {SOURCES[name].id_field} "
+                         "(each partition's partition.json lists its own, with its position).")
             if with_cases:
                 bulk_background.group_cases(store)
                 line += f" {int(count_source(store, unit='case')['totals']['total_reports'][0]):,} probable cases."

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -538,8 +539,11 @@ OnPartition = Callable[[Export, Partition, int, int], None]
 def download(cache: Path, sources: list[str], listing_url: str = LISTING_URL, http=None, on_plan: Callable[[list[Plan], int], None] | None = None,
              on_partition: OnPartition | None = None) -> list[Plan]:
     """Every partition of the current export of each source into the cache; returns the plans
-    (what was there before, what was fetched). Refuses to start when the disk is too small."""
-    http = http or session()
+    (what was there before, what was fetched). Refuses to start when the disk is too small.
+    A session made here is closed before it returns; one given is its owner's."""
+    if http is None:
+        with session() as http:
+            return download(cache, sources, listing_url, http, on_plan, on_partition)
     exports = get_listing(http, listing_url, sources)
     plans = plan(cache, exports)
     if on_plan:
@@ -575,6 +579,47 @@ def exports_in(cache: Path, source: str) -> Iterator[Path]:
     base = cache / ENDPOINTS[source].replace("/", "-")
     if base.is_dir():
         yield from sorted((p for p in base.iterdir() if p.is_dir() and SAFE_PART.match(p.name)), reverse=True)
+
+
+# -- Records that cannot be reports --------------------------------------------------------
+
+def json_kind(value) -> str:
+    """A parsed JSON value's kind, in the words of ingest/sql/problems.sql (json_kind)."""
+    for kind, words in ((bool, "true or false"), (dict, "an object"), (list, "a list"), (str, "a string"), ((int, float), "a number")):
+        if isinstance(value, kind):
+            return words
+    return "null"
+
+
+def unkeyable(item, id_field: str) -> str | None:
+    """Why an item of a partition's results cannot be a report, or None: it is not a JSON
+    object, or it has no id to key it by (`id_field` missing, null, empty, or not one value:
+    a list, an object, true or false). An id is empty as the shaping's clean() finds it: of
+    nothing but what DuckDB's trim() removes, the space separators (Unicode Zs). Such a record
+    would stop the shaping (ingest/staging.py) or be left out by it: both bulk ways in set it
+    aside first, and say where it was."""
+    if not isinstance(item, dict):
+        return f"the record is {json_kind(item)}, not an object"
+    if id_field not in item:
+        return f"{id_field} is missing"
+    value = item[id_field]
+    if value is None:
+        return f"{id_field} is null"
+    if isinstance(value, (bool, list, dict)):
+        return f"{id_field} is {json_kind(value)}, not one value"
+    if isinstance(value, str) and all(unicodedata.category(c) == "Zs" for c in value):
+        return f"{id_field} is empty"
+    return None
+
+
+def unkeyable_id(item, id_field: str) -> str | None:
+    """The id of an item unkeyable() turned down, as fetch_problems holds a record's id: as
+    received, an id that is not one value as its JSON text (problems.sql); None when there is
+    none (no object, no id, or an empty one)."""
+    value = item.get(id_field) if isinstance(item, dict) else None
+    if isinstance(value, (bool, list, dict)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return None
 
 
 def batches(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:

@@ -12,6 +12,8 @@ countries into ISO codes, terms into term keys and products into ingredients), a
 ingest/sql/background_store.sql keeps of the staged rows what the background counts
 (docs/schema.md "The local background"). Nothing is kept by name: the background is all of
 the endpoint, kratom reports included (the kratom flags say which), as openFDA's counts are.
+An item that cannot be a report (not a JSON object, or no id: bulk.unkeyable) is left out
+before the shaping, counted and listed with its position in partition.json.
 
 A partition's files are written into a folder NAME.part and renamed to NAME once whole, and
 partition.json (its URL, the export date, the records read) is written last inside it: a
@@ -156,11 +158,18 @@ def build_partition(path: Path, target: Path, number: int, export: bulk.Export, 
     partial.mkdir(parents=True)
     meta = bulk.partition_meta(path)
     read = 0
+    left_out: list[dict] = []
 
-    def counted(records: Iterable[dict]) -> Iterator[bytes]:
+    def counted(records: Iterable[object]) -> Iterator[bytes]:
+        """The records as JSON text; an item that cannot be a report (bulk.unkeyable) is left
+        out, with its place: no report of the background can be counted without its id."""
         nonlocal read
         for record in records:
             read += 1
+            problem = bulk.unkeyable(record, source.id_field)
+            if problem is not None:
+                left_out.append({"position": read, "problem": problem})
+                continue
             yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     def split_counted(texts: Iterator[bytes]) -> Iterator[bytes]:
@@ -187,6 +196,9 @@ def build_partition(path: Path, target: Path, number: int, export: bulk.Export, 
     record = {
         "format": FORMAT, "source": source.name, "endpoint": source.endpoint, "export_date": export.export_date, "url": part.url,
         "display_name": part.display_name, "part_seq": number, "records_read": read, "reports_stored": stored,
+        # Of records_read, the items that could not be reports (bulk.unkeyable), each with its
+        # position in the partition's results (from 1); absent from a partition built before.
+        "records_left_out": len(left_out), "left_out": left_out,
         "last_updated": meta.get("last_updated") if isinstance(meta.get("last_updated"), str) else export.export_date,
         "disclaimer": meta.get("disclaimer") if isinstance(meta.get("disclaimer"), str) else None,
         "terms": digest, "tool_version": __version__, "built_at": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -14,7 +14,9 @@ finds (terms.bulk_sieve: every record the name filter keeps, and a few more); th
 as read_items parses them and judged by the same kept_by_name. A partition in another layout,
 or one DuckDB cannot read, is read record by record (bulk.partition_records), which gives the
 same records. The kept records are written out again as pages shaped like the search API's,
-and go to ingest/staging.py and ingest/publish.py. So the tool's own matcher
+and go to ingest/staging.py and ingest/publish.py. An item that cannot be a report (not a
+JSON object, or no id: bulk.unkeyable) is set aside, never shaped: listed in fetch_problems
+with its place (the partition's URL, its position there), as not stored. So the tool's own matcher
 judges every drug name of every report, and finds what no openFDA search can (KRA-TOM, whose
 words KRA and TOM no wildcard on KRATOM finds); and a report read both ways gives the same rows.
 """
@@ -66,7 +68,7 @@ def load_source(con: duckdb.DuckDBPyConnection, cache: Path, source: Source, ter
                 kept_ids.update(counted.kept_ids)
                 sieve.remember(counted.other_ids, number)
                 if on_partition:
-                    on_partition(export, part, number, len(export.partitions), runs[-1])
+                    on_partition(export, part, number, len(export.partitions), runs[-1] | {"set_aside": len(counted.set_aside)})
         # Another version of a kept report, or another record under its id, may have been
         # turned down by name (a follow-up that names no kratom): it is staged too, so that the
         # publish keeps the latest version, as for the search API, which returns only that one.
@@ -127,29 +129,31 @@ class Sieve:
             self.con.close()
             self.con = None
 
-    def sieve(self, file: Path, number: int) -> tuple[int, Iterator[bytes]]:
-        """(the partition's records, the JSON text of those the sieve finds, in their order);
-        the ids of the others go to other_ids. duckdb.Error if the file is not a JSON list."""
+    def sieve(self, file: Path, number: int) -> tuple[int, Iterator[tuple[int, bytes]]]:
+        """(the partition's records, (place, JSON text) of those the sieve finds, in their
+        order); the ids of the others go to other_ids. duckdb.Error if the file is not a JSON
+        list."""
         escapes, names = self.pattern
         self.con.execute(sql("bulk_sieve"), {"file": str(file), "escapes": escapes, "names": names, "id_path": self.id_path, "id_first": self.id_first})
         records = self.con.execute("SELECT count(*) FROM sieved").fetchone()[0]
         self.con.execute("INSERT INTO other_ids SELECT id, $n, id FROM sieved WHERE record IS NULL", {"n": number})
-        return records, self._texts("SELECT record FROM sieved WHERE record IS NOT NULL ORDER BY pos")
+        return records, self._texts("SELECT pos, record FROM sieved WHERE record IS NOT NULL ORDER BY pos")
 
-    def shared(self, file: Path) -> Iterator[bytes]:
-        """The JSON text of the records that may carry an id of shared_ids, in their order."""
+    def shared(self, file: Path) -> Iterator[tuple[int, bytes]]:
+        """(place, JSON text) of the records that may carry an id of shared_ids, in their order."""
         self.con.execute(sql("bulk_shared"), {"file": str(file), "id_path": self.id_path, "id_first": self.id_first})
-        return self._texts("SELECT record FROM shared_records ORDER BY pos")
+        return self._texts("SELECT pos, record FROM shared_records ORDER BY pos")
 
-    def _texts(self, query: str) -> Iterator[bytes]:
-        """The query's texts, FETCH_ROWS at a time (never a partition's worth in memory). The
-        next statement on this connection ends the cursor: callers read them all first."""
+    def _texts(self, query: str) -> Iterator[tuple[int, bytes]]:
+        """The query's (place, text) rows, FETCH_ROWS at a time (never a partition's worth in
+        memory). The next statement on this connection ends the cursor: callers read them all
+        first."""
         cursor = self.con.execute(query)
 
-        def texts() -> Iterator[bytes]:
+        def texts() -> Iterator[tuple[int, bytes]]:
             while rows := cursor.fetchmany(FETCH_ROWS):
-                for (text,) in rows:
-                    yield text.encode("utf-8")
+                for position, text in rows:
+                    yield position, text.encode("utf-8")
 
         return texts()
 
@@ -238,8 +242,9 @@ def add_records(staging: Staging, sieve: Sieve, path: Path, source: Source, term
                 raise
         finally:
             unzipped.path.unlink(missing_ok=True)
-    records = bulk.partition_records(path) if texts is None else (bulk.parse_record(text) for text in texts)
-    wanted = (as_json(r) for r in records if str(r.get(source.id_field)) in shared and not kept_by_name(r, source, terms))
+    records = bulk.partition_records(path) if texts is None else (bulk.parse_record(text) for _, text in texts)
+    # A record that cannot be a report was set aside by the first reading, or passed by.
+    wanted = (as_json(r) for r in records if bulk.unkeyable(r, source.id_field) is None and str(r[source.id_field]) in shared and not kept_by_name(r, source, terms))
     for records in bulk.batches(wanted, PAGE_RECORDS):
         staging.read_page(page_body(records, run["last_updated"], run["disclaimer"]))
         staging.page_done()
@@ -267,11 +272,11 @@ def load_partition(staging: Staging, sieve: Sieve, path: Path, unzipped: bulk.Un
                 raise
     if found is None:
         meta = bulk.partition_meta(path)
-        records = bulk.partition_records(path)
+        records = enumerate(bulk.partition_records(path), 1)
     else:
         meta = unzipped.meta if isinstance(unzipped.meta, dict) else {}
         counted.records, texts = found
-        records = (bulk.parse_record(text) for text in texts)
+        records = ((position, bulk.parse_record(text)) for position, text in texts)
     last_updated = meta.get("last_updated") if isinstance(meta.get("last_updated"), str) else export.export_date
     run = {
         "source": source.name,
@@ -295,6 +300,8 @@ def load_partition(staging: Staging, sieve: Sieve, path: Path, unzipped: bulk.Un
         run["records_received"] += len(records)
         run["pages"] += 1
     run["total_reported"] = counted.records
+    for position, report_id, problem in counted.set_aside:
+        staging.set_aside(report_id, f"{problem} (record {position} of {part.url}, not stored)")
     if part.records is not None and counted.records != part.records:
         # Verified when it was downloaded: the file was changed since.
         raise KratomAEError(f"The bulk partition {printable(str(path))} holds {counted.records:,} records where download.json listed {part.records:,}; it changed after it was downloaded: delete it and run kratom-ae bulk download again.")
@@ -303,19 +310,29 @@ def load_partition(staging: Staging, sieve: Sieve, path: Path, unzipped: bulk.Un
 
 
 class Counter:
-    """What a partition held: its records, and the ids of those kept and of the others."""
+    """What a partition held: its records, the ids of those kept and of the others, and the
+    records set aside (place in the partition, id as fetch_problems holds it, problem)."""
 
     def __init__(self):
         self.records = 0
         self.kept_ids: list = []
         self.other_ids: list = []
+        self.set_aside: list[tuple[int, str | None, str]] = []
 
 
-def kept(records: Iterable[dict], source: Source, terms: list[Term], counted: Counter, count: bool = True) -> Iterator[bytes]:
-    """The records kept by name (kept_by_name), as JSON text; the ids of all in `counted`
-    (and their number, with `count`: the sieve counted them otherwise)."""
-    for record in records:
+def kept(records: Iterable[tuple[int, object]], source: Source, terms: list[Term], counted: Counter, count: bool = True) -> Iterator[bytes]:
+    """The records kept by name (kept_by_name), as JSON text, from (place, record) pairs; the
+    ids of all in `counted` (and their number, with `count`: the sieve counted them otherwise).
+    An item that cannot be a report (bulk.unkeyable) is set aside when it is not an object
+    (nothing tells whether it names kratom) or is kept by name; one that names no term is
+    passed by, as every other such record is."""
+    for position, record in records:
         counted.records += count
+        problem = bulk.unkeyable(record, source.id_field)
+        if problem is not None:
+            if not isinstance(record, dict) or kept_by_name(record, source, terms):
+                counted.set_aside.append((position, bulk.unkeyable_id(record, source.id_field), problem))
+            continue
         if kept_by_name(record, source, terms):
             counted.kept_ids.append(record.get(source.id_field))
             yield as_json(record)

@@ -258,6 +258,21 @@ class OpenFDAClient:
         # Basic auth with the key as user name and an empty password (openFDA docs).
         self._auth = (check_api_key(api_key), "") if api_key else None
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self) -> None:
+        """Close the connections of the session the client made (one given to it is its
+        owner's to close): at the end of a command, not whenever the garbage collector gets to
+        them, which left sockets open at exit (ResourceWarning). Asked again, it makes a new one."""
+        session = self.__dict__.pop("session", None)
+        if session is not None and self._given_session is None:
+            session.close()
+
     @functools.cached_property
     def session(self) -> requests.Session:
         import requests

@@ -112,6 +112,7 @@ class Staging:
         self._thread: ShapingThread | None = None
         self._threaded = threaded
         self.source, self.id_field = source, id_field
+        self._set_aside: list[tuple[str | None, str]] = []
 
     def __enter__(self):
         return self
@@ -157,6 +158,11 @@ class Staging:
         if sum(page.size for page in self._batch) >= self.shaper.slice_bytes:
             self._submit()
 
+    def set_aside(self, report_id: str | None, problem: str) -> None:
+        """A record its caller kept from the shaping (a bulk partition's item that cannot be a
+        report: bulk.unkeyable), for stage_problems as not stored; `problem` says where it was."""
+        self._set_aside.append((report_id, problem))
+
     def finish(self) -> Staged:
         """Shape what is left, wait for the shaping to end, and write the rest of what publish
         needs (stage_problems, the terms); returns the files to publish."""
@@ -164,6 +170,10 @@ class Staging:
         if self._thread is not None:
             thread, self._thread = self._thread, None
             thread.finish()
+        if self._set_aside:
+            # Here, not as they come: the shaping thread has the connection until it ends.
+            set_aside = pd.DataFrame.from_records(self._set_aside, columns=["report_id", "problem"])  # noqa: F841 (read by DuckDB by name)
+            self.con.execute("INSERT INTO stage_problems SELECT $source, report_id::VARCHAR, problem, false FROM set_aside", {"source": self.source})
         return self.shaper.finish(self.reader.raw_files, self.reader.dictionary)
 
     def _submit(self) -> None:

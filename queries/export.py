@@ -226,13 +226,10 @@ def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filter
     skipped while none is loaded, and the signals table while no complete background is cached
     (provenance.json lists what was written). Returns what was written and what to tell the
     user (the scope is left prepared for the signals)."""
-    from kratom_ae.queries.library import has_meddra, run
+    from kratom_ae.queries.library import run
     from kratom_ae.queries.outputs import write_folder
 
-    meddra = has_meddra(con)
-    chosen = {name: q for name, q in tables.items() if meddra or "meddra" not in q.requires}
-    if "signals" in chosen:
-        raise KratomAEError(f"Your table {chosen['signals'].path} is called signals, the name of the export's signals table; rename it.")
+    chosen = chosen_tables(con, tables)
     described = provenance(con, db, filters, chosen) | {"written_as": written_as(file_format, guard)}
     typed = TypedTables(described) if file_format == "parquet" else None
     if typed:
@@ -245,6 +242,30 @@ def export_tables(con: duckdb.DuckDBPyConnection, db: Path, folder: Path, filter
         contents["signals"] = typed.keep(frame) if typed else csv_text(frame, guard)
     files = [(f"{name}.{file_format}", content) for name, content in contents.items()]
     return write_folder(folder, db, "export", files, described), messages
+
+
+def chosen_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, Query]) -> dict[str, Query]:
+    """The tables an export writes: all but those that need a MedDRA release while none is loaded."""
+    from kratom_ae.queries.library import has_meddra
+
+    meddra = has_meddra(con)
+    chosen = {name: q for name, q in tables.items() if meddra or "meddra" not in q.requires}
+    if "signals" in chosen:
+        raise KratomAEError(f"Your table {chosen['signals'].path} is called signals, the name of the export's signals table; rename it.")
+    return chosen
+
+
+def export_names(con: duckdb.DuckDBPyConnection, tables: dict[str, Query], file_format: str) -> list[str]:
+    """The files an export may write into its folder, known before any of its queries runs, so
+    that a folder or file it will not write is refused first (outputs.check_folder), not after
+    minutes of queries: every table chosen, and the signals table's when a background is
+    cached at all (a complete one, which export_tables writes the table from, is one)."""
+    from kratom_ae.ingest.store import has_table
+
+    names = [f"{name}.{file_format}" for name in chosen_tables(con, tables)]
+    if has_table(con, "background_totals") and con.execute("SELECT count(*) FROM background_totals").fetchall()[0][0]:
+        names.append(f"signals.{file_format}")
+    return names
 
 
 class ArrowStream:

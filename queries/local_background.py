@@ -155,7 +155,9 @@ def local_background(cache: Path, sources: list[str], unit: str = "report", comp
             parts.setdefault(key, []).append(frame)
         provenance.append({"source": source, "endpoint": store.export.endpoint, "export_date": store.export.export_date, "store": str(store.folder),
                            "unit": unit, "comparator": comparator, "exclude_kratom": exclude_kratom,
-                           "partitions": [{k: p[k] for k in ("url", "records_read", "reports_stored", "last_updated", "built_at")} for p in store.provenance()]})
+                           # records_left_out: items that could not be reports (partition.json lists them); a partition built before kratom-ae counted them had none, or would not have been built.
+                           "partitions": [{k: p[k] for k in ("url", "records_read", "reports_stored", "last_updated", "built_at")} | {"records_left_out": p.get("records_left_out", 0)}
+                                          for p in store.provenance()]})
 
     def joined(key):
         return pd.concat(parts[key], ignore_index=True) if key in parts else None

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 import synthetic
-from fake_bulk import FakeBulk
+from fake_bulk import UNKEYABLE, FakeBulk, unkeyable_partitions
 from fake_openfda import FakeOpenFDA
 from kratom_ae.cli.main import app
 
@@ -409,3 +409,115 @@ def test_provenance_and_the_report_name_every_partition(both_ways, tmp_path):
     assert runner.invoke(app, ["report", str(page), "--db", str(bulk_db), "--quiet"]).exit_code == 0
     html = (page / "report.html").read_text()
     assert "FAERS: openFDA drug/event bulk files from " in html and html.count("drug-event-000") >= 3 and "search sent" not in html
+
+
+# ---- items that cannot be reports -----------------------------------------------------------
+
+def load_unkeyable(tmp_path: Path, source: str, name: str = "unkeyable", quiet: bool = False):
+    """(the database, the load's result, the fake server's URL) of a bulk load of
+    fake_bulk.unkeyable_partitions."""
+    cache, db = tmp_path / f"cache-{name}", tmp_path / f"{name}.duckdb"
+    with FakeBulk({source: unkeyable_partitions(source)}) as server:
+        assert runner.invoke(app, ["bulk", "download", str(cache), "--listing-url", server.listing_url, "--source", source, "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["bulk", "load", str(cache), "--db", str(db), "--source", source, *(["--quiet"] if quiet else [])])
+    assert result.exit_code == 0, result.output
+    return db, result, server.url
+
+
+def partition_urls(url: str, source: str) -> list[str]:
+    if source == "caers":
+        return [f"{url}/food/event/all_other/food-event-0001-of-0001.json.zip"]
+    return [f"{url}/drug/event/2024q{i}/drug-event-000{i}-of-0002.json.zip" for i in (1, 2)]
+
+
+def set_aside(url: str, source: str) -> list[tuple]:
+    """fetch_problems as a bulk load of unkeyable_partitions must leave it, worked from UNKEYABLE."""
+    expected = UNKEYABLE[source]
+    ids = {"safetyreportid is a list, not one value": '["19000003","19000004"]', "report_number is an object, not one value": '{"number":"302"}'}
+    return sorted(
+        ((source, ids.get(problem), f"{problem} (record {position} of {part_url}, not stored)", False)
+         for number, (part_url, problems) in enumerate(zip(partition_urls(url, source), expected["problems"]), 1)
+         for position, problem in problems.items() if (number, position) not in expected["passed_by"]),
+        key=by_id_and_problem,
+    )
+
+
+def by_id_and_problem(row: tuple) -> tuple:
+    return row[1] or "", row[2]
+
+
+def problems_of(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return sorted(con.execute("SELECT source, report_id, problem, stored FROM fetch_problems").fetchall(), key=by_id_and_problem)
+    finally:
+        con.close()
+
+
+def test_a_faers_load_sets_aside_what_cannot_be_a_report_and_says_where_it_was(tmp_path):
+    """A record without safetyreportid (or a null, empty or list one) stopped the load
+    ("openFDA sent a record without safetyreportid"); an item of results that is not an object
+    stopped it with a traceback's AttributeError. Now 9 are set aside, 5 reports held."""
+    db, result, url = load_unkeyable(tmp_path, "faers")
+    assert set(held(db)) == {("faers", r) for r in UNKEYABLE["faers"]["held"]} == kratom_reports(db)
+    assert problems_of(db) == set_aside(url, "faers")
+    assert len(set_aside(url, "faers")) == 9
+    first, second = partition_urls(url, "faers")
+    assert result.stderr.splitlines() == [
+        "drug/event 1/2: drug-event-0001-of-0002.json.zip (2026-11-18): 9 records read, 2 kept for the matcher, 5 set aside as malformed (see below).",
+        "drug/event 2/2: drug-event-0002-of-0002.json.zip (2026-11-18): 7 records read, 3 kept for the matcher, 4 set aside as malformed (see below).",
+        "faers: 6 records kept for the matcher from 2 partitions; 5 reports held, 5 of them kratom reports.",
+        'faers: 9 records broke a rule for malformed records (9 not stored); all are listed in the table fetch_problems (docs/schema.md, "Malformed records"):',
+        f'  ["19000003","19000004"]: safetyreportid is a list, not one value (record 2 of {second}, not stored)',
+        f"  no id: safetyreportid is empty (record 4 of {second}, not stored)",
+        f"  no id: safetyreportid is empty (record 7 of {first}, not stored)",
+        f"  no id: safetyreportid is missing (record 2 of {first}, not stored)",
+        f"  no id: safetyreportid is null (record 4 of {first}, not stored)",
+        f"  no id: the record is a list, not an object (record 3 of {second}, not stored)",
+        f"  no id: the record is a number, not an object (record 5 of {first}, not stored)",
+        f"  no id: the record is a string, not an object (record 3 of {first}, not stored)",
+        f"  no id: the record is null, not an object (record 1 of {second}, not stored)",
+    ]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        runs = con.execute("SELECT list(total_reported ORDER BY base_url), list(records_received ORDER BY base_url) FROM fetch_runs").fetchone()
+        stored = con.execute("SELECT list(report_id ORDER BY report_id) FROM raw_reports").fetchone()[0]
+        version = con.execute("SELECT report_version FROM reports WHERE report_id = '19000003'").fetchone()[0]
+    finally:
+        con.close()
+    # Every item read; kept for the matcher: 2 and 3 by name, and version 1 of 19000003 for its version 2.
+    assert runs == ([9, 7], [3, 3])
+    assert stored == ["19000001", "19000002", "19000003", "19000006", "19000007"]  # \u00a019000006 trimmed by clean(), 19000007 a number
+    assert version == 2
+    status = runner.invoke(app, ["status", "--db", str(db)])
+    assert "│ malformed records    │ 9, 9 not stored (table fetch_problems)" in status.stdout
+
+
+def test_a_caers_load_sets_aside_what_cannot_be_a_report(tmp_path):
+    db, result, url = load_unkeyable(tmp_path, "caers", quiet=True)
+    assert set(held(db)) == {("caers", r) for r in UNKEYABLE["caers"]["held"]} == kratom_reports(db)
+    assert problems_of(db) == set_aside(url, "caers")
+    [part] = partition_urls(url, "caers")
+    assert result.stderr.splitlines() == [
+        "caers: 2 records kept for the matcher from 1 partition; 2 reports held, 2 of them kratom reports.",
+        'caers: 4 records broke a rule for malformed records (4 not stored); all are listed in the table fetch_problems (docs/schema.md, "Malformed records"):',
+        f'  {{"number":"302"}}: report_number is an object, not one value (record 6 of {part}, not stored)',
+        f"  no id: report_number is empty (record 4 of {part}, not stored)",
+        f"  no id: report_number is missing (record 2 of {part}, not stored)",
+        f"  no id: the record is a string, not an object (record 3 of {part}, not stored)",
+    ]
+
+
+def test_an_empty_id_is_what_the_shaping_s_clean_trims_to_nothing():
+    """bulk.unkeyable reads an id as empty exactly when DuckDB's trim() (clean() in
+    shaping_macros.sql) leaves nothing of it: asked of every character."""
+    from kratom_ae.ingest import bulk
+
+    chars = [chr(c) for c in range(1, 0x30000) if not 0xD800 <= c < 0xE000]
+    con = duckdb.connect()
+    try:
+        trimmed_away = {row[0] for row in con.execute("SELECT c FROM unnest($c::VARCHAR[]) AS u(c) WHERE trim(c || c) = ''", {"c": chars}).fetchall()}
+    finally:
+        con.close()
+    assert {c for c in chars if bulk.unkeyable({"id": c + c}, "id") is not None} == trimmed_away
+    assert len(trimmed_away) == 17 and "\t" not in trimmed_away and "\u00a0" in trimmed_away

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 import synthetic
-from test_bulk_load import ROWS, hostile_partitions, kratom_reports, loaded, rows
+from test_bulk_load import ROWS, held, hostile_partitions, kratom_reports, load_unkeyable, loaded, problems_of, rows, set_aside
 from kratom_ae.ingest import bulk, bulk_load
 from kratom_ae.ingest.sources import SOURCES
 from kratom_ae.ingest.terms import AS_DUCKDB_UPPER, could_match, load_terms
@@ -182,6 +182,26 @@ def test_the_sieve_reads_the_hostile_partitions_with_the_same_rows_as_record_by_
             con.close()
 
 
+@pytest.mark.parametrize("source", ["faers", "caers"])
+def test_the_sieve_and_record_by_record_set_aside_the_same_items(tmp_path, monkeypatch, source):
+    """Items that cannot be reports (fake_bulk.unkeyable_partitions): the sieve hands them to
+    Python (their id is no JSON text), which sets them aside as record by record does, at the
+    same places, and both keep the same reports."""
+    def no_reading(path):
+        raise AssertionError(f"read record by record: {path}")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(bulk, "partition_records", no_reading)
+        by_sieve, _, sieve_url = load_unkeyable(tmp_path, source, "sieve", quiet=True)
+    monkeypatch.setattr(bulk, "unzip_results", lambda *args: None)
+    by_record, _, record_url = load_unkeyable(tmp_path, source, "record", quiet=True)
+    assert problems_of(by_sieve) == set_aside(sieve_url, source)
+    assert problems_of(by_record) == set_aside(record_url, source)
+    assert held(by_sieve) == held(by_record) == kratom_reports(by_record)
+    for table in ROWS:
+        assert rows(by_sieve, table, held(by_record)) == rows(by_record, table, held(by_record)), table
+
+
 def test_a_partition_in_another_layout_is_read_record_by_record(tmp_path):
     """results before meta: not the layout the sieve reads (unzip_results says None), read by
     read_items instead, with the same records kept."""
@@ -248,7 +268,7 @@ def test_the_sieve_reads_each_id_as_json_extract_does_and_hands_python_the_rest(
     try:
         records, found = sieve.sieve(array, 1)
         assert records == 7
-        assert [t.decode() for t in found] == texts[4:]
+        assert [(position, t.decode()) for position, t in found] == list(enumerate(texts, 1))[4:]
         assert sieve.con.execute("SELECT id, part, key FROM other_ids ORDER BY id").fetchall() == [('A"1', 1, 'A"1'), ("B1", 1, "B1"), ("C1", 1, "C1"), ("D1", 1, "D1")]
     finally:
         sieve.close()
@@ -262,6 +282,6 @@ def test_the_records_found_come_in_the_partition_s_order(tmp_path, terms):
     sieve = bulk_load.Sieve(tmp_path, FAERS, terms)
     try:
         records, found = sieve.sieve(array, 1)
-        assert records == 30_000 and [json.loads(t)["safetyreportid"] for t in found] == [str(18_000_000 + i) for i in range(30_000)]
+        assert records == 30_000 and [(p, json.loads(t)["safetyreportid"]) for p, t in found] == [(i + 1, str(18_000_000 + i)) for i in range(30_000)]
     finally:
         sieve.close()

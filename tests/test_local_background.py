@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 import oracle
 import synthetic
-from fake_bulk import FakeBulk
+from fake_bulk import UNKEYABLE, FakeBulk, unkeyable_partitions
 from kratom_ae.cli.main import app
 from kratom_ae.ingest import bulk_background
 from kratom_ae.queries.local_background import count_source, local_background
@@ -316,6 +316,47 @@ def test_the_store_is_the_same_split_by_duckdb_or_read_record_by_record(tmp_path
 
     assert provenance(split_store) == provenance(read_store)
     assert [p["records_read"] for p in provenance(split_store)] == [402, 301]
+
+
+@pytest.mark.parametrize("source", ["faers", "caers"])
+def test_what_cannot_be_a_report_is_left_out_of_the_background_and_said(tmp_path, source):
+    """A record without an id (or with a null, empty or list one) stopped the build ("openFDA
+    sent a record without safetyreportid"), an item that is not an object too. Each is left
+    out, with its position in partition.json, counted on the partition's line and the
+    command's, and in the signals provenance; every other record is stored."""
+    cache = tmp_path / "cache"
+    with FakeBulk({source: unkeyable_partitions(source)}) as server:
+        assert runner.invoke(app, ["bulk", "download", str(cache), "--listing-url", server.listing_url, "--source", source, "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["bulk", "background", str(cache), "--source", source])
+    assert result.exit_code == 0, result.output
+    expected = UNKEYABLE[source]
+    store = bulk_background.opened(cache, source)
+    id_field = "safetyreportid" if source == "faers" else "report_number"
+    endpoint, stem = ("drug/event", "drug-event") if source == "faers" else ("food/event", "food-event")
+    # FAERS: 3 and 3 stored of 9 and 7 (19000003 in both, its version 2 the latest); CAERS: 2 of 7.
+    stored, left_out = {"faers": ([3, 3], 10), "caers": ([2], 5)}[source]
+    n = len(expected["records"])
+    assert result.stderr.splitlines() == [
+        *(f"{endpoint} {i}/{n}: {stem}-000{i}-of-000{n}.json.zip (2026-11-18): {records} records read, {len(problems)} left out as no report "
+          f"(not a JSON object, or no usable {id_field}: partition.json lists each), {records - len(problems)} shaped, {kept} stored."
+          for i, (records, problems, kept) in enumerate(zip(expected["records"], expected["problems"], stored), 1)),
+        f"{endpoint} export 2026-11-18: local background of {len(expected['held'])} reports (latest version of each) in {n} partition{'s' if n > 1 else ''}, in {store.folder}. "
+        f"{left_out} records of the bulk files were left out: not a JSON object, or no usable {id_field} "
+        "(each partition's partition.json lists its own, with its position).",
+    ]
+    assert [(p["records_read"], p["records_left_out"], p["left_out"], p["reports_stored"]) for p in store.provenance()] == [
+        (records, len(problems), [{"position": position, "problem": problem} for position, problem in problems.items()], kept)
+        for records, problems, kept in zip(expected["records"], expected["problems"], stored)
+    ]
+    con = duckdb.connect()
+    try:
+        ids = {row[0] for row in con.execute("SELECT report_id FROM read_parquet($f)", {"f": store.files("reports")}).fetchall()}
+    finally:
+        con.close()
+    assert ids == expected["held"]
+    assert int(count_source(store)["totals"]["total_reports"][0]) == len(expected["held"])
+    provenance = local_background(cache, [source]).provenance
+    assert [p["records_left_out"] for p in provenance[0]["partitions"]] == [len(problems) for problems in expected["problems"]]
 
 
 def test_a_background_without_a_store_says_how_to_build_it(background, tmp_path):

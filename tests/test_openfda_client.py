@@ -236,3 +236,66 @@ def test_retries_are_paced_too():
         records(client)
     assert client.requests_sent == 2
     assert clock.sleeps == [1.0]  # the backoff already spaces the retry beyond 0.25 s
+
+
+# ---- sessions are closed -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["fetch", "bulk download"])
+def test_a_command_closes_every_session_it_opens_with_resource_warnings_as_errors(tmp_path, monkeypatch, command):
+    """The command's requests session was left to the garbage collector, its connections open
+    until then (a ResourceWarning at exit). Run in-process with ResourceWarning an error (one
+    raised where the garbage collector closes a socket is an unraisable exception, collected
+    here): no warning, and every session the command opened is closed when it returns."""
+    import gc
+    import random
+    import sys
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from fake_bulk import FakeBulk
+    from kratom_ae.cli.main import app
+
+    opened, closed, unraisable = [], [], []
+    real_init, real_close = requests.Session.__init__, requests.Session.close
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        opened.append(self)
+
+    def close(self):
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(requests.Session, "__init__", init)
+    monkeypatch.setattr(requests.Session, "close", close)
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    rng = random.Random(3)
+    faers = [synthetic.faers_record(rng, str(15_500_000 + i), "KRATOM", era="faers") for i in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        if command == "fetch":
+            with FakeOpenFDA(faers, []) as server:
+                result = CliRunner().invoke(app, ["fetch", "--db", str(tmp_path / "db.duckdb"), "--source", "faers", "--base-url", server.url, "--requests-per-minute", "0", "--quiet"])
+        else:
+            with FakeBulk({"faers": [faers]}) as server:
+                result = CliRunner().invoke(app, ["bulk", "download", str(tmp_path / "cache"), "--listing-url", server.listing_url, "--source", "faers", "--quiet"])
+        assert result.exit_code == 0, result.output
+        assert len(opened) == 1 and closed == opened  # closed by the command, not found open later
+        del result
+        gc.collect()
+    assert [u.exc_value for u in unraisable] == []
+
+
+def test_a_client_closes_the_session_it_made_and_not_one_it_was_given(monkeypatch):
+    closed = []
+    monkeypatch.setattr(requests.Session, "close", lambda self: closed.append(self))
+    given = requests.Session()
+    with OpenFDAClient("http://127.0.0.1:9", session=given) as client:
+        assert client.session is given
+    with OpenFDAClient("http://127.0.0.1:9") as client:
+        made = client.session
+    with OpenFDAClient("http://127.0.0.1:9"):
+        pass  # no request sent: no session made, none closed
+    assert closed == [made]

@@ -401,6 +401,44 @@ def test_a_file_changed_since_the_export_wrote_it_is_not_written_over(place):
     assert state(place) == before
 
 
+@pytest.mark.parametrize("trap", ["not-written-by-export", "the-database", "a-folder", "parquet", "signals"])
+def test_export_refuses_a_file_it_will_not_write_before_any_query_runs(place, signals_db, monkeypatch, trap):
+    """An export ran every table's query (minutes on a large database) and only then refused
+    a file in its folder. Each refusal now comes first: the scope and the tables' queries
+    would fail the test had they run."""
+    from kratom_ae.queries import library
+
+    def no_query(*args, **kwargs):
+        raise AssertionError("a query ran before the refusal")
+
+    out = place / "out"
+    out.mkdir()
+    db, args = place / "D", []
+    if trap == "not-written-by-export":
+        (out / "summary.csv").write_text("mine\n")
+        expected = f"Error: {out / 'summary.csv'} was not written by an earlier kratom-ae export there; choose an empty or new folder, so that your files are not mixed with the export's."
+    elif trap == "the-database":
+        os.link(db, out / "reactions.csv")  # the same file as the database, by another name
+        expected = f"Error: {out / 'reactions.csv'} is the database {db} (another name of the same file); kratom-ae will not write output over it, so choose another file name."
+    elif trap == "a-folder":
+        (out / "outcomes.csv").mkdir()
+        expected = f"Error: {out / 'outcomes.csv'} is a folder; kratom-ae will not write output over it, so choose another file name."
+    elif trap == "parquet":
+        (out / "summary.parquet").write_bytes(b"PAR1")
+        args = ["--format", "parquet"]
+        expected = f"Error: {out / 'summary.parquet'} was not written by an earlier kratom-ae export there; choose an empty or new folder, so that your files are not mixed with the export's."
+    else:  # the signals table is written from a cached background: its file is checked too
+        db = place / "S"
+        shutil.copy(signals_db, db)
+        (out / "signals.csv").write_text("mine\n")
+        expected = f"Error: {out / 'signals.csv'} was not written by an earlier kratom-ae export there; choose an empty or new folder, so that your files are not mixed with the export's."
+    before = state(place)
+    monkeypatch.setattr(library, "prepare_scope", no_query)
+    monkeypatch.setattr(library, "run", no_query)
+    assert refused(runner.invoke(app, ["export", str(out), "--db", str(db), *args])) == expected
+    assert state(place) == before
+
+
 # ---- sql cannot write files either -------------------------------------------------------------
 
 

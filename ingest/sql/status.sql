@@ -3,7 +3,9 @@
 -- least one product matched as kratom. fetched_at: when the fetch that produced them ended
 -- (UTC). queries: the openFDA search terms used (for a bulk load, the partitions read:
 -- from_bulk, with records_read and the export_date). malformed_records: records that broke a
--- rule for malformed records (fetch_problems), not_stored: of those, records left out.
+-- rule for malformed records (fetch_problems), not_stored: of those, records left out. A record
+-- by its report_id; one without (a bulk partition's item with no id, or not an object) by its
+-- row, whose problem names its place in the partition.
 WITH held AS (
     SELECT source, count(*) AS reports, count(*) FILTER (WHERE is_kratom_report) AS kratom_reports,
            min(received_date) AS first_received, max(received_date) AS last_received
@@ -20,8 +22,8 @@ WITH held AS (
     FROM fetch_runs
     GROUP BY source
 ), problems AS (
-    SELECT source, count(DISTINCT report_id) AS malformed_records,
-           count(DISTINCT report_id) FILTER (WHERE NOT stored) AS not_stored
+    SELECT source, count(DISTINCT report_id) + count(*) FILTER (WHERE report_id IS NULL) AS malformed_records,
+           count(DISTINCT report_id) FILTER (WHERE NOT stored) + count(*) FILTER (WHERE report_id IS NULL AND NOT stored) AS not_stored
     FROM fetch_problems
     GROUP BY source
 )
