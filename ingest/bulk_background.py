@@ -172,10 +172,20 @@ def build_partition(path: Path, target: Path, number: int, export: bulk.Export, 
                 continue
             yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
-    def split_counted(texts: Iterator[bytes]) -> Iterator[bytes]:
+    def split_counted(texts: Iterator[tuple[bytes, bool]]) -> Iterator[bytes]:
+        """The records DuckDB split; one it calls suspect is judged by bulk.unkeyable as
+        counted() judges every record, and handed on as counted() writes it (an id given twice
+        is then its last, as there)."""
         nonlocal read
-        for text in texts:
+        for text, suspect in texts:
             read += 1
+            if suspect:
+                item = json.loads(text)
+                problem = bulk.unkeyable(item, source.id_field)
+                if problem is not None:
+                    left_out.append({"position": read, "problem": problem})
+                    continue
+                text = json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             yield text
 
     with tempfile.TemporaryDirectory(prefix=".scratch-", dir=target.parent) as scratch:
@@ -183,9 +193,10 @@ def build_partition(path: Path, target: Path, number: int, export: bulk.Export, 
         unzipped = bulk.unzip_results(path, Path(scratch) / "partition.json")
         if unzipped is not None:
             try:
-                stored = shape_partition(split_counted(split(unzipped.path, scratch)), scratch, partial, number, source, terms, stop)
+                stored = shape_partition(split_counted(split(unzipped.path, scratch, source.id_field)), scratch, partial, number, source, terms, stop)
             except Unsplit:
                 read = 0
+                left_out.clear()
             finally:
                 unzipped.path.unlink(missing_ok=True)
         if stored is None:  # another layout, or records DuckDB does not read: record by record
@@ -248,22 +259,22 @@ class Unsplit(Exception):
     """DuckDB could not read a partition's results as a list of JSON records."""
 
 
-def split(file: Path, scratch: str) -> Iterator[bytes]:
+def split(file: Path, scratch: str, id_field: str) -> Iterator[tuple[bytes, bool]]:
     """The JSON text of each record of a partition's results array (bulk.unzip_results), in
     its order, as DuckDB splits a search page (read_records.sql): each record's own text, where
     reading it with ijson and writing it out again took 60% of the reading thread's time. The
     shaping parses the two alike (numbers as DuckDB reads them, escapes, a key given twice as
     its first; tests/test_local_background.py builds a store both ways).
-    Unsplit if the file is not a JSON list DuckDB reads, maybe after some records: the
-    partition is then shaped again, record by record."""
+    Each with whether it may be no report (background_split.sql's suspect). Unsplit if the
+    file is not a JSON list DuckDB reads, maybe after some records: the partition is then
+    shaped again, record by record."""
     con = duckdb.connect(config={"memory_limit": "256MB", "temp_directory": scratch})
     try:
         con.execute("SET threads = 1")  # in order; the shaping has the other core
         con.execute("SET enable_progress_bar = false")
-        cursor = con.execute(sql("background_split"), {"file": str(file)})
+        cursor = con.execute(sql("background_split"), {"file": str(file), "id_path": f"$.{id_field}", "id_key": f'"{id_field}"'})
         while rows := cursor.fetchmany(PAGE_RECORDS):
-            for (text,) in rows:
-                yield text
+            yield from rows
     except duckdb.Error as exc:
         if failures.write_failure(exc):
             raise

@@ -318,17 +318,29 @@ def test_the_store_is_the_same_split_by_duckdb_or_read_record_by_record(tmp_path
     assert [p["records_read"] for p in provenance(split_store)] == [402, 301]
 
 
+@pytest.mark.parametrize("route", ["split by DuckDB", "record by record"])
 @pytest.mark.parametrize("source", ["faers", "caers"])
-def test_what_cannot_be_a_report_is_left_out_of_the_background_and_said(tmp_path, source):
+def test_what_cannot_be_a_report_is_left_out_of_the_background_and_said(tmp_path, source, route, monkeypatch):
     """A record without an id (or with a null, empty or list one) stopped the build ("openFDA
     sent a record without safetyreportid"), an item that is not an object too. Each is left
     out, with its position in partition.json, counted on the partition's line and the
-    command's, and in the signals provenance; every other record is stored."""
+    command's, and in the signals provenance; every other record is stored. The same whether
+    DuckDB splits the partition (its suspects judged in Python) or it is read record by record."""
     cache = tmp_path / "cache"
     with FakeBulk({source: unkeyable_partitions(source)}) as server:
         assert runner.invoke(app, ["bulk", "download", str(cache), "--listing-url", server.listing_url, "--source", source, "--quiet"]).exit_code == 0
+    splits = []
+    real_split = bulk_background.split
+    monkeypatch.setattr(bulk_background, "split", lambda *args: splits.append(args) or real_split(*args))
+    readings = []
+    real_records = bulk_background.bulk.partition_records
+    monkeypatch.setattr(bulk_background.bulk, "partition_records", lambda *args: readings.append(args) or real_records(*args))
+    if route == "record by record":
+        monkeypatch.setattr(bulk_background.bulk, "unzip_results", lambda *args: None)
     result = runner.invoke(app, ["bulk", "background", str(cache), "--source", source])
     assert result.exit_code == 0, result.output
+    partitions = len(UNKEYABLE[source]["records"])
+    assert (len(splits), len(readings)) == ((partitions, 0) if route == "split by DuckDB" else (0, partitions))
     expected = UNKEYABLE[source]
     store = bulk_background.opened(cache, source)
     id_field = "safetyreportid" if source == "faers" else "report_number"
