@@ -95,25 +95,76 @@ def _log_mixture(n: np.ndarray, e: np.ndarray, theta) -> tuple[np.ndarray, np.nd
     return first, second, np.logaddexp(first, second)
 
 
+def _truncation(n_star: int, e: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    """log P(N >= n_star) of the negative binomial, per pair."""
+    from scipy.stats import nbinom
+
+    if n_star == 1:
+        # P(N >= 1) = 1 - f(0), f(0) = (beta / (beta + E))^alpha
+        return np.log(-np.expm1(alpha * np.log(beta / (beta + e))))
+    return np.log(nbinom.sf(n_star - 1, alpha, beta / (beta + e)))
+
+
 def neg_log_likelihood(theta, n, e, n_star: int = 1, weights=None) -> float:
     """The negative log-likelihood of theta given the pairs' counts n >= n_star and expected
     counts e: per pair, the mixture of the two negative binomials truncated below n_star
     (`weights`: how many pairs each (n, e) stands for)."""
-    from scipy.stats import nbinom
-
     n, e = np.asarray(n, dtype=float), np.asarray(e, dtype=float)
     weights = np.ones_like(n) if weights is None else np.asarray(weights, dtype=float)
     alpha1, beta1, alpha2, beta2, p = theta
+    first = np.log(p) + _log_nb(n, e, alpha1, beta1) - _truncation(n_star, e, alpha1, beta1)
+    second = np.log1p(-p) + _log_nb(n, e, alpha2, beta2) - _truncation(n_star, e, alpha2, beta2)
+    return float(-np.sum(weights * np.logaddexp(first, second)))
+
+
+def _d_log_nb(n: np.ndarray, e: np.ndarray, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """The derivatives of _log_nb with respect to log alpha and log beta."""
+    from scipy.special import digamma
+
+    return alpha * (digamma(alpha + n) - digamma(alpha) + np.log(beta / (beta + e))), (alpha * e - n * beta) / (beta + e)
+
+
+def _d_truncation(n_star: int, e: np.ndarray, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """The derivatives of _truncation with respect to log alpha and log beta. For N* = 1 in
+    closed form. For N* > 1 by central differences of log P(N >= N*) (SciPy's, accurate to its
+    last digits): the closed form, minus the sum of f(m) d log f(m) over m < N* over
+    P(N >= N*), loses every digit to cancellation where P(N >= N*) is small (a pair of tiny E),
+    and signals fits with N* = 1."""
     if n_star == 1:
-        # P(N >= 1) = 1 - f(0), f(0) = (beta / (beta + E))^alpha
-        kept1 = np.log(-np.expm1(alpha1 * np.log(beta1 / (beta1 + e))))
-        kept2 = np.log(-np.expm1(alpha2 * np.log(beta2 / (beta2 + e))))
-    else:
-        kept1 = np.log(nbinom.sf(n_star - 1, alpha1, beta1 / (beta1 + e)))
-        kept2 = np.log(nbinom.sf(n_star - 1, alpha2, beta2 / (beta2 + e)))
+        # f(0) / (1 - f(0)) = 1 / (f(0)^-1 - 1), without 1 - f(0)'s cancellation when f(0)
+        # nears 1; 0 where f(0)^-1 overflows.
+        log_r = np.log(beta / (beta + e))
+        with np.errstate(over="ignore"):
+            odds = 1 / np.expm1(-alpha * log_r)
+        return -odds * alpha * log_r, -odds * alpha * e / (beta + e)
+    h = 1e-5
+    up, down = np.exp(h), np.exp(-h)
+    return ((_truncation(n_star, e, alpha * up, beta) - _truncation(n_star, e, alpha * down, beta)) / (2 * h),
+            (_truncation(n_star, e, alpha, beta * up) - _truncation(n_star, e, alpha, beta * down)) / (2 * h))
+
+
+def objective(x, n, e, n_star: int = 1, weights=None) -> tuple[float, np.ndarray]:
+    """neg_log_likelihood at the optimiser's coordinates x (logs of the shapes and rates, logit
+    of P: _theta), and its gradient in them, analytic: per pair the log of the mixture is
+    log(P g1 + (1 - P) g2), g a truncated negative binomial, whose derivative in a component's
+    coordinate is Qn (or 1 - Qn) times that of log g, and in logit P is Qn - P (Qn here the
+    truncated components' posterior weight)."""
+    n, e = np.asarray(n, dtype=float), np.asarray(e, dtype=float)
+    weights = np.ones_like(n) if weights is None else np.asarray(weights, dtype=float)
+    alpha1, beta1, alpha2, beta2, p = _theta(x)
+    kept1, kept2 = _truncation(n_star, e, alpha1, beta1), _truncation(n_star, e, alpha2, beta2)
     first = np.log(p) + _log_nb(n, e, alpha1, beta1) - kept1
     second = np.log1p(-p) + _log_nb(n, e, alpha2, beta2) - kept2
-    return float(-np.sum(weights * np.logaddexp(first, second)))
+    total = np.logaddexp(first, second)
+    q = np.exp(first - total)
+    gradient = np.empty(5)
+    for i, (alpha, beta, weight) in enumerate(((alpha1, beta1, q), (alpha2, beta2, 1 - q))):
+        da, db = _d_log_nb(n, e, alpha, beta)
+        ka, kb = _d_truncation(n_star, e, alpha, beta)
+        gradient[2 * i] = -np.sum(weights * weight * (da - ka))
+        gradient[2 * i + 1] = -np.sum(weights * weight * (db - kb))
+    gradient[4] = -np.sum(weights * (q - p))
+    return float(-np.sum(weights * total)), gradient
 
 
 def _theta(x) -> tuple[float, float, float, float, float]:
@@ -142,9 +193,11 @@ def fit(n, e, n_star: int = 1, starts=STARTS, param_limit: float = PARAM_LIMIT) 
     # thousands of distinct (n, e)). Not openEBGM's squashing, which averages nearby E's.
     (n, e), weights = np.unique(np.stack([n, e]), axis=1, return_counts=True)
 
-    def objective(x):
-        value = neg_log_likelihood(_theta(x), n, e, n_star, weights)
-        return value if np.isfinite(value) else 1e300
+    def value_and_gradient(x):
+        value, gradient = objective(x, n, e, n_star, weights)
+        # Far outside (a P of 0 or 1 in floating point) the likelihood is 0: a value no step
+        # goes to, with no slope to follow.
+        return (value, gradient) if np.isfinite(value) and np.all(np.isfinite(gradient)) else (1e300, np.zeros(5))
 
     limit = np.log(param_limit)
     bounds = [(-limit, limit)] * 4 + [(-30.0, 30.0)]
@@ -152,9 +205,9 @@ def fit(n, e, n_star: int = 1, starts=STARTS, param_limit: float = PARAM_LIMIT) 
     optima = []
     for start in starts:
         a1, b1, a2, b2, p = start
-        found = minimize(objective, np.log([a1, b1, a2, b2, p / (1 - p)]), method="L-BFGS-B", bounds=bounds,
+        found = minimize(value_and_gradient, np.log([a1, b1, a2, b2, p / (1 - p)]), method="L-BFGS-B", jac=True, bounds=bounds,
                          options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9})
-        x, value = newton(objective, found.x, found.fun)
+        x, value = newton(value_and_gradient, found.x, found.fun)
         inside = np.all(np.abs(x[:4]) < limit - 1e-6) and abs(x[4]) < 30 - 1e-6
         if inside:
             optima.append((_theta(x), float(value)))
@@ -170,28 +223,27 @@ def fit(n, e, n_star: int = 1, starts=STARTS, param_limit: float = PARAM_LIMIT) 
     return Prior(alpha1, beta1, alpha2, beta2, p, float(best[1]), int(weights.sum()), n_star, tuple(distinct))
 
 
-def newton(objective, x, value, steps: int = 30):
+def newton(value_and_gradient, x, value, steps: int = 30):
     """Newton's steps from an optimiser's end (L-BFGS-B stops early along a flat ridge: alpha1's
-    standard error is some 70% of it in openEBGM's example) to the optimum's last digits, with
-    central differences for the gradient and the Hessian; a step that does not lower the
-    objective, or a Hessian that is not positive definite, ends them."""
+    standard error is some 70% of it in openEBGM's example) to the optimum's last digits: the
+    analytic gradient, the Hessian from its central differences (2k gradients, where the
+    objective's own would take some 2k^2 values); a step that does not lower the objective, or
+    a Hessian that is not positive definite, ends them."""
     x = np.asarray(x, dtype=float)
     k = len(x)
+    h = 1e-5
     for _ in range(steps):
-        h, g_step = 1e-3, 1e-5
+        _, gradient = value_and_gradient(x)
         unit = np.eye(k)
-        gradient = np.array([(objective(x + g_step * unit[i]) - objective(x - g_step * unit[i])) / (2 * g_step) for i in range(k)])
-        hessian = np.empty((k, k))
-        for i in range(k):
-            for j in range(i, k):
-                hessian[i, j] = hessian[j, i] = (objective(x + h * unit[i] + h * unit[j]) - objective(x + h * unit[i] - h * unit[j])
-                                                 - objective(x - h * unit[i] + h * unit[j]) + objective(x - h * unit[i] - h * unit[j])) / (4 * h * h)
+        columns = [(value_and_gradient(x + h * unit[i])[1] - value_and_gradient(x - h * unit[i])[1]) / (2 * h) for i in range(k)]
+        hessian = np.array(columns)
+        hessian = (hessian + hessian.T) / 2
         try:
             np.linalg.cholesky(hessian)
         except np.linalg.LinAlgError:
             break
         step = np.linalg.solve(hessian, gradient)
-        moved = objective(x - step)
+        moved = value_and_gradient(x - step)[0]
         if not moved <= value:
             break
         x, value = x - step, moved
