@@ -802,6 +802,46 @@ def count_response(records: list[dict], params: dict, cache: dict) -> tuple[int,
 BACKGROUND_TERMS = [f"SYNTHETIC BACKGROUND TERM {i:04d}" for i in range(1, 1101)]
 
 
+# The comparator of the tests (tests/fixtures/terms_opioids.csv, recorded in
+# synthetic_signals_comparator.json): drugs_follow_reactions leaves every report naming one of
+# these as it was, and gives none to any other report.
+AFFINITY_SHAPE = 0.05
+COMPARATOR_OPIOIDS = ("FENTANYL", "OXYCODONE", "TRAMADOL", "BUPRENORPHINE", "HEROIN")
+
+
+def drugs_follow_reactions(records: list[dict]) -> None:
+    """Rename the drugs of background records so that which drug a report names depends on its
+    reactions, as in real FAERS (a drug's own adverse effects, its indication). Drawn
+    independently, every pair of drug and term would have lambda = 1: the drug-by-event table's
+    empirical-Bayes prior would have a component that is a point mass, which no gamma is, and
+    no GPS prior could be fitted (queries/ebgm.py). Each (drug, term) has an affinity drawn
+    from a gamma of mean 1 and variance 1 / AFFINITY_SHAPE (20: a few pairs reported far more often than chance, most a little less, as in real FAERS); a report's drugs are drawn, without replacement,
+    with weights the sum of their affinities for its terms. A generator of its own, so no
+    other field of any record changes; reports naming a comparator opioid are left alone."""
+    rng = random.Random(SEED + 3)
+    pool = [name for name in OTHER_DRUGS if not any(opioid in name for opioid in COMPARATOR_OPIOIDS)]
+    affinity: dict = {}
+    for record in records:
+        drugs = record["patient"]["drug"]
+        # Every field of every drug looked at (a brand such as OXYCONTIN names its opioid only
+        # in activesubstance or the openfda block).
+        if any(opioid in json.dumps(drugs).upper() for opioid in COMPARATOR_OPIOIDS):
+            continue
+        # Only a drug named plainly by its generic name is renamed: a brand, its openfda block
+        # and its active substances stay together as add_drug_details made them.
+        plain = [drug for drug in drugs if drug.get("medicinalproduct") in pool and "openfda" not in drug
+                 and drug.get("activesubstance", {}).get("activesubstancename", drug["medicinalproduct"]) == drug["medicinalproduct"]]
+        terms = [reaction["reactionmeddrapt"] for reaction in record["patient"]["reaction"]]
+        left = [name for name in pool if not any(name == drug.get("medicinalproduct") for drug in drugs if drug not in plain)]
+        for drug in plain:
+            weights = [sum(affinity.setdefault((name, term), rng.gammavariate(AFFINITY_SHAPE, 1 / AFFINITY_SHAPE)) for term in terms) for name in left]
+            name = rng.choices(left, weights=weights, k=1)[0]
+            left.remove(name)
+            drug["medicinalproduct"] = name
+            if "activesubstance" in drug:
+                drug["activesubstance"] = {"activesubstancename": name}
+
+
 def background_dataset() -> tuple[list[dict], list[dict]]:
     """The kratom fixture plus SYNTHETIC reports about other products, standing in for "all of
     FAERS / CAERS" in the disproportionality background. 1,100 made-up terms, each in about
@@ -817,6 +857,7 @@ def background_dataset() -> tuple[list[dict], list[dict]]:
         terms = rng.sample(BACKGROUND_TERMS, 4) + [rng.choice(common)]
         record["patient"]["reaction"] = [{"reactionmeddrapt": t} for t in dict.fromkeys(terms)]
         faers.append(record)
+    drugs_follow_reactions(faers[-14_000:])
     for i in range(3_000):
         record = caers_record(rng, str(400_000 + i), rng.choice(OTHER_SUPPLEMENTS))
         record["products"] = [p for p in record["products"] if "KRATOM" not in p["name_brand"]] or [{"role": "SUSPECT", "name_brand": "FISH OIL"}]

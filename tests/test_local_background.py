@@ -414,31 +414,30 @@ def test_the_drug_by_event_table_is_an_independent_count(background):
 
 
 def test_ebgm_of_the_local_table(background):
-    """The prior is fitted on the whole FAERS table. In the synthetic background every other
-    drug names its terms at random, and the terms only the fixture's kratom reports name come
-    with kratom far more often than expected: exactly the 19 pairs with EB05 >= 2 are kratom's,
-    and the pair seen once where least is expected (E = 0.0026) is shrunk from N / E = 378 to below 2."""
+    """The prior is fitted on the whole FAERS table. In the synthetic background a drug names
+    some terms more often than chance (synthetic.drugs_follow_reactions), and the terms only the
+    fixture's kratom reports name come with kratom far more often than expected: every start
+    reaches one optimum inside the parameter space, a broad component (mean 1.87) of weight 3%
+    and a narrow one near 1; 19 of kratom's 35 pairs have EB05 >= 2, and the other drugs' pairs
+    with EB05 >= 2 are ones their affinity makes common (N / E above 2). The pair seen once where
+    least is expected (E = 0.0026) is shrunk from N / E = 378 to below 2."""
     from kratom_ae.queries import ebgm
 
     cache, _, _ = background
     table = local_background(cache, ["faers"], drug_events=True).drug_events
-    # From the second starting point alone, the one whose climb stops inside the parameter limit:
-    # almost every pair is reported at random here, so the likelihood keeps rising as the second
-    # component tends to a point mass at lambda = 1.024 (its shape and rate in the thousands,
-    # only their ratio well determined; from DuMouchel's start the climb passes the limit and
-    # fit() refuses it). This test is of the table and the scores, test_ebgm.py's of the fit.
-    scored, priors = ebgm.drug_event_scores(table, starts=ebgm.STARTS[1:2])
+    scored, priors = ebgm.drug_event_scores(table)
     prior = priors["faers"]
-    assert set(priors) == {"faers"} and prior.pairs == len(table) == 27_604
-    assert [round(prior.alpha1, 3), round(prior.beta1, 3), round(prior.alpha2 / prior.beta2, 3), round(prior.p, 4)] == [1.288, 0.528, 1.024, 0.0040]
-    assert prior.neg_log_likelihood == pytest.approx(54190.19, abs=0.01)
+    assert set(priors) == {"faers"} and prior.pairs == len(table) == 27_901
+    assert [float(f"{x:.3g}") for x in prior.theta] == [2.06, 1.10, 71.5, 70.4, 0.0300]
+    assert prior.neg_log_likelihood == pytest.approx(57056.530, abs=0.001)
+    assert len(prior.optima) == 1
     flagged = scored[scored["eb05"] >= 2]
-    assert len(flagged) == 19 and set(flagged["drug"]) == {"kratom"}
-    # EB05 and EB95 are quantiles of the posterior, EBGM the exponential of its mean log: for a
-    # two-gamma posterior EBGM may fall below EB05 (36 pairs here, where a little weight on the
-    # broad component pulls the mean log down while 95% of the mass sits near 1.02).
-    assert (scored["eb05"] < scored["eb95"]).all()
-    assert (scored["ebgm"] < scored["eb05"]).sum() == 36
+    kratom = flagged[flagged["drug"] == "kratom"]
+    assert len(kratom) == 19 and (scored["drug"] == "kratom").sum() == 35
+    others = flagged[flagged["drug"] != "kratom"]
+    assert len(others) == 48 and (others["n"] / others["expected"] > 2).all()
+    # EB05 and EB95 are the posterior's 5th and 95th percentiles, EBGM its geometric mean.
+    assert ((scored["eb05"] < scored["ebgm"]) & (scored["ebgm"] < scored["eb95"])).all()
     once = scored[scored["n"] == 1].sort_values("expected").iloc[0]
     assert once["n"] / once["expected"] > 300 and once["ebgm"] < 2
 
@@ -447,10 +446,9 @@ def test_ebgm_of_the_local_table(background):
 def local_signals(background, fetched_db, tmp_path_factory):
     """One `signals --background local --csv FILE` run on a copy of the fetched database, in a
     terminal 80 columns wide, no request allowed (no cassette): (the database, the text shown,
-    its tables, the CSV rows, the provenance). The priors are fitted from ebgm.STARTS[1:2] alone
-    (see test_ebgm_of_the_local_table): FAERS's fit reaches there, in 3 s, the one optimum inside
-    the parameter limit that all five starts reach in 8 s; CAERS's climbs past the limit, so
-    that source shows what signals says when no prior can be fitted."""
+    its tables, the CSV rows, the provenance). FAERS's prior is test_ebgm_of_the_local_table's;
+    CAERS's 244 pairs (one supplement a report) climb past the parameter limit from every start,
+    so that source shows what signals says when no prior can be fitted."""
     import csv
     import shutil
 
@@ -467,7 +465,6 @@ def local_signals(background, fetched_db, tmp_path_factory):
     console = Recording(file=out, width=80, force_terminal=True, color_system=None)
     with pytest.MonkeyPatch.context() as patch, make_vcr("none").use_cassette("empty_never_recorded.json"):
         patch.setattr(cli_output, "stdout_console", lambda: console)
-        patch.setattr(ebgm, "STARTS", ebgm.STARTS[1:2])
         result = runner.invoke(app, ["signals", "--db", str(db), "--background", "local", "--bulk", str(cache), "--csv", str(folder / "signals.csv")])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO((folder / "signals.csv").read_text(encoding="utf-8"))))
@@ -515,15 +512,15 @@ def test_signals_with_the_local_background_agree_with_the_api_background(backgro
 def test_signals_local_scores_kratom_s_pair_of_each_term(background, local_signals):
     """EBGM, EB05 and EB95 of each row are those of the kratom-by-term pair of the whole FAERS
     drug-by-event table, scored here by ebgm.drug_event_scores on the table counted again; N and E
-    are the pair's. CAERS gets no prior (from this start), so its rows keep N and E and no score."""
+    are the pair's. CAERS gets no prior (from any start), so its rows keep N and E and no score."""
     from kratom_ae.queries import ebgm
 
     cache, _, _ = background
     db, _, _, rows, _ = local_signals
     table = local_background(cache, ["caers", "faers"], drug_events=True).drug_events
-    scored, priors = ebgm.drug_event_scores(table[table["source"] == "faers"], starts=ebgm.STARTS[1:2])
+    scored, priors = ebgm.drug_event_scores(table[table["source"] == "faers"])
     with pytest.raises(ValueError, match="No starting point reached"):
-        ebgm.drug_event_scores(table[table["source"] == "caers"], starts=ebgm.STARTS[1:2])
+        ebgm.drug_event_scores(table[table["source"] == "caers"])
     pairs = {(r.source, r.term): r for r in table[table["drug"] == "kratom"].itertuples()}
     scores = {("faers", r.term): r for r in scored[scored["drug"] == "kratom"].itertuples()}
     with_pair = [r for r in rows if (r["source"], r["term"]) in pairs]
@@ -540,7 +537,7 @@ def test_signals_local_scores_kratom_s_pair_of_each_term(background, local_signa
     assert Counter(r["source"] for r in rows) == {"faers": 35, "caers": 34}
     # The fixture's kratom-only terms stand out: EB05 >= 2 for exactly test_ebgm_of_the_local_table's 19 pairs.
     assert sum(float(r["eb05"]) >= 2 for r in rows if r["eb05"]) == 19
-    assert priors["faers"].pairs == 27_604
+    assert priors["faers"].pairs == 27_901
 
 
 def test_signals_local_says_what_the_prior_is(local_signals):
@@ -554,15 +551,15 @@ def test_signals_local_says_what_the_prior_is(local_signals):
     part = provenance["signals"]["ebgm"]
     assert "DuMouchel W. Bayesian data mining in large frequency tables" in part["reference"]
     faers, caers = sorted(part["priors"], key=lambda p: p["source"] != "faers")
-    assert faers["fitted"] and faers["pairs"] == 27_604 and faers["starts"] == [list(ebgm.STARTS[1])]
-    assert [round(faers[k], 3) for k in ("alpha1", "beta1")] + [round(faers["alpha2"] / faers["beta2"], 3), round(faers["p"], 4)] == [1.288, 0.528, 1.024, 0.0040]
-    assert faers["neg_log_likelihood"] == pytest.approx(54190.19, abs=0.01)
+    assert faers["fitted"] and faers["pairs"] == 27_901 and faers["starts"] == [list(start) for start in ebgm.STARTS]
+    assert [float(f"{faers[k]:.3g}") for k in ("alpha1", "beta1", "alpha2", "beta2", "p")] == [2.06, 1.10, 71.5, 70.4, 0.0300]
+    assert faers["neg_log_likelihood"] == pytest.approx(57056.530, abs=0.001)
     assert caers == {"source": "caers", "pairs": 244, "fitted": False,
                      "why_not": "No starting point reached a maximum of the likelihood with every shape and rate below 10000: the table gives no empirical-Bayes prior."}
     said = " ".join(text.split())
     assert ("EBGM, EB05 (faers): DuMouchel's (1999) gamma-Poisson shrinker of the pair of kratom and the term in the local background's drug-by-event table "
-            "(N = its reports naming a kratom product, in any role, and the term: not a), the prior fitted by maximum likelihood on all 27,604 pairs of that table: "
-            f"alpha1 1.288, beta1 0.5281, alpha2 {faers['alpha2']:.4g}, beta2 {faers['beta2']:.4g}, P 0.003995.") in said
+            "(N = its reports naming a kratom product, in any role, and the term: not a), the prior fitted by maximum likelihood on all 27,901 pairs of that table: "
+            f"alpha1 {faers['alpha1']:.4g}, beta1 {faers['beta1']:.4g}, alpha2 {faers['alpha2']:.4g}, beta2 {faers['beta2']:.4g}, P {faers['p']:.4g}.") in said
     assert ("EBGM, EB05 (caers): none; no prior could be fitted by maximum likelihood on the 244 pairs of the local background's drug-by-event table "
             "(No starting point reached a maximum of the likelihood with every shape and rate below 10000: the table gives no empirical-Bayes prior).") in said
     headers = [[str(c.header) for c in table.columns] for table in tables]
@@ -576,6 +573,45 @@ def test_signals_local_says_what_the_prior_is(local_signals):
 
 ADJUSTED_REFUSAL = ("--adjusted stratifies reports against all of openFDA, so it takes neither --comparator nor --unit case "
                     "(a probable case's reports may fall in different strata); leave one out.")
+
+
+def test_a_second_signals_run_reuses_the_prior_the_first_fitted(background, fetched_db, tmp_path, monkeypatch):
+    """signals --background local keeps each source's prior beside its store (queries/prior_cache.py):
+    on a copy of the fixture's cache, the first run fits FAERS's prior and keeps it, the second
+    reads it (ebgm.fit would fail) and gives every row and every figure of the prior unchanged,
+    saying so in provenance and under the table. CAERS, which gets no prior, keeps nothing."""
+    import shutil
+
+    from kratom_ae.queries import ebgm, prior_cache
+
+    cache = shutil.copytree(background[0], tmp_path / "cache", ignore=shutil.ignore_patterns(prior_cache.FOLDER))  # other tests keep theirs
+    db = shutil.copy(fetched_db, tmp_path / "kratom.duckdb")
+
+    def run(name):
+        result = runner.invoke(app, ["signals", "--db", str(db), "--background", "local", "--bulk", str(cache), "--csv", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        provenance = json.loads((tmp_path / f"{name}.provenance.json").read_text(encoding="utf-8"))
+        return result.output, (tmp_path / name).read_text(encoding="utf-8"), {p["source"]: p for p in provenance["signals"]["ebgm"]["priors"]}
+
+    said, rows, priors = run("first.csv")
+    kept = list(cache.rglob("priors/*.json"))
+    assert len(kept) == 1 and kept[0].parent.parent.name == "background" and "drug-event" in kept[0].parts
+    assert priors["faers"]["kept_prior"] is None and "kept_prior" not in priors["caers"]
+    assert "kept beside the local background" not in " ".join(said.split())
+
+    real_fit = ebgm.fit
+
+    def fit_only_caers(n, e, **kwargs):
+        assert len(n) < 1_000, "FAERS's prior fitted again"  # CAERS's 244 pairs, which keep nothing, are fitted (and fail) again
+        return real_fit(n, e, **kwargs)
+
+    monkeypatch.setattr(ebgm, "fit", fit_only_caers)
+    said_again, rows_again, priors_again = run("second.csv")
+    assert rows_again == rows
+    assert priors_again["faers"].pop("kept_prior") == str(kept[0])
+    priors["faers"].pop("kept_prior")
+    assert priors_again == priors
+    assert (f"P {priors['faers']['p']:.4g}. The prior is the one an earlier run fitted on this same table, kept beside the local background.") in " ".join(said_again.split())
 
 
 @pytest.mark.parametrize("args, message", [
@@ -613,8 +649,7 @@ def test_a_file_in_place_of_the_cache_is_refused(tmp_path):
 @pytest.fixture(scope="module")
 def local_case_signals(background, fetched_db, tmp_path_factory):
     """One `signals --background local --unit case --csv FILE` run on the fetched database, no
-    request allowed, the priors fitted from ebgm.STARTS[1:2] alone (as local_signals): (the
-    text shown, the CSV rows, the provenance)."""
+    request allowed: (the text shown, the CSV rows, the provenance)."""
     import csv
 
     from kratom_ae.cli import output as cli_output
@@ -628,7 +663,6 @@ def local_case_signals(background, fetched_db, tmp_path_factory):
     console = Recording(file=out, width=80, force_terminal=True, color_system=None)
     with pytest.MonkeyPatch.context() as patch, make_vcr("none").use_cassette("empty_never_recorded.json"):
         patch.setattr(cli_output, "stdout_console", lambda: console)
-        patch.setattr(ebgm, "STARTS", ebgm.STARTS[1:2])
         result = runner.invoke(app, ["signals", "--db", str(fetched_db), "--background", "local", "--bulk", str(cache), "--unit", "case", "--csv", str(folder / "signals.csv")])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO((folder / "signals.csv").read_text(encoding="utf-8"))))
@@ -696,8 +730,7 @@ def test_signals_local_in_cases_needs_a_store_grouped_in_cases(fetched_db, tmp_p
 
 def run_local(cache: Path, db: Path, folder: Path, *args: str):
     """`signals --background local --bulk CACHE --csv FILE ARGS` on db, in a terminal 80 columns
-    wide, no request allowed (no cassette), the priors fitted from ebgm.STARTS[1:2] alone (as
-    local_signals): (the text shown, the CSV rows, the provenance)."""
+    wide, no request allowed (no cassette): (the text shown, the CSV rows, the provenance)."""
     import csv
 
     from kratom_ae.cli import output as cli_output
@@ -709,7 +742,6 @@ def run_local(cache: Path, db: Path, folder: Path, *args: str):
     console = Recording(file=out, width=80, force_terminal=True, color_system=None)
     with pytest.MonkeyPatch.context() as patch, make_vcr("none").use_cassette("empty_never_recorded.json"):
         patch.setattr(cli_output, "stdout_console", lambda: console)
-        patch.setattr(ebgm, "STARTS", ebgm.STARTS[1:2])
         result = runner.invoke(app, ["signals", "--db", str(db), "--background", "local", "--bulk", str(cache), "--csv", str(folder / "signals.csv"), *args])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO((folder / "signals.csv").read_text(encoding="utf-8"))))
