@@ -461,7 +461,8 @@ def ebgm_sentence(prior: dict, frame: pd.DataFrame) -> str:
             f"(N = its {'probable cases' if (rows['cd_unit'] == 'probable cases').any() else 'reports'} naming a kratom product, in any role, and the term: not a), the prior fitted by maximum likelihood on all "
             f"{prior['pairs']:,} pairs of that table: alpha1 {prior['alpha1']:.4g}, beta1 {prior['beta1']:.4g}, alpha2 {prior['alpha2']:.4g}, "
             f"beta2 {prior['beta2']:.4g}, P {prior['p']:.4g}"
-            + (f"; {missing:,} {'term has' if missing == 1 else 'terms have'} no such pair and no score." if missing else "."))
+            + (f"; {missing:,} {'term has' if missing == 1 else 'terms have'} no such pair and no score." if missing else ".")
+            + (" The prior is the one an earlier run fitted on this same table, kept beside the local background." if prior.get("kept_prior") else ""))
 
 
 def corrected(value, low, high, ha, ha_low, ha_high, infinite: bool) -> str:

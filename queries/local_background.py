@@ -240,7 +240,7 @@ def kratom_ebgm(counts: Counts) -> tuple[pd.DataFrame, list[dict]]:
     the prior, or why none could be fitted (ebgm.fit's ValueError: that source's pairs then keep
     their N and E, without scores). Columns: source, term and EBGM_COLUMNS (ebgm_n and
     ebgm_expected the pair's N and E)."""
-    from kratom_ae.queries import ebgm
+    from kratom_ae.queries import ebgm, prior_cache
 
     parts, priors = [], []
     for entry in counts.provenance:
@@ -251,7 +251,7 @@ def kratom_ebgm(counts: Counts) -> tuple[pd.DataFrame, list[dict]]:
         frame = pd.DataFrame({"source": source, "term": kratom["term"].to_numpy(), "ebgm_n": kratom["n"].to_numpy(),
                               "ebgm_expected": kratom["expected"].to_numpy(), "ebgm": np.nan, "eb05": np.nan, "eb95": np.nan})
         try:
-            prior = ebgm.fit(n, e, starts=ebgm.STARTS)  # read here, not bound at import: a test narrows the starts
+            prior, kept_in = prior_cache.fitted(Path(entry["store"]), n, e)
         except ValueError as exc:
             priors.append({"source": source, "pairs": len(table), "fitted": False, "why_not": str(exc)})
             parts.append(frame)
@@ -260,7 +260,9 @@ def kratom_ebgm(counts: Counts) -> tuple[pd.DataFrame, list[dict]]:
                        "alpha1": prior.alpha1, "beta1": prior.beta1, "alpha2": prior.alpha2, "beta2": prior.beta2, "p": prior.p,
                        "neg_log_likelihood": prior.neg_log_likelihood,
                        "optima": [{"theta": list(theta), "neg_log_likelihood": value} for theta, value in prior.optima],
-                       "starts": [list(start) for start in ebgm.STARTS]})
+                       "starts": [list(start) for start in ebgm.STARTS],
+                       # Fitted in an earlier run on this very table, by this very code (queries/prior_cache.py), or now.
+                       "kept_prior": None if kept_in is None else str(kept_in)})
         scored = ebgm.scores(prior, frame["ebgm_n"].to_numpy(dtype=float), frame["ebgm_expected"].to_numpy(dtype=float))
         parts.append(frame.assign(ebgm=scored["ebgm"], eb05=scored["eb05"], eb95=scored["eb95"]))
     columns = ["source", "term", *EBGM_COLUMNS]
