@@ -25,6 +25,12 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 from vcr_setup import make_vcr  # noqa: E402
 
 from kratom_ae.cli.main import app  # noqa: E402
+from kratom_ae.ingest import openfda  # noqa: E402
+
+# Every answer comes from a recorded cassette: pacing the requests (240 a minute, as for the
+# real openFDA) would only wait, about 40 s of the demo's minute (tests/conftest.py's `sleeps`
+# does the same for the tests). The option --requests-per-minute and what is stored are unchanged.
+openfda.wait = lambda seconds: None
 
 
 def run(args: list[str]) -> int:

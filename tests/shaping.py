@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import zstandard
@@ -11,10 +12,16 @@ from kratom_ae.ingest.staging import Staging
 from kratom_ae.ingest.terms import load_terms
 
 
+@functools.cache
+def bundled_terms() -> tuple:
+    """The bundled kratom terms, read once (each read opens DuckDB for the terms' forms)."""
+    return tuple(load_terms())
+
+
 def rows_of(source: str, *records: dict, terms=None) -> list[dict] | dict:
     """Shape records as one openFDA page; returns, per record, {'report', 'products',
     'ingredients', 'reactions', 'raw'} (a single dict when one record is given)."""
-    staging = Staging(None, terms or load_terms(), source, SOURCES[source].id_field)
+    staging = Staging(None, terms or list(bundled_terms()), source, SOURCES[source].id_field)
     try:
         body = json.dumps({"meta": {"last_updated": "2026-11-18", "results": {"skip": 0, "limit": 1000, "total": len(records)}}, "results": list(records)}).encode()
         staging.read_page(body)

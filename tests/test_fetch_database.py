@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from kratom_ae.ingest.errors import KratomAEError
 from kratom_ae.ingest.fetch import SOURCES, fetch_source
 from kratom_ae.ingest.openfda import OpenFDAClient, OpenFDAError, Pacer
 from kratom_ae.ingest.terms import load_terms, search_query
+from vcr_setup import make_vcr
 
 KRATOM_ONLY = Path(__file__).parent / "fixtures" / "terms_kratom.csv"
 DATA_TABLES = ["reports", "products", "reactions", "raw_reports"]
@@ -50,6 +52,35 @@ def fetch(db, replay, cassette="synthetic_fetch_all", sources=("faers", "caers")
             fetch_source(con, client, SOURCES[name], load_terms(terms), on_page=on_page)
 
 
+def replay_cassette(name):
+    """The `replay` fixture's context (tests/conftest.py), for the fixtures below that outlive a test."""
+    return make_vcr("none").use_cassette(f"{name}.json", allow_playback_repeats=False)
+
+
+@pytest.fixture(scope="module")
+def fetched(tmp_path_factory):
+    """The whole synthetic cassette fetched once, as fetch(db, replay) fetches it, for the tests
+    that only read what a fetch stored; a test that changes it works on a copy (copied)."""
+    db = tmp_path_factory.mktemp("fetched") / "test.duckdb"
+    fetch(db, replay_cassette)
+    assert not Path(f"{db}.wal").exists()  # the fetch closed it: the file alone is the database
+    return db
+
+
+@pytest.fixture(scope="module")
+def fetched_faers(tmp_path_factory):
+    """FAERS alone fetched once from the same cassette, as fetch(db, replay, sources=("faers",))."""
+    db = tmp_path_factory.mktemp("fetched-faers") / "test.duckdb"
+    fetch(db, replay_cassette, sources=("faers",))
+    return db
+
+
+def copied(fetched, db):
+    """db, a copy of the fetched database (byte for byte what that fetch left in its file)."""
+    shutil.copy(fetched, db)
+    return db
+
+
 def dump(db) -> dict:
     con = store.connect(db, read_only=True)
     try:
@@ -69,8 +100,8 @@ def scalar(db, query):
 
 
 @pytest.mark.parametrize("source", ["faers", "caers"])
-def test_fetch_holds_every_report_once(db, replay, source):
-    fetch(db, replay)
+def test_fetch_holds_every_report_once(fetched, source):
+    db = fetched
     want = expected(source)
     got = {t: scalar(db, f"SELECT count(*) FROM {t} WHERE source = '{source}'") for t in DATA_TABLES}
     assert got == {"reports": want["reports"], "products": want["products"], "reactions": want["reactions"], "raw_reports": want["reports"]}
@@ -78,9 +109,9 @@ def test_fetch_holds_every_report_once(db, replay, source):
     assert scalar(db, f"SELECT count(*) FROM fetch_runs WHERE source = '{source}'") == len([t for t in load_terms() if t.searched])
 
 
-def test_fixture_counts_are_what_the_generator_made(db, replay):
+def test_fixture_counts_are_what_the_generator_made(fetched):
     # The same numbers, written out, so that a change to the generator is noticed.
-    fetch(db, replay)
+    db = fetched
     assert scalar(db, "SELECT count(*) FROM reports WHERE source='faers'") == 2236
     assert scalar(db, "SELECT count(*) FROM reports WHERE source='caers'") == 145
     # The four look-alike reports (7-OH-DPAT and others) are held but are not kratom reports.
@@ -89,8 +120,8 @@ def test_fixture_counts_are_what_the_generator_made(db, replay):
     assert scalar(db, "SELECT sum(records_received) FROM fetch_runs") == 2421 + 145
 
 
-def test_latest_version_wins(db, replay):
-    fetch(db, replay)
+def test_latest_version_wins(fetched):
+    db = fetched
     assert scalar(db, "SELECT list(report_version) FROM reports WHERE report_id = '12000001'") == [2]
     assert scalar(db, "SELECT list(product_name) FILTER (WHERE is_kratom) FROM products WHERE report_id = '12000001'") == ["KRATOM"]
     con = store.connect(db, read_only=True)
@@ -100,30 +131,30 @@ def test_latest_version_wins(db, replay):
         con.close()
 
 
-def test_report_found_by_several_terms_is_stored_once(db, replay):
-    fetch(db, replay, sources=("faers",))
+def test_report_found_by_several_terms_is_stored_once(fetched_faers):
+    db = fetched_faers
     both = scalar(db, "SELECT count(*) FROM products WHERE product_name = 'KRATOM (MITRAGYNA SPECIOSA)'")
     assert both > 0
     assert scalar(db, "SELECT count(DISTINCT report_id) FROM products WHERE product_name = 'KRATOM (MITRAGYNA SPECIOSA)'") == both
     assert scalar(db, "SELECT matched_term FROM products WHERE product_name = 'KRATOM (MITRAGYNA SPECIOSA)' LIMIT 1") == "KRATOM"
 
 
-def test_kratom_only_in_active_substance(db, replay):
-    fetch(db, replay, sources=("faers",))
+def test_kratom_only_in_active_substance(fetched_faers):
+    db = fetched_faers
     row = scalar(db, "SELECT [product_name, matched_term, matched_field] FROM products WHERE report_id = '11100001' AND is_kratom")
     assert row == ["HERBAL SUPPLEMENT", "MITRAGYN", "activesubstancename"]
 
 
-def test_fetch_runs_record_provenance(db, replay):
-    fetch(db, replay)
+def test_fetch_runs_record_provenance(fetched):
+    db = fetched
     run = scalar(db, "SELECT [endpoint, term, base_url, last_updated, total_reported::VARCHAR, pages::VARCHAR, status] FROM fetch_runs WHERE source='faers' AND term='KRATOM'")
     assert run == ["drug/event", "KRATOM", "https://api.fda.gov", synthetic.LAST_UPDATED, "1927", "2", "complete"]
     searched = [t for t in load_terms() if t.searched]
     assert scalar(db, "SELECT count(*) FROM fetch_runs WHERE total_reported = 0 AND last_updated IS NULL") == 2 * len(searched) - 6 - 2
 
 
-def test_second_fetch_leaves_identical_contents(db, replay):
-    fetch(db, replay)
+def test_second_fetch_leaves_identical_contents(fetched, db, replay):
+    copied(fetched, db)
     first = dump(db)
     fetch(db, replay)
     assert dump(db) == first
@@ -133,10 +164,10 @@ def primary_keys(db) -> int:
     return scalar(db, f"SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' AND list_contains({DATA_TABLES}, table_name)")
 
 
-def test_a_database_with_the_old_primary_keys_loses_them_at_the_next_fetch(db, replay):
+def test_a_database_with_the_old_primary_keys_loses_them_at_the_next_fetch(fetched, db, replay):
     # Databases made before issue 12 have a PRIMARY KEY on each of these tables; their indexes
     # ran the publish of a fetch of 300,000 reports into such a database out of memory.
-    fetch(db, replay)
+    copied(fetched, db)
     fresh = dump(db)
     assert primary_keys(db) == 0
     con = store.connect(db)
@@ -151,8 +182,8 @@ def test_a_database_with_the_old_primary_keys_loses_them_at_the_next_fetch(db, r
     assert dump(db) == fresh
 
 
-def test_a_publish_that_would_store_a_key_twice_changes_nothing(db, replay, monkeypatch):
-    fetch(db, replay)
+def test_a_publish_that_would_store_a_key_twice_changes_nothing(fetched, db, replay, monkeypatch):
+    copied(fetched, db)
     before = dump(db)
     sql = sqlfiles.sql
     doubled = sql("publish") + "\nINSERT INTO reactions SELECT * FROM reactions WHERE source = getvariable('source') LIMIT 3;\n"
@@ -183,8 +214,8 @@ def test_interrupted_fetch_leaves_the_database_as_it_was(db, replay):
     assert dump(db) == before
 
 
-def test_failed_fetch_leaves_the_database_as_it_was(db, replay):
-    fetch(db, replay)
+def test_failed_fetch_leaves_the_database_as_it_was(fetched, db, replay):
+    copied(fetched, db)
     before = dump(db)
     with pytest.raises(OpenFDAError, match="still did after 6 attempts"):
         fetch(db, replay, cassette="synthetic_429_exhausted", sources=("faers",), terms=KRATOM_ONLY)

@@ -97,15 +97,26 @@ def digest(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
-@pytest.fixture
-def place(fetched_db, tmp_path):
-    """A copy of the fetched database at tmp/D, whose write-ahead log holds a table of the
+@pytest.fixture(scope="module")
+def journalled(fetched_db, tmp_path_factory) -> Path:
+    """A copy of the fetched database, D, whose write-ahead log D.wal holds a table of the
     user's notes that was committed just before the process was killed (as after a kill -9:
-    DuckDB applies the log when it next opens the file), and a counts file for signals."""
-    db = tmp_path / "D"
+    DuckDB applies the log when it next opens the file). Made once: each test gets a copy of
+    both files (a process per test to make them took a third of this file's time)."""
+    db = tmp_path_factory.mktemp("journalled") / "D"
     shutil.copy(fetched_db, db)
     killed = "import duckdb, os, sys; con = duckdb.connect(sys.argv[1]); con.execute(\"SET checkpoint_threshold = '10GB'\"); con.execute(\"CREATE TABLE notes AS SELECT 'my note' AS note\"); os._exit(0)"
     subprocess.run([sys.executable, "-c", killed, str(db)], check=True)
+    return db
+
+
+@pytest.fixture
+def place(journalled, tmp_path):
+    """tmp/D and tmp/D.wal, copies of `journalled` (the fetched database and a log holding the
+    user's notes, not yet applied), and a counts file for signals."""
+    db = tmp_path / "D"
+    shutil.copy(journalled, db)
+    shutil.copy(f"{journalled}.wal", f"{db}.wal")
     assert Path(f"{db}.wal").stat().st_size > 0
     (tmp_path / "counts.csv").write_text("term,a,b,c,d\nNAUSEA,5,95,100,9800\n")
     return tmp_path

@@ -277,11 +277,9 @@ def test_the_page_writes_statistics_as_signals_prints_them(report_page_and_rows)
 
 
 @pytest.fixture(scope="module")
-def report_page_and_rows(signals_db, tmp_path_factory):
-    out = tmp_path_factory.mktemp("page") / "out"
-    result = runner.invoke(app, ["report", str(out), "--db", str(signals_db), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return (out / "report.html").read_text(encoding="utf-8"), pd.read_csv(out / "signals_forest.csv")
+def report_page_and_rows(report_dir):
+    """The page and the forest plot's CSV of `kratom-ae report` of signals_db (tests/conftest.py)."""
+    return (report_dir / "report.html").read_text(encoding="utf-8"), pd.read_csv(report_dir / "signals_forest.csv")
 
 
 def mark_positions(axes) -> tuple[list[float], list[float]]:
