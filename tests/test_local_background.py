@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 import oracle
+from conftest import made_once
 import synthetic
 from fake_bulk import UNKEYABLE, FakeBulk, unkeyable_partitions
 from kratom_ae.cli.main import app
@@ -50,8 +51,9 @@ def built(folder: Path, parts: dict, *args: str) -> Path:
 def background(tmp_path_factory):
     """(the cache with the store of the synthetic background, its FAERS and CAERS records)."""
     faers, caers = synthetic.background_dataset()
-    cache = built(tmp_path_factory.mktemp("local-background"), {"faers": thirds(faers), "caers": [caers]}, "--cases")
-    return cache, faers, caers
+    # Built once for the run (each worker gets a copy: tests here write priors beside it).
+    folder = made_once(tmp_path_factory, "local-background", lambda into: built(into, {"faers": thirds(faers), "caers": [caers]}, "--cases"))
+    return folder / "cache", faers, caers
 
 
 def cassette_counts() -> dict:
