@@ -559,7 +559,7 @@ def signals(
     ] = None,
     adjusted: Annotated[
         bool,
-        typer.Option("--adjusted", help="Also Mantel-Haenszel ROR and PRR stratified by sex, age band and report year (FAERS; about 100 more requests the first time, and more for rare terms)."),
+        typer.Option("--adjusted", help="Also Mantel-Haenszel ROR and PRR stratified by sex, age band and report year (FAERS; with --background api, about 100 more requests the first time and more for rare terms; with --background local, counted from the export)."),
     ] = False,
     output_format: Annotated[FormatChoice, typer.Option("--format", help="table, csv or json, on stdout.")] = FormatChoice.table,
     csv_file: CsvOption = None,
@@ -570,7 +570,7 @@ def signals(
 ) -> None:
     """Reactions reported disproportionately often with kratom.
 
-    Compared with all other reports of the same openFDA database (or with --comparator, with the reports of other products): PRR, ROR (with 95% CIs), chi-squared (Yates), the shrunk IC with IC025, Fisher's mid-p with Benjamini-Hochberg q-values, and the signal flags; with --adjusted, Mantel-Haenszel PRR and ROR stratified by sex, age band and report year beside them; with --background local, DuMouchel's EBGM and EB05 (EB95 in CSV and JSON) of kratom's pair with each term in the bulk export's drug-by-event table. The background counts come from openFDA and are cached in the database.
+    Compared with all other reports of the same openFDA database (or with --comparator, with the reports of other products): PRR, ROR (with 95% CIs), chi-squared (Yates), the shrunk IC with IC025, Fisher's mid-p with Benjamini-Hochberg q-values, and the signal flags; with --adjusted, Mantel-Haenszel PRR and ROR stratified by sex, age band and report year beside them; with --background local, DuMouchel's EBGM and EB05 (EB95 in CSV and JSON) of kratom's pair with each term in the bulk export's drug-by-event table. The background counts come from openFDA and are cached in the database, or with --background local from the local background, with no request.
 
     Example: kratom-ae signals --source faers --role suspect --csv signals.csv
     """
@@ -601,7 +601,7 @@ def signals(
             filters = make_filters(source, None, None, role, False, None, unit)
             if adjusted and (comparator is not None or comparator_ingredients or filters.unit == "case"):
                 raise KratomAEError(
-                    "--adjusted stratifies reports against all of openFDA, so it takes neither --comparator nor --unit case (a probable case's reports may fall in different strata); leave one out."
+                    "--adjusted stratifies reports against all of FAERS, so it takes neither --comparator nor --unit case (a probable case's reports may fall in different strata); leave one out."
                 )
             chosen = background.load_comparator(comparator) if comparator is not None else None
             if not db.exists():

@@ -195,8 +195,8 @@ def test_terms_missing_from_a_strata_list_are_counted_by_onset_age(tmp_path, mon
 
 
 @pytest.mark.parametrize("extra,message", [
-    (["--unit", "case"], "--adjusted stratifies reports against all of openFDA, so it takes neither --comparator nor --unit case"),
-    (["--comparator", "tests/fixtures/terms_opioids.csv"], "--adjusted stratifies reports against all of openFDA, so it takes neither --comparator nor --unit case"),
+    (["--unit", "case"], "--adjusted stratifies reports against all of FAERS, so it takes neither --comparator nor --unit case"),
+    (["--comparator", "tests/fixtures/terms_opioids.csv"], "--adjusted stratifies reports against all of FAERS, so it takes neither --comparator nor --unit case"),
 ])
 def test_adjusted_refuses_what_it_cannot_stratify(db, extra, message):
     result = runner.invoke(app, ["signals", "--db", str(db), "--adjusted", *extra])

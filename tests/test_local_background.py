@@ -573,7 +573,7 @@ def test_signals_local_says_what_the_prior_is(local_signals):
     assert_whole(text, 80, tokens | {t for r in rows for t in r["term"].split()})
 
 
-ADJUSTED_REFUSAL = ("--adjusted stratifies reports against all of openFDA, so it takes neither --comparator nor --unit case "
+ADJUSTED_REFUSAL = ("--adjusted stratifies reports against all of FAERS, so it takes neither --comparator nor --unit case "
                     "(a probable case's reports may fall in different strata); leave one out.")
 
 
